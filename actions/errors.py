@@ -1,0 +1,68 @@
+"""The errors the actions raise. Each carries a sentence a person can act on.
+
+Library exceptions never leave `actions/`: the clients translate them into these, raised
+`from` the original so that the cause stays in the traceback of a log but never in the message.
+"""
+
+from __future__ import annotations
+
+
+class ActionError(Exception):
+    """Root of everything an action may raise; `str(err)` is safe to show to a person."""
+
+    #: a short name of what failed, for checklists and the audit log
+    what = "action failed"
+
+
+class ConfigurationMissing(ActionError):
+    """A setting that this step needs is not set."""
+
+    what = "configuration missing"
+
+
+class KubeConfigError(ActionError):
+    """No usable Kubernetes configuration (kubeconfig or in-cluster)."""
+
+    what = "no Kubernetes configuration"
+
+
+class ApiUnreachable(ActionError):
+    """The Kubernetes API server could not be reached at all."""
+
+    what = "Kubernetes API unreachable"
+
+
+class ApiUnauthorized(ActionError):
+    """The API server rejected our credentials (401)."""
+
+    what = "Kubernetes API refused the credentials"
+
+
+class ApiForbidden(ActionError):
+    """RBAC refused the request (403)."""
+
+    what = "Kubernetes API forbade the request"
+
+
+class ApiNotFound(ActionError):
+    """A resource or object does not exist (404)."""
+
+    what = "not found in the Kubernetes API"
+
+
+class ApiListExpired(ActionError):
+    """A paged list took too long and its continue token expired (410)."""
+
+    what = "Kubernetes list expired"
+
+
+class ApiError(ActionError):
+    """Any other error status, or a malformed answer, from the API server."""
+
+    what = "Kubernetes API error"
+
+
+class ResourceNotServed(ActionError):
+    """API discovery found no resource with the plural name we need."""
+
+    what = "resource not served"

@@ -1,0 +1,164 @@
+"""Settings: the environment, over an optional YAML file (same names, lower case, no prefix).
+
+The environment names are a contract (design §7): tests, docs and operators rely on them.
+`reference_markdown()` renders the README's configuration table from this class, and a test
+checks that the README holds exactly that table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_FILE_ENV = "REGCLEAN_CONFIG"
+PREFIX = "REGCLEAN_"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and never echoes a value."""
+
+
+def _env(name: str) -> dict[str, Any]:
+    return {"env": name}
+
+
+class Settings(BaseSettings):
+    """Everything regclean can be told. Build it with `Settings.load()`."""
+
+    model_config = SettingsConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    slack_bot_token: SecretStr | None = Field(None, json_schema_extra=_env("SLACK_BOT_TOKEN"))
+    """The bot token (`xoxb-…`) from the app's OAuth page."""
+    slack_signing_secret: SecretStr | None = Field(None, json_schema_extra=_env("SLACK_SIGNING_SECRET"))
+    """Set it to serve HTTP mode: every request's signature is checked with it."""
+    slack_app_token: SecretStr | None = Field(None, json_schema_extra=_env("SLACK_APP_TOKEN"))
+    """Set it (`xapp-…`, scope `connections:write`) to use Socket Mode: no public endpoint needed."""
+    slack_channel: str | None = Field(None, json_schema_extra=_env("SLACK_CHANNEL"))
+    """Channel ID for run messages; default: the channel the run was started from."""
+    slack_api_url: str | None = Field(None, json_schema_extra=_env("SLACK_API_URL"))
+    """Web API base URL; only for the simulator (default: Slack's)."""
+    host: str = "0.0.0.0"  # noqa: S104 - the bot is a server; bind address is configurable
+    """HTTP mode listen address (`/slack/events`, `/healthz`)."""
+    port: int = Field(3000, ge=0, le=65535)
+    """HTTP mode listen port."""
+    operators: tuple[str, ...] = ()
+    """Who may run the runbook's steps: Slack user IDs and `@usergroup` handles, comma-separated."""
+    approvers: tuple[str, ...] = ()
+    """Who may approve a purge: Slack user IDs and `@usergroup` handles, comma-separated."""
+    kubeconfig: str | None = Field(None, json_schema_extra=_env("KUBECONFIG"))
+    """Kubeconfig of the global cluster; default: in-cluster configuration."""
+    database_url: SecretStr = Field(
+        SecretStr("sqlite:///regclean.db"), json_schema_extra=_env("DATABASE_URL")
+    )
+    """The store and the scheduler's job store (SQLite file by default; PostgreSQL for several replicas)."""
+    inventory_page_size: int = Field(500, ge=1, le=5000)
+    """Objects per Kubernetes list request; every page is read."""
+    log_level: str = "INFO"
+    """Python logging level."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """`load()` merges the YAML file and the environment itself, by the documented names."""
+        return (init_settings,)
+
+    @field_validator("operators", "approvers", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("operators", "approvers")
+    @classmethod
+    def _check_entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if not (entry.startswith("@") and len(entry) > 1) and not entry[:1].isalpha():
+                raise ValueError(f"'{entry}' is neither a Slack user ID (U…/W…) nor an @usergroup handle")
+        return value
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, config_file: str | None = None) -> Settings:
+        """Read the YAML file (if any, from `config_file` or `REGCLEAN_CONFIG`), then the environment."""
+        env = os.environ if environ is None else environ
+        data: dict[str, Any] = {}
+        path = config_file or env.get(CONFIG_FILE_ENV)
+        if path:
+            data.update(_read_yaml(Path(path)))
+        for name in cls.model_fields:
+            value = env.get(env_name(name))
+            if value is not None and value != "":
+                data[name] = value
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{env_name(str(err['loc'][0])) if err['loc'] else '?'}: {err['msg']}"
+                for err in exc.errors(include_input=False, include_url=False)
+            )
+            raise ConfigError(f"Invalid configuration: {problems}.") from None
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError naming every one of these settings that is not set."""
+        missing = [env_name(n) for n in names if getattr(self, n) in (None, "", ())]
+        if missing:
+            raise ConfigError(f"This needs {', '.join(missing)} to be set (environment or config file).")
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a setting."""
+    info = Settings.model_fields.get(field)
+    extra = info.json_schema_extra if info is not None else None
+    if isinstance(extra, dict) and isinstance(extra.get("env"), str):
+        return str(extra["env"])
+    return PREFIX + field.upper()
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the config file {path}: {exc.strerror}.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"The config file {path} is not valid YAML{where}.") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"The config file {path} must be a mapping of setting names to values.")
+    unknown = sorted(str(k) for k in loaded if k not in Settings.model_fields)
+    if unknown:
+        raise ConfigError(
+            f"Unknown setting(s) in {path}: {', '.join(unknown)}. "
+            "Use the documented names in lower case without the REGCLEAN_ prefix."
+        )
+    return {str(k): (",".join(v) if isinstance(v, list) else v) for k, v in loaded.items()}
+
+
+def reference_markdown() -> str:
+    """The configuration reference table for the README, generated from this class."""
+    lines = ["| Environment | YAML key | Default | Meaning |", "|---|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        if isinstance(default, SecretStr):
+            default = default.get_secret_value()
+        shown = "–" if default in (None, ()) else f"`{default}`"
+        lines.append(f"| `{env_name(name)}` | `{name}` | {shown} | {info.description or ''} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(reference_markdown(), end="")

@@ -1,0 +1,44 @@
+"""The Notifier for the terminal: progress and failures on stderr, one line each."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from bot.model import RunView, StepView
+from bot.notifier import InventoryReport, Requester
+
+
+class ConsoleNotifier:
+    """Writes what the engine does to a stream (stderr by default), so stdout stays for results."""
+
+    def __init__(self, stream: TextIO | None = None, *, verbose: bool = True) -> None:
+        self._stream = stream or sys.stderr
+        self._verbose = verbose
+
+    def _say(self, text: str) -> None:
+        if self._verbose:
+            print(text, file=self._stream, flush=True)
+
+    async def run_changed(self, run: RunView) -> dict[str, Any] | None:
+        """Nothing to keep: the terminal has no message to update."""
+        return None
+
+    async def step_progress(self, run: RunView, step: StepView, text: str) -> None:
+        """One line per progress report."""
+        self._say(f"run #{run.id} {step.name}: {text}")
+
+    async def inventory_recorded(self, run: RunView, step: StepView, report: InventoryReport) -> None:
+        """Say what was recorded and how it differs from the previous snapshot."""
+        self._say(f"run #{run.id} inventory recorded: {step.summary}")
+        if report.diff is not None and report.previous is not None:
+            ops, plugins = report.diff.operators, report.diff.plugins
+            self._say(
+                f"  since snapshot #{report.previous.id} ({report.previous.recorded_at:%Y-%m-%d %H:%M} UTC): "
+                f"operators +{len(ops.added)} -{len(ops.removed)} ~{len(ops.changed)}, "
+                f"plugins +{len(plugins.added)} -{len(plugins.removed)} ~{len(plugins.changed)}"
+            )
+
+    async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
+        """The failure, in the step's own words."""
+        self._say(f"run #{run.id} {step.name} failed: {step.error}")

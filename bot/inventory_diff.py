@@ -1,0 +1,85 @@
+"""What changed between two inventory snapshots: added, removed, changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Generic, TypeVar
+
+from actions.inventory import Inventory, OperatorRow, PluginRow
+
+Row = TypeVar("Row", OperatorRow, PluginRow)
+
+
+@dataclass(frozen=True)
+class Change(Generic[Row]):
+    """One row whose key stayed but whose values differ."""
+
+    before: Row
+    after: Row
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The names of the fields that differ."""
+        return tuple(
+            f.name for f in fields(self.before) if getattr(self.before, f.name) != getattr(self.after, f.name)
+        )
+
+
+@dataclass(frozen=True)
+class RowDiff(Generic[Row]):
+    """Added, removed and changed rows of one kind."""
+
+    added: tuple[Row, ...]
+    removed: tuple[Row, ...]
+    changed: tuple[Change[Row], ...]
+
+    @property
+    def empty(self) -> bool:
+        """Nothing changed."""
+        return not (self.added or self.removed or self.changed)
+
+
+@dataclass(frozen=True)
+class InventoryDiff:
+    """The difference between an earlier snapshot and a new one."""
+
+    operators: RowDiff[OperatorRow]
+    plugins: RowDiff[PluginRow]
+
+    @property
+    def empty(self) -> bool:
+        """Both inventories are the same."""
+        return self.operators.empty and self.plugins.empty
+
+
+def operator_key(row: OperatorRow) -> Hashable:
+    """An operator is identified by its cluster and name."""
+    return (row.cluster, row.name)
+
+
+def plugin_key(row: PluginRow) -> Hashable:
+    """A plugin is identified by its module."""
+    return row.module
+
+
+def diff_inventories(before: Inventory, after: Inventory) -> InventoryDiff:
+    """Compare two inventories row by row."""
+    return InventoryDiff(
+        operators=_diff(before.operators, after.operators, operator_key),
+        plugins=_diff(before.plugins, after.plugins, plugin_key),
+    )
+
+
+def _diff(before: Iterable[Row], after: Iterable[Row], key: Callable[[Row], Hashable]) -> RowDiff[Row]:
+    keyed_before: Mapping[Hashable, Row] = {key(r): r for r in before}
+    keyed_after: Mapping[Hashable, Row] = {key(r): r for r in after}
+    return RowDiff(
+        added=tuple(r for k, r in keyed_after.items() if k not in keyed_before),
+        removed=tuple(r for k, r in keyed_before.items() if k not in keyed_after),
+        changed=tuple(
+            Change(keyed_before[k], r)
+            for k, r in keyed_after.items()
+            if k in keyed_before and keyed_before[k] != r
+        ),
+    )

@@ -1,0 +1,56 @@
+"""How the core tells the outside world what happened (design §2).
+
+`handlers/` implements this for Slack, `bot/console.py` for the terminal, and the tests with a
+recorder. The core never knows which one it talks to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from actions.inventory import Inventory
+from bot.inventory_diff import InventoryDiff
+from bot.model import RunView, SnapshotView, StepView
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked for something, and where, so that errors can go back to them."""
+
+    user: str
+    """A Slack user ID, or `cli:<login>` from the terminal."""
+    channel: str | None = None
+    """Where they asked (a Slack channel ID)."""
+
+
+@dataclass(frozen=True)
+class InventoryReport:
+    """A recorded inventory, with what it is compared against."""
+
+    snapshot: SnapshotView
+    inventory: Inventory
+    previous: SnapshotView | None
+    """The snapshot recorded before this one, if any."""
+    diff: InventoryDiff | None
+    """The difference from `previous`."""
+
+
+class Notifier(Protocol):
+    """Receives what the engine did. Implementations must not raise for delivery problems they can log."""
+
+    async def run_changed(self, run: RunView) -> dict[str, Any] | None:
+        """Show the run's checklist; return a new notifier reference to store with the run, if any."""
+        ...
+
+    async def step_progress(self, run: RunView, step: StepView, text: str) -> None:
+        """A running step has come further (may be called often; throttle delivery)."""
+        ...
+
+    async def inventory_recorded(self, run: RunView, step: StepView, report: InventoryReport) -> None:
+        """An inventory was recorded and stored."""
+        ...
+
+    async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
+        """A step failed; `step.error` says why, in words a person can act on."""
+        ...

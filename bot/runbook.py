@@ -1,0 +1,175 @@
+"""The runbook engine: which step may run, running it in the background, and what it left behind.
+
+Steps run as asyncio tasks that the engine owns, so that a handler can acknowledge Slack at
+once. All state goes through the store first; the notifier is told afterwards, and a notifier
+that fails never changes the outcome of a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+from actions.errors import ActionError
+from actions.inventory import Inventory, InventoryProgress, InventoryRequest, KubeLister, record_inventory
+from bot.errors import StepBusy
+from bot.inventory_diff import diff_inventories
+from bot.model import RunView, StepState, StepView
+from bot.notifier import InventoryReport, Notifier, Requester
+from bot.store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+KubeFactory = Callable[[], KubeLister]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Runbook:
+    """Starts steps, runs them in the background, and records their outcome."""
+
+    def __init__(self, store: Store, notifier: Notifier, kube: KubeFactory, *, page_size: int = 500) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._kube = kube
+        self._page_size = page_size
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def recover(self) -> list[StepView]:
+        """At start-up: mark the steps that were running when the bot stopped as interrupted."""
+        interrupted = await self._db(self._store.interrupt_running_steps)
+        for step in interrupted:
+            log.warning(
+                "step %s #%d of run #%d was interrupted by a restart", step.name, step.id, step.run_id
+            )
+        runs = {s.run_id for s in interrupted}
+        for run_id in sorted(runs):
+            run = await self._db(self._store.run, run_id)
+            if run is not None:
+                await self._show(run)
+        return interrupted
+
+    async def status(self) -> RunView | None:
+        """The active run, or None when there is none."""
+        return await self._db(self._store.active_run)
+
+    async def record_inventory(self, requester: Requester) -> StepView:
+        """Start recording both inventories in the background; refuse if it is already running."""
+        run, step = await self._start(requester, "inventory")
+        self._spawn(self._inventory(run, step, requester))
+        return step
+
+    async def record_inventory_now(self, requester: Requester) -> tuple[StepView, Inventory | None]:
+        """Record the inventory and wait for it (the CLI); the inventory is None when the step failed."""
+        run, step = await self._start(requester, "inventory")
+        return await self._inventory(run, step, requester)
+
+    async def drain(self) -> None:
+        """Wait until every background step has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ---------------------------------------------------------------------
+    async def _start(self, requester: Requester, name: str) -> tuple[RunView, StepView]:
+        run = await self._db(self._store.open_run, requester.user, requester.channel)
+        step = await self._db(self._store.start_step, run.id, name, requester.user)
+        if step is None:
+            running = run.latest(name)
+            since = f" since {running.started_at:%H:%M:%S} UTC" if running else ""
+            raise StepBusy(
+                f"The {name} step of run #{run.id} is already running{since}. Wait for it to finish."
+            )
+        run = await self._refresh(run)
+        await self._show(run)
+        return run, step
+
+    async def _inventory(
+        self, run: RunView, step: StepView, requester: Requester
+    ) -> tuple[StepView, Inventory | None]:
+        async def progress(p: InventoryProgress) -> None:
+            text = f"{p.operators_seen:,} operatorviews and {p.plugins_seen:,} modulepluginviews read"
+            await self._call(self._notifier.step_progress(run, step, text))
+
+        async def work() -> Inventory:
+            kube = self._kube()
+            try:
+                return await record_inventory(kube, InventoryRequest(page_size=self._page_size), progress)
+            finally:
+                close = getattr(kube, "close", None)
+                if callable(close):
+                    close()
+
+        inventory = await self._guarded(run, step, requester, work)
+        if inventory is None:
+            return await self._db(self._store.run_step, step.id), None
+        record = inventory.as_record()
+        snapshot = await self._db(
+            self._store.save_inventory, run.id, step.id, requester.user, record, utcnow()
+        )
+        previous = await self._db(self._store.latest_inventory, before_id=snapshot.id)
+        diff = diff_inventories(Inventory.from_record(previous.record), inventory) if previous else None
+        clusters = {o.cluster for o in inventory.operators} | {
+            i.cluster for p in inventory.plugins for i in p.installed
+        }
+        summary = (
+            f"{len(inventory.operators)} operators and {len(inventory.plugins)} plugins "
+            f"over {len(clusters)} clusters"
+        )
+        done = await self._db(self._store.finish_step, step.id, StepState.SUCCEEDED, summary=summary)
+        report = InventoryReport(snapshot=snapshot, inventory=inventory, previous=previous, diff=diff)
+        run = await self._refresh(run)
+        await self._call(self._notifier.inventory_recorded(run, done, report))
+        await self._show(run)
+        return done, inventory
+
+    async def _guarded(
+        self, run: RunView, step: StepView, requester: Requester, work: Callable[[], Awaitable[T]]
+    ) -> T | None:
+        """Run a step's work; on failure record it as failed, with a message a person can act on."""
+        try:
+            return await work()
+        except ActionError as exc:
+            error = str(exc)
+        except asyncio.CancelledError:
+            await self._db(self._store.finish_step, step.id, StepState.INTERRUPTED, error="cancelled")
+            raise
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.exception("step %s #%d failed unexpectedly (incident %s)", step.name, step.id, incident)
+            error = f"Internal error (incident {incident}); the bot's log has the details."
+        failed = await self._db(self._store.finish_step, step.id, StepState.FAILED, error=error)
+        log.warning("step %s #%d of run #%d failed: %s", step.name, step.id, run.id, error)
+        run = await self._refresh(run)
+        await self._call(self._notifier.step_failed(run, failed, requester))
+        await self._show(run)
+        return None
+
+    async def _show(self, run: RunView) -> None:
+        ref = await self._call(self._notifier.run_changed(run))
+        if isinstance(ref, dict) and ref != run.notifier_ref:
+            await self._db(self._store.set_notifier_ref, run.id, ref)
+
+    async def _refresh(self, run: RunView) -> RunView:
+        fresh = await self._db(self._store.run, run.id)
+        return fresh if fresh is not None else run
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _call(awaitable: Awaitable[T]) -> T | None:
+        """Deliver a notification; a delivery failure is logged, never fatal to the step."""
+        try:
+            return await awaitable
+        except Exception:
+            log.exception("notifier failed")
+            return None
+
+    @staticmethod
+    async def _db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)

@@ -1,0 +1,306 @@
+"""Persistence of runs, steps, inventories and the audit log (SQLAlchemy; SQLite by default).
+
+Everything the engine knows lives here, so that after a restart the bot knows exactly where
+it stands. Calls are synchronous and short; the engine runs them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot.model import AuditEntry, RunState, RunView, SnapshotView, StepState, StepView
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_by: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    notifier_ref: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StepRow(Base):
+    __tablename__ = "steps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    summary: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class InventoryRow(Base):
+    __tablename__ = "inventories"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    data: Mapped[str] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _maybe_aware(value: datetime | None) -> datetime | None:
+    return None if value is None else _aware(value)
+
+
+def make_engine(url: str) -> Engine:
+    """An SQLAlchemy engine; SQLite gets WAL and a busy timeout so that two processes can share it."""
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+class Store:
+    """The engine's state. Each method is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        Base.metadata.create_all(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        """Open (and create if needed) the store at a database URL."""
+        return cls(make_engine(url))
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # runs -----------------------------------------------------------------
+    def active_run(self) -> RunView | None:
+        """The run in progress, if any (at most one is active)."""
+        with self._session() as s:
+            row = s.scalars(select(RunRow).where(RunRow.state == RunState.ACTIVE).order_by(RunRow.id)).first()
+            return self._run_view(s, row) if row else None
+
+    def run(self, run_id: int) -> RunView | None:
+        """A run by id."""
+        with self._session() as s:
+            row = s.get(RunRow, run_id)
+            return self._run_view(s, row) if row else None
+
+    def open_run(self, opened_by: str, channel: str | None) -> RunView:
+        """The active run, or a new one when none is active."""
+        with self._session() as s:
+            row = s.scalars(select(RunRow).where(RunRow.state == RunState.ACTIVE)).first()
+            if row is None:
+                row = RunRow(
+                    state=RunState.ACTIVE,
+                    opened_at=utcnow(),
+                    opened_by=opened_by,
+                    channel=channel,
+                    notifier_ref={},
+                )
+                s.add(row)
+                s.flush()
+                s.add(AuditRow(at=utcnow(), actor=opened_by, action="run.opened", run_id=row.id, detail={}))
+            return self._run_view(s, row)
+
+    def set_notifier_ref(self, run_id: int, ref: dict[str, Any]) -> None:
+        """Remember where the notifier put the run (e.g. the Slack root message)."""
+        with self._session() as s:
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(notifier_ref=ref))
+
+    # steps ----------------------------------------------------------------
+    def start_step(self, run_id: int, name: str, requested_by: str) -> StepView | None:
+        """Insert a running step unless one of the same name is already running in this run."""
+        with self._session() as s:
+            busy = s.scalars(
+                select(StepRow).where(
+                    StepRow.run_id == run_id, StepRow.name == name, StepRow.state == StepState.RUNNING
+                )
+            ).first()
+            if busy is not None:
+                return None
+            row = StepRow(
+                run_id=run_id,
+                name=name,
+                state=StepState.RUNNING,
+                requested_by=requested_by,
+                started_at=utcnow(),
+            )
+            s.add(row)
+            s.flush()
+            s.add(
+                AuditRow(
+                    at=utcnow(),
+                    actor=requested_by,
+                    action=f"{name}.started",
+                    run_id=run_id,
+                    detail={"step": row.id},
+                )
+            )
+            return _step_view(row)
+
+    def finish_step(
+        self, step_id: int, state: StepState, *, summary: str | None = None, error: str | None = None
+    ) -> StepView:
+        """Move a running step to its final state; a step that is no longer running is left alone."""
+        with self._session() as s:
+            s.execute(
+                update(StepRow)
+                .where(StepRow.id == step_id, StepRow.state == StepState.RUNNING)
+                .values(state=state, finished_at=utcnow(), summary=summary, error=error)
+            )
+            row = s.get_one(StepRow, step_id)
+            s.add(
+                AuditRow(
+                    at=utcnow(),
+                    actor="regclean",
+                    action=f"{row.name}.{row.state}",
+                    run_id=row.run_id,
+                    detail={"step": step_id, "error": error},
+                )
+            )
+            return _step_view(row)
+
+    def run_step(self, step_id: int) -> StepView:
+        """A step by id."""
+        with self._session() as s:
+            return _step_view(s.get_one(StepRow, step_id))
+
+    def interrupt_running_steps(self) -> list[StepView]:
+        """At start-up: a step that was running when the bot died is interrupted, never succeeded."""
+        with self._session() as s:
+            rows = list(s.scalars(select(StepRow).where(StepRow.state == StepState.RUNNING)))
+            for row in rows:
+                row.state = StepState.INTERRUPTED
+                row.finished_at = utcnow()
+                row.error = "regclean stopped while this step was running; ask again to re-run it."
+                s.add(
+                    AuditRow(
+                        at=utcnow(),
+                        actor="regclean",
+                        action=f"{row.name}.interrupted",
+                        run_id=row.run_id,
+                        detail={"step": row.id},
+                    )
+                )
+            return [_step_view(r) for r in rows]
+
+    # inventories ----------------------------------------------------------
+    def save_inventory(
+        self, run_id: int, step_id: int, recorded_by: str, record: dict[str, Any], recorded_at: datetime
+    ) -> SnapshotView:
+        """Store an inventory snapshot of a run."""
+        with self._session() as s:
+            row = InventoryRow(
+                run_id=run_id,
+                step_id=step_id,
+                recorded_by=recorded_by,
+                recorded_at=recorded_at,
+                data=json.dumps(record, separators=(",", ":")),
+            )
+            s.add(row)
+            s.flush()
+            return SnapshotView(row.id, run_id, recorded_at, recorded_by, record)
+
+    def latest_inventory(self, *, before_id: int | None = None) -> SnapshotView | None:
+        """The newest snapshot (of any run), or the newest one older than `before_id`."""
+        with self._session() as s:
+            query = select(InventoryRow).order_by(InventoryRow.id.desc())
+            if before_id is not None:
+                query = query.where(InventoryRow.id < before_id)
+            row = s.scalars(query.limit(1)).first()
+            if row is None:
+                return None
+            return SnapshotView(
+                row.id, row.run_id, _aware(row.recorded_at), row.recorded_by, json.loads(row.data)
+            )
+
+    # audit ----------------------------------------------------------------
+    def audit(self, actor: str, action: str, run_id: int | None = None, **detail: Any) -> None:
+        """Append to the audit log."""
+        with self._session() as s:
+            s.add(AuditRow(at=utcnow(), actor=actor, action=action, run_id=run_id, detail=detail))
+
+    def audit_log(self, run_id: int | None = None) -> list[AuditEntry]:
+        """The audit log, oldest first (of one run, when given)."""
+        with self._session() as s:
+            query = select(AuditRow).order_by(AuditRow.id)
+            if run_id is not None:
+                query = query.where(AuditRow.run_id == run_id)
+            return [
+                AuditEntry(_aware(r.at), r.actor, r.action, r.run_id, dict(r.detail))
+                for r in s.scalars(query)
+            ]
+
+    def _run_view(self, s: Session, row: RunRow) -> RunView:
+        steps = s.scalars(select(StepRow).where(StepRow.run_id == row.id).order_by(StepRow.id))
+        return RunView(
+            id=row.id,
+            state=RunState(row.state),
+            opened_at=_aware(row.opened_at),
+            opened_by=row.opened_by,
+            channel=row.channel,
+            notifier_ref=dict(row.notifier_ref or {}),
+            steps=tuple(_step_view(st) for st in steps),
+        )
+
+
+def _step_view(row: StepRow) -> StepView:
+    return StepView(
+        id=row.id,
+        run_id=row.run_id,
+        name=row.name,
+        state=StepState(row.state),
+        requested_by=row.requested_by,
+        started_at=_aware(row.started_at),
+        finished_at=_maybe_aware(row.finished_at),
+        summary=row.summary,
+        error=row.error,
+    )

@@ -1,0 +1,1 @@
+"""Slack only: command parsing, button clicks, Block Kit rendering, and the Slack Notifier."""

@@ -1,0 +1,96 @@
+"""Block Kit for the run: the checklist, help, refusals and failures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.authz import Decision
+from bot.model import RUNBOOK, RunView, StepState, StepView
+from handlers.tables import Block, context, escape, header, section, truncate
+
+ICONS = {
+    StepState.PENDING: "⬜",
+    StepState.RUNNING: "⏳",
+    StepState.SUCCEEDED: "✅",
+    StepState.FAILED: "❌",
+    StepState.INTERRUPTED: "⚠️",
+}
+
+#: subcommand → (arguments, what it does); the help text and the parser share it
+COMMANDS: dict[str, tuple[str, str]] = {
+    "help": ("", "show this help"),
+    "inventory": ("", "record the installed operators and cluster plugins (runbook steps 1–2) and post them"),
+    "status": ("", "show the current run's checklist"),
+}
+
+
+def who(user: str) -> str:
+    """A mention for a Slack user ID; anything else (e.g. `cli:root`) as code."""
+    return f"<@{user}>" if user[:1] in ("U", "W") and user.isalnum() else f"`{escape(user)}`"
+
+
+def when(moment: datetime) -> str:
+    """A UTC timestamp for messages."""
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def help_blocks(problem: str | None = None) -> list[Block]:
+    """The help; with `problem` first when the user typed something we did not understand."""
+    lines = [
+        f"`/regclean {name}{(' ' + args) if args else ''}` — {text}"
+        for name, (args, text) in COMMANDS.items()
+    ]
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(section(f":warning: {escape(problem)}"))
+    blocks.append(section("*regclean* cleans the platform registry, step by step:\n" + "\n".join(lines)))
+    return blocks
+
+
+def refusal_text(user: str, command: str, decision: Decision) -> str:
+    """Why a user may not run a command, and who may."""
+    roles = " or ".join(sorted(r.value + "s" for r in decision.roles)) or "nobody"
+    names = [who(u) for u in decision.allowed_users] + [
+        f"members of @{escape(g)}" for g in decision.allowed_groups
+    ]
+    allowed = ", ".join(names) if names else "nobody yet (set REGCLEAN_OPERATORS / REGCLEAN_APPROVERS)"
+    return f"Sorry {who(user)}, `/regclean {escape(command)}` is for {roles} only. Who may run it: {allowed}."
+
+
+def step_line(title: str, step: StepView | None, progress: str | None) -> str:
+    """One line of the checklist."""
+    if step is None:
+        return f"{ICONS[StepState.PENDING]} {title}"
+    line = f"{ICONS[step.state]} *{title}* — {step.state.value}"
+    if step.state is StepState.RUNNING and progress:
+        line += f": {escape(progress)}"
+    elif step.state is StepState.SUCCEEDED and step.summary:
+        line += f": {escape(step.summary)}"
+    elif step.error:
+        line += f": {escape(truncate(step.error, 300))}"
+    stamp = step.finished_at or step.started_at
+    return line + f" ({who(step.requested_by)}, {stamp:%H:%M:%S} UTC)"
+
+
+def checklist_blocks(run: RunView, progress: dict[int, str] | None = None) -> list[Block]:
+    """The run's root message: every runbook step with its state, updated in place."""
+    progress = progress or {}
+    lines = []
+    for step in RUNBOOK:
+        latest = run.latest(step.name)
+        lines.append(step_line(step.title, latest, progress.get(latest.id) if latest else None))
+    return [
+        header(f"Registry cleanup — run #{run.id}"),
+        section("\n".join(lines)),
+        context(f"Opened by {who(run.opened_by)} at {when(run.opened_at)} · state: {run.state.value}"),
+    ]
+
+
+def checklist_text(run: RunView) -> str:
+    """The notification text of the root message (shown where blocks are not)."""
+    return f"Registry cleanup run #{run.id} ({run.state.value})"
+
+
+def failure_blocks(step: StepView) -> list[Block]:
+    """A failed step, for the thread and the requester."""
+    return [section(f":x: *{escape(step.name)}* failed: {escape(step.error or 'no reason recorded')}")]

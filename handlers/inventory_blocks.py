@@ -1,0 +1,112 @@
+"""Block Kit for a recorded inventory: the summary, the tables split across messages, the diff."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from actions.inventory import Inventory, OperatorRow, PluginRow
+from bot.inventory_diff import Change, InventoryDiff, RowDiff
+from bot.model import RunView, StepView
+from bot.notifier import InventoryReport
+from bot.render import NONE, align, installed_text, operator_cells, operator_table, plugin_cells, plugin_table
+from handlers.blocks import when, who
+from handlers.tables import Block, code_chunks, context, escape, header, paginate, section
+
+Row = TypeVar("Row", OperatorRow, PluginRow)
+
+
+def cluster_counts(inventory: Inventory) -> list[tuple[str, int, int]]:
+    """(cluster, installed operators, installed plugins), sorted by cluster."""
+    ops = Counter(o.cluster or "?" for o in inventory.operators)
+    plugins = Counter(i.cluster or "?" for p in inventory.plugins for i in p.installed)
+    return [(c, ops[c], plugins[c]) for c in sorted(set(ops) | set(plugins))]
+
+
+def summary_blocks(run: RunView, step: StepView, report: InventoryReport) -> list[Block]:
+    """The summary: counts per cluster, what the rules left out, and what changed."""
+    inv, snap = report.inventory, report.snapshot
+    counts = cluster_counts(inv)
+    table = align(("CLUSTER", "OPERATORS", "PLUGINS"), [(c, str(o), str(p)) for c, o, p in counts])
+    blocks: list[Block] = [
+        header(f"Inventory recorded — run #{run.id}"),
+        section(
+            f"*{len(inv.operators)}* installed operators and *{len(inv.plugins)}* agnostic/aligned plugins "
+            f"over *{len(counts)}* clusters. Snapshot #{snap.id}, recorded by {who(snap.recorded_by)} "
+            f"at {when(snap.recorded_at)}."
+        ),
+    ]
+    chunks = code_chunks(table)
+    blocks.extend(section(c) for c in chunks[:40])
+    if len(chunks) > 40:
+        blocks.append(
+            context(f"Only the first clusters of {len(counts)} fit here; the CSV file has them all.")
+        )
+    left_out = [f"{inv.operators_not_installed} operatorviews not Installed"]
+    left_out += [f"{n} {escape(k)} plugins" for k, n in sorted(inv.plugins_left_out.items())]
+    blocks.append(context("Left out, as the runbook does: " + ", ".join(left_out) + "."))
+    if inv.sources:
+        blocks.append(context(" · ".join(f"{k}: `{escape(v)}`" for k, v in sorted(inv.sources.items()))))
+    blocks.append(section(diff_headline(report)))
+    return blocks
+
+
+def diff_headline(report: InventoryReport) -> str:
+    """One line on how this snapshot differs from the previous one."""
+    if report.previous is None or report.diff is None:
+        return "First inventory: nothing earlier to compare with."
+    since = f"snapshot #{report.previous.id} ({when(report.previous.recorded_at)})"
+    if report.diff.empty:
+        return f"No change since {since}."
+    o, p = report.diff.operators, report.diff.plugins
+    return (
+        f"*Changed since {since}:* operators +{len(o.added)} −{len(o.removed)} ~{len(o.changed)}; "
+        f"plugins +{len(p.added)} −{len(p.removed)} ~{len(p.changed)}. Details below."
+    )
+
+
+def table_messages(inventory: Inventory) -> list[list[Block]]:
+    """The two runbook tables, split across as many thread messages as they need."""
+    operators = operator_table(inventory)
+    plugins = plugin_table(inventory)
+    return paginate(f"Operators ({len(inventory.operators)})", code_chunks(operators)) + paginate(
+        f"Cluster plugins ({len(inventory.plugins)})", code_chunks(plugins)
+    )
+
+
+def diff_messages(diff: InventoryDiff) -> list[list[Block]]:
+    """Every added, removed and changed row, split across messages."""
+    lines = _diff_lines("operator", diff.operators, lambda o: f"{o.cluster}/{o.name}", operator_cells)
+    lines += _diff_lines("plugin", diff.plugins, lambda p: f"{p.module}", plugin_cells)
+    if not lines:
+        return []
+    return paginate("What changed", code_chunks(lines, repeat_first=False))
+
+
+def _diff_lines(
+    kind: str,
+    rows: RowDiff[Row],
+    name: Callable[[Row], str],
+    cells: Callable[[Row], tuple[str | None, ...]],
+) -> list[str]:
+    lines = [f"+ {kind} {name(r)}: {_cells(cells(r))}" for r in rows.added]
+    lines += [f"- {kind} {name(r)}: {_cells(cells(r))}" for r in rows.removed]
+    for change in rows.changed:
+        lines.append(f"~ {kind} {name(change.after)}: {_changes(change)}")
+    return lines
+
+
+def _cells(values: Sequence[str | None]) -> str:
+    return " | ".join(NONE if v is None else v for v in values)
+
+
+def _changes(change: Change[OperatorRow] | Change[PluginRow]) -> str:
+    parts = []
+    for field in change.fields:
+        before, after = getattr(change.before, field), getattr(change.after, field)
+        if field == "installed":
+            before = installed_text(change.before) or NONE  # type: ignore[arg-type]
+            after = installed_text(change.after) or NONE  # type: ignore[arg-type]
+        parts.append(f"{field} {before} → {after}")
+    return "; ".join(parts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 
 from actions.inventory import Inventory, OperatorRow, PluginRow
@@ -48,3 +50,24 @@ def operator_table(inventory: Inventory) -> list[str]:
 def plugin_table(inventory: Inventory) -> list[str]:
     """The runbook's cluster plugin table."""
     return align(PLUGIN_HEADER, [plugin_cells(p) for p in inventory.plugins])
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[str | None]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([("" if c is None else c) for c in row] for row in rows)
+    return out.getvalue()
+
+
+def operators_csv(inventory: Inventory) -> str:
+    """Every recorded operator as CSV (an empty cell for a missing value)."""
+    header = ("cluster", "name", "phase", "artifact", "installed_csv", "display_name")
+    return _csv(header, (operator_cells(o) for o in inventory.operators))
+
+
+def plugins_csv(inventory: Inventory) -> str:
+    """Every recorded plugin as CSV; `installed` is `cluster:version, …` as in the runbook."""
+    return _csv(
+        ("module", "lifecycle", "installed", "display_name"), (plugin_cells(p) for p in inventory.plugins)
+    )

@@ -67,6 +67,12 @@ class Runbook:
         run, step = await self._start(requester, "inventory")
         return await self._inventory(run, step, requester)
 
+    async def close(self) -> None:
+        """Cancel the background steps; each is recorded as interrupted, never as succeeded."""
+        for task in list(self._tasks):
+            task.cancel()
+        await self.drain()
+
     async def drain(self) -> None:
         """Wait until every background step has finished."""
         while self._tasks:

@@ -1,0 +1,151 @@
+"""The composition root: builds the store, scheduler, engine and Bolt app, and serves them.
+
+This module and `bot/cli.py` are the only places that import `handlers`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from actions.kube import KubeClient
+from bot.authz import AccessList, AccessPolicy
+from bot.config import ConfigError, Settings
+from bot.runbook import KubeFactory, Runbook
+from bot.scheduler import make_scheduler
+from bot.store import Store
+from handlers import commands
+from handlers.membership import SlackMembership
+from handlers.notifier import SlackNotifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Bot:
+    """Everything `regclean serve` runs, wired together."""
+
+    settings: Settings
+    store: Store
+    scheduler: AsyncIOScheduler
+    runbook: Runbook
+    notifier: SlackNotifier
+    client: AsyncWebClient
+    bolt: AsyncApp
+
+    async def start(self) -> None:
+        """Start the scheduler and settle what a previous process left running."""
+        self.scheduler.start()
+        await self.runbook.recover()
+
+    async def stop(self) -> None:
+        """Stop cleanly: running steps become interrupted, pending updates are delivered."""
+        await self.runbook.close()
+        await self.notifier.flush()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.store.close()
+
+
+def build(settings: Settings, *, kube: KubeFactory | None = None) -> Bot:
+    """Wire the bot from settings; `kube` replaces the Kubernetes client factory (tests)."""
+    settings.require("slack_bot_token")
+    if not (settings.slack_signing_secret or settings.slack_app_token):
+        raise ConfigError(
+            "Set SLACK_SIGNING_SECRET to serve HTTP mode, or SLACK_APP_TOKEN to use Socket Mode (or both)."
+        )
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client = AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
+    )
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        # Socket Mode requests arrive over the authenticated websocket and carry no signature.
+        request_verification_enabled=secret is not None,
+    )
+    store = Store.from_url(settings.database_url.get_secret_value())
+    notifier = SlackNotifier(client, channel=settings.slack_channel)
+    runbook = Runbook(
+        store,
+        notifier,
+        kube or (lambda: KubeClient.from_config(settings.kubeconfig)),
+        page_size=settings.inventory_page_size,
+    )
+    policy = AccessPolicy(
+        AccessList.parse(settings.operators), AccessList.parse(settings.approvers), SlackMembership(client)
+    )
+    commands.register(bolt, runbook, policy)
+    return Bot(settings, store, make_scheduler(store.engine), runbook, notifier, client, bolt)
+
+
+def web_app(bot: Bot) -> web.Application:
+    """The HTTP endpoints: `POST /slack/events` (signed requests only) and `GET /healthz`."""
+
+    async def events(request: web.Request) -> web.Response:
+        response = await bot.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def healthz(request: web.Request) -> web.Response:
+        run = await bot.runbook.status()
+        body: dict[str, Any] = {
+            "ok": True,
+            "scheduler": bot.scheduler.running,
+            "active_run": run.id if run else None,
+        }
+        return web.json_response(body)
+
+    app = web.Application()
+    app.router.add_post("/slack/events", events)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def serve(settings: Settings) -> None:
+    """Run the bot until SIGINT/SIGTERM: HTTP mode, Socket Mode, or both, as configured."""
+    bot = build(settings)
+    await bot.start()
+    runner: web.AppRunner | None = None
+    socket: AsyncSocketModeHandler | None = None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        if settings.slack_signing_secret:
+            runner = web.AppRunner(web_app(bot), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, settings.host, settings.port).start()
+            log.info("HTTP mode: listening on %s:%d (/slack/events, /healthz)", settings.host, settings.port)
+        if settings.slack_app_token:
+            socket = AsyncSocketModeHandler(
+                bot.bolt,
+                app_token=settings.slack_app_token.get_secret_value(),
+                web_client=AsyncWebClient(
+                    token=settings.slack_app_token.get_secret_value(),
+                    base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+                ),
+            )
+            await socket.connect_async()
+            log.info("Socket Mode: connected")
+        await stop.wait()
+    finally:
+        if socket is not None:
+            await socket.close_async()
+        if runner is not None:
+            await runner.cleanup()
+        await bot.stop()

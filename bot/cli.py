@@ -1,0 +1,110 @@
+"""`regclean`: serve the bot, record the inventory from a terminal, or run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from actions.errors import ActionError
+from bot.config import ConfigError, Settings
+from bot.errors import RunbookError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `regclean` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            from sandbox.demo import run_demo  # the only place the bot touches the sandbox
+
+            return asyncio.run(run_demo(mode=args.mode))
+        settings = Settings.load(config_file=args.config)
+        _logging(settings.log_level)
+        if args.command == "serve":
+            return _serve(settings, args)
+        return _inventory(settings, args.format)
+    except ConfigError as exc:
+        print(f"regclean: {exc}", file=sys.stderr)
+        return 2
+    except (ActionError, RunbookError) as exc:
+        print(f"regclean: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="regclean",
+        description="Clean the built-in image registry of an ACP installation, safely, from Slack.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="YAML settings file (default: $REGCLEAN_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the Slack bot (HTTP mode and/or Socket Mode)")
+    serve.add_argument("--host", help="listen address in HTTP mode (default: $REGCLEAN_HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="listen port in HTTP mode (default: $REGCLEAN_PORT or 3000)")
+    inventory = sub.add_parser("inventory", help="record the installed operators and cluster plugins")
+    inventory.add_argument("--format", choices=("table", "json"), default="table")
+    demo = sub.add_parser("demo", help="run the runbook against the sandbox and print the conversation")
+    demo.add_argument("--mode", choices=("http", "socket"), default="http", help="how the bot talks to Slack")
+    return parser
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # slack_sdk logs request details at DEBUG; never let them near a log file.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import serve
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    asyncio.run(serve(settings))
+    return 0
+
+
+def _inventory(settings: Settings, fmt: str) -> int:
+    from actions.kube import KubeClient
+    from bot.console import ConsoleNotifier
+    from bot.notifier import Requester
+    from bot.render import operator_table, plugin_table
+    from bot.runbook import Runbook
+    from bot.store import Store
+
+    store = Store.from_url(settings.database_url.get_secret_value())
+    try:
+        runbook = Runbook(
+            store,
+            ConsoleNotifier(verbose=fmt == "table"),
+            lambda: KubeClient.from_config(settings.kubeconfig),
+            page_size=settings.inventory_page_size,
+        )
+        step, inventory = asyncio.run(runbook.record_inventory_now(Requester(f"cli:{getpass.getuser()}")))
+    finally:
+        store.close()
+    if inventory is None:
+        print(f"regclean: {step.error}", file=sys.stderr)
+        return 1
+    if fmt == "json":
+        json.dump(inventory.as_dict(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print("\n".join(operator_table(inventory)))
+        print()
+        print("\n".join(plugin_table(inventory)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

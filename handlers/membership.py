@@ -1,0 +1,49 @@
+"""User group membership from Slack, cached so that authorizing a command costs no round trip."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+
+class SlackMembership:
+    """Resolves `@handle` user groups with `usergroups.list` and `usergroups.users.list`."""
+
+    def __init__(
+        self, client: AsyncWebClient, *, ttl: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+
+    async def members(self, handle: str) -> frozenset[str]:
+        """The user IDs in a group; a group Slack does not know has no members."""
+        cached = self._cache.get(handle)
+        if cached and cached[0] > self._clock():
+            return cached[1]
+        try:
+            members = await self._fetch(handle)
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else "unknown"
+            log.warning("cannot resolve user group @%s: %s", handle, error)
+            # A stale answer is better than locking everyone out while Slack hiccups.
+            return cached[1] if cached else frozenset()
+        self._cache[handle] = (self._clock() + self._ttl, members)
+        return members
+
+    async def _fetch(self, handle: str) -> frozenset[str]:
+        groups = await self._client.usergroups_list(include_disabled=False)
+        listed: list[dict[str, str]] = groups.get("usergroups", [])
+        group_id = next((g["id"] for g in listed if g.get("handle") == handle), None)
+        if group_id is None:
+            log.warning("no user group with the handle @%s in this workspace", handle)
+            return frozenset()
+        users = await self._client.usergroups_users_list(usergroup=group_id)
+        return frozenset(users.get("users", []))

@@ -1,0 +1,91 @@
+"""Shared fixtures: the sandbox's simulated Kubernetes API, served on port 0."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.kube import KubeApiServer, ResourceDef
+
+
+def operatorview(
+    name: str,
+    cluster: str = "global",
+    *,
+    phase: str | None = "Installed",
+    csv: str | None = None,
+    display: str | None = "Display",
+    channels: bool = True,
+    api_version: str = "app.alauda.io/v1alpha1",
+) -> dict[str, Any]:
+    """An OperatorView as ACP serves it."""
+    status: dict[str, Any] = {
+        "operatorStatus": {
+            "phase": phase,
+            "installation": {
+                "artifactName": name,
+                "subscription": {"installedCSV": csv or f"{name}.v1.0.0"},
+            },
+        },
+        "packageManifestStatus": {
+            "channels": [{"name": "stable", "currentCSVDesc": {"displayName": display}}] if channels else []
+        },
+    }
+    return {
+        "apiVersion": api_version,
+        "kind": "OperatorView",
+        "metadata": {"name": name, "namespace": cluster},
+        "status": status,
+    }
+
+
+def pluginview(
+    module: str,
+    *,
+    lifecycle: str | None = "agnostic",
+    installed: Iterable[tuple[str, str]] = (),
+    english: str = "Plugin",
+    api_version: str = "app.alauda.io/v1alpha2",
+) -> dict[str, Any]:
+    """A ModulePluginView as ACP serves it."""
+    labels = {"cpaas.io/module-name": module}
+    if lifecycle is not None:
+        labels["cpaas.io/lifecycle-type"] = lifecycle
+    return {
+        "apiVersion": api_version,
+        "kind": "ModulePluginView",
+        "metadata": {
+            "name": module,
+            "labels": labels,
+            "annotations": {"cpaas.io/display-name": f'{{"en": "{english}", "zh": "{english}"}}'},
+        },
+        "status": {"installed": [{"cluster": c, "version": v} for c, v in installed]},
+    }
+
+
+@pytest.fixture
+async def kube_api() -> AsyncIterator[KubeApiServer]:
+    """An empty simulated API server; tests load the objects they need."""
+    server = KubeApiServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def kubeconfig(kube_api: KubeApiServer, tmp_path: Path) -> Path:
+    """A kubeconfig pointing at `kube_api`."""
+    return kube_api.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest.fixture
+def make_kube_api() -> Callable[..., KubeApiServer]:
+    """Build a server with other resource definitions (e.g. the ACP kinds at another version)."""
+
+    def make(resources: dict[str, ResourceDef]) -> KubeApiServer:
+        return KubeApiServer(resources=resources)
+
+    return make

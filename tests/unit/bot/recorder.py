@@ -1,0 +1,40 @@
+"""A Notifier that records what the engine told it (the tests' implementation of the protocol)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.model import RunView, StepView
+from bot.notifier import InventoryReport, Requester
+
+
+class RecordingNotifier:
+    """Keeps every notification; `fail=True` makes every call raise, like a Slack outage."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.fail = fail
+        self.changed = asyncio.Event()
+
+    def _record(self, kind: str, payload: Any) -> None:
+        self.events.append((kind, payload))
+        self.changed.set()
+        if self.fail:
+            raise ConnectionError("notifier is down")
+
+    async def run_changed(self, run: RunView) -> dict[str, Any] | None:
+        self._record("run_changed", run)
+        return {"where": f"run-{run.id}"}
+
+    async def step_progress(self, run: RunView, step: StepView, text: str) -> None:
+        self._record("progress", text)
+
+    async def inventory_recorded(self, run: RunView, step: StepView, report: InventoryReport) -> None:
+        self._record("inventory", (step, report))
+
+    async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
+        self._record("failed", (step, requester))
+
+    def of(self, kind: str) -> list[Any]:
+        return [payload for k, payload in self.events if k == kind]

@@ -1,0 +1,72 @@
+"""Settings: documented names, the YAML file under the environment, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, reference_markdown
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def test_environment_names_are_the_documented_ones() -> None:
+    s = Settings.load(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "REGCLEAN_OPERATORS": "U1, @platform-ops ,U2",
+            "REGCLEAN_PORT": "8080",
+            "KUBECONFIG": "/etc/kc",
+            "DATABASE_URL": "sqlite:////var/lib/regclean.db",
+        }
+    )
+    assert s.slack_bot_token is not None and s.slack_bot_token.get_secret_value() == "xoxb-1"
+    assert s.operators == ("U1", "@platform-ops", "U2")
+    assert s.port == 8080
+    assert s.kubeconfig == "/etc/kc"
+    assert s.database_url.get_secret_value() == "sqlite:////var/lib/regclean.db"
+
+
+def test_the_environment_overrides_the_yaml_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "regclean.yaml"
+    cfg.write_text("port: 4000\nhost: 127.0.0.1\noperators: [U9, '@ops']\n")
+    s = Settings.load({"REGCLEAN_CONFIG": str(cfg), "REGCLEAN_PORT": "5000"})
+    assert (s.host, s.port, s.operators) == ("127.0.0.1", 5000, ("U9", "@ops"))
+
+
+def test_an_unknown_yaml_key_is_named(tmp_path: Path) -> None:
+    cfg = tmp_path / "regclean.yaml"
+    cfg.write_text("prot: 4000\n")
+    with pytest.raises(ConfigError, match="Unknown setting.*prot"):
+        Settings.load({}, config_file=str(cfg))
+
+
+def test_a_bad_value_names_the_variable_and_does_not_echo_it() -> None:
+    with pytest.raises(ConfigError) as err:
+        Settings.load({"REGCLEAN_PORT": "not-a-port-s3cr3t"})
+    assert "REGCLEAN_PORT" in str(err.value)
+    assert "s3cr3t" not in str(err.value)
+
+
+def test_a_malformed_access_entry_is_refused() -> None:
+    with pytest.raises(ConfigError, match="REGCLEAN_APPROVERS"):
+        Settings.load({"REGCLEAN_APPROVERS": "U1,#channel"})
+
+
+def test_require_names_every_missing_setting() -> None:
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN, SLACK_CHANNEL"):
+        Settings.load({}).require("slack_bot_token", "slack_channel")
+
+
+def test_secrets_do_not_show_in_the_settings_repr() -> None:
+    s = Settings.load({"SLACK_BOT_TOKEN": "xoxb-canary-123", "SLACK_SIGNING_SECRET": "canary-secret"})
+    assert "canary" not in repr(s)
+    assert "canary" not in str(s.model_dump())
+
+
+def test_the_readme_configuration_reference_is_generated_from_the_settings_class() -> None:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("<!-- config-reference:start -->") + len("<!-- config-reference:start -->\n")
+    end = text.index("<!-- config-reference:end -->")
+    assert text[start:end] == reference_markdown(), "run `python -m bot.config` and paste it into the README"

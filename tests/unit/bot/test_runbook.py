@@ -1,0 +1,155 @@
+"""The engine: steps in the background, their outcome in the store, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from actions.kube import KubeClient
+from bot.errors import StepBusy
+from bot.model import StepState
+from bot.notifier import Requester
+from bot.runbook import Runbook
+from bot.store import Store
+from sandbox.kube import KubeApiServer
+from tests.conftest import operatorview, pluginview
+from tests.unit.bot.recorder import RecordingNotifier
+
+ALICE = Requester("UALICE", "C1")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'regclean.db'}"
+
+
+def runbook(store: Store, notifier: RecordingNotifier, kubeconfig: Path) -> Runbook:
+    return Runbook(store, notifier, lambda: KubeClient.from_config(str(kubeconfig)))
+
+
+async def test_a_recorded_inventory_is_stored_with_who_asked_and_when(
+    kube_api: KubeApiServer, kubeconfig: Path, db: str
+) -> None:
+    kube_api.load([operatorview("rds-operator"), pluginview("argocd", installed=[("global", "v1")])])
+    store, notifier = Store.from_url(db), RecordingNotifier()
+    step, inventory = await runbook(store, notifier, kubeconfig).record_inventory_now(ALICE)
+    assert step.state is StepState.SUCCEEDED
+    assert inventory is not None and len(inventory.operators) == 1
+    snapshot = store.latest_inventory()
+    assert snapshot is not None
+    assert snapshot.recorded_by == "UALICE" and snapshot.run_id == step.run_id
+    assert snapshot.record["operators"][0]["name"] == "rds-operator"
+    [(_, report)] = notifier.of("inventory")
+    assert report.previous is None and report.diff is None
+
+
+async def test_a_second_recording_is_compared_with_the_first(
+    kube_api: KubeApiServer, kubeconfig: Path, db: str
+) -> None:
+    kube_api.load([operatorview("rds-operator", csv="rds-operator.v4.2.2"), operatorview("gone-operator")])
+    store, notifier = Store.from_url(db), RecordingNotifier()
+    engine = runbook(store, notifier, kubeconfig)
+    await engine.record_inventory_now(ALICE)
+    kube_api.remove("operatorviews", "global", "gone-operator")
+    kube_api.add(operatorview("rds-operator", csv="rds-operator.v4.2.3"))
+    kube_api.add(operatorview("new-operator"))
+    await engine.record_inventory_now(ALICE)
+    _, report = notifier.of("inventory")[-1]
+    assert report.previous is not None
+    assert [o.name for o in report.diff.operators.added] == ["new-operator"]
+    assert [o.name for o in report.diff.operators.removed] == ["gone-operator"]
+    assert [c.after.installed_csv for c in report.diff.operators.changed] == ["rds-operator.v4.2.3"]
+
+
+async def test_a_failed_recording_is_a_failed_step_that_says_why(
+    kube_api: KubeApiServer, kubeconfig: Path, db: str
+) -> None:
+    kube_api.fail("/apis/app.alauda.io/v1alpha2/modulepluginviews", 403, reason="Forbidden")
+    store, notifier = Store.from_url(db), RecordingNotifier()
+    step, inventory = await runbook(store, notifier, kubeconfig).record_inventory_now(ALICE)
+    assert inventory is None
+    assert step.state is StepState.FAILED
+    assert step.error is not None and "403" in step.error and "modulepluginviews" in step.error
+    [(failed, requester)] = notifier.of("failed")
+    assert failed.id == step.id and requester == ALICE
+    assert store.latest_inventory() is None
+
+
+async def test_a_second_inventory_is_refused_while_one_is_running(
+    kube_api: KubeApiServer, kubeconfig: Path, db: str
+) -> None:
+    kube_api.load([operatorview("rds-operator")])
+    kube_api.set_latency(0.3)
+    store, notifier = Store.from_url(db), RecordingNotifier()
+    engine = runbook(store, notifier, kubeconfig)
+    await engine.record_inventory(ALICE)
+    with pytest.raises(StepBusy, match="already running"):
+        await engine.record_inventory(Requester("UBOB", "C1"))
+    await engine.drain()
+    run = await engine.status()
+    assert run is not None and [s.state for s in run.steps] == [StepState.SUCCEEDED]
+
+
+async def test_a_notifier_outage_does_not_change_the_outcome(
+    kube_api: KubeApiServer, kubeconfig: Path, db: str
+) -> None:
+    kube_api.load([operatorview("rds-operator")])
+    store = Store.from_url(db)
+    step, inventory = await runbook(store, RecordingNotifier(fail=True), kubeconfig).record_inventory_now(
+        ALICE
+    )
+    assert step.state is StepState.SUCCEEDED and inventory is not None
+
+
+async def test_a_step_running_when_the_bot_stopped_is_interrupted_after_restart(
+    kube_api: KubeApiServer, kubeconfig: Path, db: str
+) -> None:
+    kube_api.load([operatorview("rds-operator")])
+    store = Store.from_url(db)
+    run = store.open_run("UALICE", "C1")
+    started = store.start_step(run.id, "inventory", "UALICE")
+    assert started is not None
+    store.close()  # the process dies here
+
+    restarted, notifier = Store.from_url(db), RecordingNotifier()
+    interrupted = await runbook(restarted, notifier, kubeconfig).recover()
+    assert [s.id for s in interrupted] == [started.id]
+    after = restarted.run(run.id)
+    assert after is not None and after.steps[0].state is StepState.INTERRUPTED
+    assert "ask again" in (after.steps[0].error or "")
+    assert notifier.of("run_changed"), "the checklist is refreshed after a restart"
+
+
+async def test_stopping_the_engine_interrupts_a_running_step(
+    kube_api: KubeApiServer, kubeconfig: Path, db: str
+) -> None:
+    kube_api.load([operatorview("rds-operator")])
+    kube_api.set_latency(1.0)
+    store, notifier = Store.from_url(db), RecordingNotifier()
+    engine = runbook(store, notifier, kubeconfig)
+    step = await engine.record_inventory(ALICE)
+    while not any("/apis" in p for _, p in kube_api.requests):
+        await asyncio.wait_for(kube_api_request(kube_api), 5)
+    await engine.close()
+    assert store.run_step(step.id).state is StepState.INTERRUPTED
+
+
+async def kube_api_request(kube_api: KubeApiServer) -> None:
+    """Yield to the loop until the server has seen another request."""
+    seen = len(kube_api.requests)
+    while len(kube_api.requests) == seen:
+        await asyncio.sleep(0)
+
+
+async def test_the_audit_log_records_who_started_what(
+    kube_api: KubeApiServer, kubeconfig: Path, db: str
+) -> None:
+    kube_api.load([operatorview("rds-operator")])
+    store = Store.from_url(db)
+    await runbook(store, RecordingNotifier(), kubeconfig).record_inventory_now(ALICE)
+    actions = [(e.actor, e.action) for e in store.audit_log()]
+    assert ("UALICE", "run.opened") in actions
+    assert ("UALICE", "inventory.started") in actions
+    assert ("regclean", "inventory.succeeded") in actions

@@ -36,7 +36,8 @@ class Runbook:
         self._notifier = notifier
         self._kube = kube
         self._page_size = page_size
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: dict[asyncio.Task[Any], int] = {}
+        """background task → the step it runs"""
 
     async def recover(self) -> list[StepView]:
         """At start-up: mark the steps that were running when the bot stopped as interrupted."""
@@ -59,7 +60,7 @@ class Runbook:
     async def record_inventory(self, requester: Requester) -> StepView:
         """Start recording both inventories in the background; refuse if it is already running."""
         run, step = await self._start(requester, "inventory")
-        self._spawn(self._inventory(run, step, requester))
+        self._spawn(self._inventory(run, step, requester), step.id)
         return step
 
     async def record_inventory_now(self, requester: Requester) -> tuple[StepView, Inventory | None]:
@@ -69,9 +70,13 @@ class Runbook:
 
     async def close(self) -> None:
         """Cancel the background steps; each is recorded as interrupted, never as succeeded."""
+        steps = list(self._tasks.values())
         for task in list(self._tasks):
             task.cancel()
         await self.drain()
+        # A task cancelled before it ever ran could not record anything itself.
+        for step_id in steps:
+            await self._db(self._store.finish_step, step_id, StepState.INTERRUPTED, error="regclean was stopped")
 
     async def drain(self) -> None:
         """Wait until every background step has finished."""
@@ -162,10 +167,10 @@ class Runbook:
         fresh = await self._db(self._store.run, run.id)
         return fresh if fresh is not None else run
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any], step_id: int) -> None:
         task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = step_id
+        task.add_done_callback(lambda t: self._tasks.pop(t, None))
 
     @staticmethod
     async def _call(awaitable: Awaitable[T]) -> T | None:

@@ -120,7 +120,7 @@ async def test_forbidden_list_is_an_api_forbidden_error_naming_the_path(
     kube_api: KubeApiServer, kubeconfig: Path
 ) -> None:
     kube_api.fail("/apis/app.alauda.io/v1alpha1/operatorviews", 403, reason="Forbidden")
-    with pytest.raises(ApiForbidden, match="operatorviews.*403"):
+    with pytest.raises(ApiForbidden, match=r"operatorviews.*403"):
         await record_inventory(KubeClient.from_config(str(kubeconfig)), InventoryRequest(), no_progress)
 
 
@@ -143,7 +143,7 @@ async def test_a_server_without_the_acp_kinds_is_named_in_the_error(tmp_path: Pa
     await server.start()
     try:
         kube = KubeClient.from_config(str(server.write_kubeconfig(tmp_path / "kc")))
-        with pytest.raises(ResourceNotServed, match="modulepluginviews, operatorviews"):
+        with pytest.raises(ResourceNotServed, match=r"modulepluginviews, operatorviews"):
             await kube.discover(["operatorviews", "modulepluginviews"])
     finally:
         await server.stop()

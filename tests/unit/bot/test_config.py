@@ -38,7 +38,7 @@ def test_the_environment_overrides_the_yaml_file(tmp_path: Path) -> None:
 def test_an_unknown_yaml_key_is_named(tmp_path: Path) -> None:
     cfg = tmp_path / "regclean.yaml"
     cfg.write_text("prot: 4000\n")
-    with pytest.raises(ConfigError, match="Unknown setting.*prot"):
+    with pytest.raises(ConfigError, match=r"Unknown setting.*prot"):
         Settings.load({}, config_file=str(cfg))
 
 

@@ -27,6 +27,10 @@ class StepState(StrEnum):
     INTERRUPTED = "interrupted"
 
 
+#: why a step that was running when regclean stopped (cleanly or not) is interrupted
+STOPPED_WHILE_RUNNING = "regclean stopped while this step was running; ask again to re-run it."
+
+
 @dataclass(frozen=True)
 class RunbookStep:
     """One step of the runbook, as the checklist shows it."""

@@ -17,7 +17,7 @@ from actions.errors import ActionError
 from actions.inventory import Inventory, InventoryProgress, InventoryRequest, KubeLister, record_inventory
 from bot.errors import StepBusy
 from bot.inventory_diff import diff_inventories
-from bot.model import RunView, StepState, StepView
+from bot.model import STOPPED_WHILE_RUNNING, RunView, StepState, StepView
 from bot.notifier import InventoryReport, Notifier, Requester
 from bot.store import Store, utcnow
 
@@ -46,7 +46,8 @@ class Runbook:
             log.warning(
                 "step %s #%d of run #%d was interrupted by a restart", step.name, step.id, step.run_id
             )
-        runs = {s.run_id for s in interrupted}
+        active = await self._db(self._store.active_run)
+        runs = {s.run_id for s in interrupted} | ({active.id} if active else set())
         for run_id in sorted(runs):
             run = await self._db(self._store.run, run_id)
             if run is not None:
@@ -75,8 +76,16 @@ class Runbook:
             task.cancel()
         await self.drain()
         # A task cancelled before it ever ran could not record anything itself.
+        runs = set()
         for step_id in steps:
-            await self._db(self._store.finish_step, step_id, StepState.INTERRUPTED, error="regclean was stopped")
+            step = await self._db(
+                self._store.finish_step, step_id, StepState.INTERRUPTED, error=STOPPED_WHILE_RUNNING
+            )
+            runs.add(step.run_id)
+        for run_id in sorted(runs):
+            run = await self._db(self._store.run, run_id)
+            if run is not None:
+                await self._show(run)
 
     async def drain(self) -> None:
         """Wait until every background step has finished."""
@@ -145,7 +154,9 @@ class Runbook:
         except ActionError as exc:
             error = str(exc)
         except asyncio.CancelledError:
-            await self._db(self._store.finish_step, step.id, StepState.INTERRUPTED, error="cancelled")
+            await self._db(
+                self._store.finish_step, step.id, StepState.INTERRUPTED, error=STOPPED_WHILE_RUNNING
+            )
             raise
         except Exception:
             incident = uuid.uuid4().hex[:8]

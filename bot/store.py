@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from bot.model import AuditEntry, RunState, RunView, SnapshotView, StepState, StepView
+from bot.model import STOPPED_WHILE_RUNNING, AuditEntry, RunState, RunView, SnapshotView, StepState, StepView
 
 
 def utcnow() -> datetime:
@@ -220,7 +220,7 @@ class Store:
             for row in rows:
                 row.state = StepState.INTERRUPTED
                 row.finished_at = utcnow()
-                row.error = "regclean stopped while this step was running; ask again to re-run it."
+                row.error = STOPPED_WHILE_RUNNING
                 s.add(
                     AuditRow(
                         at=utcnow(),

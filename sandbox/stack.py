@@ -1,0 +1,126 @@
+"""The whole sandbox in one place: the simulated cluster and Slack workspace, and the bot on them.
+
+Scenario tests, `regclean demo`, `python -m sandbox up` and the benchmarks all start the bot
+this way, so that they exercise the same wiring as `regclean serve`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import Bot, build, web_app
+from bot.config import Settings
+from sandbox.kube import KubeApiServer
+from sandbox.kube.fixtures import Fixture, load_fixture
+from sandbox.slack import SlackDriver, SlackWorkspace
+
+Mode = Literal["http", "socket"]
+
+#: the people of the sandbox workspace: user ID → handle
+PEOPLE = {
+    "UALICE": "alice",  # operator
+    "UOSCAR": "oscar",  # operator, through the @platform-ops user group
+    "UBOB": "bob",  # approver
+    "UCAROL": "carol",  # approver
+    "UMALLORY": "mallory",  # nobody in particular
+}
+OPERATORS = "UALICE,@platform-ops"
+APPROVERS = "UBOB,UCAROL"
+
+
+class Sandbox:
+    """The simulated Kubernetes API (with a fixture) and the simulated Slack workspace."""
+
+    def __init__(self, workdir: Path, fixture: Fixture | None = None) -> None:
+        self.workdir = workdir
+        fixture = fixture or load_fixture()
+        self.kube = KubeApiServer(fixture.objects, resources=fixture.resources)
+        self.slack = SlackWorkspace()
+        for user_id, name in PEOPLE.items():
+            self.slack.add_user(user_id, name)
+        self.slack.add_usergroup("S0PLATFORM", "platform-ops", ["UOSCAR"])
+
+    async def start(self) -> None:
+        """Start both servers on free ports."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        await self.kube.start()
+        await self.slack.start()
+
+    async def stop(self) -> None:
+        """Stop both servers."""
+        await self.slack.stop()
+        await self.kube.stop()
+
+    def environment(self, mode: Mode) -> dict[str, str]:
+        """The environment `regclean serve` needs to run against this sandbox."""
+        env = {
+            "SLACK_BOT_TOKEN": self.slack.bot_token,
+            "SLACK_API_URL": self.slack.api_url,
+            "SLACK_CHANNEL": self.slack.channel_id,
+            "REGCLEAN_OPERATORS": OPERATORS,
+            "REGCLEAN_APPROVERS": APPROVERS,
+            "KUBECONFIG": str(self.kube.write_kubeconfig(self.workdir / "kubeconfig")),
+            "DATABASE_URL": f"sqlite:///{self.workdir / 'regclean.db'}",
+            "REGCLEAN_HOST": "127.0.0.1",
+            "REGCLEAN_PORT": "0",
+        }
+        if mode == "http":
+            env["SLACK_SIGNING_SECRET"] = self.slack.signing_secret
+        else:
+            env["SLACK_APP_TOKEN"] = self.slack.app_token
+        return env
+
+
+@dataclass
+class RunningBot:
+    """A started bot and the driver that talks to it as the workspace's people."""
+
+    bot: Bot
+    driver: SlackDriver
+    url: str | None
+    """The HTTP base URL (HTTP mode)."""
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    sandbox: Sandbox, mode: Mode = "http", overrides: Mapping[str, str] | None = None
+) -> AsyncIterator[RunningBot]:
+    """Build the bot exactly as `regclean serve` does and connect it to the sandbox."""
+    settings = Settings.load({**sandbox.environment(mode), **(overrides or {})})
+    bot = build(settings)
+    await bot.start()
+    runner: web.AppRunner | None = None
+    socket: AsyncSocketModeHandler | None = None
+    try:
+        if mode == "http":
+            runner = web.AppRunner(web_app(bot), access_log=None, handle_signals=False)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            url = f"http://{host}:{port}"
+            yield RunningBot(bot, SlackDriver(sandbox.slack, events_url=f"{url}/slack/events"), url)
+        else:
+            socket = AsyncSocketModeHandler(
+                bot.bolt,
+                app_token=sandbox.slack.app_token,
+                web_client=AsyncWebClient(token=sandbox.slack.app_token, base_url=sandbox.slack.api_url),
+            )
+            await socket.connect_async()  # type: ignore[no-untyped-call]
+            driver = SlackDriver(sandbox.slack)
+            await driver.wait_connected()
+            yield RunningBot(bot, driver, None)
+    finally:
+        if socket is not None:
+            await socket.close_async()  # type: ignore[no-untyped-call]
+        if runner is not None:
+            await runner.cleanup()
+        await bot.stop()

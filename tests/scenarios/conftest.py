@@ -1,0 +1,67 @@
+"""Scenario fixtures: the real Bolt app, built as `regclean serve` builds it, on the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.kube.fixtures import load_fixture
+from sandbox.slack import Message, SlackWorkspace
+from sandbox.stack import RunningBot, Sandbox, running_bot
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    """The sample ACP cluster and the workspace, started."""
+    box = Sandbox(tmp_path / "sandbox", load_fixture())
+    await box.start()
+    yield box
+    await box.stop()
+
+
+@pytest.fixture(params=["http", "socket"])
+async def bot(request: pytest.FixtureRequest, sandbox: Sandbox) -> AsyncIterator[RunningBot]:
+    """The bot in HTTP mode and in Socket Mode (each scenario runs in both)."""
+    async with running_bot(sandbox, request.param) as running:
+        yield running
+
+
+@pytest.fixture
+async def http_bot(sandbox: Sandbox) -> AsyncIterator[RunningBot]:
+    """The bot in HTTP mode only (request signing scenarios)."""
+    async with running_bot(sandbox, "http") as running:
+        yield running
+
+
+def root(ws: SlackWorkspace) -> Message | None:
+    """The run's root message, once posted."""
+    return next((m for m in ws.messages if m.thread_ts is None), None)
+
+
+def text_of(message: Message | Any) -> str:
+    """All text of a message: its fallback text and every text in its blocks."""
+    parts = [message.text]
+    for block in message.blocks:
+        for key in ("text",):
+            if isinstance(block.get(key), dict):
+                parts.append(block[key]["text"])
+        for element in block.get("elements", []):
+            if isinstance(element, dict) and "text" in element:
+                parts.append(element["text"] if isinstance(element["text"], str) else element["text"]["text"])
+    return "\n".join(parts)
+
+
+async def inventory_done(ws: SlackWorkspace) -> Message:
+    """Wait until the run's checklist shows the inventory step finished, and return it."""
+
+    def finished(w: SlackWorkspace) -> Message | None:
+        message = root(w)
+        if message is None:
+            return None
+        text = text_of(message)
+        return message if ("✅ *Record operators" in text or "❌ *Record operators" in text) else None
+
+    return await ws.wait_for(finished, timeout=20)

@@ -1,0 +1,79 @@
+"""Request verification, health, and Slack's limits with a large inventory."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import aiohttp
+
+from sandbox.kube.fixtures import generate_fixture
+from sandbox.stack import RunningBot, Sandbox, running_bot
+from tests.scenarios.conftest import inventory_done, root, text_of
+
+
+async def test_a_forged_signature_is_refused_with_401(http_bot: RunningBot, sandbox: Sandbox) -> None:
+    reply = await http_bot.driver.slash("UALICE", "inventory", signature="forged")
+    assert reply.status == 401
+    assert await http_bot.bot.runbook.status() is None
+    assert root(sandbox.slack) is None
+
+
+async def test_a_missing_signature_is_refused_with_401(http_bot: RunningBot) -> None:
+    reply = await http_bot.driver.slash("UALICE", "inventory", signature="missing")
+    assert reply.status == 401
+
+
+async def test_a_stale_timestamp_is_refused_with_401(http_bot: RunningBot) -> None:
+    reply = await http_bot.driver.slash("UALICE", "inventory", timestamp=int(time.time()) - 10 * 60)
+    assert reply.status == 401
+    assert await http_bot.bot.runbook.status() is None
+
+
+async def test_healthz_answers_without_a_signature(http_bot: RunningBot) -> None:
+    async with aiohttp.ClientSession() as session, session.get(f"{http_bot.url}/healthz") as response:
+        body = await response.json()
+    assert response.status == 200
+    assert body == {"ok": True, "scheduler": True, "active_run": None}
+
+
+async def test_1200_operators_over_40_clusters_post_without_a_message_slack_would_reject(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path / "big", generate_fixture(operators=1200, clusters=40, plugins=300))
+    await box.start()
+    try:
+        async with running_bot(box, "http") as bot:
+            await bot.driver.slash("UALICE", "inventory")
+            checklist = await inventory_done(box.slack)
+            await box.slack.wait_for(lambda w: len(w.files) >= 2, timeout=30)
+    finally:
+        await box.stop()
+    assert box.slack.rejections == []
+    assert "✅" in text_of(checklist)
+    thread = box.slack.thread(checklist.ts)
+    assert len(thread) > 3, "the tables are split across several thread messages"
+    tables = "\n".join(text_of(m) for m in thread)
+    operators = [o for o in box.kube.objects("operatorviews") if o["status"]["operatorStatus"].get("phase") == "Installed"]
+    missing = [o["metadata"]["name"] for o in operators if o["metadata"]["name"] not in tables]
+    assert missing == []
+    summary = text_of(thread[0])
+    assert "over *40* clusters" in summary
+
+
+async def test_a_restart_marks_the_running_step_interrupted_on_the_checklist(sandbox: Sandbox) -> None:
+    sandbox.kube.set_latency(2.0)
+    async with running_bot(sandbox, "http") as first:
+        await first.driver.slash("UALICE", "inventory")
+        await sandbox.slack.wait_for(lambda w: root(w) is not None and "⏳" in text_of(root(w)))
+    # the bot stopped while recording; a new process takes over the same database
+    sandbox.kube.set_latency(0)
+    async with running_bot(sandbox, "http") as second:
+        run = await second.bot.runbook.status()
+        assert run is not None
+        assert [s.state.value for s in run.steps] == ["interrupted"]
+        checklist = await sandbox.slack.wait_for(
+            lambda w: root(w) is not None and "⚠️ *Record operators" in text_of(root(w)) and root(w)
+        )
+        assert "interrupted" in text_of(checklist)
+        await second.driver.slash("UALICE", "inventory")
+        done = await inventory_done(sandbox.slack)
+        assert done.ts == checklist.ts, "the same run goes on in the same root message"

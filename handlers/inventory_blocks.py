@@ -43,9 +43,11 @@ def summary_blocks(run: RunView, step: StepView, report: InventoryReport) -> lis
         blocks.append(
             context(f"Only the first clusters of {len(counts)} fit here; the CSV file has them all.")
         )
-    left_out = [f"{inv.operators_not_installed} operatorviews not Installed"]
-    left_out += [f"{n} {escape(k)} plugins" for k, n in sorted(inv.plugins_left_out.items())]
-    blocks.append(context("Left out, as the runbook does: " + ", ".join(left_out) + "."))
+    left_out = f"{inv.operators_not_installed} operatorviews not Installed"
+    if inv.plugins_left_out:
+        lifecycles = ", ".join(f"{escape(k)}: {n}" for k, n in sorted(inv.plugins_left_out.items()))
+        left_out += f"; plugins by lifecycle, {lifecycles}"
+    blocks.append(context(f"Left out, as the runbook does: {left_out}."))
     if inv.sources:
         blocks.append(context(" · ".join(f"{k}: `{escape(v)}`" for k, v in sorted(inv.sources.items()))))
     blocks.append(section(diff_headline(report)))

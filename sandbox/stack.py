@@ -114,13 +114,13 @@ async def running_bot(
                 app_token=sandbox.slack.app_token,
                 web_client=AsyncWebClient(token=sandbox.slack.app_token, base_url=sandbox.slack.api_url),
             )
-            await socket.connect_async()  # type: ignore[no-untyped-call]
+            await socket.connect_async()
             driver = SlackDriver(sandbox.slack)
             await driver.wait_connected()
             yield RunningBot(bot, driver, None)
     finally:
         if socket is not None:
-            await socket.close_async()  # type: ignore[no-untyped-call]
+            await socket.close_async()
         if runner is not None:
             await runner.cleanup()
         await bot.stop()

@@ -1,0 +1,284 @@
+"""An aiohttp server that speaks enough of the Kubernetes REST API for kubectl and the Python client."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .defaults import KubeObject
+from .discovery import SERVER_VERSION, api_group_list, api_resource_list, api_versions
+from .faults import Faults, send_truncated
+from .kubeconfig import write_kubeconfig
+from .listing import list_page
+from .paths import ResourcePath, parse_resource_path
+from .resources import ResourceDef, ResourceIndex, merge_resources
+from .status import ApiError, no_such_resource, not_found
+from .store import ObjectStore, object_key
+
+PodDeletedHook = Callable[[KubeObject], Awaitable[None] | None]
+"""Called with the deleted Pod; the registry restart hangs off this."""
+
+SubresourceHandler = Callable[[web.Request, ResourceDef, ResourcePath], Awaitable[web.StreamResponse]]
+"""Serves one subresource, such as `pods/exec`; register with `route_subresource`."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class KubeApiServer:
+    """A simulated Kubernetes API server holding ACP objects; plain HTTP, no authentication."""
+
+    def __init__(
+        self,
+        objects: Iterable[Mapping[str, Any]] = (),
+        resources: Mapping[str, ResourceDef] | None = None,
+        *,
+        on_pod_deleted: PodDeletedHook | None = None,
+    ) -> None:
+        # Given resources replace the defaults, so that a test can serve a cluster without some kind;
+        # `merge_resources({...})` changes a few and keeps the rest.
+        self.resources = dict(resources) if resources is not None else merge_resources(None)
+        self.index = ResourceIndex(self.resources.values())
+        self.store = ObjectStore(self.index)
+        self.store.put_all(objects)
+        self.on_pod_deleted = on_pod_deleted
+        self.faults = Faults()
+        self.requests: list[tuple[str, str]] = []
+        """(method, path with query) of every request received, faults included, in order."""
+        self._subresources: dict[tuple[str, str], SubresourceHandler] = {}
+        self._runner: web.AppRunner | None = None
+        self._address = ""
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen on host:port; with port 0 the kernel picks one, which `url` then reports."""
+        app = web.Application(middlewares=[self._middleware])
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        self._address = f"{bound_host}:{bound_port}"
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. `http://127.0.0.1:40123`."""
+        if not self._address:
+            raise RuntimeError("the server is not started")
+        return f"http://{self._address}"
+
+    async def stop(self) -> None:
+        """Stop listening and close open connections."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def write_kubeconfig(self, path: str | Path) -> Path:
+        """Write a kubeconfig whose current context points at this server."""
+        return write_kubeconfig(path, self.url)
+
+    # --- state -------------------------------------------------------------------------------
+
+    def load(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        """Create or replace many objects."""
+        self.store.put_all(objects)
+
+    def add(self, obj: Mapping[str, Any]) -> KubeObject:
+        """Create or replace one object; returns a copy of it as stored (uid, resourceVersion…)."""
+        return copy.deepcopy(self.store.put(obj))
+
+    def remove(self, resource: str, namespace: str | None, name: str) -> KubeObject | None:
+        """Delete an object named by kind or plural; returns it, or None when it did not exist."""
+        return self.store.delete(self.resource(resource), namespace, name)
+
+    def get(self, resource: str, namespace: str | None, name: str) -> KubeObject | None:
+        """A copy of one object, or None."""
+        obj = self.store.get(self.resource(resource), namespace, name)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def objects(self, resource: str, namespace: str | None = None) -> list[KubeObject]:
+        """Copies of a resource's objects in list order."""
+        res = self.resource(resource)
+        return [copy.deepcopy(self.store.object(res, k)) for k in self.store.keys(res, namespace)]
+
+    def resource(self, name: str) -> ResourceDef:
+        """The served resource with this plural, singular or kind (case-insensitive)."""
+        wanted = name.lower()
+        for r in self.index.all:
+            if wanted in (r.plural, r.singular, r.kind.lower()):
+                return r
+        raise KeyError(f"no served resource is called {name!r}")
+
+    # --- faults ------------------------------------------------------------------------------
+
+    def fail(
+        self,
+        path_prefix: str,
+        status: int,
+        *,
+        times: int | None = None,
+        reason: str | None = None,
+        message: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Answer requests whose path starts with `path_prefix` with a Status of this code."""
+        text = message or f"sandbox: injected failure ({status}) for {path_prefix}"
+        self.faults.fail(path_prefix, ApiError(status, text, reason=reason), times=times, method=method)
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every response by this long."""
+        self.faults.latency = seconds
+
+    def cut_after(self, path_prefix: str, nbytes: int, *, times: int | None = None) -> None:
+        """Send only `nbytes` of matching response bodies, then drop the connection."""
+        self.faults.cut_after(path_prefix, nbytes, times=times)
+
+    def clear_faults(self) -> None:
+        """Disarm every injected fault and the latency."""
+        self.faults.clear()
+
+    def route_subresource(self, plural: str, subresource: str, handler: SubresourceHandler) -> None:
+        """Serve `.../{plural}/{name}/{subresource}` (any method) with `handler`."""
+        self._subresources[(plural, subresource)] = handler
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.requests.append((request.method, request.path_qs))
+        if self.faults.latency > 0:
+            await asyncio.sleep(self.faults.latency)
+        failure = self.faults.failure_for(request.method, request.path)
+        if failure is not None:
+            return failure.response()
+        try:
+            response = await handler(request)
+        except ApiError as err:
+            response = err.response()
+        nbytes = self.faults.cut_for(request.method, request.path)
+        if nbytes is not None and isinstance(response, web.Response):
+            return await send_truncated(request, response, nbytes)
+        return response
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        if request.method == "GET":
+            if path == "/version":
+                return _json(SERVER_VERSION)
+            if path == "/api":
+                return _json(api_versions(self._address, served=bool(self.index.in_group_version("", "v1"))))
+            if path == "/apis":
+                return _json(api_group_list(self.index))
+        where = parse_resource_path(path)
+        if where is None:
+            raise no_such_resource()
+        if where.plural is None:
+            doc = api_resource_list(self.index, where.group, where.version)
+            if doc is None or request.method != "GET":
+                raise no_such_resource()
+            return _json(doc)
+        res = self.index.by_path(where.group, where.version, where.plural)
+        if res is None or (where.namespace is not None and not res.namespaced):
+            raise no_such_resource()
+        if where.subresource is not None:
+            return await self._subresource(request, res, where)
+        if request.method == "GET":
+            return self._get(request, res, where)
+        if request.method == "DELETE" and where.name is not None:
+            return await self._delete(request, res, where)
+        raise ApiError(405, "the server does not allow this method on the requested resource")
+
+    def _get(self, request: web.Request, res: ResourceDef, where: ResourcePath) -> web.Response:
+        if where.name is None:
+            if request.query.get("watch") in ("1", "true"):
+                raise ApiError(400, "the sandbox API server does not serve watches")
+            return _json_bytes(list_page(self.store, res, where.namespace, request.query))
+        if self.store.get(res, where.namespace, where.name) is None:
+            raise not_found(res.plural, where.name, res.group)
+        key = _key(res, where)
+        return _json_bytes(self.store.encoded(res, key))
+
+    async def _subresource(
+        self, request: web.Request, res: ResourceDef, where: ResourcePath
+    ) -> web.StreamResponse:
+        assert where.name is not None and where.subresource is not None
+        handler = self._subresources.get((res.plural, where.subresource))
+        if handler is not None:
+            return await handler(request, res, where)
+        if where.subresource == "status" and request.method == "GET":
+            return self._get(request, res, where)
+        raise no_such_resource()
+
+    async def _delete(self, request: web.Request, res: ResourceDef, where: ResourcePath) -> web.Response:
+        assert where.name is not None
+        if "delete" not in res.verbs:
+            raise ApiError(405, "the server does not allow this method on the requested resource")
+        gone = self.store.delete(res, where.namespace, where.name)
+        if gone is None:
+            raise not_found(res.plural, where.name, res.group)
+        if res.kind != "Pod" or res.group:
+            details = {"name": where.name, "kind": res.plural, "uid": gone["metadata"]["uid"]}
+            if res.group:
+                details["group"] = res.group
+            return _json(
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": details,
+                }
+            )
+        # A pod is deleted gracefully, so the server answers with the Pod, now marked for deletion.
+        grace = await _grace_period(request, gone)
+        when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=grace)
+        gone["metadata"]["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        gone["metadata"]["deletionGracePeriodSeconds"] = grace
+        if self.on_pod_deleted is not None:
+            try:
+                outcome = self.on_pod_deleted(copy.deepcopy(gone))
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception as err:
+                raise ApiError(500, f"sandbox: pod deletion hook failed: {err}") from err
+        return _json(gone)
+
+
+async def _grace_period(request: web.Request, pod: KubeObject) -> int:
+    options: Any = {}
+    if request.can_read_body:
+        try:
+            options = json.loads(await request.read() or b"{}")
+        except ValueError as err:
+            raise ApiError(400, f"invalid DeleteOptions: {err}") from err
+    grace = request.query.get("gracePeriodSeconds")
+    if grace is None and isinstance(options, dict):
+        grace = options.get("gracePeriodSeconds")
+    if grace is None:
+        grace = pod.get("spec", {}).get("terminationGracePeriodSeconds", 30)
+    try:
+        return int(grace)
+    except (TypeError, ValueError) as err:
+        raise ApiError(400, f"invalid gracePeriodSeconds: {grace!r}") from err
+
+
+def _key(res: ResourceDef, where: ResourcePath) -> str:
+    assert where.name is not None
+    return object_key(res, where.namespace, where.name)
+
+
+def _json(doc: Any) -> web.Response:
+    return _json_bytes(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _json_bytes(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json")

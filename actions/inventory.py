@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from actions.kube import ApiResource, JsonObject
+from actions.slices import in_slices
 
 OPERATORS = "operatorviews"
 PLUGINS = "modulepluginviews"
@@ -27,7 +28,7 @@ LIFECYCLE_LABEL = "cpaas.io/lifecycle-type"
 DISPLAY_NAME_ANNOTATION = "cpaas.io/display-name"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OperatorRow:
     """One installed operator, as the runbook's custom-columns command prints it."""
 
@@ -45,7 +46,7 @@ class OperatorRow:
     """`.status.packageManifestStatus.channels[0].currentCSVDesc.displayName`; None without channels."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Installation:
     """A cluster where a plugin is installed, at a version."""
 
@@ -53,7 +54,7 @@ class Installation:
     version: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PluginRow:
     """One agnostic or aligned cluster plugin."""
 
@@ -82,37 +83,41 @@ class Inventory:
 
     def as_dict(self) -> dict[str, Any]:
         """The documented JSON shape: `{"operators": [...], "plugins": [...]}`."""
-        return {
-            "operators": [
-                {
-                    "cluster": o.cluster,
-                    "name": o.name,
-                    "phase": o.phase,
-                    "artifact": o.artifact,
-                    "installed_csv": o.installed_csv,
-                    "display_name": o.display_name,
-                }
-                for o in self.operators
-            ],
-            "plugins": [
-                {
-                    "module": p.module,
-                    "lifecycle": p.lifecycle,
-                    "installed": [{"cluster": i.cluster, "version": i.version} for i in p.installed],
-                    "display_name": p.display_name,
-                }
-                for p in self.plugins
-            ],
-        }
+        return {"operators": list(self.operator_dicts()), "plugins": list(self.plugin_dicts())}
 
-    def as_record(self) -> dict[str, Any]:
-        """Everything, for the store: the JSON shape plus what was left out and where it came from."""
+    def operator_dicts(self) -> Iterator[dict[str, Any]]:
+        """The operators as JSON objects, one at a time."""
+        for o in self.operators:
+            yield {
+                "cluster": o.cluster,
+                "name": o.name,
+                "phase": o.phase,
+                "artifact": o.artifact,
+                "installed_csv": o.installed_csv,
+                "display_name": o.display_name,
+            }
+
+    def plugin_dicts(self) -> Iterator[dict[str, Any]]:
+        """The plugins as JSON objects, one at a time."""
+        for p in self.plugins:
+            yield {
+                "module": p.module,
+                "lifecycle": p.lifecycle,
+                "installed": [{"cluster": i.cluster, "version": i.version} for i in p.installed],
+                "display_name": p.display_name,
+            }
+
+    def record_header(self) -> dict[str, Any]:
+        """What a stored record holds besides the rows."""
         return {
-            **self.as_dict(),
             "operators_not_installed": self.operators_not_installed,
             "plugins_left_out": dict(self.plugins_left_out),
             "sources": dict(self.sources),
         }
+
+    def as_record(self) -> dict[str, Any]:
+        """Everything, for the store: the JSON shape plus what was left out and where it came from."""
+        return {**self.as_dict(), **self.record_header()}
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Inventory:
@@ -163,7 +168,11 @@ class KubeLister(Protocol):
 
 
 async def record_inventory(kube: KubeLister, request: InventoryRequest, progress: Progress) -> Inventory:
-    """Record both inventories, reading every page of both kinds."""
+    """Record both inventories, reading every page of both kinds.
+
+    Pages are turned into rows in slices on the event loop, so that a large inventory never
+    holds the loop (and with it every Slack acknowledgement) for long.
+    """
     resources = await kube.discover([OPERATORS, PLUGINS])
     operators: list[OperatorRow] = []
     plugins: list[PluginRow] = []
@@ -172,18 +181,15 @@ async def record_inventory(kube: KubeLister, request: InventoryRequest, progress
     seen_ops = seen_plugins = 0
 
     async for page in kube.list_pages(resources[OPERATORS], page_size=request.page_size):
-        for obj in page:
-            row = operator_row(obj)
-            if row.phase == INSTALLED:
-                operators.append(row)
-            else:
-                not_installed += 1
+        rows = await in_slices(operator_row(o) for o in page)
+        installed = [r for r in rows if r.phase == INSTALLED]
+        operators.extend(installed)
+        not_installed += len(rows) - len(installed)
         seen_ops += len(page)
         await progress(InventoryProgress(seen_ops, seen_plugins, datetime.now(UTC)))
 
     async for page in kube.list_pages(resources[PLUGINS], page_size=request.page_size):
-        for obj in page:
-            plugin = plugin_row(obj)
+        for plugin in await in_slices(plugin_row(o) for o in page):
             if plugin.lifecycle in KEPT_LIFECYCLES:
                 plugins.append(plugin)
             else:

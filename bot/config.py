@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     """Channel ID for run messages; default: the channel the run was started from."""
     slack_api_url: str | None = Field(None, json_schema_extra=_env("SLACK_API_URL"))
     """Web API base URL; only for the simulator (default: Slack's)."""
+    slack_post_interval: float = Field(1.0, ge=0, le=60)
+    """Seconds between the bot's thread posts to one channel (Slack allows about one message a second)."""
     host: str = "0.0.0.0"  # noqa: S104 - the bot is a server; bind address is configurable
     """HTTP mode listen address (`/slack/events`, `/healthz`)."""
     port: int = Field(3000, ge=0, le=65535)

@@ -42,3 +42,7 @@ class ConsoleNotifier:
     async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
         """The failure, in the step's own words."""
         self._say(f"run #{run.id} {step.name} failed: {step.error}")
+
+    async def request_refused(self, requester: Requester, reason: str) -> None:
+        """The reason, as one line."""
+        self._say(f"refused: {reason}")

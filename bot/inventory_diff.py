@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Generic, TypeVar
 
 from actions.inventory import Inventory, OperatorRow, PluginRow
+from actions.slices import in_slices
 
 Row = TypeVar("Row", OperatorRow, PluginRow)
 
@@ -82,4 +83,29 @@ def _diff(before: Iterable[Row], after: Iterable[Row], key: Callable[[Row], Hash
             for k, r in keyed_after.items()
             if k in keyed_before and keyed_before[k] != r
         ),
+    )
+
+
+async def diff_inventories_in_slices(before: Inventory, after: Inventory) -> InventoryDiff:
+    """`diff_inventories` for large inventories: keys and comparisons in slices on the event loop."""
+    return InventoryDiff(
+        operators=await _diff_in_slices(before.operators, after.operators, operator_key),
+        plugins=await _diff_in_slices(before.plugins, after.plugins, plugin_key),
+    )
+
+
+async def _diff_in_slices(
+    before: Sequence[Row], after: Sequence[Row], key: Callable[[Row], Hashable]
+) -> RowDiff[Row]:
+    keyed_before = dict(await in_slices((key(r), r) for r in before))
+    keyed_after = dict(await in_slices((key(r), r) for r in after))
+    changed = await in_slices(
+        Change(keyed_before[k], r)
+        for k, r in keyed_after.items()
+        if k in keyed_before and keyed_before[k] != r
+    )
+    return RowDiff(
+        added=tuple(r for k, r in keyed_after.items() if k not in keyed_before),
+        removed=tuple(r for k, r in keyed_before.items() if k not in keyed_after),
+        changed=tuple(changed),
     )

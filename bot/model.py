@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from actions.inventory import Inventory
 
 
 class RunState(StrEnum):
@@ -91,13 +94,13 @@ class RunView:
 
 @dataclass(frozen=True)
 class SnapshotView:
-    """A stored inventory: when, by whom, and the record (`Inventory.as_record()`)."""
+    """A stored inventory: when, by whom, and (when loaded) the inventory itself."""
 
     id: int
     run_id: int
     recorded_at: datetime
     recorded_by: str
-    record: dict[str, Any]
+    inventory: Inventory | None
 
 
 @dataclass(frozen=True)

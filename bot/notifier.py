@@ -54,3 +54,7 @@ class Notifier(Protocol):
     async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
         """A step failed; `step.error` says why, in words a person can act on."""
         ...
+
+    async def request_refused(self, requester: Requester, reason: str) -> None:
+        """A request could not start (e.g. the step is already running); tell the requester."""
+        ...

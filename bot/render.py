@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 
 from actions.inventory import Inventory, OperatorRow, PluginRow
 
@@ -13,18 +14,30 @@ OPERATOR_HEADER = ("CLUSTER", "NAME", "PHASE", "ARTIFACT", "INSTALLED_CSV", "DIS
 PLUGIN_HEADER = ("MODULE", "LIFECYCLE", "INSTALLED(CLUSTER:VERSION)", "DISPLAY_NAME")
 
 
-def align(header: Sequence[str], rows: Iterable[Sequence[str | None]]) -> list[str]:
-    """Lines of a table with aligned columns, as kubectl prints them (`<none>` for a missing value)."""
-    cells = [[NONE if c is None else c for c in row] for row in rows]
+def aligned(header: Sequence[str], rows: Sequence[Sequence[str | None]]) -> Iterator[str]:
+    """Lines of a table with aligned columns, as kubectl prints them (`<none>` for a missing value).
+
+    The widths take one pass over the rows; the lines are made one at a time as they are read,
+    so that a large table can be posted piece by piece without rendering it all at once.
+    """
     widths = [len(h) for h in header]
-    for row in cells:
+    for row in rows:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
+            widths[i] = max(widths[i], len(NONE if cell is None else cell))
 
-    def line(values: Sequence[str]) -> str:
-        return "   ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+    def line(values: Sequence[str | None]) -> str:
+        return "   ".join(
+            (NONE if v is None else v).ljust(w) for v, w in zip(values, widths, strict=True)
+        ).rstrip()
 
-    return [line(header), *(line(r) for r in cells)]
+    yield line(header)
+    for row in rows:
+        yield line(row)
+
+
+def align(header: Sequence[str], rows: Iterable[Sequence[str | None]]) -> list[str]:
+    """All lines of an aligned table."""
+    return list(aligned(header, list(rows)))
 
 
 def operator_cells(o: OperatorRow) -> tuple[str | None, ...]:
@@ -42,32 +55,34 @@ def plugin_cells(p: PluginRow) -> tuple[str | None, ...]:
     return (p.module, p.lifecycle, installed_text(p), p.display_name)
 
 
-def operator_table(inventory: Inventory) -> list[str]:
-    """The runbook's operator table."""
-    return align(OPERATOR_HEADER, [operator_cells(o) for o in inventory.operators])
+def operator_table(inventory: Inventory) -> Iterator[str]:
+    """The runbook's operator table, header first, line by line."""
+    return aligned(OPERATOR_HEADER, [operator_cells(o) for o in inventory.operators])
 
 
-def plugin_table(inventory: Inventory) -> list[str]:
-    """The runbook's cluster plugin table."""
-    return align(PLUGIN_HEADER, [plugin_cells(p) for p in inventory.plugins])
+def plugin_table(inventory: Inventory) -> Iterator[str]:
+    """The runbook's cluster plugin table, header first, line by line."""
+    return aligned(PLUGIN_HEADER, [plugin_cells(p) for p in inventory.plugins])
 
 
-def _csv(header: Sequence[str], rows: Iterable[Sequence[str | None]]) -> str:
+def _csv_lines(header: Sequence[str], rows: Iterable[Sequence[str | None]]) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([("" if c is None else c) for c in row] for row in rows)
-    return out.getvalue()
+    for row in itertools.chain([header], rows):
+        writer.writerow(["" if c is None else c for c in row])
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
 
 
-def operators_csv(inventory: Inventory) -> str:
-    """Every recorded operator as CSV (an empty cell for a missing value)."""
+def operators_csv(inventory: Inventory) -> Iterator[str]:
+    """Every recorded operator as CSV lines (an empty cell for a missing value)."""
     header = ("cluster", "name", "phase", "artifact", "installed_csv", "display_name")
-    return _csv(header, (operator_cells(o) for o in inventory.operators))
+    return _csv_lines(header, (operator_cells(o) for o in inventory.operators))
 
 
-def plugins_csv(inventory: Inventory) -> str:
-    """Every recorded plugin as CSV; `installed` is `cluster:version, …` as in the runbook."""
-    return _csv(
+def plugins_csv(inventory: Inventory) -> Iterator[str]:
+    """Every recorded plugin as CSV lines; `installed` is `cluster:version, …` as in the runbook."""
+    return _csv_lines(
         ("module", "lifecycle", "installed", "display_name"), (plugin_cells(p) for p in inventory.plugins)
     )

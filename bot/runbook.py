@@ -15,15 +15,17 @@ from typing import Any, ParamSpec, TypeVar
 
 from actions.errors import ActionError
 from actions.inventory import Inventory, InventoryProgress, InventoryRequest, KubeLister, record_inventory
-from bot.errors import StepBusy
-from bot.inventory_diff import diff_inventories
-from bot.model import STOPPED_WHILE_RUNNING, RunView, StepState, StepView
+from actions.slices import in_slices
+from bot.errors import RunbookError, StepBusy
+from bot.inventory_diff import InventoryDiff, diff_inventories_in_slices
+from bot.model import STOPPED_WHILE_RUNNING, RunView, SnapshotView, StepState, StepView
 from bot.notifier import InventoryReport, Notifier, Requester
-from bot.store import Store, utcnow
+from bot.store import Store, inventory_lines, utcnow
 
 log = logging.getLogger(__name__)
 
 KubeFactory = Callable[[], KubeLister]
+StepBody = Callable[[RunView, StepView, Requester], Awaitable[object]]
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -36,8 +38,12 @@ class Runbook:
         self._notifier = notifier
         self._kube = kube
         self._page_size = page_size
-        self._tasks: dict[asyncio.Task[Any], int] = {}
-        """background task → the step it runs"""
+        self._last_inventory: tuple[int | None, Inventory | None] = (None, None)
+        """the newest snapshot this process stored, so comparing with it needs no reload"""
+        self._shown: set[asyncio.Future[None]] = set()
+        """checklist updates in flight (they outlive a cancelled step)"""
+        self._tasks: dict[asyncio.Task[Any], int | None] = {}
+        """background task → the step it runs (None until it has one)"""
 
     async def recover(self) -> list[StepView]:
         """At start-up: mark the steps that were running when the bot stopped as interrupted."""
@@ -58,8 +64,15 @@ class Runbook:
         """The active run, or None when there is none."""
         return await self._db(self._store.active_run)
 
+    def start_inventory(self, requester: Requester) -> None:
+        """Record both inventories in the background; a refusal goes to the requester.
+
+        Returns at once, without touching the store, so that Slack is acknowledged first.
+        """
+        self._spawn(self._requested(requester, "inventory", self._inventory))
+
     async def record_inventory(self, requester: Requester) -> StepView:
-        """Start recording both inventories in the background; refuse if it is already running."""
+        """Start recording both inventories in the background; raise StepBusy if one is running."""
         run, step = await self._start(requester, "inventory")
         self._spawn(self._inventory(run, step, requester), step.id)
         return step
@@ -71,7 +84,7 @@ class Runbook:
 
     async def close(self) -> None:
         """Cancel the background steps; each is recorded as interrupted, never as succeeded."""
-        steps = list(self._tasks.values())
+        steps = [step for step in self._tasks.values() if step is not None]
         for task in list(self._tasks):
             task.cancel()
         await self.drain()
@@ -88,14 +101,25 @@ class Runbook:
                 await self._show(run)
 
     async def drain(self) -> None:
-        """Wait until every background step has finished."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every background step, and every checklist update, has finished."""
+        while self._tasks or self._shown:
+            await asyncio.gather(*list(self._tasks), *list(self._shown), return_exceptions=True)
 
     # ---------------------------------------------------------------------
+    async def _requested(self, requester: Requester, name: str, body: StepBody) -> None:
+        try:
+            run, step = await self._start(requester, name)
+        except RunbookError as exc:
+            await self._call(self._notifier.request_refused(requester, str(exc)))
+            return
+        await body(run, step, requester)
+
     async def _start(self, requester: Requester, name: str) -> tuple[RunView, StepView]:
         run = await self._db(self._store.open_run, requester.user, requester.channel)
         step = await self._db(self._store.start_step, run.id, name, requester.user)
+        task = asyncio.current_task()
+        if step is not None and task in self._tasks:
+            self._tasks[task] = step.id  # from here on, stopping must mark this step interrupted
         if step is None:
             running = run.latest(name)
             since = f" since {running.started_at:%H:%M:%S} UTC" if running else ""
@@ -125,20 +149,18 @@ class Runbook:
         inventory = await self._guarded(run, step, requester, work)
         if inventory is None:
             return await self._db(self._store.run_step, step.id), None
-        record = inventory.as_record()
-        snapshot = await self._db(
-            self._store.save_inventory, run.id, step.id, requester.user, record, utcnow()
+        # Encoding and comparing 10,000s of rows is CPU work: done in slices on the loop, so that
+        # acknowledgements are never stuck behind it (a worker thread would fight for the GIL).
+        data = "\n".join(await in_slices(inventory_lines(inventory)))
+        snapshot = await self._db(self._store.save_inventory, run.id, step.id, requester.user, utcnow(), data)
+        cached_id, cached = self._last_inventory
+        previous = await self._db(self._store.latest_inventory, before_id=snapshot.id, skip_id=cached_id)
+        before = cached if previous is not None and previous.id == cached_id else None
+        diff = await _compare(previous, before, inventory)
+        self._last_inventory = (snapshot.id, inventory)
+        done = await self._db(
+            self._store.finish_step, step.id, StepState.SUCCEEDED, summary=_summary(inventory)
         )
-        previous = await self._db(self._store.latest_inventory, before_id=snapshot.id)
-        diff = diff_inventories(Inventory.from_record(previous.record), inventory) if previous else None
-        clusters = {o.cluster for o in inventory.operators} | {
-            i.cluster for p in inventory.plugins for i in p.installed
-        }
-        summary = (
-            f"{len(inventory.operators)} operators and {len(inventory.plugins)} plugins "
-            f"over {len(clusters)} clusters"
-        )
-        done = await self._db(self._store.finish_step, step.id, StepState.SUCCEEDED, summary=summary)
         report = InventoryReport(snapshot=snapshot, inventory=inventory, previous=previous, diff=diff)
         run = await self._refresh(run)
         await self._call(self._notifier.inventory_recorded(run, done, report))
@@ -170,6 +192,14 @@ class Runbook:
         return None
 
     async def _show(self, run: RunView) -> None:
+        # Shielded: a stop that cancels the step must not cut the root message off half-posted,
+        # or the run would lose track of it and post a second one.
+        shown = asyncio.ensure_future(self._show_and_remember(run))
+        self._shown.add(shown)
+        shown.add_done_callback(self._shown.discard)
+        await asyncio.shield(shown)
+
+    async def _show_and_remember(self, run: RunView) -> None:
         ref = await self._call(self._notifier.run_changed(run))
         if isinstance(ref, dict) and ref != run.notifier_ref:
             await self._db(self._store.set_notifier_ref, run.id, ref)
@@ -178,7 +208,7 @@ class Runbook:
         fresh = await self._db(self._store.run, run.id)
         return fresh if fresh is not None else run
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any], step_id: int) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any], step_id: int | None = None) -> None:
         task = asyncio.create_task(coro)
         self._tasks[task] = step_id
         task.add_done_callback(lambda t: self._tasks.pop(t, None))
@@ -195,3 +225,22 @@ class Runbook:
     @staticmethod
     async def _db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def _summary(inventory: Inventory) -> str:
+    clusters = {o.cluster for o in inventory.operators} | {
+        i.cluster for p in inventory.plugins for i in p.installed
+    }
+    return f"{len(inventory.operators)} operators and {len(inventory.plugins)} plugins over {len(clusters)} clusters"
+
+
+async def _compare(
+    previous: SnapshotView | None, previous_inventory: Inventory | None, inventory: Inventory
+) -> InventoryDiff | None:
+    """The diff from the previous snapshot (already in hand, or as stored)."""
+    if previous is None:
+        return None
+    before = previous_inventory or previous.inventory
+    if before is None:
+        return None
+    return await diff_inventories_in_slices(before, inventory)

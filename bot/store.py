@@ -6,6 +6,7 @@ it stands. Calls are synchronous and short; the engine runs them in a worker thr
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from actions.inventory import Inventory
 from bot.model import STOPPED_WHILE_RUNNING, AuditEntry, RunState, RunView, SnapshotView, StepState, StepView
 
 
@@ -71,6 +73,29 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def inventory_lines(inventory: Inventory) -> Iterator[str]:
+    """A stored snapshot, as JSON lines: a header with the small fields and the row counts, then
+    one line per row. Produced one line at a time, so that a caller can encode in slices: one
+    `json.dumps` of a 10,000-row inventory would hold the GIL for tens of milliseconds."""
+    header = {
+        **inventory.record_header(),
+        "_rows": {"operators": len(inventory.operators), "plugins": len(inventory.plugins)},
+    }
+    yield json.dumps(header, separators=(",", ":"))
+    for row in itertools.chain(inventory.operator_dicts(), inventory.plugin_dicts()):
+        yield json.dumps(row, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_inventory(data: str) -> Inventory:
+    """The inverse of `inventory_lines`."""
+    lines = iter(data.split("\n"))
+    record: dict[str, Any] = json.loads(next(lines))
+    counts = record.pop("_rows")
+    for key in ("operators", "plugins"):
+        record[key] = [json.loads(next(lines)) for _ in range(counts[key])]
+    return Inventory.from_record(record)
 
 
 def _aware(value: datetime) -> datetime:
@@ -234,33 +259,35 @@ class Store:
 
     # inventories ----------------------------------------------------------
     def save_inventory(
-        self, run_id: int, step_id: int, recorded_by: str, record: dict[str, Any], recorded_at: datetime
+        self, run_id: int, step_id: int, recorded_by: str, recorded_at: datetime, data: str
     ) -> SnapshotView:
-        """Store an inventory snapshot of a run."""
+        """Store an inventory snapshot of a run; `data` is `"\\n".join(inventory_lines(...))`."""
         with self._session() as s:
             row = InventoryRow(
-                run_id=run_id,
-                step_id=step_id,
-                recorded_by=recorded_by,
-                recorded_at=recorded_at,
-                data=json.dumps(record, separators=(",", ":")),
+                run_id=run_id, step_id=step_id, recorded_by=recorded_by, recorded_at=recorded_at, data=data
             )
             s.add(row)
             s.flush()
-            return SnapshotView(row.id, run_id, recorded_at, recorded_by, record)
+            return SnapshotView(row.id, run_id, recorded_at, recorded_by, None)
 
-    def latest_inventory(self, *, before_id: int | None = None) -> SnapshotView | None:
-        """The newest snapshot (of any run), or the newest one older than `before_id`."""
+    def latest_inventory(
+        self, *, before_id: int | None = None, skip_id: int | None = None
+    ) -> SnapshotView | None:
+        """The newest snapshot (of any run), or the newest one older than `before_id`.
+
+        When it is `skip_id` (one the caller already holds), it is not decoded: the view comes
+        back without its inventory.
+        """
         with self._session() as s:
-            query = select(InventoryRow).order_by(InventoryRow.id.desc())
+            query = select(InventoryRow.id).order_by(InventoryRow.id.desc())
             if before_id is not None:
                 query = query.where(InventoryRow.id < before_id)
-            row = s.scalars(query.limit(1)).first()
-            if row is None:
+            found = s.scalars(query.limit(1)).first()
+            if found is None:
                 return None
-            return SnapshotView(
-                row.id, row.run_id, _aware(row.recorded_at), row.recorded_by, json.loads(row.data)
-            )
+            row = s.get_one(InventoryRow, found)
+            inventory = None if found == skip_id else decode_inventory(row.data)
+            return SnapshotView(row.id, row.run_id, _aware(row.recorded_at), row.recorded_by, inventory)
 
     # audit ----------------------------------------------------------------
     def audit(self, actor: str, action: str, run_id: int | None = None, **detail: Any) -> None:

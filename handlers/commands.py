@@ -1,22 +1,20 @@
 """`/regclean …`: parse, authorize, acknowledge, hand off to the runbook engine.
 
-No handler waits for cluster work before it acknowledges. Errors a person can act on
-(`RunbookError`, `ActionError`) come back as an ephemeral reply from one error handler.
+No handler waits for cluster work before it acknowledges. What the engine refuses or what
+fails later reaches the person through the Notifier; anything unexpected through `on_error`.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from actions.errors import ActionError
 from bot.authz import AccessPolicy
-from bot.errors import RunbookError
 from bot.notifier import Requester
 from bot.runbook import Runbook
 from handlers.blocks import COMMANDS, checklist_blocks, help_blocks, refusal_text
@@ -50,32 +48,25 @@ def parse(text: str) -> Parsed:
     return Parsed(name, args)
 
 
-Handler = Callable[[Parsed, Requester, AsyncAck, AsyncRespond], Awaitable[None]]
+#: subcommand → (what the acknowledgement says, what it starts in the engine)
+WORK: dict[str, tuple[str, Callable[[Runbook, Requester], None]]] = {
+    "inventory": (
+        "Recording the installed operators and cluster plugins… the result goes to the run's thread.",
+        lambda runbook, who: runbook.start_inventory(who),
+    ),
+}
 
 
 def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
-    """Wire `/regclean` and the error handler into a Bolt app."""
+    """Wire `/regclean` and the error handler into a Bolt app built with `process_before_response`.
 
-    async def help_(parsed: Parsed, who: Requester, ack: AsyncAck, respond: AsyncRespond) -> None:
-        await ack(text="regclean help", blocks=help_blocks())
-
-    async def status(parsed: Parsed, who: Requester, ack: AsyncAck, respond: AsyncRespond) -> None:
-        run = await runbook.status()
-        if run is None:
-            await ack(text="No run is active. Start one with `/regclean inventory`.")
-        else:
-            await ack(text=f"Run #{run.id}", blocks=checklist_blocks(run))
-
-    async def inventory(parsed: Parsed, who: Requester, ack: AsyncAck, respond: AsyncRespond) -> None:
-        await ack(
-            text="Recording the installed operators and cluster plugins… the result goes to the run's thread."
-        )
-        await runbook.record_inventory(who)
-
-    handlers: dict[str, Handler] = {"help": help_, "status": status, "inventory": inventory}
+    The listener parses, authorizes and acknowledges; work is handed to the engine, which runs
+    it as a background task and answers refusals through the Notifier. Nothing here waits for
+    the cluster, so the acknowledgement goes out as soon as the listener returns.
+    """
 
     @app.command("/regclean")
-    async def regclean(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def regclean(ack: AsyncAck, command: dict[str, Any]) -> None:
         try:
             parsed = parse(command.get("text", ""))
         except ParseError as exc:
@@ -86,18 +77,26 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
         if not decision.allowed:
             log.info("refused %s for %s", parsed.name, user)
             await ack(text=refusal_text(user, parsed.name, decision))
-            return
-        await handlers[parsed.name](parsed, Requester(user, command.get("channel_id")), ack, respond)
+        elif parsed.name == "help":
+            await ack(text="regclean help", blocks=help_blocks())
+        elif parsed.name == "status":
+            run = await runbook.status()
+            if run is None:
+                await ack(text="No run is active. Start one with `/regclean inventory`.")
+            else:
+                await ack(text=f"Run #{run.id}", blocks=checklist_blocks(run))
+        else:
+            reply, start = WORK[parsed.name]
+            await ack(text=reply)
+            start(runbook, Requester(user, command.get("channel_id")))
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> None:
-        if isinstance(error, RunbookError | ActionError):
-            text = f":warning: {error}"
-        else:
-            incident = uuid.uuid4().hex[:8]
-            log.error("unhandled error (incident %s)", incident, exc_info=error)
-            text = (
-                f":x: Something went wrong on our side (incident {incident}); the bot's log has the details."
-            )
+        incident = uuid.uuid4().hex[:8]
+        log.error("unhandled error (incident %s)", incident, exc_info=error)
         if respond is not None:
-            await respond(text=text, response_type="ephemeral", replace_original=False)
+            await respond(
+                text=f":x: Something went wrong on our side (incident {incident}); the bot's log has the details.",
+                response_type="ephemeral",
+                replace_original=False,
+            )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from actions.inventory import Inventory, OperatorRow, PluginRow
@@ -37,7 +37,7 @@ def summary_blocks(run: RunView, step: StepView, report: InventoryReport) -> lis
             f"at {when(snap.recorded_at)}."
         ),
     ]
-    chunks = code_chunks(table)
+    chunks = list(code_chunks(table[1:], head=table[0]))
     blocks.extend(section(c) for c in chunks[:40])
     if len(chunks) > 40:
         blocks.append(
@@ -68,22 +68,22 @@ def diff_headline(report: InventoryReport) -> str:
     )
 
 
-def table_messages(inventory: Inventory) -> list[list[Block]]:
-    """The two runbook tables, split across as many thread messages as they need."""
-    operators = operator_table(inventory)
-    plugins = plugin_table(inventory)
-    return paginate(f"Operators ({len(inventory.operators)})", code_chunks(operators)) + paginate(
-        f"Cluster plugins ({len(inventory.plugins)})", code_chunks(plugins)
-    )
+def table_messages(inventory: Inventory) -> Iterator[list[Block]]:
+    """The two runbook tables, as many thread messages as they need, rendered as they are read."""
+    for title, lines in (
+        (f"Operators ({len(inventory.operators)})", operator_table(inventory)),
+        (f"Cluster plugins ({len(inventory.plugins)})", plugin_table(inventory)),
+    ):
+        head = next(lines)
+        yield from paginate(title, code_chunks(lines, head=head))
 
 
-def diff_messages(diff: InventoryDiff) -> list[list[Block]]:
+def diff_messages(diff: InventoryDiff) -> Iterator[list[Block]]:
     """Every added, removed and changed row, split across messages."""
     lines = _diff_lines("operator", diff.operators, lambda o: f"{o.cluster}/{o.name}", operator_cells)
     lines += _diff_lines("plugin", diff.plugins, lambda p: f"{p.module}", plugin_cells)
-    if not lines:
-        return []
-    return paginate("What changed", code_chunks(lines, repeat_first=False))
+    if lines:
+        yield from paginate("What changed", code_chunks(lines))
 
 
 def _diff_lines(

@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from actions.slices import in_slices
 from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
 from bot.render import operators_csv, plugins_csv
@@ -75,10 +76,12 @@ class SlackNotifier:
         """Summary, tables and diff in the thread, and the whole inventory as CSV files."""
         self._progress.pop(step.id, None)
         await self._reply(run, summary_blocks(run, step, report), f"Inventory recorded: {step.summary}")
-        for blocks in table_messages(report.inventory):
+        # Rendering a large inventory is CPU work: keep it off the event loop that acks Slack.
+        tables = await asyncio.to_thread(table_messages, report.inventory)
+        for blocks in tables:
             await self._reply(run, blocks, "Inventory table")
         if report.diff is not None and not report.diff.empty:
-            for blocks in diff_messages(report.diff):
+            for blocks in await asyncio.to_thread(diff_messages, report.diff):
                 await self._reply(run, blocks, "Inventory changes")
         await self._upload_csv(run, report)
 
@@ -91,6 +94,16 @@ class SlackNotifier:
             try:
                 await self._client.chat_postEphemeral(
                     channel=requester.channel, user=requester.user, text=text, blocks=failure_blocks(step)
+                )
+            except SlackApiError as exc:
+                log.warning("cannot tell %s privately: %s", requester.user, exc.response.get("error"))
+
+    async def request_refused(self, requester: Requester, reason: str) -> None:
+        """Only the requester sees why nothing started."""
+        if requester.channel and not requester.user.startswith("cli:"):
+            try:
+                await self._client.chat_postEphemeral(
+                    channel=requester.channel, user=requester.user, text=f":warning: {reason}"
                 )
             except SlackApiError as exc:
                 log.warning("cannot tell %s privately: %s", requester.user, exc.response.get("error"))
@@ -143,15 +156,17 @@ class SlackNotifier:
         if not ref.get("ts"):
             return
         snap = report.snapshot.id
+        operators = "".join(await in_slices(operators_csv(report.inventory)))
+        plugins = "".join(await in_slices(plugins_csv(report.inventory)))
         await self._client.files_upload_v2(
             file_uploads=[
                 {
-                    "content": operators_csv(report.inventory),
+                    "content": operators,
                     "filename": f"regclean-run{run.id}-snapshot{snap}-operators.csv",
                     "title": f"Operators, snapshot #{snap}",
                 },
                 {
-                    "content": plugins_csv(report.inventory),
+                    "content": plugins,
                     "filename": f"regclean-run{run.id}-snapshot{snap}-plugins.csv",
                     "title": f"Cluster plugins, snapshot #{snap}",
                 },

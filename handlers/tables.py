@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 MAX_BLOCKS = 50
@@ -26,25 +26,21 @@ def truncate(text: str, limit: int) -> str:
 
 
 def code_chunks(
-    lines: Sequence[str], *, repeat_first: bool = True, budget: int = SECTION_BUDGET
-) -> list[str]:
-    """Pack lines into code blocks that each fit one section; the header line repeats in each."""
-    head = lines[0] if repeat_first and lines else None
-    body = lines[1:] if head is not None else list(lines)
-    chunks: list[str] = []
-    current: list[str] = [escape(head)] if head is not None else []
-    size = sum(len(x) + 1 for x in current)
-    for raw in body:
-        text = truncate(escape(raw), budget - (len(current[0]) + 1 if head is not None else 0) - 8)
-        if size + len(text) + 1 > budget and len(current) > (1 if head is not None else 0):
-            chunks.append("```" + "\n".join(current) + "```")
-            current = [escape(head)] if head is not None else []
-            size = sum(len(x) + 1 for x in current)
+    lines: Iterable[str], *, head: str | None = None, budget: int = SECTION_BUDGET
+) -> Iterator[str]:
+    """Pack lines into code blocks that each fit one section, lazily; `head` starts every block."""
+    prefix = [escape(head)] if head is not None else []
+    base = sum(len(x) + 1 for x in prefix)
+    current, size, produced = list(prefix), base, False
+    for raw in lines:
+        text = truncate(escape(raw), budget - base - 8)
+        if size + len(text) + 1 > budget and len(current) > len(prefix):
+            yield "```" + "\n".join(current) + "```"
+            current, size, produced = list(prefix), base, True
         current.append(text)
         size += len(text) + 1
-    if len(current) > (1 if head is not None else 0) or not chunks:
-        chunks.append("```" + "\n".join(current) + "```")
-    return chunks
+    if len(current) > len(prefix) or not produced:
+        yield "```" + "\n".join(current) + "```"
 
 
 def section(text: str) -> Block:
@@ -62,11 +58,21 @@ def header(text: str) -> Block:
     return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, 150), "emoji": True}}
 
 
-def paginate(title: str, chunks: Sequence[str]) -> list[list[Block]]:
-    """Messages of at most SECTIONS_PER_MESSAGE code sections, each titled `title (k/n)`."""
-    pages = [chunks[i : i + SECTIONS_PER_MESSAGE] for i in range(0, len(chunks), SECTIONS_PER_MESSAGE)]
-    messages = []
-    for number, page in enumerate(pages, start=1):
-        suffix = f" ({number}/{len(pages)})" if len(pages) > 1 else ""
-        messages.append([section(f"*{escape(title)}*{suffix}"), *(section(c) for c in page)])
-    return messages
+def paginate(title: str, chunks: Iterable[str]) -> Iterator[list[Block]]:
+    """Messages of at most SECTIONS_PER_MESSAGE sections, rendered one at a time as they are asked for."""
+    page: list[str] = []
+    number = 0
+
+    def message() -> list[Block]:
+        suffix = f" (part {number})" if number > 1 else ""
+        return [section(f"*{escape(title)}*{suffix}"), *(section(c) for c in page)]
+
+    for chunk in chunks:
+        page.append(chunk)
+        if len(page) == SECTIONS_PER_MESSAGE:
+            number += 1
+            yield message()
+            page = []
+    if page or not number:
+        number += 1
+        yield message()

@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 from sandbox.kube.fixtures import load_fixture
-from sandbox.stack import PEOPLE, Mode, Sandbox, running_bot
+from sandbox.people import PEOPLE
+from sandbox.stack import Mode, Sandbox, running_bot
 
 
 async def up(mode: Mode, fixture: str | None) -> int:

@@ -20,20 +20,10 @@ from bot.app import Bot, build, web_app
 from bot.config import Settings
 from sandbox.kube import KubeApiServer
 from sandbox.kube.fixtures import Fixture, load_fixture
+from sandbox.people import APPROVERS, OPERATORS, PEOPLE, USERGROUPS
 from sandbox.slack import SlackDriver, SlackWorkspace
 
 Mode = Literal["http", "socket"]
-
-#: the people of the sandbox workspace: user ID → handle
-PEOPLE = {
-    "UALICE": "alice",  # operator
-    "UOSCAR": "oscar",  # operator, through the @platform-ops user group
-    "UBOB": "bob",  # approver
-    "UCAROL": "carol",  # approver
-    "UMALLORY": "mallory",  # nobody in particular
-}
-OPERATORS = "UALICE,@platform-ops"
-APPROVERS = "UBOB,UCAROL"
 
 
 class Sandbox:
@@ -46,7 +36,8 @@ class Sandbox:
         self.slack = SlackWorkspace()
         for user_id, name in PEOPLE.items():
             self.slack.add_user(user_id, name)
-        self.slack.add_usergroup("S0PLATFORM", "platform-ops", ["UOSCAR"])
+        for group_id, handle, members in USERGROUPS:
+            self.slack.add_usergroup(group_id, handle, list(members))
 
     async def start(self) -> None:
         """Start both servers on free ports."""

@@ -53,7 +53,8 @@ async def test_an_operator_with_an_empty_channel_list_is_kept_without_a_display_
     operators = next(f for f in files if f.name.endswith("-operators.csv"))
     rows = list(csv.DictReader(io.StringIO(operators.content.decode())))
     empty = [
-        o for o in sandbox.kube.objects("operatorviews")
+        o
+        for o in sandbox.kube.objects("operatorviews")
         if (o.get("status", {}).get("packageManifestStatus") or {}).get("channels") == []
         and o["status"]["operatorStatus"].get("phase") == "Installed"
     ]
@@ -121,8 +122,12 @@ async def test_status_shows_the_runs_checklist(bot: RunningBot, sandbox: Sandbox
     assert "✅ *Record operators and cluster plugins*" in acks(sandbox.slack, "UBOB")[-1]
 
 
-async def test_a_failed_inventory_is_told_in_the_thread_and_to_the_requester(bot: RunningBot, sandbox: Sandbox) -> None:
-    sandbox.kube.fail("/apis", 403, reason="Forbidden", message='apis is forbidden: User "regclean" cannot list')
+async def test_a_failed_inventory_is_told_in_the_thread_and_to_the_requester(
+    bot: RunningBot, sandbox: Sandbox
+) -> None:
+    sandbox.kube.fail(
+        "/apis", 403, reason="Forbidden", message='apis is forbidden: User "regclean" cannot list'
+    )
     ws = sandbox.slack
     await bot.driver.slash("UALICE", "inventory")
     checklist = await inventory_done(ws)

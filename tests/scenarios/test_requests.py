@@ -37,7 +37,9 @@ async def test_healthz_answers_without_a_signature(http_bot: RunningBot) -> None
     assert body == {"ok": True, "scheduler": True, "active_run": None}
 
 
-async def test_1200_operators_over_40_clusters_post_without_a_message_slack_would_reject(tmp_path: Path) -> None:
+async def test_1200_operators_over_40_clusters_post_without_a_message_slack_would_reject(
+    tmp_path: Path,
+) -> None:
     box = Sandbox(tmp_path / "big", generate_fixture(operators=1200, clusters=40, plugins=300))
     await box.start()
     try:
@@ -52,7 +54,11 @@ async def test_1200_operators_over_40_clusters_post_without_a_message_slack_woul
     thread = box.slack.thread(checklist.ts)
     assert len(thread) > 3, "the tables are split across several thread messages"
     tables = "\n".join(text_of(m) for m in thread)
-    operators = [o for o in box.kube.objects("operatorviews") if o["status"]["operatorStatus"].get("phase") == "Installed"]
+    operators = [
+        o
+        for o in box.kube.objects("operatorviews")
+        if o["status"]["operatorStatus"].get("phase") == "Installed"
+    ]
     missing = [o["metadata"]["name"] for o in operators if o["metadata"]["name"] not in tables]
     assert missing == []
     summary = text_of(thread[0])

@@ -36,5 +36,8 @@ class RecordingNotifier:
     async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
         self._record("failed", (step, requester))
 
+    async def request_refused(self, requester: Requester, reason: str) -> None:
+        self._record("refused", (requester, reason))
+
     def of(self, kind: str) -> list[Any]:
         return [payload for k, payload in self.events if k == kind]

@@ -39,7 +39,7 @@ async def test_a_recorded_inventory_is_stored_with_who_asked_and_when(
     snapshot = store.latest_inventory()
     assert snapshot is not None
     assert snapshot.recorded_by == "UALICE" and snapshot.run_id == step.run_id
-    assert snapshot.record["operators"][0]["name"] == "rds-operator"
+    assert snapshot.inventory is not None and snapshot.inventory == inventory
     [(_, report)] = notifier.of("inventory")
     assert report.previous is None and report.diff is None
 
@@ -121,7 +121,9 @@ async def test_a_step_running_when_the_bot_stopped_is_interrupted_after_restart(
     assert notifier.of("run_changed"), "the checklist is refreshed after a restart"
 
 
-async def test_stopping_the_engine_interrupts_a_running_step(kube_api: KubeApiServer, kubeconfig: Path, db: str) -> None:
+async def test_stopping_the_engine_interrupts_a_running_step(
+    kube_api: KubeApiServer, kubeconfig: Path, db: str
+) -> None:
     kube_api.load([operatorview("rds-operator")])
     kube_api.set_latency(0.5)
     store, notifier = Store.from_url(db), RecordingNotifier()

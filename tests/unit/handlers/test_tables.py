@@ -12,7 +12,7 @@ from handlers.tables import MAX_BLOCKS, MAX_SECTION_TEXT, code_chunks, escape
 
 def test_chunks_fit_a_section_and_keep_every_row_once() -> None:
     lines = ["HEADER"] + [f"row-{i:05d} " + "x" * (i % 200) for i in range(3000)]
-    chunks = code_chunks(lines)
+    chunks = list(code_chunks(lines[1:], head=lines[0]))
     assert all(len(c) <= MAX_SECTION_TEXT for c in chunks)
     rows = [line for c in chunks for line in c.strip("`").split("\n") if line != "HEADER"]
     assert rows == lines[1:]
@@ -20,7 +20,7 @@ def test_chunks_fit_a_section_and_keep_every_row_once() -> None:
 
 
 def test_a_row_longer_than_a_section_is_cut_not_dropped() -> None:
-    chunks = code_chunks(["H", "y" * 10_000, "short"])
+    chunks = list(code_chunks(["y" * 10_000, "short"], head="H"))
     assert all(len(c) <= MAX_SECTION_TEXT for c in chunks)
     joined = "\n".join(chunks)
     assert "…" in joined and "short" in joined
@@ -45,7 +45,7 @@ def test_a_large_inventory_is_split_into_messages_within_the_block_limit() -> No
         ),
         plugins=(),
     )
-    messages = table_messages(inventory)
+    messages = list(table_messages(inventory))
     assert len(messages) > 1
     for blocks in messages:
         assert len(blocks) <= MAX_BLOCKS

@@ -6,10 +6,12 @@ This module and `bot/cli.py` are the only places that import `handlers`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,38 +135,51 @@ def tune_for_latency() -> None:
     sys.setswitchinterval(0.001)
 
 
-async def serve(settings: Settings) -> None:
-    """Run the bot until SIGINT/SIGTERM: HTTP mode, Socket Mode, or both, as configured."""
-    bot = build(settings)
+@contextlib.asynccontextmanager
+async def connected(bot: Bot) -> AsyncIterator[str | None]:
+    """Start the bot and its listeners as configured; yield the HTTP base URL (None without HTTP mode).
+
+    HTTP mode when a signing secret is set, Socket Mode when an app token is set, both when both.
+    """
+    settings = bot.settings
     await bot.start()
-    tune_for_latency()
     runner: web.AppRunner | None = None
     socket: AsyncSocketModeHandler | None = None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
+        url = None
         if settings.slack_signing_secret:
             runner = web.AppRunner(web_app(bot), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, settings.host, settings.port).start()
-            log.info("HTTP mode: listening on %s:%d (/slack/events, /healthz)", settings.host, settings.port)
+            host, port = runner.addresses[0][:2]
+            url = f"http://{host}:{port}"
+            log.info("HTTP mode: listening on %s (/slack/events, /healthz)", url)
         if settings.slack_app_token:
+            app_token = settings.slack_app_token.get_secret_value()
             socket = AsyncSocketModeHandler(
                 bot.bolt,
-                app_token=settings.slack_app_token.get_secret_value(),
+                app_token=app_token,
                 web_client=AsyncWebClient(
-                    token=settings.slack_app_token.get_secret_value(),
-                    base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+                    token=app_token, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL
                 ),
             )
             await socket.connect_async()
             log.info("Socket Mode: connected")
-        await stop.wait()
+        yield url
     finally:
         if socket is not None:
             await socket.close_async()
         if runner is not None:
             await runner.cleanup()
         await bot.stop()
+
+
+async def serve(settings: Settings) -> None:
+    """Run the bot until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with connected(build(settings)):
+        tune_for_latency()
+        await stop.wait()

@@ -20,7 +20,8 @@ from bot.errors import RunbookError, StepBusy
 from bot.inventory_diff import InventoryDiff, diff_inventories_in_slices
 from bot.model import STOPPED_WHILE_RUNNING, RunView, SnapshotView, StepState, StepView
 from bot.notifier import InventoryReport, Notifier, Requester
-from bot.store import Store, inventory_lines, utcnow
+from bot.schema import utcnow
+from bot.store import Store, inventory_lines
 
 log = logging.getLogger(__name__)
 

@@ -10,69 +10,16 @@ import itertools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.orm import Session, sessionmaker
 
 from actions.inventory import Inventory
 from bot.model import STOPPED_WHILE_RUNNING, AuditEntry, RunState, RunView, SnapshotView, StepState, StepView
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class RunRow(Base):
-    __tablename__ = "runs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), index=True)
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    opened_by: Mapped[str] = mapped_column(String(64))
-    channel: Mapped[str | None] = mapped_column(String(64))
-    notifier_ref: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class StepRow(Base):
-    __tablename__ = "steps"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
-    name: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16))
-    requested_by: Mapped[str] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    summary: Mapped[str | None] = mapped_column(Text)
-    error: Mapped[str | None] = mapped_column(Text)
-
-
-class InventoryRow(Base):
-    __tablename__ = "inventories"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
-    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id"))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    recorded_by: Mapped[str] = mapped_column(String(64))
-    data: Mapped[str] = mapped_column(Text)
-
-
-class AuditRow(Base):
-    __tablename__ = "audit"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    run_id: Mapped[int | None] = mapped_column(Integer)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+from bot.schema import AuditRow, Base, InventoryRow, RunRow, StepRow, aware, make_engine, maybe_aware, utcnow
 
 
 def inventory_lines(inventory: Inventory) -> Iterator[str]:
@@ -96,31 +43,6 @@ def decode_inventory(data: str) -> Inventory:
     for key in ("operators", "plugins"):
         record[key] = [json.loads(next(lines)) for _ in range(counts[key])]
     return Inventory.from_record(record)
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _maybe_aware(value: datetime | None) -> datetime | None:
-    return None if value is None else _aware(value)
-
-
-def make_engine(url: str) -> Engine:
-    """An SQLAlchemy engine; SQLite gets WAL and a busy timeout so that two processes can share it."""
-    engine = create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-    return engine
 
 
 class Store:
@@ -172,7 +94,7 @@ class Store:
                 )
                 s.add(row)
                 s.flush()
-                s.add(AuditRow(at=utcnow(), actor=opened_by, action="run.opened", run_id=row.id, detail={}))
+                _audit(s, opened_by, "run.opened", row.id)
             return self._run_view(s, row)
 
     def set_notifier_ref(self, run_id: int, ref: dict[str, Any]) -> None:
@@ -200,15 +122,7 @@ class Store:
             )
             s.add(row)
             s.flush()
-            s.add(
-                AuditRow(
-                    at=utcnow(),
-                    actor=requested_by,
-                    action=f"{name}.started",
-                    run_id=run_id,
-                    detail={"step": row.id},
-                )
-            )
+            _audit(s, requested_by, f"{name}.started", run_id, step=row.id)
             return _step_view(row)
 
     def finish_step(
@@ -216,21 +130,15 @@ class Store:
     ) -> StepView:
         """Move a running step to its final state; a step that is no longer running is left alone."""
         with self._session() as s:
-            s.execute(
+            result = s.execute(
                 update(StepRow)
                 .where(StepRow.id == step_id, StepRow.state == StepState.RUNNING)
                 .values(state=state, finished_at=utcnow(), summary=summary, error=error)
             )
+            moved = cast(CursorResult[Any], result).rowcount
             row = s.get_one(StepRow, step_id)
-            s.add(
-                AuditRow(
-                    at=utcnow(),
-                    actor="regclean",
-                    action=f"{row.name}.{row.state}",
-                    run_id=row.run_id,
-                    detail={"step": step_id, "error": error},
-                )
-            )
+            if moved:
+                _audit(s, "regclean", f"{row.name}.{row.state}", row.run_id, step=step_id, error=error)
             return _step_view(row)
 
     def run_step(self, step_id: int) -> StepView:
@@ -246,15 +154,7 @@ class Store:
                 row.state = StepState.INTERRUPTED
                 row.finished_at = utcnow()
                 row.error = STOPPED_WHILE_RUNNING
-                s.add(
-                    AuditRow(
-                        at=utcnow(),
-                        actor="regclean",
-                        action=f"{row.name}.interrupted",
-                        run_id=row.run_id,
-                        detail={"step": row.id},
-                    )
-                )
+                _audit(s, "regclean", f"{row.name}.interrupted", row.run_id, step=row.id)
             return [_step_view(r) for r in rows]
 
     # inventories ----------------------------------------------------------
@@ -287,13 +187,13 @@ class Store:
                 return None
             row = s.get_one(InventoryRow, found)
             inventory = None if found == skip_id else decode_inventory(row.data)
-            return SnapshotView(row.id, row.run_id, _aware(row.recorded_at), row.recorded_by, inventory)
+            return SnapshotView(row.id, row.run_id, aware(row.recorded_at), row.recorded_by, inventory)
 
     # audit ----------------------------------------------------------------
     def audit(self, actor: str, action: str, run_id: int | None = None, **detail: Any) -> None:
         """Append to the audit log."""
         with self._session() as s:
-            s.add(AuditRow(at=utcnow(), actor=actor, action=action, run_id=run_id, detail=detail))
+            _audit(s, actor, action, run_id, **detail)
 
     def audit_log(self, run_id: int | None = None) -> list[AuditEntry]:
         """The audit log, oldest first (of one run, when given)."""
@@ -302,8 +202,7 @@ class Store:
             if run_id is not None:
                 query = query.where(AuditRow.run_id == run_id)
             return [
-                AuditEntry(_aware(r.at), r.actor, r.action, r.run_id, dict(r.detail))
-                for r in s.scalars(query)
+                AuditEntry(aware(r.at), r.actor, r.action, r.run_id, dict(r.detail)) for r in s.scalars(query)
             ]
 
     def _run_view(self, s: Session, row: RunRow) -> RunView:
@@ -311,12 +210,16 @@ class Store:
         return RunView(
             id=row.id,
             state=RunState(row.state),
-            opened_at=_aware(row.opened_at),
+            opened_at=aware(row.opened_at),
             opened_by=row.opened_by,
             channel=row.channel,
             notifier_ref=dict(row.notifier_ref or {}),
             steps=tuple(_step_view(st) for st in steps),
         )
+
+
+def _audit(s: Session, actor: str, action: str, run_id: int | None, **detail: Any) -> None:
+    s.add(AuditRow(at=utcnow(), actor=actor, action=action, run_id=run_id, detail=detail))
 
 
 def _step_view(row: StepRow) -> StepView:
@@ -326,8 +229,8 @@ def _step_view(row: StepRow) -> StepView:
         name=row.name,
         state=StepState(row.state),
         requested_by=row.requested_by,
-        started_at=_aware(row.started_at),
-        finished_at=_maybe_aware(row.finished_at),
+        started_at=aware(row.started_at),
+        finished_at=maybe_aware(row.finished_at),
         summary=row.summary,
         error=row.error,
     )

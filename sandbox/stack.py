@@ -12,11 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.app import Bot, build, web_app
+from bot.app import Bot, build, connected
 from bot.config import Settings
 from sandbox.kube import KubeApiServer
 from sandbox.kube.fixtures import Fixture, load_fixture
@@ -29,11 +25,13 @@ Mode = Literal["http", "socket"]
 class Sandbox:
     """The simulated Kubernetes API (with a fixture) and the simulated Slack workspace."""
 
-    def __init__(self, workdir: Path, fixture: Fixture | None = None) -> None:
+    def __init__(
+        self, workdir: Path, fixture: Fixture | None = None, slack: SlackWorkspace | None = None
+    ) -> None:
         self.workdir = workdir
         fixture = fixture or load_fixture()
         self.kube = KubeApiServer(fixture.objects, resources=fixture.resources)
-        self.slack = SlackWorkspace()
+        self.slack = slack or SlackWorkspace()
         for user_id, name in PEOPLE.items():
             self.slack.add_user(user_id, name)
         for group_id, handle, members in USERGROUPS:
@@ -84,34 +82,12 @@ class RunningBot:
 async def running_bot(
     sandbox: Sandbox, mode: Mode = "http", overrides: Mapping[str, str] | None = None
 ) -> AsyncIterator[RunningBot]:
-    """Build the bot exactly as `regclean serve` does and connect it to the sandbox."""
-    settings = Settings.load({**sandbox.environment(mode), **(overrides or {})})
-    bot = build(settings)
-    await bot.start()
-    runner: web.AppRunner | None = None
-    socket: AsyncSocketModeHandler | None = None
-    try:
-        if mode == "http":
-            runner = web.AppRunner(web_app(bot), access_log=None, handle_signals=False)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            url = f"http://{host}:{port}"
+    """Build and connect the bot exactly as `regclean serve` does, against the sandbox."""
+    bot = build(Settings.load({**sandbox.environment(mode), **(overrides or {})}))
+    async with connected(bot) as url:
+        if url is not None:
             yield RunningBot(bot, SlackDriver(sandbox.slack, events_url=f"{url}/slack/events"), url)
         else:
-            socket = AsyncSocketModeHandler(
-                bot.bolt,
-                app_token=sandbox.slack.app_token,
-                web_client=AsyncWebClient(token=sandbox.slack.app_token, base_url=sandbox.slack.api_url),
-            )
-            await socket.connect_async()
             driver = SlackDriver(sandbox.slack)
             await driver.wait_connected()
             yield RunningBot(bot, driver, None)
-    finally:
-        if socket is not None:
-            await socket.close_async()
-        if runner is not None:
-            await runner.cleanup()
-        await bot.stop()

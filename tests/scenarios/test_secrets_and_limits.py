@@ -1,0 +1,73 @@
+"""Secrets stay out of everything the bot writes; Slack's rate limits lose nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from sandbox.kube.fixtures import generate_fixture
+from sandbox.slack import SlackWorkspace
+from sandbox.stack import Sandbox, running_bot
+from tests.scenarios.conftest import inventory_done, text_of
+
+CANARY_BOT_TOKEN = "xoxb-canary-bot-7Q3ZK"
+CANARY_APP_TOKEN = "xapp-canary-app-4M1XP"
+CANARY_SIGNING = "canary-signing-secret-8J2WD"
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+async def test_tokens_and_the_signing_secret_never_leave_the_bot(
+    tmp_path: Path, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ws = SlackWorkspace(bot_token=CANARY_BOT_TOKEN, app_token=CANARY_APP_TOKEN, signing_secret=CANARY_SIGNING)
+    box = Sandbox(tmp_path / "box", slack=ws)
+    await box.start()
+    try:
+        async with running_bot(box, mode) as bot:  # type: ignore[arg-type]
+            await bot.driver.slash("UALICE", "inventory")
+            await inventory_done(ws)
+            await ws.wait_for(lambda w: len(w.files) >= 2)
+            box.kube.fail("/apis", 403, message="forbidden")
+            await bot.driver.slash("UALICE", "inventory")
+            await ws.wait_for(lambda w: any("failed" in text_of(m) for m in w.messages))
+            await bot.driver.slash("UMALLORY", "inventory")
+            await bot.driver.slash("UALICE", "no-such-thing")
+    finally:
+        await box.stop()
+    said = json.dumps(
+        [[m.text, m.blocks] for m in ws.messages] + [[e.text, e.blocks] for e in ws.ephemerals],
+        ensure_ascii=False,
+    )
+    said += "".join(f.content.decode() for f in ws.files)
+    stored = (tmp_path / "box" / "regclean.db").read_bytes()
+    for canary in (CANARY_BOT_TOKEN, CANARY_APP_TOKEN, CANARY_SIGNING):
+        assert canary not in said
+        assert canary not in caplog.text
+        assert canary.encode() not in stored
+    assert "Inventory recorded" in said, "the scenario really ran"
+
+
+async def test_rate_limited_posts_are_retried_and_none_is_lost(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path / "box", generate_fixture(operators=600, clusters=10, plugins=50))
+    box.slack.rate_limit("chat.postMessage", 3)
+    await box.start()
+    try:
+        async with running_bot(box, "http") as bot:
+            await bot.driver.slash("UALICE", "inventory")
+            root = await inventory_done(box.slack)
+            await box.slack.wait_for(lambda w: len(w.files) >= 2, timeout=60)
+    finally:
+        await box.stop()
+    assert any(r.error == "ratelimited" for r in box.slack.rejections), "the limit was really hit"
+    assert {r.error for r in box.slack.rejections} == {"ratelimited"}
+    tables = "\n".join(text_of(m) for m in box.slack.thread(root.ts))
+    installed = [
+        o
+        for o in box.kube.objects("operatorviews")
+        if o["status"]["operatorStatus"].get("phase") == "Installed"
+    ]
+    assert [o["metadata"]["name"] for o in installed if o["metadata"]["name"] not in tables] == []

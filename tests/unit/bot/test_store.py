@@ -1,0 +1,57 @@
+"""The store: one active run, conditional step transitions, snapshots as stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
+from bot.model import StepState
+from bot.schema import utcnow
+from bot.store import Store, decode_inventory, inventory_lines
+
+
+def store(tmp_path: Path) -> Store:
+    return Store.from_url(f"sqlite:///{tmp_path / 'regclean.db'}")
+
+
+def test_at_most_one_run_is_active(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    first = s.open_run("UALICE", "C1")
+    again = s.open_run("UBOB", "C2")
+    assert again.id == first.id and again.opened_by == "UALICE"
+
+
+def test_a_finished_step_is_not_finished_twice(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    run = s.open_run("UALICE", "C1")
+    step = s.start_step(run.id, "inventory", "UALICE")
+    assert step is not None
+    s.finish_step(step.id, StepState.FAILED, error="boom")
+    after = s.finish_step(step.id, StepState.SUCCEEDED, summary="too late")
+    assert after.state is StepState.FAILED and after.error == "boom"
+    finished = [
+        e.action
+        for e in s.audit_log(run.id)
+        if e.action.startswith("inventory.") and e.action != "inventory.started"
+    ]
+    assert finished == ["inventory.failed"]
+
+
+def test_a_snapshot_round_trips_through_its_stored_form(tmp_path: Path) -> None:
+    inventory = Inventory(
+        operators=(OperatorRow("global", "rds-operator", "Installed", "rds-operator", None, "RDS 数据库"),),
+        plugins=(PluginRow("volcano", "aligned", (Installation("global", "v4.2.3"),), None),),
+        operators_not_installed=2,
+        plugins_left_out={"core": 1},
+        sources={"operatorviews": "app.alauda.io/v1alpha1"},
+    )
+    s = store(tmp_path)
+    run = s.open_run("UALICE", "C1")
+    step = s.start_step(run.id, "inventory", "UALICE")
+    assert step is not None
+    saved = s.save_inventory(run.id, step.id, "UALICE", utcnow(), "\n".join(inventory_lines(inventory)))
+    loaded = s.latest_inventory()
+    assert loaded is not None and loaded.id == saved.id
+    assert loaded.inventory == inventory
+    assert decode_inventory("\n".join(inventory_lines(inventory))) == inventory
+    assert s.latest_inventory(skip_id=saved.id).inventory is None  # type: ignore[union-attr]

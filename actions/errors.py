@@ -66,3 +66,57 @@ class ResourceNotServed(ActionError):
     """API discovery found no resource with the plural name we need."""
 
     what = "resource not served"
+
+
+class NodeUnreachable(ActionError):
+    """A node did not answer on its SSH port (refused, timed out, no route)."""
+
+    what = "node unreachable"
+
+
+class AuthenticationRefused(ActionError):
+    """The node refused our SSH key."""
+
+    what = "SSH authentication refused"
+
+
+class HostKeyRejected(ActionError):
+    """The node's host key is not the one known_hosts holds (unknown or changed)."""
+
+    what = "host key not trusted"
+
+
+class ConnectionDropped(ActionError):
+    """The SSH connection was lost while a command ran; its outcome is unknown."""
+
+    what = "SSH connection lost"
+
+
+class RemoteCommandFailed(ActionError):
+    """A command on a node exited with an error."""
+
+    what = "remote command failed"
+
+
+class NotEnoughSpace(ActionError):
+    """The backup directory cannot hold the archive."""
+
+    what = "not enough space"
+
+
+class BackupInconsistent(ActionError):
+    """Files changed while they were archived: the archive is not a valid backup."""
+
+    what = "backup inconsistent"
+
+
+class BackupNotVerified(ActionError):
+    """The archive does not match the directory it was made from."""
+
+    what = "backup not verified"
+
+
+class NodesMismatch(ActionError):
+    """Discovery found a different number of control-plane nodes than expected."""
+
+    what = "unexpected control-plane nodes"

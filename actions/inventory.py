@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from actions.kube import ApiResource, JsonObject
+from actions.kube import JsonObject, KubeReader
 from actions.slices import in_slices
 
 OPERATORS = "operatorviews"
@@ -159,15 +159,7 @@ class InventoryProgress:
 Progress = Callable[[InventoryProgress], Awaitable[None]]
 
 
-class KubeLister(Protocol):
-    """What recording needs from the Kubernetes client (see `actions.kube.KubeClient`)."""
-
-    async def discover(self, plurals: list[str]) -> dict[str, ApiResource]: ...
-
-    def list_pages(self, resource: ApiResource, *, page_size: int = 500) -> Any: ...
-
-
-async def record_inventory(kube: KubeLister, request: InventoryRequest, progress: Progress) -> Inventory:
+async def record_inventory(kube: KubeReader, request: InventoryRequest, progress: Progress) -> Inventory:
     """Record both inventories, reading every page of both kinds.
 
     Pages are turned into rows in slices on the event loop, so that a large inventory never

@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import kubernetes.client
 import kubernetes.config
@@ -63,6 +63,21 @@ class ApiResource:
         if namespace and self.namespaced:
             return f"{base}/namespaces/{namespace}/{self.plural}"
         return f"{base}/{self.plural}"
+
+
+class KubeReader(Protocol):
+    """What the actions need from a Kubernetes client (`KubeClient` is the real one)."""
+
+    async def discover(self, plurals: Iterable[str]) -> dict[str, ApiResource]: ...
+
+    def list_pages(
+        self,
+        resource: ApiResource,
+        *,
+        page_size: int = 500,
+        label_selector: str | None = None,
+        namespace: str | None = None,
+    ) -> AsyncIterator[list[JsonObject]]: ...
 
 
 class KubeClient:

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.kube import KubeClient
 from bot.authz import AccessList, AccessPolicy
+from bot.backup_plan import backup_planner
 from bot.config import ConfigError, Settings
 from bot.runbook import KubeFactory, Runbook
 from bot.scheduler import make_scheduler
@@ -85,12 +86,16 @@ def build(settings: Settings, *, kube: KubeFactory | None = None) -> Bot:
         request_verification_enabled=secret is not None,
     )
     store = Store.from_url(settings.database_url.get_secret_value())
-    notifier = SlackNotifier(client, channel=settings.slack_channel)
+    notifier = SlackNotifier(
+        client, channel=settings.slack_channel, post_interval=settings.slack_post_interval
+    )
+    kube_factory = kube or (lambda: KubeClient.from_config(settings.kubeconfig))
     runbook = Runbook(
         store,
         notifier,
-        kube or (lambda: KubeClient.from_config(settings.kubeconfig)),
+        kube_factory,
         page_size=settings.inventory_page_size,
+        backup_plan=backup_planner(settings, kube_factory),
     )
     policy = AccessPolicy(
         AccessList.parse(settings.operators), AccessList.parse(settings.approvers), SlackMembership(client)

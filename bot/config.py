@@ -7,13 +7,14 @@ checks that the README holds exactly that table.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONFIG_FILE_ENV = "REGCLEAN_CONFIG"
@@ -26,6 +27,17 @@ class ConfigError(Exception):
 
 def _env(name: str) -> dict[str, Any]:
     return {"env": name}
+
+
+class NodeOverride(BaseModel):
+    """Settings of one node that differ from the defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    port: int | None = Field(None, ge=1, le=65535)
+    user: str | None = None
+    minio_dir: str | None = None
+    backup_dir: str | None = None
 
 
 class Settings(BaseSettings):
@@ -59,6 +71,32 @@ class Settings(BaseSettings):
         SecretStr("sqlite:///regclean.db"), json_schema_extra=_env("DATABASE_URL")
     )
     """The store and the scheduler's job store (SQLite file by default; PostgreSQL for several replicas)."""
+    ssh_user: str = "root"
+    """The user regclean logs in as on the control-plane nodes."""
+    ssh_key: str | None = None
+    """Path of the private key for the nodes (key authentication only)."""
+    ssh_known_hosts: str | None = None
+    """Path of the known_hosts file; host keys are always checked against it, never accepted blindly."""
+    ssh_port: int = Field(22, ge=1, le=65535)
+    """SSH port of the nodes."""
+    ssh_connect_timeout: float = Field(15.0, gt=0)
+    """Seconds to wait for a node to answer."""
+    ssh_command_timeout: float = Field(4 * 3600.0, gt=0)
+    """Seconds a remote command (the archive of one node) may take."""
+    nodes: tuple[str, ...] = ()
+    """Control-plane node addresses (`address` or `address:port`), comma-separated; empty: discover them."""
+    expected_nodes: int = Field(3, ge=1)
+    """How many control-plane nodes there must be."""
+    node_overrides: dict[str, NodeOverride] = Field(default_factory=dict)
+    """Per-node `port`, `user`, `minio_dir`, `backup_dir`, by address (YAML mapping, or JSON in the environment)."""
+    minio_dir: str = "/cpaas/minio"
+    """What to back up on each node."""
+    backup_dir: str | None = None
+    """Where each node writes `<ip>-minio.tar` (on the node itself; not inside the MinIO directory)."""
+    backup_margin_percent: float = Field(10.0, ge=0)
+    """Free space required in the backup directory beyond the archive's size, in percent."""
+    backup_copy_dir: str | None = None
+    """If set, a directory on the bot's host where every verified archive is also copied (SFTP), sha256 checked."""
     inventory_page_size: int = Field(500, ge=1, le=5000)
     """Objects per Kubernetes list request; every page is read."""
     log_level: str = "INFO"
@@ -76,7 +114,26 @@ class Settings(BaseSettings):
         """`load()` merges the YAML file and the environment itself, by the documented names."""
         return (init_settings,)
 
-    @field_validator("operators", "approvers", mode="before")
+    @field_validator("node_overrides", mode="before")
+    @classmethod
+    def _json_mapping(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError(
+                    "must be a JSON object of address → {port, user, minio_dir, backup_dir}"
+                ) from None
+        return value
+
+    @field_validator("minio_dir", "backup_dir", "backup_copy_dir")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError(f"'{value}' must be an absolute path")
+        return value
+
+    @field_validator("operators", "approvers", "nodes", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -147,17 +204,17 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             f"Unknown setting(s) in {path}: {', '.join(unknown)}. "
             "Use the documented names in lower case without the REGCLEAN_ prefix."
         )
-    return {str(k): (",".join(v) if isinstance(v, list) else v) for k, v in loaded.items()}
+    return {str(k): (",".join(str(x) for x in v) if isinstance(v, list) else v) for k, v in loaded.items()}
 
 
 def reference_markdown() -> str:
     """The configuration reference table for the README, generated from this class."""
     lines = ["| Environment | YAML key | Default | Meaning |", "|---|---|---|---|"]
     for name, info in Settings.model_fields.items():
-        default = info.default
+        default = info.get_default(call_default_factory=True)
         if isinstance(default, SecretStr):
             default = default.get_secret_value()
-        shown = "–" if default in (None, ()) else f"`{default}`"
+        shown = "–" if default in (None, (), {}) else f"`{default}`"
         lines.append(f"| `{env_name(name)}` | `{name}` | {shown} | {info.description or ''} |")
     return "\n".join(lines) + "\n"
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
+from actions.backup import BackupResult, NodeProgress
 from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
 
@@ -15,6 +17,7 @@ class ConsoleNotifier:
     def __init__(self, stream: TextIO | None = None, *, verbose: bool = True) -> None:
         self._stream = stream or sys.stderr
         self._verbose = verbose
+        self._phases: dict[str, str] = {}
 
     def _say(self, text: str) -> None:
         if self._verbose:
@@ -42,6 +45,19 @@ class ConsoleNotifier:
     async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
         """The failure, in the step's own words."""
         self._say(f"run #{run.id} {step.name} failed: {step.error}")
+
+    async def backup_progress(self, run: RunView, step: StepView, nodes: Sequence[NodeProgress]) -> None:
+        """A line when a node moves to another phase."""
+        for node in nodes:
+            if self._phases.get(node.address) != node.phase:
+                self._phases[node.address] = node.phase
+                self._say(f"run #{run.id} backup: {node.node} ({node.address}) {node.phase}")
+
+    async def backup_finished(self, run: RunView, step: StepView, result: BackupResult) -> None:
+        """One line per node."""
+        for n in result.nodes:
+            state = "verified" if n.verified else f"NOT verified: {n.problem}"
+            self._say(f"run #{run.id} backup: {n.node} ({n.address}) {n.archive} {state}")
 
     async def request_refused(self, requester: Requester, reason: str) -> None:
         """The reason, as one line."""

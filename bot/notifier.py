@@ -6,9 +6,11 @@ recorder. The core never knows which one it talks to.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from actions.backup import BackupResult, NodeProgress
 from actions.inventory import Inventory
 from bot.inventory_diff import InventoryDiff
 from bot.model import RunView, SnapshotView, StepView
@@ -53,6 +55,14 @@ class Notifier(Protocol):
 
     async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
         """A step failed; `step.error` says why, in words a person can act on."""
+        ...
+
+    async def backup_progress(self, run: RunView, step: StepView, nodes: Sequence[NodeProgress]) -> None:
+        """Where every node's backup stands (called often; throttle delivery)."""
+        ...
+
+    async def backup_finished(self, run: RunView, step: StepView, result: BackupResult) -> None:
+        """Every node's outcome: archive, size, entries, sha256, verified, problem."""
         ...
 
     async def request_refused(self, requester: Requester, reason: str) -> None:

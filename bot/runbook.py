@@ -1,69 +1,50 @@
-"""The runbook engine: which step may run, running it in the background, and what it left behind.
-
-Steps run as asyncio tasks that the engine owns, so that a handler can acknowledge Slack at
-once. All state goes through the store first; the notifier is told afterwards, and a notifier
-that fails never changes the outcome of a step.
-"""
+"""The runbook: its steps, what each one does, and what it leaves in the store (design §3)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
 
+from actions.backup import BackupResult, NodeProgress, back_up
 from actions.errors import ActionError
-from actions.inventory import Inventory, InventoryProgress, InventoryRequest, KubeLister, record_inventory
+from actions.inventory import Inventory, InventoryProgress, InventoryRequest, record_inventory
+from actions.kube import KubeReader
 from actions.slices import in_slices
-from bot.errors import RunbookError, StepBusy
+from bot.backup_plan import BackupPlanner
+from bot.engine import Engine
 from bot.inventory_diff import InventoryDiff, diff_inventories_in_slices
-from bot.model import STOPPED_WHILE_RUNNING, RunView, SnapshotView, StepState, StepView
+from bot.model import RunView, SnapshotView, StepState, StepView
 from bot.notifier import InventoryReport, Notifier, Requester
 from bot.schema import utcnow
 from bot.store import Store, inventory_lines
 
 log = logging.getLogger(__name__)
 
-KubeFactory = Callable[[], KubeLister]
+KubeFactory = Callable[[], KubeReader]
 StepBody = Callable[[RunView, StepView, Requester], Awaitable[object]]
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Runbook:
-    """Starts steps, runs them in the background, and records their outcome."""
+class Runbook(Engine):
+    """The runbook's steps: what each one does, and what it leaves in the store."""
 
-    def __init__(self, store: Store, notifier: Notifier, kube: KubeFactory, *, page_size: int = 500) -> None:
-        self._store = store
-        self._notifier = notifier
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        kube: KubeFactory,
+        *,
+        page_size: int = 500,
+        backup_plan: BackupPlanner | None = None,
+    ) -> None:
+        super().__init__(store, notifier)
         self._kube = kube
         self._page_size = page_size
+        self._backup_plan = backup_plan
         self._last_inventory: tuple[int | None, Inventory | None] = (None, None)
         """the newest snapshot this process stored, so comparing with it needs no reload"""
-        self._shown: set[asyncio.Future[None]] = set()
-        """checklist updates in flight (they outlive a cancelled step)"""
-        self._tasks: dict[asyncio.Task[Any], int | None] = {}
-        """background task → the step it runs (None until it has one)"""
-
-    async def recover(self) -> list[StepView]:
-        """At start-up: mark the steps that were running when the bot stopped as interrupted."""
-        interrupted = await self._db(self._store.interrupt_running_steps)
-        for step in interrupted:
-            log.warning(
-                "step %s #%d of run #%d was interrupted by a restart", step.name, step.id, step.run_id
-            )
-        active = await self._db(self._store.active_run)
-        runs = {s.run_id for s in interrupted} | ({active.id} if active else set())
-        for run_id in sorted(runs):
-            run = await self._db(self._store.run, run_id)
-            if run is not None:
-                await self._show(run)
-        return interrupted
-
-    async def status(self) -> RunView | None:
-        """The active run, or None when there is none."""
-        return await self._db(self._store.active_run)
 
     def start_inventory(self, requester: Requester) -> None:
         """Record both inventories in the background; a refusal goes to the requester.
@@ -83,53 +64,14 @@ class Runbook:
         run, step = await self._start(requester, "inventory")
         return await self._inventory(run, step, requester)
 
-    async def close(self) -> None:
-        """Cancel the background steps; each is recorded as interrupted, never as succeeded."""
-        steps = [step for step in self._tasks.values() if step is not None]
-        for task in list(self._tasks):
-            task.cancel()
-        await self.drain()
-        # A task cancelled before it ever ran could not record anything itself.
-        runs = set()
-        for step_id in steps:
-            step = await self._db(
-                self._store.finish_step, step_id, StepState.INTERRUPTED, error=STOPPED_WHILE_RUNNING
-            )
-            runs.add(step.run_id)
-        for run_id in sorted(runs):
-            run = await self._db(self._store.run, run_id)
-            if run is not None:
-                await self._show(run)
+    def start_backup(self, requester: Requester) -> None:
+        """Back up every control-plane node in the background; a refusal goes to the requester."""
+        self._spawn(self._requested(requester, "backup", self._backup))
 
-    async def drain(self) -> None:
-        """Wait until every background step, and every checklist update, has finished."""
-        while self._tasks or self._shown:
-            await asyncio.gather(*list(self._tasks), *list(self._shown), return_exceptions=True)
-
-    # ---------------------------------------------------------------------
-    async def _requested(self, requester: Requester, name: str, body: StepBody) -> None:
-        try:
-            run, step = await self._start(requester, name)
-        except RunbookError as exc:
-            await self._call(self._notifier.request_refused(requester, str(exc)))
-            return
-        await body(run, step, requester)
-
-    async def _start(self, requester: Requester, name: str) -> tuple[RunView, StepView]:
-        run = await self._db(self._store.open_run, requester.user, requester.channel)
-        step = await self._db(self._store.start_step, run.id, name, requester.user)
-        task = asyncio.current_task()
-        if step is not None and task in self._tasks:
-            self._tasks[task] = step.id  # from here on, stopping must mark this step interrupted
-        if step is None:
-            running = run.latest(name)
-            since = f" since {running.started_at:%H:%M:%S} UTC" if running else ""
-            raise StepBusy(
-                f"The {name} step of run #{run.id} is already running{since}. Wait for it to finish."
-            )
-        run = await self._refresh(run)
-        await self._show(run)
-        return run, step
+    async def back_up_now(self, requester: Requester) -> tuple[StepView, BackupResult | None]:
+        """Back up and wait for it (the CLI); the result is None when the step could not run at all."""
+        run, step = await self._start(requester, "backup")
+        return await self._backup(run, step, requester)
 
     async def _inventory(
         self, run: RunView, step: StepView, requester: Requester
@@ -168,64 +110,43 @@ class Runbook:
         await self._show(run)
         return done, inventory
 
-    async def _guarded(
-        self, run: RunView, step: StepView, requester: Requester, work: Callable[[], Awaitable[T]]
-    ) -> T | None:
-        """Run a step's work; on failure record it as failed, with a message a person can act on."""
-        try:
-            return await work()
-        except ActionError as exc:
-            error = str(exc)
-        except asyncio.CancelledError:
-            await self._db(
-                self._store.finish_step, step.id, StepState.INTERRUPTED, error=STOPPED_WHILE_RUNNING
+    async def _backup(
+        self, run: RunView, step: StepView, requester: Requester
+    ) -> tuple[StepView, BackupResult | None]:
+        where: dict[str, NodeProgress] = {}
+
+        async def progress(p: NodeProgress) -> None:
+            where[p.address] = p
+            await self._call(self._notifier.backup_progress(run, step, tuple(where.values())))
+
+        async def work() -> BackupResult:
+            if self._backup_plan is None:
+                raise ActionError("This regclean was built without a backup plan.")
+            return await back_up(await self._backup_plan(), progress)
+
+        result = await self._guarded(run, step, requester, work)
+        if result is None:
+            return await self._db(self._store.run_step, step.id), None
+        await self._db(self._store.save_backups, run.id, step.id, result)
+        verified = sum(n.verified for n in result.nodes)
+        summary = f"{verified} of {len(result.nodes)} nodes verified"
+        if result.verified:
+            done = await self._db(self._store.finish_step, step.id, StepState.SUCCEEDED, summary=summary)
+        else:
+            problems = "; ".join(f"{n.node}: {n.problem}" for n in result.nodes if not n.verified)
+            done = await self._db(
+                self._store.finish_step,
+                step.id,
+                StepState.FAILED,
+                summary=summary,
+                error=f"{summary}. {problems}",
             )
-            raise
-        except Exception:
-            incident = uuid.uuid4().hex[:8]
-            log.exception("step %s #%d failed unexpectedly (incident %s)", step.name, step.id, incident)
-            error = f"Internal error (incident {incident}); the bot's log has the details."
-        failed = await self._db(self._store.finish_step, step.id, StepState.FAILED, error=error)
-        log.warning("step %s #%d of run #%d failed: %s", step.name, step.id, run.id, error)
         run = await self._refresh(run)
-        await self._call(self._notifier.step_failed(run, failed, requester))
+        await self._call(self._notifier.backup_finished(run, done, result))
+        if not result.verified:
+            await self._call(self._notifier.step_failed(run, done, requester))
         await self._show(run)
-        return None
-
-    async def _show(self, run: RunView) -> None:
-        # Shielded: a stop that cancels the step must not cut the root message off half-posted,
-        # or the run would lose track of it and post a second one.
-        shown = asyncio.ensure_future(self._show_and_remember(run))
-        self._shown.add(shown)
-        shown.add_done_callback(self._shown.discard)
-        await asyncio.shield(shown)
-
-    async def _show_and_remember(self, run: RunView) -> None:
-        ref = await self._call(self._notifier.run_changed(run))
-        if isinstance(ref, dict) and ref != run.notifier_ref:
-            await self._db(self._store.set_notifier_ref, run.id, ref)
-
-    async def _refresh(self, run: RunView) -> RunView:
-        fresh = await self._db(self._store.run, run.id)
-        return fresh if fresh is not None else run
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any], step_id: int | None = None) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks[task] = step_id
-        task.add_done_callback(lambda t: self._tasks.pop(t, None))
-
-    @staticmethod
-    async def _call(awaitable: Awaitable[T]) -> T | None:
-        """Deliver a notification; a delivery failure is logged, never fatal to the step."""
-        try:
-            return await awaitable
-        except Exception:
-            log.exception("notifier failed")
-            return None
-
-    @staticmethod
-    async def _db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return done, result
 
 
 def _summary(inventory: Inventory) -> str:

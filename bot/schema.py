@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -62,6 +62,25 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class BackupRow(Base):
+    """One node's archive from a backup step: what the purge gate checks."""
+
+    __tablename__ = "backups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id"))
+    node: Mapped[str] = mapped_column(String(253))
+    address: Mapped[str] = mapped_column(String(64))
+    archive: Mapped[str] = mapped_column(Text)
+    bytes: Mapped[int | None] = mapped_column(Integer)
+    entries: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    verified: Mapped[bool] = mapped_column(Boolean)
+    problem: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    copy: Mapped[str | None] = mapped_column(Text)
 
 
 def aware(value: datetime) -> datetime:

@@ -17,9 +17,21 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.backup import BackupResult, NodeBackup
 from actions.inventory import Inventory
 from bot.model import STOPPED_WHILE_RUNNING, AuditEntry, RunState, RunView, SnapshotView, StepState, StepView
-from bot.schema import AuditRow, Base, InventoryRow, RunRow, StepRow, aware, make_engine, maybe_aware, utcnow
+from bot.schema import (
+    AuditRow,
+    BackupRow,
+    Base,
+    InventoryRow,
+    RunRow,
+    StepRow,
+    aware,
+    make_engine,
+    maybe_aware,
+    utcnow,
+)
 
 
 def inventory_lines(inventory: Inventory) -> Iterator[str]:
@@ -188,6 +200,51 @@ class Store:
             row = s.get_one(InventoryRow, found)
             inventory = None if found == skip_id else decode_inventory(row.data)
             return SnapshotView(row.id, row.run_id, aware(row.recorded_at), row.recorded_by, inventory)
+
+    # backups --------------------------------------------------------------
+    def save_backups(self, run_id: int, step_id: int, result: BackupResult) -> None:
+        """Store every node's outcome of a backup step."""
+        with self._session() as s:
+            for n in result.nodes:
+                s.add(
+                    BackupRow(
+                        run_id=run_id,
+                        step_id=step_id,
+                        node=n.node,
+                        address=n.address,
+                        archive=n.archive,
+                        bytes=n.bytes,
+                        entries=n.entries,
+                        sha256=n.sha256,
+                        verified=n.verified,
+                        problem=n.problem,
+                        finished_at=n.finished_at,
+                        copy=n.copy,
+                    )
+                )
+
+    def latest_backups(self, run_id: int) -> list[NodeBackup]:
+        """The nodes' archives from the run's newest backup step (empty when there was none)."""
+        with self._session() as s:
+            step_id = s.scalars(
+                select(BackupRow.step_id).where(BackupRow.run_id == run_id).order_by(BackupRow.step_id.desc())
+            ).first()
+            rows = s.scalars(select(BackupRow).where(BackupRow.step_id == step_id).order_by(BackupRow.id))
+            return [
+                NodeBackup(
+                    r.node,
+                    r.address,
+                    r.archive,
+                    r.bytes,
+                    r.entries,
+                    r.sha256,
+                    r.verified,
+                    r.problem,
+                    aware(r.finished_at),
+                    r.copy,
+                )
+                for r in rows
+            ]
 
     # audit ----------------------------------------------------------------
     def audit(self, actor: str, action: str, run_id: int | None = None, **detail: Any) -> None:

@@ -60,6 +60,8 @@ class Sandbox:
             "DATABASE_URL": f"sqlite:///{self.workdir / 'regclean.db'}",
             "REGCLEAN_HOST": "127.0.0.1",
             "REGCLEAN_PORT": "0",
+            # The simulator takes posts as fast as they come; keep the pacing, but short.
+            "REGCLEAN_SLACK_POST_INTERVAL": "0.01",
         }
         if mode == "http":
             env["SLACK_SIGNING_SECRET"] = self.slack.signing_secret

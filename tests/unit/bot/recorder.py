@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
+from actions.backup import BackupResult, NodeProgress
 from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
 
@@ -35,6 +37,12 @@ class RecordingNotifier:
 
     async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
         self._record("failed", (step, requester))
+
+    async def backup_progress(self, run: RunView, step: StepView, nodes: Sequence[NodeProgress]) -> None:
+        self._record("backup_progress", tuple(nodes))
+
+    async def backup_finished(self, run: RunView, step: StepView, result: BackupResult) -> None:
+        self._record("backup", (step, result))
 
     async def request_refused(self, requester: Requester, reason: str) -> None:
         self._record("refused", (requester, reason))

@@ -1,0 +1,157 @@
+"""Judging an archive: what the scripts measured, parsed, and compared with the directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actions.errors import BackupInconsistent, BackupNotVerified, NotEnoughSpace, RemoteCommandFailed
+
+RECORD = 10240
+"""GNU tar's default record: 20 blocks of 512 bytes."""
+BLOCK = 512
+
+
+@dataclass(frozen=True)
+class Census:
+    """A directory as `find` sees it."""
+
+    entries: int
+    """Everything below and including the top directory."""
+    bytes: int
+    """The sum of the regular files' sizes."""
+    files: int
+    data_blocks: int
+    """The regular files' sizes, each rounded up to 512 bytes (their room in a tar archive)."""
+
+    @property
+    def archive_estimate(self) -> int:
+        """The smallest archive that can hold this directory."""
+        return _round_up(self.entries * BLOCK + self.data_blocks + 2 * BLOCK, RECORD)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """An archive as `tar --list --verbose` reads it back."""
+
+    entries: int
+    bytes: int
+    data_blocks: int
+    long_names: int
+    """An upper bound of the bytes of GNU long-name headers."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the archive script reported."""
+
+    sha256: str | None
+    tar_status: int
+    tee_status: int
+    digest_status: int
+    listing: Listing | None
+    list_status: int | None
+    size: int | None
+
+
+def tagged(stdout: str) -> dict[str, list[str]]:
+    """`TAG value…` lines of a script's output, by tag (the last line of a tag wins)."""
+    found: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        words = line.split()
+        if words and words[0].isupper():
+            found[words[0]] = words[1:]
+    return found
+
+
+def parse_census(stdout: str) -> tuple[Census, int]:
+    """The census and the free bytes in the backup directory."""
+    tags = tagged(stdout)
+    try:
+        n, b, f, d = (int(x) for x in tags["CENSUS"])
+        free = int(tags["FREE"][0])
+    except (KeyError, ValueError, IndexError):
+        raise RemoteCommandFailed(
+            f"the census of the MinIO directory printed nothing usable: {stdout[-300:]!r}"
+        ) from None
+    return Census(n, b, f, d), free
+
+
+def parse_archive(stdout: str) -> Measured:
+    """What the archive script measured; missing parts are None."""
+    tags = tagged(stdout)
+    sha = next((w for line in stdout.splitlines() for w in line.split()[:1] if _is_sha256(w)), None)
+    pipe = [int(x) for x in tags.get("PIPE", ["255", "255", "255"])]
+    listed = tags.get("LISTED")
+    listing = Listing(*(int(x) for x in listed)) if listed and len(listed) == 4 else None
+    list_status = int(tags["LISTPIPE"][0]) if "LISTPIPE" in tags else None
+    size = int(tags["SIZE"][0]) if "SIZE" in tags else None
+    return Measured(sha, pipe[0], pipe[1], pipe[2], listing, list_status, size)
+
+
+def check_space(census: Census, free: int, margin_percent: float, where: str) -> None:
+    """Refuse when the backup directory cannot hold the archive plus the margin."""
+    need = int(census.archive_estimate * (1 + margin_percent / 100))
+    if free < need:
+        raise NotEnoughSpace(
+            f"{where} has {_size(free)} free; the archive needs {_size(census.archive_estimate)} plus "
+            f"{margin_percent:g}% margin = {_size(need)}. Free {_size(need - free)} or choose another "
+            "REGCLEAN_BACKUP_DIR."
+        )
+
+
+def judge(measured: Measured, before: Census, after: Census, stderr_tail: tuple[str, ...]) -> None:
+    """Raise unless the archive holds exactly the directory, was read consistently, and is intact."""
+    detail = "; ".join(
+        line for line in stderr_tail if "REGCLEAN-PROGRESS" not in line and "leading" not in line
+    )
+    if measured.tee_status != 0:
+        raise RemoteCommandFailed(
+            f"writing the archive failed (tee exit {measured.tee_status}): {detail or 'no message'}"
+        )
+    if measured.tar_status == 1:
+        raise BackupInconsistent(
+            f"files changed while tar read them (GNU tar exit 1): {detail or 'no message'}. "
+            "An archive of a changing directory is not a valid backup; run the backup again."
+        )
+    if measured.tar_status != 0:
+        raise RemoteCommandFailed(f"tar failed (exit {measured.tar_status}): {detail or 'no message'}")
+    if measured.digest_status != 0 or measured.sha256 is None:
+        raise RemoteCommandFailed(f"computing the sha256 failed (exit {measured.digest_status})")
+    if measured.listing is None or measured.list_status != 0 or measured.size is None:
+        raise BackupNotVerified(
+            f"the archive could not be read back (tar --list exit {measured.list_status})"
+        )
+    if before != after:
+        raise BackupInconsistent(
+            f"the directory changed during the backup ({before.entries} → {after.entries} entries, "
+            f"{before.bytes} → {after.bytes} bytes). Run the backup again, ideally while MinIO is quiet."
+        )
+    listing = measured.listing
+    if (listing.entries, listing.bytes) != (after.entries, after.bytes):
+        raise BackupNotVerified(
+            f"the archive lists {listing.entries} entries and {listing.bytes} bytes; the directory has "
+            f"{after.entries} entries and {after.bytes} bytes."
+        )
+    low = listing.entries * BLOCK + listing.data_blocks + 2 * BLOCK
+    high = _round_up(low + listing.long_names, RECORD)
+    if not (low <= measured.size <= high and measured.size % BLOCK == 0):
+        raise BackupNotVerified(
+            f"the archive is {measured.size} bytes; for its entries it should be between {low} and {high}."
+        )
+
+
+def _round_up(value: int, unit: int) -> int:
+    return -(-value // unit) * unit
+
+
+def _is_sha256(word: str) -> bool:
+    return len(word) == 64 and all(c in "0123456789abcdef" for c in word)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{n} B"
+        value /= 1024
+    return f"{n} B"

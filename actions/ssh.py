@@ -1,0 +1,210 @@
+"""The SSH client: the only module that imports `asyncssh`.
+
+Host keys are always checked against a known_hosts file; there is no fallback that accepts an
+unknown key. Every failure comes out as one of our errors, saying which node and what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import asyncssh
+
+from actions.errors import (
+    ActionError,
+    AuthenticationRefused,
+    ConnectionDropped,
+    HostKeyRejected,
+    NodeUnreachable,
+    RemoteCommandFailed,
+)
+
+LineHandler = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """Where and how to reach one node."""
+
+    address: str
+    port: int
+    user: str
+    key: Path
+    """The private key to authenticate with."""
+    known_hosts: Path
+    """The only source of trusted host keys."""
+    connect_timeout: float = 15.0
+    command_timeout: float = 4 * 3600.0
+
+    @property
+    def where(self) -> str:
+        """`user@address:port`, for messages."""
+        return f"{self.user}@{self.address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class RemoteResult:
+    """What a remote command left behind."""
+
+    exit_status: int
+    stdout: str
+    stderr_tail: tuple[str, ...]
+    """The last lines of stderr that were not progress lines."""
+
+
+class Session:
+    """An open SSH connection to a node."""
+
+    def __init__(self, target: SshTarget, conn: asyncssh.SSHClientConnection) -> None:
+        self.target = target
+        self._conn = conn
+
+    async def run_script(
+        self,
+        script: str,
+        args: Sequence[str],
+        *,
+        on_stderr: LineHandler | None = None,
+    ) -> RemoteResult:
+        """Run a bash script (sent on stdin) with arguments; stderr lines go to `on_stderr` as they come."""
+        command = "bash -s -- " + " ".join(_quote(a) for a in args)
+        tail: list[str] = []
+        try:
+            async with asyncio.timeout(self.target.command_timeout):
+                process = await self._conn.create_process(command, encoding="utf-8", errors="replace")
+                process.stdin.write(script)
+                process.stdin.write_eof()
+                stdout_task = asyncio.create_task(process.stdout.read())
+                async for line in process.stderr:
+                    line = line.rstrip("\n")
+                    if on_stderr is not None:
+                        await on_stderr(line)
+                    tail = [*tail[-19:], line]
+                stdout = await stdout_task
+                completed = await process.wait(check=False)
+        except TimeoutError:
+            raise RemoteCommandFailed(
+                f"{self.target.address}: the command did not finish within "
+                f"{self.target.command_timeout:.0f} s (REGCLEAN_SSH_COMMAND_TIMEOUT); it was abandoned."
+            ) from None
+        except (asyncssh.Error, OSError) as exc:
+            raise ConnectionDropped(
+                f"{self.target.address}: the SSH connection was lost while the command ran "
+                f"({_reason(exc)}); its outcome is unknown."
+            ) from None
+        if completed.exit_status is None:
+            signal = completed.exit_signal[0] if completed.exit_signal else "none"
+            raise ConnectionDropped(
+                f"{self.target.address}: the command ended without an exit status (signal {signal}); "
+                "its outcome is unknown."
+            )
+        return RemoteResult(completed.exit_status, stdout, tuple(tail))
+
+    async def download(self, remote: str, local: Path, *, on_bytes: Callable[[int], Awaitable[None]]) -> str:
+        """Copy a remote file over SFTP to `local` (written as a temporary file, then renamed); return its sha256."""
+        partial = local.with_name(f".{local.name}.partial")
+        digest = hashlib.sha256()
+        done = 0
+        try:
+            async with self._conn.start_sftp_client() as sftp, sftp.open(remote, "rb") as source:
+                with partial.open("wb") as sink:
+                    while chunk := cast(bytes, await source.read(1 << 20)):
+                        sink.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        await on_bytes(done)
+                    sink.flush()
+                    await asyncio.to_thread(os.fsync, sink.fileno())
+        except (asyncssh.Error, OSError) as exc:
+            partial.unlink(missing_ok=True)
+            raise ConnectionDropped(
+                f"{self.target.address}: copying {remote} off the node failed ({_reason(exc)})."
+            ) from None
+        partial.replace(local)
+        return digest.hexdigest()
+
+
+@asynccontextmanager
+async def connect(target: SshTarget) -> AsyncIterator[Session]:
+    """Open an SSH connection with key authentication and a verified host key."""
+    try:
+        conn = await asyncio.wait_for(
+            asyncssh.connect(
+                target.address,
+                port=target.port,
+                username=target.user,
+                client_keys=[str(target.key)],
+                known_hosts=str(target.known_hosts),
+                config=None,
+                agent_path=None,
+                password=None,
+                kbdint_auth=False,
+                gss_auth=False,
+                connect_timeout=target.connect_timeout,
+            ),
+            timeout=target.connect_timeout + 5,
+        )
+    except asyncssh.HostKeyNotVerifiable:
+        raise await _host_key_error(target) from None
+    except asyncssh.PermissionDenied:
+        raise AuthenticationRefused(
+            f"{target.where} refused our key {target.key}. Add its public key to that user's "
+            "authorized_keys, or set REGCLEAN_SSH_USER / REGCLEAN_SSH_KEY."
+        ) from None
+    except TimeoutError:
+        raise NodeUnreachable(
+            f"{target.address}:{target.port} did not answer within {target.connect_timeout:.0f} s."
+        ) from None
+    except (OSError, asyncssh.Error) as exc:
+        raise NodeUnreachable(f"Cannot reach {target.address}:{target.port}: {_reason(exc)}.") from None
+    except ValueError as exc:  # an unreadable key file
+        raise ActionError(f"Cannot use the SSH key {target.key}: {exc}.") from None
+    try:
+        yield Session(target, conn)
+    finally:
+        conn.close()
+        await conn.wait_closed()
+
+
+async def _host_key_error(target: SshTarget) -> ActionError:
+    """Say which key the node offered and whether known_hosts has another one for it."""
+    offered = "unknown"
+    try:
+        key = await asyncio.wait_for(
+            asyncssh.get_server_host_key(target.address, target.port, config=None), target.connect_timeout
+        )
+        if key is not None:
+            offered = f"{key.get_algorithm()} {key.get_fingerprint('sha256')}"
+    except (OSError, asyncssh.Error, TimeoutError):
+        pass
+    try:
+        known = asyncssh.read_known_hosts(str(target.known_hosts)).match(
+            target.address, target.address, target.port
+        )[0]
+    except (OSError, ValueError):
+        known = []
+    if known:
+        return HostKeyRejected(
+            f"{target.address}:{target.port} offered host key {offered}, which differs from the one "
+            f"in {target.known_hosts}. The host key changed: check the node before trusting it. Refusing."
+        )
+    return HostKeyRejected(
+        f"{target.address}:{target.port} offered host key {offered}, which is not in {target.known_hosts}. "
+        "If it is right, add it (ssh-keyscan, then compare the fingerprint). Refusing."
+    )
+
+
+def _quote(arg: str) -> str:
+    return "'" + arg.replace("'", "'\"'\"'") + "'"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

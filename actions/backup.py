@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from actions import backup_scripts as scripts
-from actions.backup_checks import RECORD, check_space, judge, parse_archive, parse_census
+from actions.backup_checks import (
+    RECORD,
+    check_matches,
+    check_space,
+    check_written,
+    parse_archive,
+    parse_census,
+)
 from actions.errors import ActionError, RemoteCommandFailed
 from actions.ssh import RemoteResult, Session, SshTarget, connect
 
@@ -141,10 +148,12 @@ async def _archive(
     partial = str(PurePosixPath(spec.backup_dir) / f".{name}.partial-{secrets.token_hex(4)}")
     checkpoint = max(1, total // RECORD // 200)  # about 200 progress lines per archive
 
-    async def on_stderr(line: str) -> None:
-        if "REGCLEAN-PROGRESS" in line:
-            records = int(line.rsplit(" ", 1)[-1])
-            await progress(NodeProgress(spec.name, address, "archiving", min(records * RECORD, total), total))
+    async def on_stderr(line: str) -> bool:
+        if "REGCLEAN-PROGRESS" not in line:
+            return False
+        records = int(line.rsplit(" ", 1)[-1])
+        await progress(NodeProgress(spec.name, address, "archiving", min(records * RECORD, total), total))
+        return True
 
     archived = await session.run_script(
         scripts.ARCHIVE, [spec.minio_dir, partial, str(checkpoint)], on_stderr=on_stderr
@@ -152,10 +161,10 @@ async def _archive(
     await progress(NodeProgress(spec.name, address, "verifying", total, total))
     measured = parse_archive(archived.stdout)
     try:
-        after, _ = parse_census(
-            (await _run(session, scripts.CENSUS, spec.minio_dir, spec.backup_dir, "")).stdout
-        )
-        judge(measured, before, after, archived.stderr_tail)
+        check_written(measured, archived.stderr_tail)
+        recount = await _run(session, scripts.CENSUS, spec.minio_dir, spec.backup_dir, "")
+        after, _ = parse_census(recount.stdout)
+        check_matches(measured, before, after)
         assert measured.sha256 is not None and measured.listing is not None
         await _run(session, scripts.KEEP, partial, spec.archive, measured.sha256)
     except ActionError:

@@ -99,8 +99,8 @@ def check_space(census: Census, free: int, margin_percent: float, where: str) ->
         )
 
 
-def judge(measured: Measured, before: Census, after: Census, stderr_tail: tuple[str, ...]) -> None:
-    """Raise unless the archive holds exactly the directory, was read consistently, and is intact."""
+def check_written(measured: Measured, stderr_tail: tuple[str, ...]) -> None:
+    """Raise unless tar, tee and the digest all succeeded and the archive reads back."""
     detail = "; ".join(
         line for line in stderr_tail if "REGCLEAN-PROGRESS" not in line and "leading" not in line
     )
@@ -121,12 +121,17 @@ def judge(measured: Measured, before: Census, after: Census, stderr_tail: tuple[
         raise BackupNotVerified(
             f"the archive could not be read back (tar --list exit {measured.list_status})"
         )
+
+
+def check_matches(measured: Measured, before: Census, after: Census) -> None:
+    """Raise unless the archive holds exactly the directory, which did not change meanwhile."""
     if before != after:
         raise BackupInconsistent(
             f"the directory changed during the backup ({before.entries} → {after.entries} entries, "
             f"{before.bytes} → {after.bytes} bytes). Run the backup again, ideally while MinIO is quiet."
         )
     listing = measured.listing
+    assert listing is not None and measured.size is not None  # check_written passed
     if (listing.entries, listing.bytes) != (after.entries, after.bytes):
         raise BackupNotVerified(
             f"the archive lists {listing.entries} entries and {listing.bytes} bytes; the directory has "

@@ -37,8 +37,10 @@ if command -v openssl >/dev/null 2>&1; then digest() { openssl dgst -sha256 -r; 
 # One pass over the data: tar writes the archive through tee while the digest is computed.
 tar --create --file=- --checkpoint="$checkpoint" --checkpoint-action=echo="REGCLEAN-PROGRESS %u" -- "$minio" \
   | tee -- "$partial" | digest
-echo "PIPE ${PIPESTATUS[0]} ${PIPESTATUS[1]} ${PIPESTATUS[2]}"
-[ -f "$partial" ] || exit 0
+status=("${PIPESTATUS[@]}")
+echo "PIPE ${status[0]} ${status[1]} ${status[2]}"
+# A failed or inconsistent archive is not worth reading back.
+[ "${status[*]}" = "0 0 0" ] && [ -f "$partial" ] || exit 0
 # What the archive holds, read back from it (GNU tar seeks over the data of a regular file).
 tar --list --verbose --file="$partial" | awk '
   {

@@ -26,7 +26,8 @@ from actions.errors import (
     RemoteCommandFailed,
 )
 
-LineHandler = Callable[[str], Awaitable[None]]
+LineHandler = Callable[[str], Awaitable[bool]]
+"""Gets each stderr line as it comes; returns True when it consumed the line."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class RemoteResult:
     exit_status: int
     stdout: str
     stderr_tail: tuple[str, ...]
-    """The last lines of stderr that were not progress lines."""
+    """The last lines of stderr that the handler did not consume."""
 
 
 class Session:
@@ -84,8 +85,8 @@ class Session:
                 stdout_task = asyncio.create_task(process.stdout.read())
                 async for line in process.stderr:
                     line = line.rstrip("\n")
-                    if on_stderr is not None:
-                        await on_stderr(line)
+                    if on_stderr is not None and await on_stderr(line):
+                        continue  # consumed (a progress line): not part of the error tail
                     tail = [*tail[-19:], line]
                 stdout = await stdout_task
                 completed = await process.wait(check=False)

@@ -24,6 +24,7 @@ COMMAND_ROLES: Mapping[str, frozenset[Role]] = {
     "help": frozenset(),
     "status": frozenset({Role.OPERATOR, Role.APPROVER}),
     "inventory": frozenset({Role.OPERATOR}),
+    "backup": frozenset({Role.OPERATOR}),
 }
 
 

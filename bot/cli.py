@@ -9,10 +9,16 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from actions.errors import ActionError
 from bot.config import ConfigError, Settings
 from bot.errors import RunbookError
+
+if TYPE_CHECKING:
+    from bot.notifier import Requester
+    from bot.runbook import Runbook
+    from bot.store import Store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _logging(settings.log_level)
         if args.command == "serve":
             return _serve(settings, args)
+        if args.command == "backup":
+            return _backup(settings, args.format)
         return _inventory(settings, args.format)
     except ConfigError as exc:
         print(f"regclean: {exc}", file=sys.stderr)
@@ -51,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port in HTTP mode (default: $REGCLEAN_PORT or 3000)")
     inventory = sub.add_parser("inventory", help="record the installed operators and cluster plugins")
     inventory.add_argument("--format", choices=("table", "json"), default="table")
+    backup = sub.add_parser("backup", help="back up /cpaas/minio on every control-plane node, verified")
+    backup.add_argument("--format", choices=("table", "json"), default="table")
     demo = sub.add_parser("demo", help="run the runbook against the sandbox and print the conversation")
     demo.add_argument("--mode", choices=("http", "socket"), default="http", help="how the bot talks to Slack")
     return parser
@@ -75,22 +85,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _inventory(settings: Settings, fmt: str) -> int:
-    from actions.kube import KubeClient
-    from bot.console import ConsoleNotifier
-    from bot.notifier import Requester
     from bot.render import operator_table, plugin_table
-    from bot.runbook import Runbook
-    from bot.store import Store
 
-    store = Store.from_url(settings.database_url.get_secret_value())
+    runbook, store = _runbook(settings, verbose=fmt == "table")
     try:
-        runbook = Runbook(
-            store,
-            ConsoleNotifier(verbose=fmt == "table"),
-            lambda: KubeClient.from_config(settings.kubeconfig),
-            page_size=settings.inventory_page_size,
-        )
-        step, inventory = asyncio.run(runbook.record_inventory_now(Requester(f"cli:{getpass.getuser()}")))
+        step, inventory = asyncio.run(runbook.record_inventory_now(_cli_requester()))
     finally:
         store.close()
     if inventory is None:
@@ -104,6 +103,70 @@ def _inventory(settings: Settings, fmt: str) -> int:
         print()
         print("\n".join(plugin_table(inventory)))
     return 0
+
+
+def _runbook(settings: Settings, verbose: bool) -> tuple[Runbook, Store]:
+    from actions.kube import KubeClient
+    from bot.backup_plan import backup_planner
+    from bot.console import ConsoleNotifier
+    from bot.runbook import Runbook
+    from bot.store import Store
+
+    def kube() -> KubeClient:
+        return KubeClient.from_config(settings.kubeconfig)
+
+    store = Store.from_url(settings.database_url.get_secret_value())
+    runbook = Runbook(
+        store,
+        ConsoleNotifier(verbose=verbose),
+        kube,
+        page_size=settings.inventory_page_size,
+        backup_plan=backup_planner(settings, kube),
+    )
+    return runbook, store
+
+
+def _backup(settings: Settings, fmt: str) -> int:
+    from bot.render import align
+
+    runbook, store = _runbook(settings, verbose=fmt == "table")
+    try:
+        step, result = asyncio.run(runbook.back_up_now(_cli_requester()))
+    finally:
+        store.close()
+    if result is None:
+        print(f"regclean: {step.error}", file=sys.stderr)
+        return 1
+    if fmt == "json":
+        json.dump({"nodes": [n.as_dict() for n in result.nodes]}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        header = ("NODE", "ADDRESS", "ARCHIVE", "BYTES", "ENTRIES", "SHA256", "VERIFIED", "PROBLEM")
+        rows = [
+            (
+                n.node,
+                n.address,
+                n.archive,
+                _text(n.bytes),
+                _text(n.entries),
+                n.sha256,
+                "yes" if n.verified else "no",
+                n.problem,
+            )
+            for n in result.nodes
+        ]
+        print("\n".join(align(header, rows)))
+    return 0 if result.verified else 1
+
+
+def _text(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _cli_requester() -> Requester:
+    from bot.notifier import Requester
+
+    return Requester(f"cli:{getpass.getuser()}")
 
 
 if __name__ == "__main__":

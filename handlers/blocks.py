@@ -20,6 +20,10 @@ ICONS = {
 COMMANDS: dict[str, tuple[str, str]] = {
     "help": ("", "show this help"),
     "inventory": ("", "record the installed operators and cluster plugins (runbook steps 1–2) and post them"),
+    "backup": (
+        "",
+        "back up /cpaas/minio on every control-plane node (runbook step 3) and verify each archive",
+    ),
     "status": ("", "show the current run's checklist"),
 }
 

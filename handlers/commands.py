@@ -54,6 +54,10 @@ WORK: dict[str, tuple[str, Callable[[Runbook, Requester], None]]] = {
         "Recording the installed operators and cluster plugins… the result goes to the run's thread.",
         lambda runbook, who: runbook.start_inventory(who),
     ),
+    "backup": (
+        "Backing up the MinIO directory of every control-plane node… progress goes to the run's thread.",
+        lambda runbook, who: runbook.start_backup(who),
+    ),
 }
 
 

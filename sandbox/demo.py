@@ -1,4 +1,7 @@
-"""`regclean demo`: the runbook so far, end to end against the sandbox, as a Slack conversation."""
+"""`regclean demo`: the runbook so far, end to end against the sandbox, as a Slack conversation.
+
+So far: the inventory (twice, with a change in between) and the backup of every node.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +38,9 @@ async def run_demo(mode: Mode = "http", out: TextIO | None = None) -> int:
                 _upgrade(box)
                 await say("UOSCAR", "inventory")  # an operator through the @platform-ops group
                 await box.slack.wait_for(lambda ws: _finished(ws, 2), timeout=30)
+                await say("UBOB", "backup")  # an approver, not an operator: refused
+                await say("UALICE", "backup")
+                await box.slack.wait_for(_backed_up, timeout=60)
                 await say("UBOB", "status")
                 await say("UALICE", "purgee")  # a typo
                 await bot.bot.notifier.flush()
@@ -49,6 +55,11 @@ async def run_demo(mode: Mode = "http", out: TextIO | None = None) -> int:
             print(f"\nSlack rejected {len(box.slack.rejections)} call(s): {box.slack.rejections}", file=out)
             return 1
     return 0
+
+
+def _backed_up(ws: SlackWorkspace) -> bool:
+    """Whether the backup's final per-node table has been posted."""
+    return any("nodes have a verified backup" in str(m.blocks) for m in ws.messages)
 
 
 def _upgrade(box: Sandbox) -> None:

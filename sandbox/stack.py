@@ -7,6 +7,7 @@ this way, so that they exercise the same wiring as `regclean serve`.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.app import Bot, build, connected
 from bot.config import Settings
 from sandbox.kube import KubeApiServer
 from sandbox.kube.fixtures import Fixture, load_fixture
+from sandbox.nodes import SandboxCluster, populate_minio
 from sandbox.people import APPROVERS, OPERATORS, PEOPLE, USERGROUPS
 from sandbox.slack import SlackDriver, SlackWorkspace
 
@@ -32,19 +34,25 @@ class Sandbox:
         fixture = fixture or load_fixture()
         self.kube = KubeApiServer(fixture.objects, resources=fixture.resources)
         self.slack = slack or SlackWorkspace()
+        self.nodes = SandboxCluster(workdir / "nodes")
+        """the three control-plane nodes (127.0.0.11–13, as in the fixture's Node objects)"""
         for user_id, name in PEOPLE.items():
             self.slack.add_user(user_id, name)
         for group_id, handle, members in USERGROUPS:
             self.slack.add_usergroup(group_id, handle, list(members))
 
     async def start(self) -> None:
-        """Start both servers on free ports."""
+        """Start the servers on free ports, with a small MinIO tree on every node."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        for seed, node in enumerate(self.nodes.nodes.values(), start=1):
+            populate_minio(node.minio_dir, small_files=300, large_files=2, large_size=2**20, seed=seed)
         await self.kube.start()
         await self.slack.start()
+        await self.nodes.start()
 
     async def stop(self) -> None:
-        """Stop both servers."""
+        """Stop the servers."""
+        await self.nodes.stop()
         await self.slack.stop()
         await self.kube.stop()
 
@@ -62,6 +70,21 @@ class Sandbox:
             "REGCLEAN_PORT": "0",
             # The simulator takes posts as fast as they come; keep the pacing, but short.
             "REGCLEAN_SLACK_POST_INTERVAL": "0.01",
+            "REGCLEAN_SSH_KEY": str(self.nodes.keys.client_key),
+            "REGCLEAN_SSH_KNOWN_HOSTS": str(self.nodes.keys.known_hosts),
+            "REGCLEAN_SSH_CONNECT_TIMEOUT": "5",
+            "REGCLEAN_BACKUP_DIR": "/cpaas/backup",
+            # Each sandbox node keeps its /cpaas under its own directory and listens on its own port.
+            "REGCLEAN_NODE_OVERRIDES": json.dumps(
+                {
+                    node.address: {
+                        "port": node.port,
+                        "minio_dir": str(node.minio_dir),
+                        "backup_dir": str(node.backup_dir),
+                    }
+                    for node in self.nodes.nodes.values()
+                }
+            ),
         }
         if mode == "http":
             env["SLACK_SIGNING_SECRET"] = self.slack.signing_secret

@@ -1,0 +1,86 @@
+"""`/regclean backup` through the real Bolt app: progress in place, the per-node table, refusals."""
+
+from __future__ import annotations
+
+from sandbox.slack import Message, SlackWorkspace
+from sandbox.stack import RunningBot, Sandbox
+from tests.scenarios.conftest import root, text_of
+
+
+def backup_message(ws: SlackWorkspace) -> Message | None:
+    top = root(ws)
+    if top is None:
+        return None
+    return next((m for m in ws.thread(top.ts) if "Backup of MinIO" in text_of(m)), None)
+
+
+async def finished_backup(ws: SlackWorkspace) -> Message:
+    def done(w: SlackWorkspace) -> Message | None:
+        message = backup_message(w)
+        return message if message is not None and "nodes have a verified backup" in text_of(message) else None
+
+    return await ws.wait_for(done, timeout=30)
+
+
+async def test_backup_posts_progress_then_a_verified_table_for_every_node(
+    bot: RunningBot, sandbox: Sandbox
+) -> None:
+    ws = sandbox.slack
+    reply = await bot.driver.slash("UALICE", "backup")
+    assert reply.status == 200
+    table = await finished_backup(ws)
+    text = text_of(table)
+    assert "*3 of 3* nodes have a verified backup" in text
+    for address in ("127.0.0.11", "127.0.0.12", "127.0.0.13"):
+        assert f"{address}-minio.tar" in text
+        assert (sandbox.nodes.nodes[address].backup_dir / f"{address}-minio.tar").exists()
+    assert table.updates >= 1, "the progress message was updated in place into the table"
+    checklist = await ws.wait_for(lambda w: root(w) if "✅ *Back up" in text_of(root(w)) else None)  # type: ignore[arg-type]
+    assert "3 of 3 nodes verified" in text_of(checklist)
+    run = await bot.bot.runbook.status()
+    assert run is not None
+    stored = bot.bot.store.latest_backups(run.id)
+    assert [(b.address, b.verified) for b in stored] == [
+        ("127.0.0.11", True),
+        ("127.0.0.12", True),
+        ("127.0.0.13", True),
+    ]
+    assert all(b.sha256 and b.entries and b.bytes for b in stored)
+
+
+async def test_a_failed_node_fails_the_step_and_the_others_are_kept(
+    bot: RunningBot, sandbox: Sandbox
+) -> None:
+    ws = sandbox.slack
+    sandbox.nodes.nodes["127.0.0.12"].refuse()
+    await bot.driver.slash("UALICE", "backup")
+    table = await finished_backup(ws)
+    assert "*2 of 3* nodes have a verified backup" in text_of(table)
+    assert "Cannot reach 127.0.0.12" in text_of(table)
+    private = await ws.wait_for(
+        lambda w: [e for e in w.ephemerals if e.user == "UALICE" and e.source == "chat.postEphemeral"]
+    )
+    assert "127.0.0.12" in private[0].text
+    checklist = await ws.wait_for(lambda w: root(w) if "❌ *Back up" in text_of(root(w)) else None)  # type: ignore[arg-type]
+    assert "2 of 3 nodes verified" in text_of(checklist)
+
+
+async def test_only_operators_may_back_up(bot: RunningBot, sandbox: Sandbox) -> None:
+    await bot.driver.slash("UBOB", "backup")
+    [ack] = [e for e in sandbox.slack.ephemerals if e.user == "UBOB"]
+    assert "for operators only" in ack.text
+    assert sandbox.nodes.nodes["127.0.0.11"].commands == []
+
+
+async def test_a_second_backup_is_refused_while_one_runs(http_bot: RunningBot, sandbox: Sandbox) -> None:
+    ws = sandbox.slack
+    node = sandbox.nodes.nodes["127.0.0.13"]
+    node.blackhole()  # keeps the first backup busy until its connect timeout
+    await http_bot.driver.slash("UALICE", "backup")
+    await ws.wait_for(lambda w: root(w) is not None and "⏳ *Back up" in text_of(root(w)))  # type: ignore[arg-type]
+    await http_bot.driver.slash("UOSCAR", "backup")
+    refused = await ws.wait_for(
+        lambda w: [e for e in w.ephemerals if e.user == "UOSCAR" and "already running" in e.text]
+    )
+    assert "backup step of run #1 is already running" in refused[0].text
+    await finished_backup(ws)

@@ -46,7 +46,8 @@ class Measured:
 
     sha256: str | None
     tar_status: int
-    tee_status: int
+    reader_status: int
+    """`tail`, following the archive into the digest"""
     digest_status: int
     listing: Listing | None
     list_status: int | None
@@ -104,19 +105,22 @@ def check_written(measured: Measured, stderr_tail: tuple[str, ...]) -> None:
     detail = "; ".join(
         line for line in stderr_tail if "REGCLEAN-PROGRESS" not in line and "leading" not in line
     )
-    if measured.tee_status != 0:
-        raise RemoteCommandFailed(
-            f"writing the archive failed (tee exit {measured.tee_status}): {detail or 'no message'}"
-        )
     if measured.tar_status == 1:
         raise BackupInconsistent(
             f"files changed while tar read them (GNU tar exit 1): {detail or 'no message'}. "
             "An archive of a changing directory is not a valid backup; run the backup again."
         )
+    if measured.tar_status != 0 and ("No space left" in detail or "Wrote only" in detail):
+        raise RemoteCommandFailed(
+            f"writing the archive failed: the disk filled up (tar exit {measured.tar_status}): {detail}"
+        )
     if measured.tar_status != 0:
         raise RemoteCommandFailed(f"tar failed (exit {measured.tar_status}): {detail or 'no message'}")
-    if measured.digest_status != 0 or measured.sha256 is None:
-        raise RemoteCommandFailed(f"computing the sha256 failed (exit {measured.digest_status})")
+    if measured.reader_status != 0 or measured.digest_status != 0 or measured.sha256 is None:
+        raise RemoteCommandFailed(
+            f"computing the sha256 failed (reader exit {measured.reader_status}, digest exit "
+            f"{measured.digest_status}): {detail or 'no message'}"
+        )
     if measured.listing is None or measured.list_status != 0 or measured.size is None:
         raise BackupNotVerified(
             f"the archive could not be read back (tar --list exit {measured.list_status})"

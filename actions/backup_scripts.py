@@ -27,20 +27,33 @@ echo "FREE $(df -P -B1 -- "$backup" | awk 'NR == 2 { print $4 }')"
 
 #: args: MINIO_DIR PARTIAL_PATH CHECKPOINT_RECORDS
 #: stderr: "tar: REGCLEAN-PROGRESS <records>" every CHECKPOINT_RECORDS records of 10240 bytes
-#: stdout: the sha256 line, PIPE <tar> <tee> <hash>, LISTED <entries> <file bytes> <data bytes> <long-name bytes>,
-#:         LISTPIPE <status>, SIZE <archive bytes>
+#: stdout: the sha256 line, PIPE <tar> <reader> <digest>, LISTED <entries> <file bytes> <data bytes>
+#:         <long-name bytes>, LISTPIPE <status>, SIZE <archive bytes>
 ARCHIVE = r"""
-set -u -o pipefail
+set -u
 export LC_ALL=C
 minio=$1 partial=$2 checkpoint=$3
 if command -v openssl >/dev/null 2>&1; then digest() { openssl dgst -sha256 -r; }; else digest() { sha256sum; }; fi
-# One pass over the data: tar writes the archive through tee while the digest is computed.
-tar --create --file=- --checkpoint="$checkpoint" --checkpoint-action=echo="REGCLEAN-PROGRESS %u" -- "$minio" \
-  | tee -- "$partial" | digest
-status=("${PIPESTATUS[@]}")
+# tar writes the archive itself, exactly as the runbook's command does. Meanwhile the digest
+# follows the growing file: each `cat` reads from the shared descriptor's offset to the
+# current end, and a last one after tar has exited reads the rest. Hashing thus runs on the
+# other core beside the archiving, instead of after it.
+: > "$partial" && exec 3< "$partial" || { echo "PIPE 2 0 0"; exit 0; }
+tar --create --file="$partial" --checkpoint="$checkpoint" --checkpoint-action=echo="REGCLEAN-PROGRESS %u" \
+  -- "$minio" &
+tar_pid=$!
+follow() {
+  while kill -0 "$tar_pid" 2>/dev/null; do cat <&3 || return; sleep 0.02; done
+  cat <&3
+}
+follow | digest
+reader=${PIPESTATUS[0]} hashed=${PIPESTATUS[1]}
+wait "$tar_pid"
+status=("$?" "$reader" "$hashed")
+exec 3<&-
 echo "PIPE ${status[0]} ${status[1]} ${status[2]}"
 # A failed or inconsistent archive is not worth reading back.
-[ "${status[*]}" = "0 0 0" ] && [ -f "$partial" ] || exit 0
+[ "${status[*]}" = "0 0 0" ] || exit 0
 # What the archive holds, read back from it (GNU tar seeks over the data of a regular file).
 tar --list --verbose --file="$partial" | awk '
   {

@@ -32,7 +32,7 @@ from sandbox.nodes import SandboxCluster, populate_minio_bytes  # noqa: E402
 
 TOTAL = 2**30
 FILES = 10_000
-RUNS = 3
+RUNS = 5
 
 
 async def quiet(_: NodeProgress) -> None:

@@ -1,0 +1,21 @@
+"""The sandbox's control-plane nodes: SSH servers running real shell commands, for the backup step."""
+
+from .cluster import SandboxCluster
+from .keys import NodeKeys, generate_keys, known_hosts_line, write_known_hosts
+from .minio_tree import TreeStats, populate_minio, populate_minio_bytes, tree_stats
+from .openssh import OpenSshServer
+from .server import SandboxNode
+
+__all__ = [
+    "NodeKeys",
+    "OpenSshServer",
+    "SandboxCluster",
+    "SandboxNode",
+    "TreeStats",
+    "generate_keys",
+    "known_hosts_line",
+    "populate_minio",
+    "populate_minio_bytes",
+    "tree_stats",
+    "write_known_hosts",
+]

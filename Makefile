@@ -61,6 +61,7 @@ demo: setup
 bench: setup
 	$(BIN)/python bench/inventory.py
 	$(BIN)/python bench/ack_latency.py
+	$(BIN)/python bench/backup.py
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from actions import backup_scripts as scripts
 from actions.backup_checks import (
+    BLOCKING_FACTOR,
     RECORD,
     check_matches,
     check_space,
@@ -156,7 +157,7 @@ async def _archive(
         return True
 
     archived = await session.run_script(
-        scripts.ARCHIVE, [spec.minio_dir, partial, str(checkpoint)], on_stderr=on_stderr
+        scripts.ARCHIVE, [spec.minio_dir, partial, str(checkpoint), str(BLOCKING_FACTOR)], on_stderr=on_stderr
     )
     await progress(NodeProgress(spec.name, address, "verifying", total, total))
     measured = parse_archive(archived.stdout)

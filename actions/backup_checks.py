@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from actions.errors import BackupInconsistent, BackupNotVerified, NotEnoughSpace, RemoteCommandFailed
 
-RECORD = 10240
-"""GNU tar's default record: 20 blocks of 512 bytes."""
 BLOCK = 512
+BLOCKING_FACTOR = 128
+"""Blocks per tar record. The runbook's tar uses GNU tar's default, 20 (10 KiB records);
+64 KiB records halve tar's system calls and time, and any tar reads the archive the same."""
+RECORD = BLOCKING_FACTOR * BLOCK
 
 
 @dataclass(frozen=True)

@@ -25,22 +25,22 @@ find "$minio" -printf '%y %s\n' | awk '
 echo "FREE $(df -P -B1 -- "$backup" | awk 'NR == 2 { print $4 }')"
 """
 
-#: args: MINIO_DIR PARTIAL_PATH CHECKPOINT_RECORDS
-#: stderr: "tar: REGCLEAN-PROGRESS <records>" every CHECKPOINT_RECORDS records of 10240 bytes
+#: args: MINIO_DIR PARTIAL_PATH CHECKPOINT_RECORDS BLOCKING_FACTOR
+#: stderr: "tar: REGCLEAN-PROGRESS <records>" every CHECKPOINT_RECORDS records of BLOCKING_FACTOR × 512 bytes
 #: stdout: the sha256 line, PIPE <tar> <reader> <digest>, LISTED <entries> <file bytes> <data bytes>
 #:         <long-name bytes>, LISTPIPE <status>, SIZE <archive bytes>
 ARCHIVE = r"""
 set -u
 export LC_ALL=C
-minio=$1 partial=$2 checkpoint=$3
+minio=$1 partial=$2 checkpoint=$3 blocking=$4
 if command -v openssl >/dev/null 2>&1; then digest() { openssl dgst -sha256 -r; }; else digest() { sha256sum; }; fi
 # tar writes the archive itself, exactly as the runbook's command does. Meanwhile the digest
 # follows the growing file: each `cat` reads from the shared descriptor's offset to the
 # current end, and a last one after tar has exited reads the rest. Hashing thus runs on the
 # other core beside the archiving, instead of after it.
 : > "$partial" && exec 3< "$partial" || { echo "PIPE 2 0 0"; exit 0; }
-tar --create --file="$partial" --checkpoint="$checkpoint" --checkpoint-action=echo="REGCLEAN-PROGRESS %u" \
-  -- "$minio" &
+tar --create --file="$partial" --blocking-factor="$blocking" --checkpoint="$checkpoint" \
+  --checkpoint-action=echo="REGCLEAN-PROGRESS %u" -- "$minio" &
 tar_pid=$!
 follow() {
   while kill -0 "$tar_pid" 2>/dev/null; do cat <&3 || return; sleep 0.02; done

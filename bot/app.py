@@ -23,9 +23,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions.kube import KubeClient
 from bot.authz import AccessList, AccessPolicy
-from bot.backup_plan import backup_planner
 from bot.config import ConfigError, Settings
 from bot.runbook import KubeFactory, Runbook
 from bot.scheduler import make_scheduler
@@ -89,14 +87,7 @@ def build(settings: Settings, *, kube: KubeFactory | None = None) -> Bot:
     notifier = SlackNotifier(
         client, channel=settings.slack_channel, post_interval=settings.slack_post_interval
     )
-    kube_factory = kube or (lambda: KubeClient.from_config(settings.kubeconfig))
-    runbook = Runbook(
-        store,
-        notifier,
-        kube_factory,
-        page_size=settings.inventory_page_size,
-        backup_plan=backup_planner(settings, kube_factory),
-    )
+    runbook = Runbook.from_settings(settings, store, notifier, kube=kube)
     policy = AccessPolicy(
         AccessList.parse(settings.operators), AccessList.parse(settings.approvers), SlackMembership(client)
     )

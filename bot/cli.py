@@ -8,8 +8,8 @@ import getpass
 import json
 import logging
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from actions.errors import ActionError
 from bot.config import ConfigError, Settings
@@ -18,7 +18,8 @@ from bot.errors import RunbookError
 if TYPE_CHECKING:
     from bot.notifier import Requester
     from bot.runbook import Runbook
-    from bot.store import Store
+
+T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,11 +88,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _inventory(settings: Settings, fmt: str) -> int:
     from bot.render import operator_table, plugin_table
 
-    runbook, store = _runbook(settings, verbose=fmt == "table")
-    try:
-        step, inventory = asyncio.run(runbook.record_inventory_now(_cli_requester()))
-    finally:
-        store.close()
+    step, inventory = _run(settings, fmt, lambda runbook, who: runbook.record_inventory_now(who))
     if inventory is None:
         print(f"regclean: {step.error}", file=sys.stderr)
         return 1
@@ -105,35 +102,10 @@ def _inventory(settings: Settings, fmt: str) -> int:
     return 0
 
 
-def _runbook(settings: Settings, verbose: bool) -> tuple[Runbook, Store]:
-    from actions.kube import KubeClient
-    from bot.backup_plan import backup_planner
-    from bot.console import ConsoleNotifier
-    from bot.runbook import Runbook
-    from bot.store import Store
-
-    def kube() -> KubeClient:
-        return KubeClient.from_config(settings.kubeconfig)
-
-    store = Store.from_url(settings.database_url.get_secret_value())
-    runbook = Runbook(
-        store,
-        ConsoleNotifier(verbose=verbose),
-        kube,
-        page_size=settings.inventory_page_size,
-        backup_plan=backup_planner(settings, kube),
-    )
-    return runbook, store
-
-
 def _backup(settings: Settings, fmt: str) -> int:
     from bot.render import align
 
-    runbook, store = _runbook(settings, verbose=fmt == "table")
-    try:
-        step, result = asyncio.run(runbook.back_up_now(_cli_requester()))
-    finally:
-        store.close()
+    step, result = _run(settings, fmt, lambda runbook, who: runbook.back_up_now(who))
     if result is None:
         print(f"regclean: {step.error}", file=sys.stderr)
         return 1
@@ -159,14 +131,23 @@ def _backup(settings: Settings, fmt: str) -> int:
     return 0 if result.verified else 1
 
 
+def _run(settings: Settings, fmt: str, step: Callable[[Runbook, Requester], Coroutine[Any, Any, T]]) -> T:
+    """Run one step from the terminal: progress on stderr (table format), the store closed after."""
+    from bot.console import ConsoleNotifier
+    from bot.notifier import Requester
+    from bot.runbook import Runbook
+    from bot.store import Store
+
+    store = Store.from_url(settings.database_url.get_secret_value())
+    try:
+        runbook = Runbook.from_settings(settings, store, ConsoleNotifier(verbose=fmt == "table"))
+        return asyncio.run(step(runbook, Requester(f"cli:{getpass.getuser()}")))
+    finally:
+        store.close()
+
+
 def _text(value: int | None) -> str | None:
     return None if value is None else str(value)
-
-
-def _cli_requester() -> Requester:
-    from bot.notifier import Requester
-
-    return Requester(f"cli:{getpass.getuser()}")
 
 
 if __name__ == "__main__":

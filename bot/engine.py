@@ -149,7 +149,24 @@ class Engine:
     def _spawn(self, coro: Coroutine[Any, Any, Any], step_id: int | None = None) -> None:
         task = asyncio.create_task(coro)
         self._tasks[task] = step_id
-        task.add_done_callback(lambda t: self._tasks.pop(t, None))
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        """A background step that broke outside its own error handling still ends as failed."""
+        step_id = self._tasks.pop(task, None)
+        if task.cancelled() or task.exception() is None:
+            return
+        incident = uuid.uuid4().hex[:8]
+        log.error("background step failed unexpectedly (incident %s)", incident, exc_info=task.exception())
+        if step_id is not None:
+            error = f"Internal error (incident {incident}); the bot's log has the details."
+            self._spawn(self._fail(step_id, error))
+
+    async def _fail(self, step_id: int, error: str) -> None:
+        step = await self._db(self._store.finish_step, step_id, StepState.FAILED, error=error)
+        run = await self._db(self._store.run, step.run_id)
+        if run is not None:
+            await self._show(run)
 
     @staticmethod
     async def _call(awaitable: Awaitable[T]) -> T | None:

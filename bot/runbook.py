@@ -9,9 +9,10 @@ from typing import ParamSpec, TypeVar
 from actions.backup import BackupResult, NodeProgress, back_up
 from actions.errors import ActionError
 from actions.inventory import Inventory, InventoryProgress, InventoryRequest, record_inventory
-from actions.kube import KubeReader
+from actions.kube import KubeClient, KubeReader
 from actions.slices import in_slices
-from bot.backup_plan import BackupPlanner
+from bot.backup_plan import BackupPlanner, backup_planner
+from bot.config import Settings
 from bot.engine import Engine
 from bot.inventory_diff import InventoryDiff, diff_inventories_in_slices
 from bot.model import RunView, SnapshotView, StepState, StepView
@@ -45,6 +46,20 @@ class Runbook(Engine):
         self._backup_plan = backup_plan
         self._last_inventory: tuple[int | None, Inventory | None] = (None, None)
         """the newest snapshot this process stored, so comparing with it needs no reload"""
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, store: Store, notifier: Notifier, *, kube: KubeFactory | None = None
+    ) -> Runbook:
+        """The runbook as configured: the cluster from KUBECONFIG, backups as the settings say."""
+        factory: KubeFactory = kube or (lambda: KubeClient.from_config(settings.kubeconfig))
+        return cls(
+            store,
+            notifier,
+            factory,
+            page_size=settings.inventory_page_size,
+            backup_plan=backup_planner(settings, factory),
+        )
 
     def start_inventory(self, requester: Requester) -> None:
         """Record both inventories in the background; a refusal goes to the requester.

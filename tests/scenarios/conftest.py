@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sandbox.kube.fixtures import load_fixture
+from sandbox.kube.fixtures import Fixture, load_fixture
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox, running_bot
 
@@ -65,3 +65,27 @@ async def inventory_done(ws: SlackWorkspace) -> Message:
         return message if ("✅ *Record operators" in text or "❌ *Record operators" in text) else None
 
     return await ws.wait_for(finished, timeout=20)
+
+
+async def record_large_inventory(
+    workdir: Path, fixture: Fixture, prepare: Callable[[Sandbox], None] | None = None
+) -> tuple[Sandbox, Message]:
+    """Run one `/regclean inventory` of a generated fixture through HTTP mode, to its CSV files."""
+    box = Sandbox(workdir, fixture)
+    if prepare is not None:
+        prepare(box)
+    await box.start()
+    try:
+        async with running_bot(box, "http") as bot:
+            await bot.driver.slash("UALICE", "inventory")
+            checklist = await inventory_done(box.slack)
+            await box.slack.wait_for(lambda w: len(w.files) >= 2, timeout=60)
+    finally:
+        await box.stop()
+    return box, checklist
+
+
+def installed_names(box: Sandbox) -> list[str]:
+    """The names of the operatorviews whose phase is Installed."""
+    views = box.kube.objects("operatorviews")
+    return [o["metadata"]["name"] for o in views if o["status"]["operatorStatus"].get("phase") == "Installed"]

@@ -9,7 +9,7 @@ import aiohttp
 
 from sandbox.kube.fixtures import generate_fixture
 from sandbox.stack import RunningBot, Sandbox, running_bot
-from tests.scenarios.conftest import inventory_done, root, text_of
+from tests.scenarios.conftest import installed_names, inventory_done, record_large_inventory, root, text_of
 
 
 async def test_a_forged_signature_is_refused_with_401(http_bot: RunningBot, sandbox: Sandbox) -> None:
@@ -40,29 +40,16 @@ async def test_healthz_answers_without_a_signature(http_bot: RunningBot) -> None
 async def test_1200_operators_over_40_clusters_post_without_a_message_slack_would_reject(
     tmp_path: Path,
 ) -> None:
-    box = Sandbox(tmp_path / "big", generate_fixture(operators=1200, clusters=40, plugins=300))
-    await box.start()
-    try:
-        async with running_bot(box, "http") as bot:
-            await bot.driver.slash("UALICE", "inventory")
-            checklist = await inventory_done(box.slack)
-            await box.slack.wait_for(lambda w: len(w.files) >= 2, timeout=30)
-    finally:
-        await box.stop()
+    box, checklist = await record_large_inventory(
+        tmp_path / "big", generate_fixture(operators=1200, clusters=40, plugins=300)
+    )
     assert box.slack.rejections == []
     assert "✅" in text_of(checklist)
     thread = box.slack.thread(checklist.ts)
     assert len(thread) > 3, "the tables are split across several thread messages"
     tables = "\n".join(text_of(m) for m in thread)
-    operators = [
-        o
-        for o in box.kube.objects("operatorviews")
-        if o["status"]["operatorStatus"].get("phase") == "Installed"
-    ]
-    missing = [o["metadata"]["name"] for o in operators if o["metadata"]["name"] not in tables]
-    assert missing == []
-    summary = text_of(thread[0])
-    assert "over *40* clusters" in summary
+    assert [name for name in installed_names(box) if name not in tables] == []
+    assert "over *40* clusters" in text_of(thread[0])
 
 
 async def test_a_restart_marks_the_running_step_interrupted_on_the_checklist(sandbox: Sandbox) -> None:

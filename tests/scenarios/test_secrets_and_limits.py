@@ -11,7 +11,7 @@ import pytest
 from sandbox.kube.fixtures import generate_fixture
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import Sandbox, running_bot
-from tests.scenarios.conftest import inventory_done, text_of
+from tests.scenarios.conftest import installed_names, inventory_done, record_large_inventory, text_of
 
 CANARY_BOT_TOKEN = "xoxb-canary-bot-7Q3ZK"
 CANARY_APP_TOKEN = "xapp-canary-app-4M1XP"
@@ -52,22 +52,12 @@ async def test_tokens_and_the_signing_secret_never_leave_the_bot(
 
 
 async def test_rate_limited_posts_are_retried_and_none_is_lost(tmp_path: Path) -> None:
-    box = Sandbox(tmp_path / "box", generate_fixture(operators=600, clusters=10, plugins=50))
-    box.slack.rate_limit("chat.postMessage", 3)
-    await box.start()
-    try:
-        async with running_bot(box, "http") as bot:
-            await bot.driver.slash("UALICE", "inventory")
-            root = await inventory_done(box.slack)
-            await box.slack.wait_for(lambda w: len(w.files) >= 2, timeout=60)
-    finally:
-        await box.stop()
+    box, root = await record_large_inventory(
+        tmp_path / "box",
+        generate_fixture(operators=600, clusters=10, plugins=50),
+        prepare=lambda b: b.slack.rate_limit("chat.postMessage", 3),
+    )
     assert any(r.error == "ratelimited" for r in box.slack.rejections), "the limit was really hit"
     assert {r.error for r in box.slack.rejections} == {"ratelimited"}
     tables = "\n".join(text_of(m) for m in box.slack.thread(root.ts))
-    installed = [
-        o
-        for o in box.kube.objects("operatorviews")
-        if o["status"]["operatorStatus"].get("phase") == "Installed"
-    ]
-    assert [o["metadata"]["name"] for o in installed if o["metadata"]["name"] not in tables] == []
+    assert [name for name in installed_names(box) if name not in tables] == []

@@ -8,9 +8,10 @@ import pytest
 
 from actions.kube import KubeClient
 from bot.errors import StepBusy
-from bot.model import StepState
+from bot.model import SnapshotView, StepState
 from bot.notifier import Requester
 from bot.runbook import Runbook
+from bot.schema import make_engine
 from bot.store import Store
 from sandbox.kube import KubeApiServer
 from tests.conftest import operatorview, pluginview
@@ -145,3 +146,24 @@ async def test_the_audit_log_records_who_started_what(
     assert ("UALICE", "run.opened") in actions
     assert ("UALICE", "inventory.started") in actions
     assert ("regclean", "inventory.succeeded") in actions
+
+
+async def test_a_step_that_breaks_outside_its_error_handling_ends_as_failed(
+    kube_api: KubeApiServer, kubeconfig: Path, db: str
+) -> None:
+    kube_api.load([operatorview("rds-operator")])
+
+    class BrokenStore(Store):
+        def save_inventory(self, *args: object, **kwargs: object) -> SnapshotView:  # type: ignore[override]
+            raise RuntimeError("disk on fire")
+
+    store = BrokenStore(make_engine(db))
+    engine = runbook(store, RecordingNotifier(), kubeconfig)
+    engine.start_inventory(ALICE)
+    await engine.drain()
+    run = store.active_run()
+    assert run is not None
+    [step] = run.steps
+    assert step.state is StepState.FAILED
+    assert step.error is not None and "Internal error (incident" in step.error
+    assert "disk on fire" not in step.error

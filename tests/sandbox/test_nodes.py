@@ -82,11 +82,12 @@ async def wait_exited(pid: int) -> None:
 
 
 def is_running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped (a zombie has already stopped running)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
         return False
-    return True
+    return state not in ("Z", "X")
 
 
 # --- commands ---------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.approval import Approvals, Outcome, RequestState, fingerprint
+from bot.approval import Approvals
+from bot.approval_model import Outcome, RequestState, fingerprint
 from bot.schema import make_engine
 from bot.store import Store
 
@@ -152,7 +153,8 @@ def test_two_processes_sharing_the_database_start_the_purge_once(url: str) -> No
     worker = textwrap.dedent(
         f"""
         import sys
-        from bot.approval import Approvals, fingerprint
+        from bot.approval import Approvals
+        from bot.approval_model import fingerprint
         from bot.schema import make_engine
         approvals = Approvals(make_engine({url!r}))
         for user in sys.argv[1:]:

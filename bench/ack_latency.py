@@ -171,6 +171,9 @@ async def main() -> int:
                 "REGCLEAN_HOST": "127.0.0.1",
                 "REGCLEAN_PORT": str(port),
                 "REGCLEAN_LOG_LEVEL": "ERROR",
+                # No pacing of thread posts: the summary that closes each window is posted as
+                # soon as the inventory is stored, and the table posts add load, not waiting.
+                "REGCLEAN_SLACK_POST_INTERVAL": "0",
             }
             bot = await spawn("-m", "bot.cli", "serve", env=env)
             procs.append(bot)

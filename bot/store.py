@@ -183,9 +183,9 @@ class Store:
             return SnapshotView(row.id, run_id, recorded_at, recorded_by, None)
 
     def latest_inventory(
-        self, *, before_id: int | None = None, skip_id: int | None = None
+        self, *, before_id: int | None = None, skip_id: int | None = None, run_id: int | None = None
     ) -> SnapshotView | None:
-        """The newest snapshot (of any run), or the newest one older than `before_id`.
+        """The newest snapshot (of any run, or of `run_id`), or the newest one older than `before_id`.
 
         When it is `skip_id` (one the caller already holds), it is not decoded: the view comes
         back without its inventory.
@@ -194,6 +194,8 @@ class Store:
             query = select(InventoryRow.id).order_by(InventoryRow.id.desc())
             if before_id is not None:
                 query = query.where(InventoryRow.id < before_id)
+            if run_id is not None:
+                query = query.where(InventoryRow.run_id == run_id)
             found = s.scalars(query.limit(1)).first()
             if found is None:
                 return None

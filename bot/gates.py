@@ -1,0 +1,119 @@
+"""The gates in front of the purge (design §3), each judged from what the run has stored.
+
+Every gate says whether it holds, what it found, and — when it does not hold — what would
+satisfy it. The preflight posts them; the purge checks them again before it starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from actions.backup import NodeBackup
+from actions.packages import Coverage
+from bot.model import SnapshotView
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One gate's verdict."""
+
+    key: str
+    title: str
+    passed: bool
+    detail: str
+    """What was found."""
+    remedy: str | None = None
+    """What would satisfy the gate, when it does not hold."""
+
+
+def inventory_gate(snapshot: SnapshotView | None, now: datetime, max_age: timedelta) -> Gate:
+    """1. Operators and plugins recorded in this run, less than `max_age` ago."""
+    title = "Operators and plugins recorded"
+    if snapshot is None:
+        return Gate("inventory", title, False, "No inventory in this run.", "Run `/regclean inventory`.")
+    age = now - snapshot.recorded_at
+    detail = f"Snapshot #{snapshot.id}, recorded {_ago(age)} by {snapshot.recorded_by}."
+    if age > max_age:
+        return Gate(
+            "inventory",
+            title,
+            False,
+            detail + f" That is older than {_span(max_age)}.",
+            "Record it again with `/regclean inventory`.",
+        )
+    return Gate("inventory", title, True, detail)
+
+
+def backup_gate(backups: Sequence[NodeBackup], snapshot: SnapshotView | None, expected_nodes: int) -> Gate:
+    """2. A verified backup from every control-plane node, taken after that recording."""
+    title = "Verified backup of every control-plane node"
+    remedy = "Run `/regclean backup`."
+    if not backups:
+        return Gate("backup", title, False, "No backup in this run.", remedy)
+    missing = [f"{b.address} ({b.problem or 'not verified'})" for b in backups if not b.verified]
+    if missing:
+        return Gate("backup", title, False, "Not verified: " + "; ".join(missing) + ".", remedy)
+    if len(backups) != expected_nodes:
+        return Gate(
+            "backup",
+            title,
+            False,
+            f"{len(backups)} nodes were backed up; {expected_nodes} are expected.",
+            remedy,
+        )
+    if snapshot is not None and min(b.finished_at for b in backups) < snapshot.recorded_at:
+        return Gate(
+            "backup",
+            title,
+            False,
+            f"The backup is older than inventory snapshot #{snapshot.id}.",
+            "Back up again after the inventory: `/regclean backup`.",
+        )
+    return Gate("backup", title, True, f"{len(backups)} of {expected_nodes} nodes verified, sha256 recorded.")
+
+
+def package_gate(result: Coverage | None) -> Gate:
+    """3. Every operator and plugin recorded as installed has its package in the plugin directory."""
+    title = "A package for every installed operator and plugin"
+    if result is None:
+        return Gate(
+            "packages", title, False, "The plugin directory was not listed yet.", "Run `/regclean preflight`."
+        )
+    if result.complete:
+        return Gate("packages", title, True, f"{len(result.packages)} packages cover everything installed.")
+    lines = [f"{u.kind} {u.what}: needs {u.wanted}" for u in result.uncovered[:20]]
+    more = f" …and {len(result.uncovered) - 20} more" if len(result.uncovered) > 20 else ""
+    return Gate(
+        "packages",
+        title,
+        False,
+        "No package for: " + "; ".join(lines) + more + ".",
+        "Put the missing packages (NAME.ARCH.VERSION.tgz) in the plugin directory, then run the preflight again.",
+    )
+
+
+def window_gate(windows: Sequence[str], inside: bool) -> Gate:
+    """5. Inside a maintenance window, when windows are configured."""
+    title = "Inside a maintenance window"
+    if not windows:
+        return Gate("window", title, True, "No maintenance windows are configured (REGCLEAN_WINDOWS).")
+    if inside:
+        return Gate("window", title, True, "Now is inside a configured window.")
+    return Gate(
+        "window", title, False, "Now is outside every configured window.", "Wait for the next window."
+    )
+
+
+def _span(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def _ago(delta: timedelta) -> str:
+    return f"{_span(delta)} ago"

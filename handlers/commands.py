@@ -18,6 +18,7 @@ from bot.authz import AccessPolicy
 from bot.notifier import Requester
 from bot.runbook import Runbook
 from handlers.blocks import COMMANDS, checklist_blocks, help_blocks, refusal_text
+from handlers.tables import escape
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
         try:
             parsed = parse(command.get("text", ""))
         except ParseError as exc:
-            await ack(text=str(exc), blocks=help_blocks(problem=str(exc)))
+            # What the user typed is echoed back: escaped, so `<!channel>` stays text.
+            await ack(text=escape(str(exc)), blocks=help_blocks(problem=str(exc)))
             return
         user = command["user_id"]
         decision = await policy.check(user, parsed.name)

@@ -144,3 +144,10 @@ def _fixture(sandbox: Sandbox):  # type: ignore[no-untyped-def]
     from sandbox.kube.fixtures import Fixture
 
     return Fixture(objects=tuple(sandbox.kube.objects("operatorviews")))
+
+
+async def test_typed_text_is_echoed_back_escaped(bot: RunningBot, sandbox: Sandbox) -> None:
+    await bot.driver.slash("UALICE", "<!channel> hello")
+    [ack] = [e for e in sandbox.slack.ephemerals if e.user == "UALICE"]
+    assert "<!channel>" not in ack.text + str(ack.blocks)
+    assert "&lt;!channel&gt;" in ack.text

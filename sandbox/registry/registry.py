@@ -1,0 +1,119 @@
+"""The sandbox's image registry: Debian's docker-registry (CNCF distribution 2.x) on the S3 bucket."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from .htpasswd import write_htpasswd
+from .process import ChildServer, free_port
+from .s3 import S3Server
+
+REGISTRY_BINARY = "docker-registry"
+
+
+def registry_binary() -> str | None:
+    """The path of Debian's docker-registry, or None when it is not installed."""
+    return shutil.which(REGISTRY_BINARY)
+
+
+class Registry:
+    """docker-registry with the S3 storage driver on `bucket` of `s3`, htpasswd (bcrypt) basic auth,
+    and `cache: blobdescriptor: inmemory` as real deployments have, on plain HTTP at `address`.
+
+    The bucket is created at the first start. `restart()` runs a new process on the same address,
+    so its in-memory blob-descriptor cache starts empty (as when the registry pod is deleted).
+    """
+
+    def __init__(
+        self,
+        s3: S3Server,
+        workdir: Path,
+        *,
+        username: str = "admin",
+        password: str = "sandbox-registry-password",  # noqa: S107 (a sandbox test value)
+        bucket: str = "registry",
+    ) -> None:
+        self.s3 = s3
+        self.workdir = workdir
+        self.username = username
+        self.password = password
+        self.bucket = bucket
+        self.config_path = workdir / "config.yml"
+        self.htpasswd_path = workdir / "htpasswd"
+        self._port = 0
+        self._bucket_created = False
+        self._child = ChildServer("docker-registry", workdir / "registry.log")
+
+    @property
+    def address(self) -> str:
+        if not self._port:
+            raise RuntimeError("registry is not started")
+        return f"127.0.0.1:{self._port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def auth_headers(self, password: str | None = None) -> dict[str, str]:
+        """Basic-auth headers for this registry's user (with another password, to be refused)."""
+        return {"Authorization": aiohttp.encode_basic_auth(self.username, password or self.password)}
+
+    async def start(self) -> None:
+        binary = registry_binary()
+        if binary is None:
+            raise RuntimeError(f"{REGISTRY_BINARY} is not installed (Debian package docker-registry)")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if not self._bucket_created:
+            self.s3.create_bucket(self.bucket)
+            self._bucket_created = True
+        if not self._port:
+            self._port = free_port()
+        if not self.htpasswd_path.exists():
+            write_htpasswd(self.htpasswd_path, self.username, self.password)
+        self.config_path.write_text(yaml.safe_dump(self.config(), sort_keys=False))
+        # With AWS_CA_BUNDLE set, the S3 driver panics at start (LoadCustomCABundleError).
+        env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+        await self._child.start(
+            [binary, "serve", str(self.config_path)],
+            env=env,
+            ready_url=f"{self.url}/v2/",
+            ready_statuses={200, 401},
+        )
+
+    async def stop(self) -> None:
+        await self._child.stop()
+
+    async def restart(self) -> None:
+        """A new process on the same address: every in-memory cache is empty again."""
+        await self.stop()
+        await self.start()
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "version": 0.1,
+            "log": {"level": "info", "formatter": "text"},
+            "storage": {
+                "s3": {
+                    "accesskey": self.s3.access_key,
+                    "secretkey": self.s3.secret_key,
+                    "region": self.s3.region,
+                    "regionendpoint": self.s3.url,
+                    "bucket": self.bucket,
+                    "secure": False,
+                    "v4auth": True,
+                    "rootdirectory": "/",
+                },
+                "redirect": {"disable": True},
+                "delete": {"enabled": True},
+                "cache": {"blobdescriptor": "inmemory"},
+                "maintenance": {"uploadpurging": {"enabled": False}},
+            },
+            "auth": {"htpasswd": {"realm": "sandbox-registry", "path": str(self.htpasswd_path)}},
+            "http": {"addr": self.address, "secret": "sandbox-registry-http-secret"},
+        }

@@ -1,0 +1,99 @@
+"""The sandbox's MinIO: moto's S3 server (a real S3 API) in a child process."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+
+from .process import ChildServer, free_port
+
+ACCESS_KEY = "sandbox-access-key"
+SECRET_KEY = "sandbox-secret-key"
+REGION = "us-east-1"
+
+
+class S3Server:
+    """`python -m moto.server` on 127.0.0.1 and a free port; `url` is its endpoint (plain HTTP).
+
+    moto accepts any credentials; `access_key`/`secret_key` are the fixed values the sandbox hands
+    to every client (the registry, boto3, the `mc` stand-in) so that configurations look real.
+    """
+
+    def __init__(self, log_dir: Path | None = None) -> None:
+        self.access_key = ACCESS_KEY
+        self.secret_key = SECRET_KEY
+        self.region = REGION
+        self._port = 0
+        self._log_dir = log_dir
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._child: ChildServer | None = None
+
+    @property
+    def url(self) -> str:
+        if not self._port:
+            raise RuntimeError("S3 server is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    async def start(self) -> None:
+        if self._log_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="sandbox-s3-")
+            log_dir = Path(self._tmp.name)
+        else:
+            log_dir = self._log_dir
+        self._port = free_port()
+        self._child = ChildServer("moto S3 server", log_dir / "moto.log")
+        env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+        await self._child.start(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self._port)],
+            env=env,
+            ready_url=self.url + "/",
+            ready_statuses={200},
+        )
+
+    async def stop(self) -> None:
+        if self._child is not None:
+            await self._child.stop()
+            self._child = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    # --- boto3 ---------------------------------------------------------------------------------
+
+    def client(self) -> Any:
+        """A boto3 S3 client on this server (path-style addressing, as the registry uses)."""
+        session = boto3.session.Session(
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+        )
+        config = Config(s3={"addressing_style": "path"})
+        return session.client("s3", endpoint_url=self.url, config=config)
+
+    def create_bucket(self, name: str = "registry") -> None:
+        self.client().create_bucket(Bucket=name)
+
+    def _objects(self, bucket: str) -> list[dict[str, Any]]:
+        paginator = self.client().get_paginator("list_objects_v2")
+        return [obj for page in paginator.paginate(Bucket=bucket) for obj in page.get("Contents", [])]
+
+    def object_count(self, bucket: str = "registry") -> int:
+        return len(self._objects(bucket))
+
+    def bucket_bytes(self, bucket: str = "registry") -> int:
+        return sum(int(obj["Size"]) for obj in self._objects(bucket))
+
+    def empty_bucket(self, bucket: str = "registry") -> int:
+        """Delete every object in the bucket (as `mc rm --recursive --force` does); returns how many."""
+        client = self.client()
+        keys = [obj["Key"] for obj in self._objects(bucket)]
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(keys)

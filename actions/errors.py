@@ -120,3 +120,21 @@ class NodesMismatch(ActionError):
     """Discovery found a different number of control-plane nodes than expected."""
 
     what = "unexpected control-plane nodes"
+
+
+class RegistryUnreachable(ActionError):
+    """The platform registry did not answer."""
+
+    what = "registry unreachable"
+
+
+class RegistryAuthFailed(ActionError):
+    """The platform registry refused our credentials."""
+
+    what = "registry refused the credentials"
+
+
+class RegistryError(ActionError):
+    """The registry answered with an error, or with something that is not the distribution API."""
+
+    what = "registry error"

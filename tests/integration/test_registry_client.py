@@ -1,0 +1,63 @@
+"""Reading the platform registry's catalog and tags, against Debian's docker-registry."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from actions.errors import RegistryAuthFailed, RegistryUnreachable
+from actions.registry import RegistryClient, RegistryTarget
+from sandbox.registry import Registry, S3Server, make_oci_layout, push, registry_binary, skopeo_binary
+from sandbox.registry.process import free_port
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(registry_binary() is None, reason="docker-registry is not installed"),
+    pytest.mark.skipif(skopeo_binary() is None, reason="skopeo is not installed"),
+]
+
+
+@pytest.fixture
+async def registry(tmp_path: Path) -> AsyncIterator[Registry]:
+    s3 = S3Server(tmp_path / "s3")
+    await s3.start()
+    reg = Registry(s3, tmp_path / "registry")
+    await reg.start()
+    yield reg
+    await reg.stop()
+    await s3.stop()
+
+
+def target(reg: Registry, **overrides: str) -> RegistryTarget:
+    values = {"address": reg.address, "username": reg.username, "password": reg.password}
+    values.update(overrides)
+    return RegistryTarget(insecure=True, **values)
+
+
+async def test_the_record_lists_every_repository_and_tag(registry: Registry, tmp_path: Path) -> None:
+    core = make_oci_layout(tmp_path / "core", seed=1)
+    plugin = make_oci_layout(tmp_path / "plugin", seed=2)
+    await push(core, registry, "acp/core:latest")
+    await push(core, registry, "acp/core:v4.2.0")
+    await push(plugin, registry, "3rdparty/custom-app:1.0")
+    async with RegistryClient(target(registry), page_size=1) as client:  # every page, by its Link header
+        record = await client.record()
+    assert record.repositories == {"3rdparty/custom-app": ("1.0",), "acp/core": ("latest", "v4.2.0")}
+    assert record.tag_count == 3
+
+
+async def test_wrong_credentials_are_refused_without_showing_the_password(registry: Registry) -> None:
+    async with RegistryClient(target(registry, password="canary-wrong-password-5T")) as client:
+        with pytest.raises(RegistryAuthFailed) as refused:
+            await client.record()
+    assert "canary-wrong-password-5T" not in str(refused.value)
+    assert "REGCLEAN_REGISTRY_PASSWORD" in str(refused.value)
+
+
+async def test_a_registry_that_does_not_answer_is_named() -> None:
+    address = f"127.0.0.1:{free_port()}"
+    async with RegistryClient(RegistryTarget(address, "u", "p", insecure=True)) as client:
+        with pytest.raises(RegistryUnreachable, match=address):
+            await client.record()

@@ -16,6 +16,7 @@ from bot.config import ConfigError, Settings
 from bot.errors import RunbookError
 
 if TYPE_CHECKING:
+    from bot.model import StepView
     from bot.notifier import Requester
     from bot.runbook import Runbook
 
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"regclean: {exc}", file=sys.stderr)
         return 2
-    except (ActionError, RunbookError) as exc:
+    except (ActionError, RunbookError, StepFailed) as exc:
         print(f"regclean: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -88,13 +89,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _inventory(settings: Settings, fmt: str) -> int:
     from bot.render import operator_table, plugin_table
 
-    step, inventory = _run(settings, fmt, lambda runbook, who: runbook.record_inventory_now(who))
-    if inventory is None:
-        print(f"regclean: {step.error}", file=sys.stderr)
-        return 1
+    inventory = _run(settings, fmt, lambda runbook, who: runbook.record_inventory_now(who))
     if fmt == "json":
-        json.dump(inventory.as_dict(), sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        _print_json(inventory.as_dict())
     else:
         print("\n".join(operator_table(inventory)))
         print()
@@ -105,13 +102,9 @@ def _inventory(settings: Settings, fmt: str) -> int:
 def _backup(settings: Settings, fmt: str) -> int:
     from bot.render import align
 
-    step, result = _run(settings, fmt, lambda runbook, who: runbook.back_up_now(who))
-    if result is None:
-        print(f"regclean: {step.error}", file=sys.stderr)
-        return 1
+    result = _run(settings, fmt, lambda runbook, who: runbook.back_up_now(who))
     if fmt == "json":
-        json.dump({"nodes": [n.as_dict() for n in result.nodes]}, sys.stdout)
-        sys.stdout.write("\n")
+        _print_json({"nodes": [n.as_dict() for n in result.nodes]})
     else:
         header = ("NODE", "ADDRESS", "ARCHIVE", "BYTES", "ENTRIES", "SHA256", "VERIFIED", "PROBLEM")
         rows = [
@@ -131,8 +124,12 @@ def _backup(settings: Settings, fmt: str) -> int:
     return 0 if result.verified else 1
 
 
-def _run(settings: Settings, fmt: str, step: Callable[[Runbook, Requester], Coroutine[Any, Any, T]]) -> T:
-    """Run one step from the terminal: progress on stderr (table format), the store closed after."""
+def _run(
+    settings: Settings,
+    fmt: str,
+    step: Callable[[Runbook, Requester], Coroutine[Any, Any, tuple[StepView, T | None]]],
+) -> T:
+    """Run one step from the terminal (progress on stderr in table format); raise StepFailed if it failed."""
     from bot.console import ConsoleNotifier
     from bot.notifier import Requester
     from bot.runbook import Runbook
@@ -141,9 +138,21 @@ def _run(settings: Settings, fmt: str, step: Callable[[Runbook, Requester], Coro
     store = Store.from_url(settings.database_url.get_secret_value())
     try:
         runbook = Runbook.from_settings(settings, store, ConsoleNotifier(verbose=fmt == "table"))
-        return asyncio.run(step(runbook, Requester(f"cli:{getpass.getuser()}")))
+        done, result = asyncio.run(step(runbook, Requester(f"cli:{getpass.getuser()}")))
     finally:
         store.close()
+    if result is None:
+        raise StepFailed(done.error or f"{done.name} failed")
+    return result
+
+
+class StepFailed(Exception):
+    """A step ended without a result; the message says why."""
+
+
+def _print_json(doc: object) -> None:
+    json.dump(doc, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
 
 
 def _text(value: int | None) -> str | None:

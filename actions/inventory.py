@@ -115,13 +115,9 @@ class Inventory:
             "sources": dict(self.sources),
         }
 
-    def as_record(self) -> dict[str, Any]:
-        """Everything, for the store: the JSON shape plus what was left out and where it came from."""
-        return {**self.as_dict(), **self.record_header()}
-
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Inventory:
-        """Rebuild an inventory from `as_record()` (or `as_dict()`) output."""
+        """Rebuild an inventory from `as_dict()` output merged with `record_header()`."""
         return cls(
             operators=tuple(OperatorRow(**o) for o in record.get("operators", [])),
             plugins=tuple(

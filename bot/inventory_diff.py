@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields
 from typing import Generic, TypeVar
 
@@ -64,39 +64,15 @@ def plugin_key(row: PluginRow) -> Hashable:
     return row.module
 
 
-def diff_inventories(before: Inventory, after: Inventory) -> InventoryDiff:
-    """Compare two inventories row by row."""
+async def diff_inventories(before: Inventory, after: Inventory) -> InventoryDiff:
+    """Compare two inventories row by row, in slices on the event loop (they can be 10,000s of rows)."""
     return InventoryDiff(
-        operators=_diff(before.operators, after.operators, operator_key),
-        plugins=_diff(before.plugins, after.plugins, plugin_key),
+        operators=await _diff(before.operators, after.operators, operator_key),
+        plugins=await _diff(before.plugins, after.plugins, plugin_key),
     )
 
 
-def _diff(before: Iterable[Row], after: Iterable[Row], key: Callable[[Row], Hashable]) -> RowDiff[Row]:
-    keyed_before: Mapping[Hashable, Row] = {key(r): r for r in before}
-    keyed_after: Mapping[Hashable, Row] = {key(r): r for r in after}
-    return RowDiff(
-        added=tuple(r for k, r in keyed_after.items() if k not in keyed_before),
-        removed=tuple(r for k, r in keyed_before.items() if k not in keyed_after),
-        changed=tuple(
-            Change(keyed_before[k], r)
-            for k, r in keyed_after.items()
-            if k in keyed_before and keyed_before[k] != r
-        ),
-    )
-
-
-async def diff_inventories_in_slices(before: Inventory, after: Inventory) -> InventoryDiff:
-    """`diff_inventories` for large inventories: keys and comparisons in slices on the event loop."""
-    return InventoryDiff(
-        operators=await _diff_in_slices(before.operators, after.operators, operator_key),
-        plugins=await _diff_in_slices(before.plugins, after.plugins, plugin_key),
-    )
-
-
-async def _diff_in_slices(
-    before: Sequence[Row], after: Sequence[Row], key: Callable[[Row], Hashable]
-) -> RowDiff[Row]:
+async def _diff(before: Sequence[Row], after: Sequence[Row], key: Callable[[Row], Hashable]) -> RowDiff[Row]:
     keyed_before = dict(await in_slices((key(r), r) for r in before))
     keyed_after = dict(await in_slices((key(r), r) for r in after))
     changed = await in_slices(

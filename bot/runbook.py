@@ -14,7 +14,7 @@ from actions.slices import in_slices
 from bot.backup_plan import BackupPlanner, backup_planner
 from bot.config import Settings
 from bot.engine import Engine
-from bot.inventory_diff import InventoryDiff, diff_inventories_in_slices
+from bot.inventory_diff import InventoryDiff, diff_inventories
 from bot.model import RunView, SnapshotView, StepState, StepView
 from bot.notifier import InventoryReport, Notifier, Requester
 from bot.schema import utcnow
@@ -67,12 +67,6 @@ class Runbook(Engine):
         Returns at once, without touching the store, so that Slack is acknowledged first.
         """
         self._spawn(self._requested(requester, "inventory", self._inventory))
-
-    async def record_inventory(self, requester: Requester) -> StepView:
-        """Start recording both inventories in the background; raise StepBusy if one is running."""
-        run, step = await self._start(requester, "inventory")
-        self._spawn(self._inventory(run, step, requester), step.id)
-        return step
 
     async def record_inventory_now(self, requester: Requester) -> tuple[StepView, Inventory | None]:
         """Record the inventory and wait for it (the CLI); the inventory is None when the step failed."""
@@ -180,4 +174,4 @@ async def _compare(
     before = previous_inventory or previous.inventory
     if before is None:
         return None
-    return await diff_inventories_in_slices(before, inventory)
+    return await diff_inventories(before, inventory)

@@ -249,11 +249,6 @@ class Store:
             ]
 
     # audit ----------------------------------------------------------------
-    def audit(self, actor: str, action: str, run_id: int | None = None, **detail: Any) -> None:
-        """Append to the audit log."""
-        with self._session() as s:
-            _audit(s, actor, action, run_id, **detail)
-
     def audit_log(self, run_id: int | None = None) -> list[AuditEntry]:
         """The audit log, oldest first (of one run, when given)."""
         with self._session() as s:

@@ -154,4 +154,4 @@ def test_inventory_record_round_trips_through_the_store_format() -> None:
         plugins_left_out={"core": 2},
         sources={"operatorviews": "app.alauda.io/v1alpha1"},
     )
-    assert Inventory.from_record(json.loads(json.dumps(inv.as_record()))) == inv
+    assert Inventory.from_record(json.loads(json.dumps({**inv.as_dict(), **inv.record_header()}))) == inv

@@ -14,7 +14,7 @@ def plugin(module: str, *versions: tuple[str, str]) -> PluginRow:
     return PluginRow(module, "agnostic", tuple(Installation(c, v) for c, v in versions), None)
 
 
-def test_added_removed_and_changed_rows_are_told_apart() -> None:
+async def test_added_removed_and_changed_rows_are_told_apart() -> None:
     before = Inventory(
         operators=(op("a", "a.v1"), op("b", "b.v1"), op("a", "a.v1", cluster="business-1")),
         plugins=(plugin("argocd", ("global", "v1")), plugin("old")),
@@ -23,7 +23,7 @@ def test_added_removed_and_changed_rows_are_told_apart() -> None:
         operators=(op("a", "a.v2"), op("c", "c.v1"), op("a", "a.v1", cluster="business-1")),
         plugins=(plugin("argocd", ("global", "v1"), ("business-1", "v1")), plugin("new")),
     )
-    diff = diff_inventories(before, after)
+    diff = await diff_inventories(before, after)
     assert [o.name for o in diff.operators.added] == ["c"]
     assert [o.name for o in diff.operators.removed] == ["b"]
     assert [(c.before.installed_csv, c.after.installed_csv) for c in diff.operators.changed] == [
@@ -36,6 +36,6 @@ def test_added_removed_and_changed_rows_are_told_apart() -> None:
     assert not diff.empty
 
 
-def test_the_same_inventory_has_an_empty_diff() -> None:
+async def test_the_same_inventory_has_an_empty_diff() -> None:
     inv = Inventory(operators=(op("a", "a.v1"),), plugins=(plugin("argocd"),))
-    assert diff_inventories(inv, inv).empty
+    assert (await diff_inventories(inv, inv)).empty

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from actions.kube import KubeClient
-from bot.errors import StepBusy
 from bot.model import SnapshotView, StepState
 from bot.notifier import Requester
 from bot.runbook import Runbook
@@ -84,10 +84,11 @@ async def test_a_second_inventory_is_refused_while_one_is_running(
     kube_api.set_latency(0.3)
     store, notifier = Store.from_url(db), RecordingNotifier()
     engine = runbook(store, notifier, kubeconfig)
-    await engine.record_inventory(ALICE)
-    with pytest.raises(StepBusy, match="already running"):
-        await engine.record_inventory(Requester("UBOB", "C1"))
+    engine.start_inventory(ALICE)
+    engine.start_inventory(Requester("UBOB", "C1"))
     await engine.drain()
+    [(_, reason)] = notifier.of("refused")
+    assert "already running" in reason
     run = await engine.status()
     assert run is not None and [s.state for s in run.steps] == [StepState.SUCCEEDED]
 
@@ -129,10 +130,11 @@ async def test_stopping_the_engine_interrupts_a_running_step(
     kube_api.set_latency(0.5)
     store, notifier = Store.from_url(db), RecordingNotifier()
     engine = runbook(store, notifier, kubeconfig)
-    step = await engine.record_inventory(ALICE)
+    engine.start_inventory(ALICE)
+    await asyncio.wait_for(notifier.changed.wait(), 5)  # the step exists: its checklist was shown
     await engine.close()
-    after = store.run_step(step.id)
-    assert after.state is StepState.INTERRUPTED
+    run = store.active_run()
+    assert run is not None and [s.state for s in run.steps] == [StepState.INTERRUPTED]
     assert store.latest_inventory() is None
 
 

@@ -82,6 +82,10 @@ class SandboxNode:
         conns = list(self._conns)
         for conn in conns:
             conn.abort()
+        # Sessions end by themselves once their connection is gone, killing and reaping their
+        # process; cancelling them midway could leave a subprocess transport for the loop's end.
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, *(c.wait_closed() for c in conns), return_exceptions=True)

@@ -62,6 +62,7 @@ bench: setup
 	$(BIN)/python bench/inventory.py
 	$(BIN)/python bench/ack_latency.py
 	$(BIN)/python bench/backup.py
+	$(BIN)/python bench/purge_stream.py
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache

@@ -138,3 +138,9 @@ class RegistryError(ActionError):
     """The registry answered with an error, or with something that is not the distribution API."""
 
     what = "registry error"
+
+
+class PodsNotReady(ActionError):
+    """Pods did not become Ready in time (after a restart, say)."""
+
+    what = "pods not ready"

@@ -108,6 +108,11 @@ class KubeClient:
             ) from None
 
     @property
+    def api_client(self) -> kubernetes.client.ApiClient:
+        """The underlying client, for the exec WebSocket (`actions.kube_exec`), which shares its configuration."""
+        return self._api
+
+    @property
     def server(self) -> str:
         """The API server's base URL (no credentials)."""
         return str(self._api.configuration.host)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sandbox.kube.fixtures import load_fixture
 from sandbox.people import PEOPLE
-from sandbox.stack import Mode, Sandbox, running_bot
+from sandbox.stack import INSTALLER_NODE, Mode, Sandbox, running_bot
 
 
 async def up(mode: Mode, fixture: str | None) -> int:
@@ -25,6 +25,9 @@ async def up(mode: Mode, fixture: str | None) -> int:
         try:
             async with running_bot(box, mode) as bot:
                 print(f"Kubernetes API: {box.kube.url}\nSlack Web API: {box.slack.api_url}")
+                print(f"Registry: {box.registry.url} ({len(box.images)} images; bucket on {box.s3.url})")
+                print(f"MinIO pod minio-0: {box.minio_pod.env_file}, `mc` in {box.minio_pod.bin_dir}")
+                print(f"Installer on {INSTALLER_NODE}: {box.plugin_dir} ({len(box.packages)} packages)")
                 print(f"People: {', '.join(PEOPLE.values())}. Type e.g. `alice inventory`; Ctrl-D ends.")
                 by_name = {name: uid for uid, name in PEOPLE.items()}
                 while line := await asyncio.to_thread(sys.stdin.readline):

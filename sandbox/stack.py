@@ -2,12 +2,20 @@
 
 Scenario tests, `regclean demo`, `python -m sandbox up` and the benchmarks all start the bot
 this way, so that they exercise the same wiring as `regclean serve`.
+
+Besides the Kubernetes API, the Slack workspace and the three control-plane nodes, a sandbox has
+the platform registry (Debian's docker-registry on moto's S3, bucket `registry`) holding the
+images the fixture's workloads use; the MinIO pod `kube-system/minio-0`, whose `pods/exec` runs
+commands here with its `minio.env` and the `mc` stand-in; the registry pods, whose deletion
+restarts the registry; and the installer's plugin packages on the first node.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,46 +23,118 @@ from typing import Literal
 
 from bot.app import Bot, build, connected
 from bot.config import Settings
+from sandbox.installer import write_installer
 from sandbox.kube import KubeApiServer
-from sandbox.kube.fixtures import Fixture, load_fixture
+from sandbox.kube.defaults import KubeObject
+from sandbox.kube.exec import serve_exec
+from sandbox.kube.fixtures import SAMPLE_REGISTRY, Fixture, load_fixture
+from sandbox.kube.fixtures import _rehome_images as rehome_images  # the one definition of rehoming
+from sandbox.minio.pod import MinioPod
 from sandbox.nodes import SandboxCluster, populate_minio
 from sandbox.people import APPROVERS, OPERATORS, PEOPLE, USERGROUPS
+from sandbox.pods import REGISTRY_NAMESPACE, REGISTRY_SELECTOR, RegistryPods
+from sandbox.registry import Registry, S3Server
+from sandbox.registry.seed import EXTRA_IMAGES, start_seeded, workload_images
 from sandbox.slack import SlackDriver, SlackWorkspace
 
 Mode = Literal["http", "socket"]
 
+INSTALLER_NODE = "127.0.0.11"
+MINIO_SELECTOR = "app=minio"
+MINIO_ACCESS_KEY = "sandbox-minio-admin"
+SECRET_CANARY = "CANARY-minio"
+"""Part of every sandbox's MinIO secret key: search the bot's output for it."""
+_IMAGE_KINDS = frozenset({"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
+
 
 class Sandbox:
-    """The simulated Kubernetes API (with a fixture) and the simulated Slack workspace."""
+    """The simulated cluster (Kubernetes API with a fixture, nodes, registry, MinIO) and Slack workspace."""
 
     def __init__(
         self, workdir: Path, fixture: Fixture | None = None, slack: SlackWorkspace | None = None
     ) -> None:
         self.workdir = workdir
-        fixture = fixture or load_fixture()
-        self.kube = KubeApiServer(fixture.objects, resources=fixture.resources)
+        self.fixture = fixture or load_fixture()
+        """The fixture as given; the served workloads' images point at `registry` once started."""
+        self.kube = KubeApiServer(
+            self.fixture.objects, resources=self.fixture.resources, on_pod_deleted=self._pod_deleted
+        )
         self.slack = slack or SlackWorkspace()
         self.nodes = SandboxCluster(workdir / "nodes")
         """the three control-plane nodes (127.0.0.11–13, as in the fixture's Node objects)"""
+        self.s3 = S3Server(workdir / "s3")
+        """MinIO's S3 API (moto); `s3.url` is what the MinIO pod reaches as its own endpoint."""
+        self.registry = Registry(self.s3, workdir / "registry")
+        """The platform registry on the bucket `registry`; `registry.address` once started."""
+        self.registry_pods = RegistryPods(self.kube, self.registry)
+        """Deleting a pod matching `REGISTRY_SELECTOR` restarts `registry` and replaces the pod."""
+        self.minio_access_key = MINIO_ACCESS_KEY
+        self.minio_secret = f"sandbox-{SECRET_CANARY}-{secrets.token_hex(8)}"
+        """MinIO's secret key, in the pod's `minio.env`; it must never show in anything the bot writes."""
+        self.minio_pod = MinioPod(workdir / "minio-pod", self.minio_access_key, self.minio_secret)
+        self.exec = serve_exec(self.kube, self.minio_pod.exec_target)
+        """`pods/exec`: only the MinIO pod's container runs commands."""
+        self.installer_dir = self.nodes.nodes[INSTALLER_NODE].root / "cpaas" / "installer"
+        """`/cpaas/installer` of the installer node, 127.0.0.11."""
+        self.plugin_dir = self.installer_dir / "plugins"
+        """The packages (`NAME.ARCH.VERSION.tgz`); delete one to make the coverage gate fail."""
+        self.packages: list[str] = []
+        """The package files written at start."""
+        self.images: list[str] = []
+        """`repo:tag` of every image pushed to the registry at start."""
         for user_id, name in PEOPLE.items():
             self.slack.add_user(user_id, name)
         for group_id, handle, members in USERGROUPS:
             self.slack.add_usergroup(group_id, handle, list(members))
 
     async def start(self) -> None:
-        """Start the servers on free ports, with a small MinIO tree on every node."""
+        """Start every server on free ports, fill the registry, and write the nodes' and pods' files."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        outcomes = await asyncio.gather(
+            self._start_registry(),
+            asyncio.to_thread(self._write_files),
+            self.kube.start(),
+            self.slack.start(),
+            self.nodes.start(),
+            return_exceptions=True,
+        )
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            await self.stop()
+            raise failures[0]
+
+    async def _start_registry(self) -> None:
+        workloads = [
+            obj
+            for res in self.kube.resources.values()
+            if res.kind in _IMAGE_KINDS
+            for obj in self.kube.objects(res.plural)
+        ]
+        self.images = sorted({*workload_images(workloads, SAMPLE_REGISTRY), *EXTRA_IMAGES})
+        await self.s3.start()
+        await start_seeded(self.registry, self.images, self.workdir / "images")
+        # Only now is the registry's address known (the fixture came first, and `load_fixture`'s
+        # `registry=` wants it up front): point the served workloads' images at it.
+        moved = [rehome_images(o, f"{SAMPLE_REGISTRY}/", f"{self.registry.address}/") for o in workloads]
+        self.kube.load(new for new, old in zip(moved, workloads, strict=True) if new != old)
+
+    def _write_files(self) -> None:
         for seed, node in enumerate(self.nodes.nodes.values(), start=1):
             populate_minio(node.minio_dir, small_files=300, large_files=2, large_size=2**20, seed=seed)
-        await self.kube.start()
-        await self.slack.start()
-        await self.nodes.start()
+        self.minio_pod.prepare()
+        self.packages = write_installer(self.installer_dir, self.fixture.objects)
 
     async def stop(self) -> None:
-        """Stop the servers."""
+        """Stop the servers and the registry's processes."""
+        await self.registry_pods.stop()
         await self.nodes.stop()
         await self.slack.stop()
         await self.kube.stop()
+        await self.registry.stop()
+        await self.s3.stop()
+
+    async def _pod_deleted(self, pod: KubeObject) -> None:
+        await self.registry_pods.on_pod_deleted(pod)
 
     def environment(self, mode: Mode) -> dict[str, str]:
         """The environment `regclean serve` needs to run against this sandbox."""
@@ -85,6 +165,18 @@ class Sandbox:
                     for node in self.nodes.nodes.values()
                 }
             ),
+            # The MinIO pod: `kubectl exec` runs here, so the env file is this machine's path.
+            "REGCLEAN_MINIO_SELECTOR": MINIO_SELECTOR,
+            "REGCLEAN_MINIO_ENV_FILE": str(self.minio_pod.env_file.resolve()),
+            "REGCLEAN_MINIO_URL": self.s3.url,
+            "REGCLEAN_REGISTRY_NAMESPACE": REGISTRY_NAMESPACE,
+            "REGCLEAN_REGISTRY_SELECTOR": REGISTRY_SELECTOR,
+            "REGCLEAN_REGISTRY": self.registry.address,
+            "REGCLEAN_REGISTRY_USERNAME": self.registry.username,
+            "REGCLEAN_REGISTRY_PASSWORD": self.registry.password,
+            "REGCLEAN_REGISTRY_INSECURE": "true",
+            "REGCLEAN_INSTALLER_NODE": INSTALLER_NODE,
+            "REGCLEAN_INSTALLER_DIR": str(self.installer_dir.resolve()),
         }
         if mode == "http":
             env["SLACK_SIGNING_SECRET"] = self.slack.signing_secret

@@ -1,0 +1,73 @@
+"""mc's configuration file: `config.json` (version 10) in `--config-dir`, `$MC_CONFIG_DIR` or `~/.mc`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .remote import Alias
+
+VERSION = "10"
+_ALIAS = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*$")
+
+
+def config_dir(flag: str | None = None) -> Path:
+    """Where mc keeps its configuration."""
+    if flag:
+        return Path(flag)
+    env = os.environ.get("MC_CONFIG_DIR")
+    return Path(env) if env else Path.home() / ".mc"
+
+
+def valid_alias(name: str) -> bool:
+    """mc's `isValidAlias`."""
+    return bool(_ALIAS.match(name))
+
+
+def valid_host_url(url: str) -> bool:
+    """mc's `isValidHostURL`: `scheme://host[:port]/`, without a resource path."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.path in ("", "/")
+
+
+def load(directory: Path) -> dict[str, Alias]:
+    """Every alias in the configuration (none when there is no file yet)."""
+    path = directory / "config.json"
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    aliases = doc.get("aliases") or {}
+    return {
+        name: Alias(name, str(a.get("url", "")), str(a.get("accessKey", "")), str(a.get("secretKey", "")))
+        for name, a in aliases.items()
+    }
+
+
+def save(directory: Path, alias: Alias) -> None:
+    """Add or replace one alias; the file is readable by its owner only, as mc writes it."""
+    path = directory / "config.json"
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        doc = {"version": VERSION, "aliases": {}}
+    doc.setdefault("aliases", {})[alias.name] = {
+        "url": alias.url,
+        "accessKey": alias.access_key,
+        "secretKey": alias.secret_key,
+        "api": "s3v4",
+        "path": "auto",
+    }
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(doc, out, indent="\t")
+    tmp.replace(path)

@@ -1,0 +1,73 @@
+"""A stand-in for MinIO's client `mc`, covering what the runbook uses, errors included.
+
+`python -m sandbox.minio.mc [--insecure] [--json] [--quiet] COMMAND ...` with the commands
+`alias set`, `ls [--recursive]`, `rm [--recursive] [--force] [--dangerous] [--fake]` and `du`.
+It talks S3 to the alias's server with boto3. No message ever contains a secret key.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from . import config, messages
+from .cli import Invocation, UsageError, parse
+from .listing import du_cmd, ls_cmd
+from .remote import Alias, Remote, S3Failure
+from .removal import rm_cmd
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status is mc's: 0, or 1 after any error."""
+    try:
+        inv = parse(sys.argv[1:] if argv is None else argv)
+    except UsageError as err:
+        messages.error(str(err))
+        return 1
+    run = {"alias": alias_cmd, "ls": ls_cmd, "rm": rm_cmd, "du": du_cmd}[inv.command]
+    try:
+        return run(inv)
+    finally:
+        sys.stdout.flush()
+
+
+# --- alias -------------------------------------------------------------------------------------
+
+
+def alias_cmd(inv: Invocation) -> int:
+    """`mc alias set ALIAS URL [ACCESSKEY [SECRETKEY]]` (missing keys are read from stdin)."""
+    if not inv.args or inv.args[0] not in ("set", "s"):
+        messages.error("Invalid command usage: only `alias set` is available in the sandbox's mc.")
+        return 1
+    args = inv.args[1:]
+    if not 2 <= len(args) <= 4:
+        messages.error("Incorrect number of arguments for alias set command.", json_mode=inv.json)
+        return 1
+    keys = args[2:] + [sys.stdin.readline().rstrip("\n") for _ in range(4 - len(args))]
+    name, url = args[0].rstrip("/"), args[1].rstrip("/")
+    if not config.valid_alias(name):
+        messages.error("Invalid alias.", f"Alias `{name}` should have alphanumeric characters", inv.json)
+        return 1
+    if not config.valid_host_url(url):
+        cause = f"URL `{url}` for MinIO Client should be of the form scheme://host[:port]/ without resource component"
+        messages.error("Invalid URL.", cause, inv.json)
+        return 1
+    alias = Alias(name, url, keys[0], keys[1])
+    remote = Remote(alias, insecure=inv.insecure)
+    try:
+        remote.authorize()
+    except S3Failure as err:
+        if err.code != "AccessDenied":  # mc takes AccessDenied as "the keys are valid"
+            messages.error(
+                "Unable to initialize new alias from the provided credentials.", str(err), inv.json
+            )
+            return 1
+    finally:
+        remote.close()
+    config.save(config.config_dir(inv.config_dir), alias)
+    messages.alias_added(name, url, alias.access_key, inv.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""What MinIO's `mc` prints: its human lines, its `--json` lines and its error lines.
+
+The shapes follow mc's message types (`cmd/*-main.go`): sizes with go-humanize's IEC units and
+the space removed (`1.2KiB`), times as `[2006-01-02 15:04:05 MST]`, and errors as
+`mc: <ERROR> MESSAGE CAUSE` on stderr, with mc's punctuation between the two.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+PROGRAM = "mc"
+_IEC = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+
+
+def ibytes(size: int) -> str:
+    """go-humanize `IBytes` without its space, as mc shows sizes: `0B`, `512B`, `1.5KiB`, `12MiB`."""
+    if size < 10:
+        return f"{size}B"
+    # As go-humanize computes it, float logarithms included.
+    exponent = math.floor(math.log(size) / math.log(1024))
+    value = math.floor(size / 1024**exponent * 10 + 0.5) / 10
+    return f"{value:.1f}{_IEC[exponent]}" if value < 10 else f"{value:.0f}{_IEC[exponent]}"
+
+
+def emit(doc: dict[str, Any], json_mode: bool, human: str) -> None:
+    """One message on stdout: compact JSON (mc's JSON lines when stdout is not a terminal) or text."""
+    print(json.dumps(doc, separators=(",", ":")) if json_mode else human)
+
+
+def ls_line(modified: datetime, size: int, storage_class: str, key: str) -> str:
+    """`[2026-11-27 20:01:02 UTC]  1.2KiB STANDARD key`."""
+    stamp = modified.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    klass = f" {storage_class}" if storage_class else ""
+    return f"[{stamp}]{ibytes(size):>7}{klass} {key}"
+
+
+def ls_json(
+    modified: datetime, size: int, storage_class: str, key: str, etag: str, url: str
+) -> dict[str, Any]:
+    """mc's `contentMessage` for `ls --json`."""
+    doc: dict[str, Any] = {
+        "status": "success",
+        "type": "folder" if key.endswith("/") else "file",
+        "lastModified": modified.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "size": size,
+        "key": key,
+        "etag": etag.strip('"'),
+        "url": url,
+    }
+    if storage_class:
+        doc["storageClass"] = storage_class
+    return doc
+
+
+def removed(key: str, json_mode: bool, *, dry_run: bool = False) -> None:
+    """``Removed `ALIAS/BUCKET/KEY`.`` (mc's `rmMessage`)."""
+    human = f"{'DRYRUN: Removing' if dry_run else 'Removed'} `{key}`."
+    doc = {
+        "status": "success",
+        "key": key,
+        "deleteMarker": False,
+        "versionID": "",
+        "modTime": None,
+        "dryRun": dry_run,
+    }
+    emit(doc, json_mode, human)
+
+
+def du(prefix: str, size: int, objects: int, json_mode: bool) -> None:
+    """`1.2MiB<TAB>42 objects<TAB>registry` (mc's `duMessage`)."""
+    noun = "object" if objects == 1 else "objects"
+    human = f"{ibytes(size)}\t{objects} {noun}\t{prefix}"
+    doc = {"prefix": prefix, "size": size, "objects": objects, "status": "success", "isVersions": False}
+    emit(doc, json_mode, human)
+
+
+def alias_added(alias: str, url: str, access_key: str, json_mode: bool) -> None:
+    """``Added `ALIAS` successfully.``; unlike mc's JSON, never with the secret key."""
+    doc = {
+        "status": "success",
+        "alias": alias,
+        "url": url,
+        "accessKey": access_key,
+        "api": "s3v4",
+        "path": "auto",
+    }
+    emit(doc, json_mode, f"Added `{alias}` successfully.")
+
+
+def error(message: str, cause: str = "", json_mode: bool = False) -> None:
+    """mc's `fatalIf`/`errorIf`: `mc: <ERROR> MESSAGE CAUSE`, with its punctuation rules."""
+    message, cause = message.strip(), cause.strip()
+    if message and cause:
+        if message[-1] not in ":.":
+            message += "." if cause[0].isupper() else ":"
+        if not cause.endswith("."):
+            cause += "."
+    if json_mode:
+        doc = {
+            "status": "error",
+            "error": {"message": message, "cause": {"message": cause, "error": {}}, "type": "fatal"},
+        }
+        print(json.dumps(doc, separators=(",", ":")))
+        return
+    line = f"{message} {cause}" if cause else message
+    print(f"{PROGRAM}: <ERROR> {line}", file=sys.stderr)

@@ -1,0 +1,185 @@
+"""The S3 side of the `mc` stand-in: boto3 on an alias, failing the way MinIO and mc's Go client fail.
+
+moto accepts any credentials. When the sandbox sets `SANDBOX_MINIO_ACCESS_KEY` and
+`SANDBOX_MINIO_SECRET_KEY` (in the `mc` wrapper, not in the pod's environment), every request is
+checked against that pair first, as MinIO checks its root credentials.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import boto3  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.exceptions import (  # type: ignore[import-untyped]
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+EXPECTED_ACCESS_KEY = "SANDBOX_MINIO_ACCESS_KEY"
+EXPECTED_SECRET_KEY = "SANDBOX_MINIO_SECRET_KEY"
+REGION = "us-east-1"
+
+INVALID_ACCESS_KEY = "The Access Key Id you provided does not exist in our records."
+SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your key and signing method."
+)
+ACCESS_DENIED = "Access Denied."
+
+
+class S3Failure(Exception):
+    """A request failed; `str()` is the cause as mc prints it (never a credential)."""
+
+    def __init__(self, cause: str, code: str = "") -> None:
+        super().__init__(cause)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Alias:
+    """One entry of mc's config: where the server is and how to sign."""
+
+    name: str
+    url: str
+    access_key: str
+    secret_key: str = field(repr=False)
+
+
+class Remote:
+    """An S3 client on one alias; the first request also checks reachability and credentials."""
+
+    def __init__(self, alias: Alias, *, insecure: bool = False) -> None:
+        self.alias = alias
+        self._insecure = insecure
+        self._client: Any = None
+        self._authorized = False
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            session = boto3.session.Session(
+                aws_access_key_id=self.alias.access_key or "anonymous",
+                aws_secret_access_key=self.alias.secret_key or "anonymous",
+                region_name=REGION,
+            )
+            config = Config(
+                s3={"addressing_style": "path"},
+                retries={"total_max_attempts": 1},
+                connect_timeout=5,
+                read_timeout=120,
+            )
+            self._client = session.client(
+                "s3", endpoint_url=self.alias.url, config=config, verify=not self._insecure
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def authorize(self) -> None:
+        """Reach the server, then check the alias's keys as MinIO would; raises S3Failure."""
+        if self._authorized:
+            return
+        self._call(self.client.list_buckets, "/")
+        expected = (os.environ.get(EXPECTED_ACCESS_KEY), os.environ.get(EXPECTED_SECRET_KEY))
+        if not self.alias.access_key and not self.alias.secret_key:
+            raise S3Failure(ACCESS_DENIED, "AccessDenied")
+        if expected[0] is not None and self.alias.access_key != expected[0]:
+            raise S3Failure(INVALID_ACCESS_KEY, "InvalidAccessKeyId")
+        if expected[1] is not None and self.alias.secret_key != expected[1]:
+            raise S3Failure(SIGNATURE_MISMATCH, "SignatureDoesNotMatch")
+        self._authorized = True
+
+    def buckets(self) -> list[dict[str, Any]]:
+        """Every bucket: `Name`, `CreationDate`."""
+        self.authorize()
+        return list(self._call(self.client.list_buckets, "/").get("Buckets", []))
+
+    def objects(self, bucket: str, prefix: str = "", *, delimiter: str = "") -> Iterator[dict[str, Any]]:
+        """Every object under prefix, in key order; with a delimiter, also `{"Prefix": ...}` entries."""
+        self.authorize()
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if delimiter:
+            kwargs["Delimiter"] = delimiter
+        where = f"/{bucket}/?list-type=2&prefix={quote(prefix)}"
+        while True:
+            page = self._call(lambda: self.client.list_objects_v2(**kwargs), where)
+            entries = list(page.get("Contents", [])) + list(page.get("CommonPrefixes", []))
+            yield from sorted(entries, key=lambda e: e.get("Key") or e.get("Prefix", ""))
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            kwargs["ContinuationToken"] = token
+
+    def head(self, bucket: str, key: str) -> dict[str, Any] | None:
+        """An object's metadata, or None when there is no such object."""
+        self.authorize()
+        try:
+            return dict(
+                self._call(lambda: self.client.head_object(Bucket=bucket, Key=key), f"/{bucket}/{key}")
+            )
+        except S3Failure as err:
+            if err.code in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def delete(self, bucket: str, keys: list[str]) -> None:
+        """Delete up to 1000 objects in one request (S3 DeleteObjects, as mc does)."""
+        self.authorize()
+        request = {"Objects": [{"Key": k} for k in keys], "Quiet": True}
+        result = self._call(
+            lambda: self.client.delete_objects(Bucket=bucket, Delete=request), f"/{bucket}/?delete"
+        )
+        errors = result.get("Errors") or []
+        if errors:
+            first = errors[0]
+            raise S3Failure(str(first.get("Message") or first.get("Code")), str(first.get("Code", "")))
+
+    def _call(self, request: Callable[[], Any], path: str) -> Any:
+        try:
+            return request()
+        except ClientError as err:
+            info = err.response.get("Error", {})
+            code = str(info.get("Code", ""))
+            message = str(info.get("Message") or "") or _status_text(err)
+            raise S3Failure(message, code) from None
+        except (EndpointConnectionError, ConnectTimeoutError) as err:
+            raise S3Failure(self._dial_error(path, err)) from None
+        except ReadTimeoutError:
+            raise S3Failure(
+                f'Get "{self.alias.url}{path}": net/http: timeout awaiting response headers'
+            ) from None
+        except SSLError:
+            raise S3Failure(
+                f'Get "{self.alias.url}{path}": tls: failed to verify certificate: '
+                "x509: certificate signed by unknown authority"
+            ) from None
+
+    def _dial_error(self, path: str, err: Exception) -> str:
+        parts = urlsplit(self.alias.url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        underlying = str(getattr(err, "kwargs", {}).get("error", err))
+        if isinstance(err, ConnectTimeoutError) or "timed out" in underlying:
+            why = "i/o timeout"
+        elif "refused" in underlying.lower():
+            why = "connect: connection refused"
+        elif "Name or service not known" in underlying or "nodename nor servname" in underlying:
+            return f'Get "{self.alias.url}{path}": dial tcp: lookup {parts.hostname}: no such host'
+        else:
+            why = "connect: network is unreachable"
+        return f'Get "{self.alias.url}{path}": dial tcp {parts.hostname}:{port}: {why}'
+
+
+def _status_text(err: ClientError) -> str:
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return {403: ACCESS_DENIED, 404: "Object does not exist."}.get(status, f"HTTP status {status}")

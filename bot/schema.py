@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -53,6 +54,25 @@ class StepRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     summary: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# At most one active run (design §3), and at most one running attempt of a step per run, enforced by the database itself: two processes
+# (or two threads) that both see no running step cannot both insert one.
+ONE_RUNNING_STEP = Index(
+    "one_running_step",
+    StepRow.run_id,
+    StepRow.name,
+    unique=True,
+    sqlite_where=StepRow.state == "running",
+    postgresql_where=StepRow.state == "running",
+)
+ONE_ACTIVE_RUN = Index(
+    "one_active_run",
+    RunRow.state,
+    unique=True,
+    sqlite_where=RunRow.state == "active",
+    postgresql_where=RunRow.state == "active",
+)
 
 
 class InventoryRow(Base):
@@ -109,6 +129,8 @@ class ApprovalRequestRow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    message_ref: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Where the request was posted (channel and ts), so that updates find it after a restart."""
 
 
 class ApprovalRow(Base):
@@ -120,6 +142,38 @@ class ApprovalRow(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"), index=True)
     approver: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PreflightRow(Base):
+    """What a preflight read: packages, the registry's catalog, workload images (issue 4)."""
+
+    __tablename__ = "preflights"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    installer_node: Mapped[str] = mapped_column(String(253))
+    plugin_dir: Mapped[str] = mapped_column(Text)
+    packages: Mapped[list[str]] = mapped_column(JSON)
+    registry_address: Mapped[str] = mapped_column(String(253))
+    repositories: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    custom: Mapped[list[str]] = mapped_column(JSON)
+    workload_images: Mapped[list[str]] = mapped_column(JSON)
+    custom_ack_by: Mapped[str | None] = mapped_column(String(64))
+    custom_ack_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PurgeRow(Base):
+    """What a purge did: the bucket before and after, and the registry restart."""
+
+    __tablename__ = "purges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 def aware(value: datetime) -> datetime:

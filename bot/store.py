@@ -15,12 +15,15 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.backup import BackupResult, NodeBackup
 from actions.inventory import Inventory
 from bot.model import STOPPED_WHILE_RUNNING, AuditEntry, RunState, RunView, SnapshotView, StepState, StepView
 from bot.schema import (
+    ONE_ACTIVE_RUN,
+    ONE_RUNNING_STEP,
     AuditRow,
     BackupRow,
     Base,
@@ -64,6 +67,8 @@ class Store:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         Base.metadata.create_all(engine)
+        for index in (ONE_ACTIVE_RUN, ONE_RUNNING_STEP):  # also on a database made before they existed
+            index.create(engine, checkfirst=True)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -93,21 +98,30 @@ class Store:
             return self._run_view(s, row) if row else None
 
     def open_run(self, opened_by: str, channel: str | None) -> RunView:
-        """The active run, or a new one when none is active."""
-        with self._session() as s:
-            row = s.scalars(select(RunRow).where(RunRow.state == RunState.ACTIVE)).first()
-            if row is None:
-                row = RunRow(
-                    state=RunState.ACTIVE,
-                    opened_at=utcnow(),
-                    opened_by=opened_by,
-                    channel=channel,
-                    notifier_ref={},
-                )
-                s.add(row)
-                s.flush()
-                _audit(s, opened_by, "run.opened", row.id)
-            return self._run_view(s, row)
+        """The active run, or a new one when none is active.
+
+        Two callers that both find none race to insert one; the unique index ONE_ACTIVE_RUN lets
+        one win, and the other then returns the winner's run.
+        """
+        for _ in range(2):
+            try:
+                with self._session() as s:
+                    row = s.scalars(select(RunRow).where(RunRow.state == RunState.ACTIVE)).first()
+                    if row is None:
+                        row = RunRow(
+                            state=RunState.ACTIVE,
+                            opened_at=utcnow(),
+                            opened_by=opened_by,
+                            channel=channel,
+                            notifier_ref={},
+                        )
+                        s.add(row)
+                        s.flush()
+                        _audit(s, opened_by, "run.opened", row.id)
+                    return self._run_view(s, row)
+            except IntegrityError:
+                continue  # another caller opened it a moment ago: take theirs
+        raise RuntimeError("no active run after two attempts")  # unreachable: the second finds the winner's
 
     def set_notifier_ref(self, run_id: int, ref: dict[str, Any]) -> None:
         """Remember where the notifier put the run (e.g. the Slack root message)."""
@@ -116,26 +130,33 @@ class Store:
 
     # steps ----------------------------------------------------------------
     def start_step(self, run_id: int, name: str, requested_by: str) -> StepView | None:
-        """Insert a running step unless one of the same name is already running in this run."""
-        with self._session() as s:
-            busy = s.scalars(
-                select(StepRow).where(
-                    StepRow.run_id == run_id, StepRow.name == name, StepRow.state == StepState.RUNNING
+        """Insert a running step unless one of the same name is already running in this run.
+
+        The unique index ONE_RUNNING_STEP decides, not the check before it: of two callers that
+        both saw no running step, one insert fails, and that caller gets None.
+        """
+        try:
+            with self._session() as s:
+                busy = s.scalars(
+                    select(StepRow.id).where(
+                        StepRow.run_id == run_id, StepRow.name == name, StepRow.state == StepState.RUNNING
+                    )
+                ).first()
+                if busy is not None:
+                    return None
+                row = StepRow(
+                    run_id=run_id,
+                    name=name,
+                    state=StepState.RUNNING,
+                    requested_by=requested_by,
+                    started_at=utcnow(),
                 )
-            ).first()
-            if busy is not None:
-                return None
-            row = StepRow(
-                run_id=run_id,
-                name=name,
-                state=StepState.RUNNING,
-                requested_by=requested_by,
-                started_at=utcnow(),
-            )
-            s.add(row)
-            s.flush()
-            _audit(s, requested_by, f"{name}.started", run_id, step=row.id)
-            return _step_view(row)
+                s.add(row)
+                s.flush()
+                _audit(s, requested_by, f"{name}.started", run_id, step=row.id)
+                return _step_view(row)
+        except IntegrityError:
+            return None
 
     def finish_step(
         self, step_id: int, state: StepState, *, summary: str | None = None, error: str | None = None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from actions.kube import KubeClient
-from bot.model import SnapshotView, StepState
+from bot.model import RunView, SnapshotView, StepState
 from bot.notifier import Requester
 from bot.runbook import Runbook
 from bot.schema import make_engine
@@ -77,12 +78,28 @@ async def test_a_failed_recording_is_a_failed_step_that_says_why(
     assert store.latest_inventory() is None
 
 
+class HoldingNotifier(RecordingNotifier):
+    """Keeps a started step from going further until a request was refused (no timing involved)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusal = asyncio.Event()
+
+    async def run_changed(self, run: RunView) -> dict[str, Any] | None:
+        if any(s.state == StepState.RUNNING for s in run.steps):
+            await self.refusal.wait()
+        return await super().run_changed(run)
+
+    async def request_refused(self, requester: Requester, reason: str) -> None:
+        await super().request_refused(requester, reason)
+        self.refusal.set()
+
+
 async def test_a_second_inventory_is_refused_while_one_is_running(
     kube_api: KubeApiServer, kubeconfig: Path, db: str
 ) -> None:
     kube_api.load([operatorview("rds-operator")])
-    kube_api.set_latency(0.3)
-    store, notifier = Store.from_url(db), RecordingNotifier()
+    store, notifier = Store.from_url(db), HoldingNotifier()
     engine = runbook(store, notifier, kubeconfig)
     engine.start_inventory(ALICE)
     engine.start_inventory(Requester("UBOB", "C1"))

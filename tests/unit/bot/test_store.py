@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
@@ -55,3 +57,23 @@ def test_a_snapshot_round_trips_through_its_stored_form(tmp_path: Path) -> None:
     assert loaded.inventory == inventory
     assert decode_inventory("\n".join(inventory_lines(inventory))) == inventory
     assert s.latest_inventory(skip_id=saved.id).inventory is None  # type: ignore[union-attr]
+
+
+def test_concurrent_callers_share_one_active_run_and_one_running_step(tmp_path: Path) -> None:
+    # Each caller checks, then inserts: only the database's unique indexes make that atomic.
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    stores = [Store.from_url(url) for _ in range(8)]
+    barrier = threading.Barrier(len(stores))
+
+    def open_and_start(store: Store) -> tuple[int, bool]:
+        barrier.wait()
+        run = store.open_run("UALICE", "C1")
+        barrier.wait()
+        return run.id, store.start_step(run.id, "backup", "UALICE") is not None
+
+    with ThreadPoolExecutor(len(stores)) as pool:
+        outcomes = list(pool.map(open_and_start, stores))
+    assert len({run_id for run_id, _ in outcomes}) == 1
+    assert sum(started for _, started in outcomes) == 1
+    for store in stores:
+        store.close()

@@ -104,3 +104,23 @@ def coverage(inventory: Inventory, files: Iterable[str]) -> Coverage:
                     Uncovered("plugin", f"{module} on {inst.cluster}", f"{module} {inst.version}")
                 )
     return Coverage(tuple(packages), tuple(unparsed), tuple(uncovered))
+
+
+def custom_repositories(
+    repositories: Iterable[str], packages: Iterable[Package], platform_namespaces: Iterable[str]
+) -> tuple[str, ...]:
+    """Repositories that neither the installer nor a package restores: the custom images.
+
+    Without unpacking anything, a repository counts as restored when its first path segment is
+    one of the platform's namespaces (what `upload.sh` pushes) or its last segment is the name
+    of a package (what `violet push` pushes). Everything else would be lost for good.
+    """
+    namespaces = {n.strip("/") for n in platform_namespaces}
+    names = {p.name for p in packages}
+    return tuple(
+        sorted(
+            repo
+            for repo in repositories
+            if repo.split("/", 1)[0] not in namespaces and repo.rsplit("/", 1)[-1] not in names
+        )
+    )

@@ -26,9 +26,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.authz import AccessList, AccessPolicy
 from bot.config import ConfigError, Settings
 from bot.runbook import KubeFactory, Runbook
-from bot.scheduler import make_scheduler
+from bot.scheduler import bind, make_scheduler, schedule_expiry
 from bot.store import Store
-from handlers import commands
+from handlers import commands, interactions
 from handlers.membership import SlackMembership
 from handlers.notifier import SlackNotifier
 
@@ -49,8 +49,11 @@ class Bot:
 
     async def start(self) -> None:
         """Start the scheduler and settle what a previous process left running."""
+        bind(self.runbook)
+        self.runbook.schedule_expiry_with(lambda rid, at: schedule_expiry(self.scheduler, rid, at))
         self.scheduler.start()
         await self.runbook.recover()
+        await self.runbook.reschedule_expiries()
 
     async def stop(self) -> None:
         """Stop cleanly: running steps become interrupted, pending updates are delivered."""
@@ -58,6 +61,7 @@ class Bot:
         await self.notifier.flush()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        bind(None)
         self.store.close()
 
 
@@ -92,6 +96,7 @@ def build(settings: Settings, *, kube: KubeFactory | None = None) -> Bot:
         AccessList.parse(settings.operators), AccessList.parse(settings.approvers), SlackMembership(client)
     )
     commands.register(bolt, runbook, policy)
+    interactions.register(bolt, runbook, policy)
     return Bot(settings, store, make_scheduler(store.engine), runbook, notifier, client, bolt)
 
 

@@ -151,7 +151,7 @@ class Approvals:
             )
             row = s.get_one(ApprovalRequestRow, request_id)
             if moved:
-                _audit(s, "regclean", "purge.started", row, {})
+                _audit(s, "regclean", "purge.request.claimed", row, {})
                 return True
             if (
                 row.state in (RequestState.OPEN, RequestState.APPROVED)
@@ -243,4 +243,5 @@ def _view(s: Session, row: ApprovalRequestRow) -> RequestView:
         aware(row.created_at),
         aware(row.expires_at),
         _approvers(s, row.id),
+        row.closed_by,
     )

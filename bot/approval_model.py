@@ -63,6 +63,8 @@ class RequestView:
     created_at: datetime
     expires_at: datetime
     approvals: tuple[str, ...]
+    closed_by: str | None = None
+    """Who closed the request (a rejecting approver, or `regclean` for expiry and void)."""
 
 
 def fingerprint(plan: Mapping[str, Any]) -> str:

@@ -25,6 +25,15 @@ COMMAND_ROLES: Mapping[str, frozenset[Role]] = {
     "status": frozenset({Role.OPERATOR, Role.APPROVER}),
     "inventory": frozenset({Role.OPERATOR}),
     "backup": frozenset({Role.OPERATOR}),
+    "preflight": frozenset({Role.OPERATOR}),
+    "purge": frozenset({Role.OPERATOR}),
+}
+
+#: button → the roles that may press it (the two-person rule itself is in bot/approval.py)
+ACTION_ROLES: Mapping[str, frozenset[Role]] = {
+    "approve": frozenset({Role.APPROVER}),
+    "reject": frozenset({Role.APPROVER}),
+    "acknowledge_custom_images": frozenset({Role.OPERATOR, Role.APPROVER}),
 }
 
 

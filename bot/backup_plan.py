@@ -69,8 +69,16 @@ def _spec(settings: Settings, node: ControlPlaneNode, port: int | None) -> NodeS
             f"The backup directory {backup_dir} is inside the MinIO directory {minio_dir} of {node.address}: "
             "the archive would back up itself. Choose another REGCLEAN_BACKUP_DIR."
         )
-    target = SshTarget(
-        address=node.address,
+    return NodeSpec(node.name, ssh_target(settings, node.address, port), minio_dir, backup_dir)
+
+
+def ssh_target(settings: Settings, address: str, port: int | None = None) -> SshTarget:
+    """How to reach a node: the SSH settings, with that node's overrides."""
+    settings.require("ssh_key", "ssh_known_hosts")
+    assert settings.ssh_key and settings.ssh_known_hosts
+    override = settings.node_overrides.get(address)
+    return SshTarget(
+        address=address,
         port=(override and override.port) or port or settings.ssh_port,
         user=(override and override.user) or settings.ssh_user,
         key=Path(settings.ssh_key),
@@ -78,4 +86,12 @@ def _spec(settings: Settings, node: ControlPlaneNode, port: int | None) -> NodeS
         connect_timeout=settings.ssh_connect_timeout,
         command_timeout=settings.ssh_command_timeout,
     )
-    return NodeSpec(node.name, target, minio_dir, backup_dir)
+
+
+async def installer_target(settings: Settings, kube: Callable[[], KubeReader]) -> SshTarget:
+    """The node holding the installer: REGCLEAN_INSTALLER_NODE, or the first control-plane node."""
+    if settings.installer_node:
+        return ssh_target(settings, settings.installer_node)
+    nodes = configured_nodes(settings) if settings.nodes else await _discover(settings, kube)
+    node, port = nodes[0]
+    return ssh_target(settings, node.address, port)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,30 @@ class ConfigError(Exception):
 
 def _env(name: str) -> dict[str, Any]:
     return {"env": name}
+
+
+_SPAN = re.compile(r"(\d+)([dhms])")
+_UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30m`, `24h`, `1h30m`, `45s`, `2d`, or plain seconds, as a timedelta."""
+    compact = text.strip().replace(" ", "")
+    if compact.isdigit():
+        return timedelta(seconds=int(compact))
+    if not compact or _SPAN.sub("", compact):
+        raise ValueError(f"'{text}' is not a duration; write it like 30m, 24h or 1h30m")
+    return timedelta(seconds=sum(int(n) * _UNIT[u] for n, u in _SPAN.findall(compact)))
+
+
+def format_duration(span: timedelta) -> str:
+    """The inverse of parse_duration: `1h30m`, `30m`, `45s`."""
+    seconds, out = int(span.total_seconds()), ""
+    for unit, size in list(_UNIT.items())[1:]:  # hours, not days: `24h` reads as the design says
+        if seconds >= size or (unit == "s" and not out):
+            out += f"{seconds // size}{unit}"
+            seconds %= size
+    return out
 
 
 class NodeOverride(BaseModel):
@@ -99,6 +125,50 @@ class Settings(BaseSettings):
     """If set, a directory on the bot's host where every verified archive is also copied (SFTP), sha256 checked."""
     inventory_page_size: int = Field(500, ge=1, le=5000)
     """Objects per Kubernetes list request; every page is read."""
+    inventory_max_age: timedelta = timedelta(hours=24)
+    """How old the run's inventory may be when the purge is requested and when it starts."""
+    approvals_required: int = Field(2, ge=1, le=10)
+    """Distinct approvers a purge needs."""
+    approval_ttl: timedelta = timedelta(minutes=30)
+    """How long an approval request stays open (`30m`, `2h`)."""
+    allow_self_approval: bool = False
+    """May the person who asked for the purge approve it."""
+    minio_namespace: str = "kube-system"
+    """Namespace of the MinIO pod."""
+    minio_selector: str | None = None
+    """Label selector of the MinIO pod (e.g. `app=minio`); exactly one pod must match."""
+    minio_container: str | None = None
+    """Container to exec into in the MinIO pod; default: the pod's first."""
+    minio_env_file: str = "/etc/config/minio.env"
+    """File in the MinIO pod that exports MINIO_ACCESS_KEY and MINIO_SECRET_KEY."""
+    minio_url: str = "https://127.0.0.1:9000"
+    """MinIO's S3 endpoint as seen from inside its pod."""
+    minio_bucket: str = "registry"
+    """The bucket the purge empties."""
+    purge_timeout: timedelta = timedelta(hours=6)
+    """How long the purge command may run before its outcome counts as unknown."""
+    registry_namespace: str = "kube-system"
+    """Namespace of the registry pods restarted after the purge."""
+    registry_selector: str | None = None
+    """Label selector of the registry pods (e.g. `app=registry,component=registry`)."""
+    registry_ready_timeout: timedelta = timedelta(minutes=10)
+    """How long the restarted registry pods may take to become Ready."""
+    registry: str | None = None
+    """The platform registry, `host:port`."""
+    registry_username: str | None = None
+    """User for the platform registry."""
+    registry_password: SecretStr | None = None
+    """Password for the platform registry."""
+    registry_insecure: bool = False
+    """Talk plain HTTP to the registry instead of HTTPS."""
+    platform_namespaces: tuple[str, ...] = ("acp", "ait", "3rdparty")
+    """Registry namespaces the installer restores; other repositories no package restores are custom images."""
+    installer_node: str | None = None
+    """Address of the node holding the installer; default: the first control-plane node."""
+    installer_dir: str = "/cpaas/installer"
+    """The installer's directory on that node (`res/upload.sh` lives there)."""
+    plugin_dir: str | None = None
+    """Directory of the plugin packages on the installer node; default: `<installer_dir>/plugins`."""
     log_level: str = "INFO"
     """Python logging level."""
 
@@ -126,14 +196,32 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    @field_validator("minio_dir", "backup_dir", "backup_copy_dir")
+    @field_validator(
+        "inventory_max_age", "approval_ttl", "purge_timeout", "registry_ready_timeout", mode="before"
+    )
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("minio_selector", "registry_selector")
+    @classmethod
+    def _selector(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w./-]+(!?=[\w.-]*)?(,[\w./-]+(!?=[\w.-]*)?)*", value):
+            raise ValueError(
+                f"'{value}' is not a label selector like app=minio or app=registry,component=registry"
+            )
+        return value
+
+    @field_validator(
+        "minio_dir", "backup_dir", "backup_copy_dir", "installer_dir", "plugin_dir", "minio_env_file"
+    )
     @classmethod
     def _absolute(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith("/"):
             raise ValueError(f"'{value}' must be an absolute path")
         return value
 
-    @field_validator("operators", "approvers", "nodes", mode="before")
+    @field_validator("operators", "approvers", "nodes", "platform_namespaces", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -214,6 +302,8 @@ def reference_markdown() -> str:
         default = info.get_default(call_default_factory=True)
         if isinstance(default, SecretStr):
             default = default.get_secret_value()
+        if isinstance(default, timedelta):
+            default = format_duration(default)
         shown = "–" if default in (None, (), {}) else f"`{default}`"
         lines.append(f"| `{env_name(name)}` | `{name}` | {shown} | {info.description or ''} |")
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from actions.backup import BackupResult, NodeProgress
 from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
+from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
 
 
 class ConsoleNotifier:
@@ -62,3 +63,31 @@ class ConsoleNotifier:
     async def request_refused(self, requester: Requester, reason: str) -> None:
         """The reason, as one line."""
         self._say(f"refused: {reason}")
+
+    async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
+        """How many gates hold, and which do not."""
+        failed = ", ".join(g.key for g in report.failed)
+        held = f"{len(report.gates) - len(report.failed)} of {len(report.gates)} gates hold"
+        self._say(f"run #{run.id} preflight: {held}" + (f"; failing: {failed}" if failed else ""))
+
+    async def custom_images_acknowledged(self, run: RunView, report: PreflightReport, user: str) -> None:
+        """Who acknowledged how many custom images."""
+        count = len(report.record.custom) if report.record is not None else 0
+        self._say(f"run #{run.id} preflight: {count} custom images acknowledged by {user}")
+
+    async def approval_changed(self, run: RunView, notice: ApprovalNotice) -> dict[str, str] | None:
+        """The request's state and count; nothing to keep."""
+        r = notice.request
+        count = f"{len(r.approvals)} of {r.required} approved"
+        self._say(f"run #{run.id} purge request #{r.id}: {r.state.value}, {count}")
+        return None
+
+    async def purge_finished(self, run: RunView, step: StepView, result: PurgeResult) -> None:
+        """Whether the bucket is empty and the registry Ready."""
+        empty = "empty" if result.empty else "NOT empty"
+        ready = "Ready" if result.registry_ready else "NOT Ready"
+        problem = f"; {result.problem}" if result.problem else ""
+        self._say(
+            f"run #{run.id} purge: bucket {result.bucket} {empty}, {result.removed} objects removed, "
+            f"registry {ready}{problem}"
+        )

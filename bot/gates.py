@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from actions.backup import NodeBackup
 from actions.packages import Coverage
 from bot.model import SnapshotView
+
+if TYPE_CHECKING:  # purge_model's reports hold Gates
+    from bot.purge_model import PreflightRecord
 
 
 @dataclass(frozen=True)
@@ -117,3 +121,29 @@ def _span(delta: timedelta) -> str:
 
 def _ago(delta: timedelta) -> str:
     return f"{_span(delta)} ago"
+
+
+def registry_gate(record: PreflightRecord | None) -> Gate:
+    """4. The registry's repositories and tags recorded, and the custom images acknowledged."""
+    title = "Registry recorded, custom images acknowledged"
+    if record is None:
+        return Gate(
+            "registry", title, False, "The registry was not recorded yet.", "Run `/regclean preflight`."
+        )
+    found = f"{len(record.repositories)} repositories and {record.tag_count} tags recorded from {record.registry}."
+    if not record.custom:
+        return Gate("registry", title, True, found + " No custom images.")
+    if record.custom_ack_by is None:
+        return Gate(
+            "registry",
+            title,
+            False,
+            found + f" {len(record.custom)} repositories are custom images that nothing will restore.",
+            "Export them, then press *Acknowledge custom images* on the preflight message.",
+        )
+    return Gate(
+        "registry",
+        title,
+        True,
+        found + f" {len(record.custom)} custom images acknowledged by {record.custom_ack_by}.",
+    )

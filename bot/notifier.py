@@ -14,6 +14,7 @@ from actions.backup import BackupResult, NodeProgress
 from actions.inventory import Inventory
 from bot.inventory_diff import InventoryDiff
 from bot.model import RunView, SnapshotView, StepView
+from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
 
 
 @dataclass(frozen=True)
@@ -67,4 +68,23 @@ class Notifier(Protocol):
 
     async def request_refused(self, requester: Requester, reason: str) -> None:
         """A request could not start (e.g. the step is already running); tell the requester."""
+        ...
+
+    async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
+        """The gates, each with what was found and what would satisfy it; custom images to acknowledge."""
+        ...
+
+    async def custom_images_acknowledged(self, run: RunView, report: PreflightReport, user: str) -> None:
+        """Someone acknowledged the custom images of the preflight record."""
+        ...
+
+    async def approval_changed(self, run: RunView, notice: ApprovalNotice) -> dict[str, str] | None:
+        """Post the approval request (first call) or update it in place (count, closed state).
+
+        Returns where it was posted, the first time, so that later updates and a restarted bot find it.
+        """
+        ...
+
+    async def purge_finished(self, run: RunView, step: StepView, result: PurgeResult) -> None:
+        """The bucket's size before and after, objects removed, emptiness, and the registry restart."""
         ...

@@ -13,10 +13,10 @@ from actions.kube import KubeClient, KubeReader
 from actions.slices import in_slices
 from bot.backup_plan import BackupPlanner, backup_planner
 from bot.config import Settings
-from bot.engine import Engine
 from bot.inventory_diff import InventoryDiff, diff_inventories
 from bot.model import RunView, SnapshotView, StepState, StepView
 from bot.notifier import InventoryReport, Notifier, Requester
+from bot.purge_steps import PurgeSteps
 from bot.schema import utcnow
 from bot.store import Store, inventory_lines
 
@@ -28,8 +28,12 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Runbook(Engine):
-    """The runbook's steps: what each one does, and what it leaves in the store."""
+class Runbook(PurgeSteps):
+    """The runbook's steps: what each one does, and what it leaves in the store.
+
+    Inventory and backup are here; the preflight, the approval and the purge come from
+    `PreflightSteps` and `PurgeSteps`, split out by meaning.
+    """
 
     def __init__(
         self,
@@ -39,9 +43,9 @@ class Runbook(Engine):
         *,
         page_size: int = 500,
         backup_plan: BackupPlanner | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        super().__init__(store, notifier)
-        self._kube = kube
+        super().__init__(store, notifier, kube, settings)
         self._page_size = page_size
         self._backup_plan = backup_plan
         self._last_inventory: tuple[int | None, Inventory | None] = (None, None)
@@ -59,6 +63,7 @@ class Runbook(Engine):
             factory,
             page_size=settings.inventory_page_size,
             backup_plan=backup_planner(settings, factory),
+            settings=settings,
         )
 
     def start_inventory(self, requester: Requester) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from actions.backup import BackupResult, NodeProgress
 from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
+from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
 
 
 class RecordingNotifier:
@@ -46,6 +47,19 @@ class RecordingNotifier:
 
     async def request_refused(self, requester: Requester, reason: str) -> None:
         self._record("refused", (requester, reason))
+
+    async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
+        self._record("preflight", (step, report))
+
+    async def custom_images_acknowledged(self, run: RunView, report: PreflightReport, user: str) -> None:
+        self._record("custom_ack", (report, user))
+
+    async def approval_changed(self, run: RunView, notice: ApprovalNotice) -> dict[str, str] | None:
+        self._record("approval", notice)
+        return {"channel": "C", "ts": f"req-{notice.request.id}"} if notice.ref is None else None
+
+    async def purge_finished(self, run: RunView, step: StepView, result: PurgeResult) -> None:
+        self._record("purge", (step, result))
 
     def of(self, kind: str) -> list[Any]:
         return [payload for k, payload in self.events if k == kind]

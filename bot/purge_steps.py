@@ -1,0 +1,221 @@
+"""The purge request, the two-person rule's clicks, and the purge step (issue 4, design §3–§4).
+
+Every decision is a conditional transition in the database (bot/approval.py); this module only
+sequences them: open a request when the gates hold, count clicks, and start the purge for the
+one caller that moves the approved request to `started` with an unchanged plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from actions.errors import ActionError
+from actions.kube import KubeClient
+from bot.approval_model import Click, Outcome, RequestState, fingerprint
+from bot.errors import RunbookError
+from bot.gates import Gate
+from bot.model import RunView, StepState, StepView
+from bot.notifier import Requester
+from bot.preflight import plan_of
+from bot.preflight_steps import PreflightSteps
+from bot.purge import PurgeFailed, minio_pod, purge
+from bot.purge_model import ApprovalNotice, PurgeResult
+
+log = logging.getLogger(__name__)
+
+ExpiryScheduler = Callable[[int, datetime], None]
+
+
+class PurgeSteps(PreflightSteps):
+    """`/regclean purge`, the Approve and Reject buttons, the expiry job, and the purge itself."""
+
+    _schedule_expiry: ExpiryScheduler | None = None
+    _request_locks: dict[int, asyncio.Lock]
+
+    def schedule_expiry_with(self, schedule: ExpiryScheduler) -> None:
+        """How to schedule a request's expiry (the bot's persistent scheduler)."""
+        self._schedule_expiry = schedule
+
+    def start_purge_request(self, requester: Requester) -> None:
+        """Check the gates and post the approval request, in the background."""
+        self._spawn(self._request_purge(requester))
+
+    async def approve(self, request_id: int, user: str, *, may_approve: bool) -> Click:
+        """One Approve click; the click that completes the request starts the purge."""
+        settings = self._need_settings()
+        click = await self._db(
+            self._approvals.approve,
+            request_id,
+            user,
+            may_approve=may_approve,
+            allow_self=settings.allow_self_approval,
+        )
+        await self._update_request(request_id)
+        if click.outcome == Outcome.COMPLETED:
+            view = await self._db(self._approvals.get, request_id)
+            run = await self._db(self._store.run, view.run_id)
+            self._spawn(
+                self._start_purge(request_id, Requester(view.requester, run.channel if run else None))
+            )
+        return click
+
+    async def reject(self, request_id: int, user: str, *, may_approve: bool) -> Click:
+        """One Reject click closes an open request."""
+        click = await self._db(self._approvals.reject, request_id, user, may_approve=may_approve)
+        await self._update_request(request_id)
+        return click
+
+    async def expire_request(self, request_id: int) -> bool:
+        """The scheduler's job: expire the request if it is still open; its message then says so."""
+        moved = await self._db(self._approvals.expire, request_id)
+        await self._update_request(request_id)
+        return moved
+
+    async def reschedule_expiries(self) -> int:
+        """After a restart: every open request has its expiry job (the job store normally kept it)."""
+        if self._schedule_expiry is None:
+            return 0
+        pending = await self._db(self._records.open_requests)
+        for request_id, deadline in pending:
+            self._schedule_expiry(request_id, deadline)
+        return len(pending)
+
+    # ---------------------------------------------------------------------
+    async def _request_purge(self, requester: Requester) -> None:
+        try:
+            run, plan, gates = await self._plan(requester)
+        except (RunbookError, ActionError) as exc:
+            await self._call(self._notifier.request_refused(requester, str(exc)))
+            return
+        settings = self._need_settings()
+        view = await self._db(
+            self._approvals.open,
+            run.id,
+            requester.user,
+            plan,
+            settings.approvals_required,
+            settings.approval_ttl,
+        )
+        if self._schedule_expiry is not None:
+            self._schedule_expiry(view.id, view.expires_at)
+        ref = await self._call(self._notifier.approval_changed(run, ApprovalNotice(view, gates)))
+        if ref:
+            await self._db(self._records.set_request_ref, view.id, ref)
+
+    async def _plan(self, requester: Requester) -> tuple[RunView, dict[str, Any], tuple[Gate, ...]]:
+        """The plan as it stands now, if every gate holds; otherwise a refusal naming the gates."""
+        settings = self._need_settings()
+        run = await self._db(self._store.active_run)
+        if run is None:
+            raise RunbookError("No run is active. Start one with `/regclean inventory`.")
+        report = await self.judge_now(run.id)
+        if not report.passed:
+            lines = [f"• *{g.title}*: {g.detail} {g.remedy or ''}".rstrip() for g in report.failed]
+            raise RunbookError("The purge cannot be requested; these gates do not hold:\n" + "\n".join(lines))
+        snapshot = await self._db(self._store.latest_inventory, run_id=run.id)
+        backups = await self._db(self._store.latest_backups, run.id)
+        assert snapshot is not None and report.record is not None
+        with self._kube_client() as kube:
+            pod = await minio_pod(kube, settings)
+        plan = plan_of(settings, run.id, snapshot, backups, report.record, pod)
+        plan["gates"] = [{"key": g.key, "title": g.title, "passed": g.passed} for g in report.gates]
+        return run, plan, report.gates
+
+    async def _start_purge(self, request_id: int, requester: Requester) -> None:
+        """Re-check the gates and the fingerprint, claim the request, and purge; at most once."""
+        try:
+            _, plan, _ = await self._plan(requester)
+            current = fingerprint(plan)
+        except (RunbookError, ActionError) as exc:
+            current = f"unavailable: {exc}"
+            log.info("purge of request #%d cannot start: %s", request_id, exc)
+        claimed = await self._db(self._approvals.claim_start, request_id, current)
+        await self._update_request(request_id)
+        if not claimed:
+            view = await self._db(self._approvals.get, request_id)
+            why = (
+                "the plan changed since it was approved (a new backup, inventory, preflight or MinIO pod), "
+                "or a gate no longer holds"
+                if view.state == RequestState.VOID
+                else f"the request is {view.state}"
+            )
+            await self._call(
+                self._notifier.request_refused(
+                    requester,
+                    f"The purge of request #{request_id} did not start: {why}. Nothing was deleted.",
+                )
+            )
+            return
+        await self._requested(
+            requester, "purge", lambda run, step, who: self._purge(run, step, who, request_id)
+        )
+
+    async def _purge(self, run: RunView, step: StepView, requester: Requester, request_id: int) -> None:
+        settings = self._need_settings()
+        view = await self._db(self._approvals.get, request_id)
+        pod = str(view.plan["minio"]["pod"])
+        outcome: list[PurgeResult] = []
+
+        async def progress(removed: int) -> None:
+            await self._call(self._notifier.step_progress(run, step, f"{removed:,} objects removed"))
+
+        async def work() -> PurgeResult:
+            try:
+                with self._kube_client() as kube:
+                    result = await purge(kube, settings, pod, progress)
+            except PurgeFailed as exc:
+                outcome.append(exc.result)
+                await self._db(self._records.save_purge, run.id, step.id, request_id, exc.result)
+                raise ActionError(str(exc)) from None
+            await self._db(self._records.save_purge, run.id, step.id, request_id, result)
+            return result
+
+        result = await self._guarded(run, step, requester, work)
+        if result is None:
+            if outcome:
+                run = await self._refresh(run)
+                failed = await self._db(self._store.run_step, step.id)
+                await self._call(self._notifier.purge_finished(run, failed, outcome[0]))
+            return
+        summary = (
+            f"{result.removed:,} objects removed; bucket {result.bucket} empty; "
+            f"{len(result.restarted)} registry pods restarted and Ready"
+        )
+        done = await self._db(self._store.finish_step, step.id, StepState.SUCCEEDED, summary=summary)
+        run = await self._refresh(run)
+        await self._call(self._notifier.purge_finished(run, done, result))
+        await self._show(run)
+
+    async def _update_request(self, request_id: int) -> None:
+        """Show the request as it stands; updates of one request are serialized, so the last shows the latest."""
+        locks = self.__dict__.setdefault("_request_locks", {})
+        async with locks.setdefault(request_id, asyncio.Lock()):
+            view = await self._db(self._approvals.get, request_id)
+            run = await self._db(self._store.run, view.run_id)
+            ref = await self._db(self._records.request_ref, request_id)
+            if run is None:
+                return
+            gates = tuple(
+                Gate(str(g.get("key")), str(g.get("title")), bool(g.get("passed")), "")
+                for g in view.plan.get("gates", [])
+            )
+            new_ref = await self._call(self._notifier.approval_changed(run, ApprovalNotice(view, gates, ref)))
+            if new_ref and not ref:
+                await self._db(self._records.set_request_ref, request_id, new_ref)
+
+    @contextlib.contextmanager
+    def _kube_client(self) -> Iterator[KubeClient]:
+        client = self._kube()
+        try:
+            if not isinstance(client, KubeClient):
+                raise ActionError("The purge needs the Kubernetes API client (pod exec); this one has none.")
+            yield client
+        finally:
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()

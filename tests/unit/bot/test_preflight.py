@@ -1,0 +1,168 @@
+"""The preflight's judgement, the plan two people approve, and the records it leaves."""
+
+from __future__ import annotations
+
+import shlex
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from actions.backup import NodeBackup
+from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
+from actions.packages import custom_repositories, parse_package
+from actions.workloads import pod_images, repository_of
+from bot.approval_model import fingerprint
+from bot.config import Settings
+from bot.model import SnapshotView
+from bot.preflight import judge, plan_of, plugin_dir, purge_script
+from bot.purge_model import PreflightRecord, PurgeResult
+from bot.records import Records
+from bot.store import Store
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+SETTINGS = Settings.load({})
+INVENTORY = Inventory(
+    operators=(
+        OperatorRow(
+            "global", "clickhouse", "Installed", "clickhouse-operator", "clickhouse-operator.v4.2.0", "CH"
+        ),
+    ),
+    plugins=(PluginRow("capi-provider-aws", "agnostic", (Installation("global", "v4.0.10"),), "AWS"),),
+)
+PACKAGES = ("clickhouse-operator.amd64.v4.2.0.tgz", "capi-provider-aws.ALL.v4.0.10.tgz")
+
+
+def snapshot(age: timedelta = timedelta(hours=1)) -> SnapshotView:
+    return SnapshotView(3, 1, NOW - age, "UALICE", INVENTORY)
+
+
+def backups(finished: datetime = NOW - timedelta(minutes=10)) -> list[NodeBackup]:
+    return [
+        NodeBackup(a, a, f"/cpaas/backup/{a}-minio.tar", 100, 9, "ab" * 32, True, None, finished)
+        for a in ("127.0.0.11", "127.0.0.12", "127.0.0.13")
+    ]
+
+
+def record(
+    *,
+    custom: tuple[str, ...] = ("retail/shop",),
+    ack: str | None = None,
+    packages: tuple[str, ...] = PACKAGES,
+) -> PreflightRecord:
+    return PreflightRecord(
+        id=5,
+        run_id=1,
+        recorded_at=NOW,
+        recorded_by="UALICE",
+        installer_node="127.0.0.11",
+        plugin_dir="/cpaas/installer/plugins",
+        packages=packages,
+        registry="reg:5000",
+        repositories={"acp/archon": ("v4.2.5", "v4.1.0"), "retail/shop": ("1.0",)},
+        custom=custom,
+        workload_images=("reg:5000/acp/archon:v4.2.5",),
+        custom_ack_by=ack,
+        custom_ack_at=NOW if ack else None,
+    )
+
+
+def test_every_gate_holds_only_when_everything_was_recorded_and_acknowledged() -> None:
+    report = judge(SETTINGS, snapshot(), backups(), record(ack="UBOB"), NOW)
+    assert report.passed, [g.detail for g in report.failed]
+    assert [g.key for g in report.gates] == ["inventory", "backup", "packages", "registry", "window"]
+
+
+def test_each_unmet_gate_is_named_with_what_would_satisfy_it() -> None:
+    cases = {
+        "inventory": judge(SETTINGS, snapshot(timedelta(hours=30)), backups(), record(ack="U"), NOW),
+        "backup": judge(SETTINGS, snapshot(), backups()[:2], record(ack="U"), NOW),
+        "packages": judge(SETTINGS, snapshot(), backups(), record(ack="U", packages=PACKAGES[:1]), NOW),
+        "registry": judge(SETTINGS, snapshot(), backups(), record(), NOW),
+    }
+    for key, report in cases.items():
+        assert [g.key for g in report.failed] == [key], key
+        assert report.failed[0].remedy, key
+    assert "capi-provider-aws v4.0.10" in cases["packages"].failed[0].detail
+    nothing = judge(SETTINGS, None, [], None, NOW)
+    assert {g.key for g in nothing.failed} == {"inventory", "backup", "packages", "registry"}
+
+
+def test_custom_images_are_repositories_no_installer_namespace_or_package_restores() -> None:
+    packages = [p for p in map(parse_package, PACKAGES) if p]
+    repos = [
+        "acp/archon",
+        "3rdparty/coredns",
+        "ait/clickhouse-operator",
+        "x/clickhouse-operator",
+        "retail/shop",
+        "shop",
+    ]
+    assert custom_repositories(repos, packages, ("acp", "ait", "3rdparty")) == ("retail/shop", "shop")
+
+
+def test_the_plan_fingerprint_changes_with_the_pod_the_backups_and_the_acknowledgement() -> None:
+    pod = {"metadata": {"namespace": "kube-system", "name": "minio-0", "uid": "u1"}}
+    base = fingerprint(plan_of(SETTINGS, 1, snapshot(), backups(), record(ack="UBOB"), pod))
+    assert base == fingerprint(plan_of(SETTINGS, 1, snapshot(), backups(), record(ack="UBOB"), pod))
+    other_pod = {"metadata": {**pod["metadata"], "uid": "u2"}}
+    assert base != fingerprint(plan_of(SETTINGS, 1, snapshot(), backups(), record(ack="UBOB"), other_pod))
+    newer = backups(NOW)
+    newer[0] = NodeBackup(*[*vars(newer[0]).values()][:5], "cd" * 32, *[*vars(newer[0]).values()][6:])  # type: ignore[arg-type]
+    assert base != fingerprint(plan_of(SETTINGS, 1, snapshot(), newer, record(ack="UBOB"), pod))
+    assert base != fingerprint(plan_of(SETTINGS, 1, snapshot(), backups(), record(ack="UCAROL"), pod))
+
+
+def test_the_purge_command_is_the_runbooks_with_configured_inputs_quoted() -> None:
+    assert purge_script(SETTINGS) == (
+        '. /etc/config/minio.env && mc --insecure alias set minio https://127.0.0.1:9000 "$MINIO_ACCESS_KEY" '
+        '"$MINIO_SECRET_KEY" && mc --insecure rm --recursive --force minio/registry/'
+    )
+    odd = Settings.load(
+        {"REGCLEAN_MINIO_ENV_FILE": "/etc/my config/minio.env", "REGCLEAN_MINIO_BUCKET": "reg;rm"}
+    )
+    words = shlex.split(purge_script(odd))
+    assert words[1] == "/etc/my config/minio.env" and words[-1] == "minio/reg;rm/"
+    assert plugin_dir(SETTINGS) == "/cpaas/installer/plugins"
+
+
+def test_pod_images_and_their_repositories() -> None:
+    pod = {
+        "spec": {
+            "initContainers": [{"name": "i", "image": "reg:5000/acp/init:1"}],
+            "containers": [{"name": "a", "image": "reg:5000/acp/archon:v4.2.5"}, {"name": "b"}],
+        }
+    }
+    assert pod_images(pod) == ["reg:5000/acp/init:1", "reg:5000/acp/archon:v4.2.5"]
+    assert repository_of("reg:5000/acp/archon:v4.2.5", "reg:5000") == "acp/archon"
+    assert repository_of("reg:5000/acp/archon@sha256:" + "a" * 64, "reg:5000") == "acp/archon"
+    assert repository_of("reg:5000/acp/archon", "reg:5000") == "acp/archon"
+
+
+def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'r.db'}")
+    run = store.open_run("UALICE", "C1")
+    step = store.start_step(run.id, "preflight", "UALICE")
+    assert step is not None
+    records = Records(store.engine)
+    saved = records.save_preflight(run.id, step.id, record())
+    assert records.latest_preflight(run.id) == saved and saved.custom_ack_by is None
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(
+            pool.map(lambda u: records.acknowledge_custom(saved.id, u), [f"U{i}" for i in range(8)])
+        )
+    winners = [r for moved, r in outcomes if moved]
+    assert len(winners) == 1
+    assert all(r.custom_ack_by == winners[0].custom_ack_by for _, r in outcomes)
+    audited = [e for e in store.audit_log(run.id) if e.action == "custom_images.acknowledged"]
+    assert len(audited) == 1 and audited[0].detail["repositories"] == ["retail/shop"]
+    result = PurgeResult("minio-0", "registry", 10, 2, 2, 0, 0, True, ("registry-a",), True)
+    records.save_purge(run.id, step.id, _request(store, run.id), result)
+    latest = records.latest_purge(run.id)
+    assert latest is not None and latest[0] == result
+    store.close()
+
+
+def _request(store: Store, run_id: int) -> int:
+    from bot.approval import Approvals
+
+    return Approvals(store.engine).open(run_id, "UALICE", {"x": 1}, 2, timedelta(minutes=5)).id

@@ -24,6 +24,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "",
         "back up /cpaas/minio on every control-plane node (runbook step 3) and verify each archive",
     ),
+    "preflight": (
+        "",
+        "check every gate before the purge: inventory, backups, a package for everything installed, "
+        "the registry's custom images, the window",
+    ),
+    "purge": (
+        "",
+        "ask for the purge (runbook step 4): the request goes to the channel for approval (two approvers "
+        "by default), then the registry bucket is emptied",
+    ),
     "status": ("", "show the current run's checklist"),
 }
 

@@ -59,6 +59,14 @@ WORK: dict[str, tuple[str, Callable[[Runbook, Requester], None]]] = {
         "Backing up the MinIO directory of every control-plane node… progress goes to the run's thread.",
         lambda runbook, who: runbook.start_backup(who),
     ),
+    "preflight": (
+        "Checking every gate before the purge… the report goes to the run's thread.",
+        lambda runbook, who: runbook.start_preflight(who),
+    ),
+    "purge": (
+        "Asking for the purge: if every gate holds, the request goes to the channel for approval…",
+        lambda runbook, who: runbook.start_purge_request(who),
+    ),
 }
 
 

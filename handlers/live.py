@@ -58,6 +58,9 @@ class LiveMessage:
         self._latest: tuple[str, list[Block]] | None = None
         self._last_sent = float("-inf")
         self._pending: asyncio.Task[None] | None = None
+        """the update that will send the newest content (None once it has started sending)"""
+        self._running: set[asyncio.Task[None]] = set()
+        """every update not finished yet, also one that is sending (what `flush` waits for)"""
         self._lock = asyncio.Lock()
 
     async def show(self, text: str, blocks: list[Block]) -> None:
@@ -76,11 +79,13 @@ class LiveMessage:
         if self._pending is None:
             delay = max(0.0, self._last_sent + self._interval - self._clock())
             self._pending = asyncio.create_task(self._update_after(delay))
+            self._running.add(self._pending)
+            self._pending.add_done_callback(self._running.discard)
 
     async def flush(self) -> None:
-        """Wait for the pending update, if any."""
-        if self._pending is not None:
-            await asyncio.gather(self._pending, return_exceptions=True)
+        """Wait until every update, also one already sending, has been delivered."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _update_after(self, delay: float) -> None:
         try:

@@ -15,12 +15,16 @@ from actions.backup import BackupResult, NodeProgress
 from actions.slices import in_slices
 from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
+from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
 from bot.render import operators_csv, plugins_csv
+from handlers.approval_messages import ApprovalMessages
 from handlers.backup_blocks import progress_blocks, result_blocks
-from handlers.blocks import checklist_blocks, checklist_text, failure_blocks
+from handlers.blocks import checklist_blocks, checklist_text, failure_blocks, who
 from handlers.inventory_blocks import diff_messages, summary_blocks, table_messages
 from handlers.live import Clock, LiveMessage, Pacer
-from handlers.tables import Block
+from handlers.preflight_blocks import custom_listing, preflight_blocks, preflight_text
+from handlers.purge_blocks import purge_blocks, purge_text
+from handlers.tables import Block, section
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,11 @@ class SlackNotifier:
         """step → its progress message in the thread"""
         self._progress: dict[int, str] = {}
         """step → a line of progress for the checklist"""
+        self._requests = ApprovalMessages(
+            client, interval=min_update_interval, pacer=self._pacer, clock=clock
+        )
+        self._preflights: dict[int, dict[str, str]] = {}
+        """preflight record → its report in the thread (updated when the custom images are acknowledged)"""
 
     # Notifier ------------------------------------------------------------
     async def run_changed(self, run: RunView) -> dict[str, Any] | None:
@@ -105,10 +114,72 @@ class SlackNotifier:
         """Only the requester sees why nothing started."""
         await self._tell(requester, f":warning: {reason}", None)
 
+    async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
+        """Every gate, what was read, and the custom images (with their acknowledge button) in the thread."""
+        self._progress.pop(step.id, None)
+        posted = await self._reply(run, preflight_blocks(run, report), preflight_text(report))
+        record = report.record
+        if posted is None or record is None:
+            return
+        self._preflights[record.id] = posted
+        if custom_listing(record)[1]:  # not all custom images fit the message: all of them as a file
+            await self._client.files_upload_v2(
+                content="".join(f"{name}\n" for name in record.custom),
+                filename=f"regclean-run{run.id}-preflight{record.id}-custom-images.txt",
+                title=f"Custom images, preflight #{record.id}",
+                channel=posted["channel"],
+                thread_ts=self._roots[run.id].ts,
+                initial_comment=f"All {len(record.custom):,} custom images of preflight #{record.id}.",
+            )
+
+    async def custom_images_acknowledged(self, run: RunView, report: PreflightReport, user: str) -> None:
+        """A line in the thread; the report, if this process posted it, loses its button."""
+        record = report.record
+        if record is None:
+            return
+        text = (
+            f"{who(user)} acknowledged the {len(record.custom):,} custom images of preflight #{record.id}: "
+            "the purge deletes them, and nothing restores them."
+        )
+        await self._reply(run, [section(f":white_check_mark: {text}")], text)
+        where = self._preflights.get(record.id)
+        if where is not None:
+            try:
+                await self._client.chat_update(
+                    channel=where["channel"],
+                    ts=where["ts"],
+                    text=preflight_text(report),
+                    blocks=preflight_blocks(run, report),
+                )
+            except SlackApiError as exc:
+                log.warning("cannot update preflight #%d: %s", record.id, exc.response.get("error"))
+
+    async def approval_changed(self, run: RunView, notice: ApprovalNotice) -> dict[str, str] | None:
+        """The request as a channel message of its own (approvers see it), kept up to date in place."""
+        root = self._root(run)
+        posted = await self._requests.show(notice, root.channel if root is not None else None)
+        if posted is not None:
+            link = await self._requests.permalink(posted)
+            request = (
+                f"<{link}|Purge request #{notice.request.id}>"
+                if link
+                else f"Purge request #{notice.request.id}"
+            )
+            text = f"{request} is in the channel, waiting for {notice.request.required} approvals."
+            await self._reply(run, [section(text)], text)
+        return posted
+
+    async def purge_finished(self, run: RunView, step: StepView, result: PurgeResult) -> None:
+        """The bucket before and after, and the registry's restart, in the thread."""
+        self._progress.pop(step.id, None)
+        await self._reply(run, purge_blocks(run, step, result), purge_text(result))
+
     # internals -------------------------------------------------------------
     async def flush(self) -> None:
         """Deliver pending updates now (on shutdown, and for tests)."""
-        await asyncio.gather(*(m.flush() for m in [*self._roots.values(), *self._live.values()]))
+        await asyncio.gather(
+            *(m.flush() for m in [*self._roots.values(), *self._live.values()]), self._requests.flush()
+        )
 
     def _root(self, run: RunView) -> LiveMessage | None:
         root = self._roots.get(run.id)
@@ -138,13 +209,17 @@ class SlackNotifier:
             self._live[step.id] = live
         return live
 
-    async def _reply(self, run: RunView, blocks: list[Block], text: str) -> None:
+    async def _reply(self, run: RunView, blocks: list[Block], text: str) -> dict[str, str] | None:
+        """Post in the run's thread; where the reply went."""
         root = self._root(run)
         if root is None or root.ts is None:
             log.warning("run #%d has no root message; dropping a thread reply", run.id)
-            return
+            return None
         await self._pacer.wait(root.channel)
-        await self._client.chat_postMessage(channel=root.channel, thread_ts=root.ts, text=text, blocks=blocks)
+        posted = await self._client.chat_postMessage(
+            channel=root.channel, thread_ts=root.ts, text=text, blocks=blocks
+        )
+        return {"channel": posted["channel"], "ts": posted["ts"]}
 
     async def _tell(self, requester: Requester, text: str, blocks: list[Block] | None) -> None:
         if not requester.channel or requester.user.startswith("cli:"):

@@ -76,3 +76,29 @@ def paginate(title: str, chunks: Iterable[str]) -> Iterator[list[Block]]:
     if page or not number:
         number += 1
         yield message()
+
+
+def capped_chunks(
+    lines: Iterable[str], limit: int, *, head: str | None = None, budget: int = SECTION_BUDGET
+) -> tuple[list[str], int]:
+    """At most `limit` code blocks of `lines`, and how many lines did not fit in them."""
+    rows = [line.replace("\n", " ") for line in lines]
+    if not rows:
+        return [], 0
+    chunks: list[str] = []
+    shown = 0
+    skip = 0 if head is None else 1
+    for chunk in code_chunks(rows, head=head, budget=budget):
+        if len(chunks) == limit:
+            break
+        chunks.append(chunk)
+        shown += chunk.count("\n") + 1 - skip
+    return chunks, max(0, len(rows) - shown)
+
+
+def and_list(items: Iterable[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    names = list(items)
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,135 @@
+"""Button clicks: Approve, Reject, and Acknowledge custom images.
+
+Each listener acknowledges at once and hands the click to a lazy listener (bolt-python's pattern
+for `process_before_response`), which decides through the runbook and answers the clicker
+privately. The request message itself is updated by the core through the Notifier.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.approval_model import Click, Outcome
+from bot.authz import ACTION_ROLES, AccessPolicy
+from bot.errors import RunbookError
+from handlers.approval_blocks import APPROVE, REJECT
+from handlers.blocks import who
+from handlers.preflight_blocks import ACK_CUSTOM
+from handlers.tables import escape
+
+if TYPE_CHECKING:  # the listeners only call it; importing it here would pull in the whole core
+    from bot.runbook import Runbook
+
+log = logging.getLogger(__name__)
+
+MALFORMED = "This button is malformed; regclean did not count the click."
+CONFIRMED = {
+    Outcome.COUNTED: ":ballot_box_with_check: Your approval is counted. {reason}",
+    Outcome.COMPLETED: (
+        ":white_check_mark: Your approval completes the request ({reason}); the purge is starting."
+    ),
+    Outcome.REJECTED: ":no_entry: You rejected the purge request; it is closed.",
+}
+Lazy = Callable[[dict[str, Any], AsyncRespond], Awaitable[None]]
+
+
+def click_reply(click: Click) -> str:
+    """What the clicker is told about their click."""
+    template = CONFIRMED.get(click.outcome)
+    if template is None:  # refused, duplicate, closed: the reason says it all
+        return f":warning: {escape(click.reason)}"
+    return template.format(reason=escape(click.reason))
+
+
+def button_id(body: dict[str, Any]) -> int | None:
+    """The id a button carries in its value; None when the value is not a number."""
+    actions = body.get("actions") or [{}]
+    value = str(actions[0].get("value", ""))
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
+async def tell(respond: AsyncRespond, text: str) -> None:
+    """Answer only the person who clicked, leaving the message as it is."""
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def answered(work: Lazy) -> Lazy:
+    """A lazy listener that breaks still answers the clicker, like `on_error` does for listeners."""
+
+    @functools.wraps(work)
+    async def wrapper(body: dict[str, Any], respond: AsyncRespond) -> None:
+        try:
+            await work(body, respond)
+        except Exception as exc:
+            incident = uuid.uuid4().hex[:8]
+            log.error("click failed (incident %s)", incident, exc_info=exc)
+            await tell(respond, f":x: Something went wrong on our side (incident {incident}).")
+
+    return wrapper
+
+
+def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
+    """Wire the purge request's and the preflight's buttons into a Bolt app."""
+
+    async def acknowledge(ack: AsyncAck) -> None:
+        await ack()
+
+    @answered
+    async def approve(body: dict[str, Any], respond: AsyncRespond) -> None:
+        await decide(body, respond, "approve", runbook.approve)
+
+    @answered
+    async def reject(body: dict[str, Any], respond: AsyncRespond) -> None:
+        await decide(body, respond, "reject", runbook.reject)
+
+    async def decide(
+        body: dict[str, Any], respond: AsyncRespond, action: str, click: Callable[..., Awaitable[Click]]
+    ) -> None:
+        request_id = button_id(body)
+        if request_id is None:
+            await tell(respond, MALFORMED)
+            return
+        user = body["user"]["id"]
+        # Not a refusal here: the two-person rule decides, audits, and says why (bot/approval.py).
+        may_approve = await _has_any_role(policy, user, action)
+        outcome = await click(request_id, user, may_approve=may_approve)
+        log.info("purge request #%d: %s by %s", request_id, outcome.outcome.value, user)
+        await tell(respond, click_reply(outcome))
+
+    @answered
+    async def acknowledge_custom(body: dict[str, Any], respond: AsyncRespond) -> None:
+        preflight_id = button_id(body)
+        if preflight_id is None:
+            await tell(respond, MALFORMED)
+            return
+        user = body["user"]["id"]
+        if not await _has_any_role(policy, user, "acknowledge_custom_images"):
+            roles = " or ".join(sorted(r.value + "s" for r in ACTION_ROLES["acknowledge_custom_images"]))
+            await tell(
+                respond,
+                f"Sorry {who(user)}, only {roles} may acknowledge custom images "
+                "(REGCLEAN_OPERATORS, REGCLEAN_APPROVERS).",
+            )
+            return
+        try:
+            sentence = await runbook.acknowledge_custom(preflight_id, user)
+        except RunbookError as exc:
+            await tell(respond, f":warning: {escape(str(exc))}")
+            return
+        await tell(respond, sentence)
+
+    for action_id, work in ((APPROVE, approve), (REJECT, reject), (ACK_CUSTOM, acknowledge_custom)):
+        app.action(action_id)(ack=acknowledge, lazy=[work])
+
+
+async def _has_any_role(policy: AccessPolicy, user: str, action: str) -> bool:
+    for role in sorted(ACTION_ROLES[action]):
+        if await policy.has_role(user, role):
+            return True
+    return False

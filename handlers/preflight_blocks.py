@@ -1,0 +1,147 @@
+"""Block Kit for a preflight: every gate as a checklist line, what was read, and the custom images."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.gates import Gate
+from bot.model import RunView
+from bot.purge_model import PreflightRecord, PreflightReport
+from handlers.blocks import when, who
+from handlers.tables import (
+    SECTION_BUDGET,
+    Block,
+    capped_chunks,
+    context,
+    escape,
+    header,
+    section,
+    truncate,
+)
+
+ACK_CUSTOM = "regclean_ack_custom"
+"""The button that acknowledges the custom images of a preflight record (value: the record's id)."""
+
+#: code blocks of custom image names in one message; the rest is counted, not listed
+CUSTOM_SECTIONS = 6
+#: a gate's detail or remedy is cut here, so that every gate fits one section
+GATE_TEXT = 1200
+
+
+def gate_line(gate: Gate) -> str:
+    """`✅ *title* — detail`, and for a gate that fails, what would satisfy it."""
+    icon = "✅" if gate.passed else "❌"
+    line = f"{icon} *{escape(gate.title)}*"
+    if gate.detail:
+        line += f" — {escape(truncate(gate.detail, GATE_TEXT))}"
+    if not gate.passed and gate.remedy:
+        line += f"\n        ↳ {escape(truncate(gate.remedy, GATE_TEXT))}"
+    return line
+
+
+def gate_sections(gates: Iterable[Gate]) -> list[Block]:
+    """The gates, packed into as few sections as fit."""
+    sections: list[str] = []
+    for line in (gate_line(g) for g in gates):
+        if sections and len(sections[-1]) + 1 + len(line) <= SECTION_BUDGET:
+            sections[-1] += "\n" + line
+        else:
+            sections.append(line)
+    return [section(s) for s in sections]
+
+
+def preflight_blocks(run: RunView, report: PreflightReport) -> list[Block]:
+    """The preflight report for the run's thread."""
+    failed, total = len(report.failed), len(report.gates)
+    if failed:
+        verdict = f":x: *{failed} of {total} gates do not hold.* The purge cannot be asked for yet."
+    else:
+        verdict = f":white_check_mark: *All {total} gates hold.* Ask for the purge with `/regclean purge`."
+    blocks: list[Block] = [
+        header(f"Preflight — run #{run.id}"),
+        section(verdict),
+        *gate_sections(report.gates),
+    ]
+    record = report.record
+    if record is None:
+        blocks.append(context("Nothing was read from the registry or the plugin directory."))
+        return blocks
+    blocks.append(section(_summary(record)))
+    if report.coverage is not None and report.coverage.unparsed:
+        odd = report.coverage.unparsed
+        names = ", ".join(f"`{escape(truncate(f, 100))}`" for f in odd[:10])
+        more = f" …and {len(odd) - 10} more" if len(odd) > 10 else ""
+        blocks.append(context(f"Not named NAME.ARCH.VERSION.tgz, so not matched: {names}{more}."))
+    blocks.extend(custom_blocks(record))
+    blocks.append(
+        context(f"Preflight #{record.id}, checked by {who(record.recorded_by)} at {when(record.recorded_at)}")
+    )
+    return blocks
+
+
+def _summary(record: PreflightRecord) -> str:
+    return (
+        f"*Registry* `{escape(record.registry)}`: *{len(record.repositories):,}* repositories, "
+        f"*{record.tag_count:,}* tags.\n"
+        f"*Workloads* of the global cluster use *{len(record.workload_images):,}* images from it.\n"
+        f"*Packages*: *{len(record.packages):,}* in `{escape(record.plugin_dir)}` "
+        f"on `{escape(record.installer_node)}`."
+    )
+
+
+def custom_blocks(record: PreflightRecord) -> list[Block]:
+    """The custom images, cut to fit; the acknowledge button, or who acknowledged them."""
+    custom = record.custom
+    if not custom:
+        return [context("No custom images: the installer or a package restores every repository.")]
+    noun = "image" if len(custom) == 1 else "images"
+    blocks: list[Block] = [
+        section(
+            f"*{len(custom):,} custom {noun}*: repositories that neither the installer nor a package "
+            "restores. The purge deletes them for good unless they are exported first."
+        )
+    ]
+    chunks, rest = custom_listing(record)
+    blocks.extend(section(c) for c in chunks)
+    if rest:
+        blocks.append(context(f"…and {rest:,} more; the file in the thread lists every one."))
+    if record.custom_ack_by is None:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ACK_CUSTOM,
+                        "value": str(record.id),
+                        "text": {"type": "plain_text", "text": f"Acknowledge {len(custom):,} custom {noun}"},
+                        "confirm": {
+                            "title": {"type": "plain_text", "text": "Acknowledge custom images?"},
+                            "text": {
+                                "type": "mrkdwn",
+                                "text": f"The purge deletes these {len(custom):,} repositories for good; "
+                                "nothing restores them afterwards.",
+                            },
+                            "confirm": {"type": "plain_text", "text": "Acknowledge"},
+                            "deny": {"type": "plain_text", "text": "Cancel"},
+                        },
+                    }
+                ],
+            }
+        )
+    else:
+        at = f" at {when(record.custom_ack_at)}" if record.custom_ack_at is not None else ""
+        blocks.append(context(f":white_check_mark: Acknowledged by {who(record.custom_ack_by)}{at}."))
+    return blocks
+
+
+def custom_listing(record: PreflightRecord) -> tuple[list[str], int]:
+    """The code blocks of custom image names that fit a message, and how many names are left out."""
+    return capped_chunks(record.custom, CUSTOM_SECTIONS)
+
+
+def preflight_text(report: PreflightReport) -> str:
+    """The notification text of the report."""
+    if report.failed:
+        return f"Preflight: {len(report.failed)} of {len(report.gates)} gates do not hold"
+    return f"Preflight: all {len(report.gates)} gates hold"

@@ -1,0 +1,55 @@
+"""Block Kit for the purge's result: the bucket before and after, and the registry's restart."""
+
+from __future__ import annotations
+
+from bot.model import RunView, StepView
+from bot.purge_model import PurgeResult
+from handlers.backup_blocks import size
+from handlers.blocks import who
+from handlers.tables import Block, and_list, context, escape, header, section, truncate
+
+
+def _count(n: int | None) -> str:
+    return "–" if n is None else f"{n:,}"
+
+
+def purge_blocks(run: RunView, step: StepView, result: PurgeResult) -> list[Block]:
+    """Pod, bucket, size and objects before and after, removed, empty, registry pods Ready, problem."""
+    bucket = f"`{escape(result.bucket)}`"
+    if result.empty:
+        verdict = f":white_check_mark: The bucket {bucket} is empty."
+    else:
+        verdict = f":x: The bucket {bucket} is *not* empty."
+    pods = and_list(f"`{escape(p)}`" for p in result.restarted[:20])
+    if len(result.restarted) > 20:
+        pods += f" …and {len(result.restarted) - 20} more"
+    if result.registry_ready:
+        registry = f":white_check_mark: Registry pods restarted and Ready: {pods or 'none'}."
+    else:
+        registry = f":x: The registry pods are *not* Ready{f' (Ready: {pods})' if pods else ''}."
+    lines = [
+        f"*MinIO pod* `{escape(result.pod)}` · *bucket* {bucket}",
+        f"*Size* {size(result.bytes_before)} → {size(result.bytes_after)}",
+        f"*Objects* {_count(result.objects_before)} → {_count(result.objects_after)} "
+        f"({result.removed:,} removed)",
+        f"*Empty* {'yes' if result.empty else 'no'}",
+    ]
+    blocks: list[Block] = [
+        header(f"Purge of the registry bucket — run #{run.id}"),
+        section(verdict),
+        section("\n".join(lines)),
+        section(registry),
+    ]
+    if result.problem:
+        blocks.append(section(f":warning: {escape(truncate(result.problem, 2000))}"))
+    blocks.append(context(f"Started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"))
+    return blocks
+
+
+def purge_text(result: PurgeResult) -> str:
+    """The notification text of the result."""
+    state = "empty" if result.empty else "NOT empty"
+    ready = "Ready" if result.registry_ready else "NOT Ready"
+    return (
+        f"Purge: bucket {escape(result.bucket)} {state}, {result.removed:,} objects removed; registry {ready}"
+    )

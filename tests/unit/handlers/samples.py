@@ -1,0 +1,165 @@
+"""What the core hands the Slack layer for issue 4, built the way the core builds it, and a validator."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from actions.packages import Coverage
+from bot.approval_model import RequestState, RequestView, fingerprint
+from bot.gates import Gate
+from bot.model import RunState, RunView, StepState, StepView
+from bot.purge_model import ApprovalNotice, PreflightRecord, PreflightReport, PurgeResult
+from handlers.tables import MAX_SECTION_TEXT
+from sandbox.slack.validation import validate_message
+
+NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+RUN = RunView(1, RunState.ACTIVE, NOW, "UALICE", "C0RUNBOOK", {"channel": "C0RUNBOOK", "ts": "1.1"}, ())
+STEP = StepView(5, 1, "preflight", StepState.SUCCEEDED, "UALICE", NOW, NOW, "ok", None)
+
+GATES = (
+    Gate("inventory", "Operators and plugins recorded", True, "Snapshot #4, recorded 5 min ago by UALICE."),
+    Gate("backup", "Verified backup of every control-plane node", True, "3 of 3 nodes verified."),
+    Gate("packages", "A package for every installed operator and plugin", True, "40 packages cover it."),
+    Gate("custom", "Custom images acknowledged or exported", True, "Acknowledged by UALICE."),
+    Gate("window", "Inside a maintenance window", True, "No maintenance windows are configured."),
+)
+FAILED_PACKAGES = Gate(
+    "packages",
+    "A package for every installed operator and plugin",
+    False,
+    "No package for: operator global/clickhouse-operator: needs clickhouse-operator v4.2.0.",
+    "Put the missing packages (NAME.ARCH.VERSION.tgz) in the plugin directory, then run the preflight again.",
+)
+
+
+def record(custom: tuple[str, ...] = ("team-a/app", "team-b/api"), **changes: Any) -> PreflightRecord:
+    """A preflight record of a small registry."""
+    base = PreflightRecord(
+        id=3,
+        run_id=1,
+        recorded_at=NOW,
+        recorded_by="UALICE",
+        installer_node="127.0.0.11",
+        plugin_dir="/cpaas/installer/plugins",
+        packages=("sriov-network-plugin.amd64.v4.3.7.tgz", "langflow.ALL.v1.6.4-1.tgz"),
+        registry="registry.example:60080",
+        repositories={"acp/core": ("latest", "v4.1"), **{c: ("v1",) for c in custom}},
+        custom=custom,
+        workload_images=("registry.example:60080/acp/core:latest",),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def report(rec: PreflightRecord | None = None, gates: tuple[Gate, ...] = GATES) -> PreflightReport:
+    """A report over a record (the default one unless given)."""
+    return PreflightReport(rec if rec is not None else record(), Coverage((), (), ()), gates)
+
+
+def plan(**changes: Any) -> dict[str, Any]:
+    """A plan as the core stores it with a request."""
+    base: dict[str, Any] = {
+        "bucket": "registry",
+        "minio": {"namespace": "kube-system", "pod": "minio-0"},
+        "backups": [
+            {
+                "node": f"master-{i}",
+                "address": f"127.0.0.1{i}",
+                "archive": f"/cpaas/backup/127.0.0.1{i}-minio.tar",
+                "bytes": 3 * 1024**3 + i,
+                "sha256": f"{i}" * 64,
+            }
+            for i in range(1, 4)
+        ],
+        "inventory": {"snapshot": 4, "operators": 12, "plugins": 30},
+        "preflight": {
+            "id": 3,
+            "packages": 40,
+            "repositories": 3400,
+            "tags": 9100,
+            "custom": 2,
+            "custom_ack_by": "UALICE",
+            "workload_images": 230,
+        },
+        "window": "Sat 22:00–Sun 04:00 UTC",
+    }
+    base.update(changes)
+    return base
+
+
+def request(
+    state: RequestState = RequestState.OPEN,
+    approvals: tuple[str, ...] = (),
+    closed_by: str | None = None,
+    the_plan: dict[str, Any] | None = None,
+) -> RequestView:
+    """A purge request of UALICE that needs two approvals."""
+    chosen = the_plan if the_plan is not None else plan()
+    return RequestView(
+        7,
+        1,
+        "UALICE",
+        fingerprint(chosen),
+        chosen,
+        2,
+        state,
+        NOW,
+        NOW + timedelta(minutes=30),
+        approvals,
+        closed_by,
+    )
+
+
+def notice(view: RequestView | None = None) -> ApprovalNotice:
+    """The notice the core sends for a request."""
+    return ApprovalNotice(view if view is not None else request(), GATES)
+
+
+def purge_result(**changes: Any) -> PurgeResult:
+    """A purge that emptied the bucket and brought the registry back."""
+    base = PurgeResult(
+        pod="kube-system/minio-0",
+        bucket="registry",
+        bytes_before=250 * 1024**3,
+        objects_before=1_234_567,
+        removed=1_234_567,
+        bytes_after=0,
+        objects_after=0,
+        empty=True,
+        restarted=("registry-5d9c-abcde", "registry-5d9c-fghij"),
+        registry_ready=True,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def valid(text: str, blocks: list[dict[str, Any]]) -> str:
+    """Refuse what Slack would refuse (sandbox validation, slack_sdk models); all the text, for asserts."""
+    validate_message(text, blocks)
+    for block in blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= MAX_SECTION_TEXT
+    return "\n".join([text, *texts(blocks)])
+
+
+def texts(blocks: list[dict[str, Any]]) -> list[str]:
+    """Every text of the blocks: sections, headers, context elements, button labels."""
+    out = []
+    for block in blocks:
+        if isinstance(block.get("text"), dict):
+            out.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            text = element.get("text")
+            out.append(text["text"] if isinstance(text, dict) else str(text))
+    return out
+
+
+def buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """action_id → button, in every actions block."""
+    return {
+        e["action_id"]: e
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("type") == "button"
+    }

@@ -1,0 +1,135 @@
+"""The preflight report and the purge result as Slack shows them, within Block Kit's limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from actions.packages import Coverage
+from bot.purge_model import PreflightReport
+from handlers.preflight_blocks import ACK_CUSTOM, preflight_blocks, preflight_text
+from handlers.purge_blocks import purge_blocks, purge_text
+from handlers.tables import MAX_BLOCKS
+from tests.unit.handlers.samples import (
+    FAILED_PACKAGES,
+    GATES,
+    NOW,
+    RUN,
+    STEP,
+    buttons,
+    purge_result,
+    record,
+    report,
+    valid,
+)
+
+
+def test_every_gate_is_a_checklist_line_and_a_failed_one_says_what_would_satisfy_it() -> None:
+    gates = (*GATES[:2], FAILED_PACKAGES, *GATES[3:])
+    the_report = report(gates=gates)
+    blocks = preflight_blocks(RUN, the_report)
+    text = valid(preflight_text(the_report), blocks)
+    for gate in GATES:
+        assert gate.title in text
+    assert text.count("✅") == 4 and text.count("❌") == 1
+    assert "clickhouse-operator v4.2.0" in text
+    assert "Put the missing packages (NAME.ARCH.VERSION.tgz) in the plugin directory" in text
+    assert "1 of 5 gates do not hold" in text
+
+
+def test_a_gate_that_holds_shows_no_remedy() -> None:
+    holding = dataclasses.replace(GATES[0], remedy="Run `/regclean inventory`.")
+    text = valid("t", preflight_blocks(RUN, report(gates=(holding,))))
+    assert "Run `/regclean inventory`" not in text
+    assert "All 1 gates hold" in text
+
+
+def test_the_summary_counts_repositories_tags_workload_images_and_packages() -> None:
+    text = valid("t", preflight_blocks(RUN, report()))
+    assert "`registry.example:60080`" in text
+    assert "*3* repositories" in text and "*4* tags" in text
+    assert "*1* images" in text
+    assert "*2* in `/cpaas/installer/plugins` on `127.0.0.11`" in text
+
+
+def test_custom_images_are_listed_with_a_button_carrying_the_record_id() -> None:
+    blocks = preflight_blocks(RUN, report())
+    text = valid("t", blocks)
+    assert "team-a/app" in text and "team-b/api" in text
+    button = buttons(blocks)[ACK_CUSTOM]
+    assert button["value"] == "3"
+    assert button["text"]["text"] == "Acknowledge 2 custom images"
+    assert "confirm" in button
+
+
+def test_acknowledged_custom_images_show_who_and_when_and_no_button() -> None:
+    acked = record(custom_ack_by="UBOB", custom_ack_at=NOW)
+    blocks = preflight_blocks(RUN, report(acked))
+    text = valid("t", blocks)
+    assert buttons(blocks) == {}
+    assert "Acknowledged by <@UBOB> at 2025-03-14 09:30:00 UTC" in text
+
+
+def test_no_custom_images_means_no_button() -> None:
+    blocks = preflight_blocks(RUN, report(record(custom=())))
+    assert buttons(blocks) == {}
+    assert "No custom images" in valid("t", blocks)
+
+
+def test_five_thousand_custom_images_fit_one_message_and_the_rest_is_counted() -> None:
+    custom = tuple(f"team-{i % 50:02d}/service-{i:05d}-with-a-long-name" for i in range(5000))
+    blocks = preflight_blocks(RUN, report(record(custom=custom)))
+    valid("t", blocks)
+    assert len(blocks) <= MAX_BLOCKS
+    listed = [
+        line
+        for b in blocks
+        if b["type"] == "section" and b["text"]["text"].startswith("```")
+        for line in b["text"]["text"].strip("`").split("\n")
+    ]
+    assert listed == list(custom[: len(listed)]), "the first repositories, each once, in order"
+    more = [t for t in (e["text"] for b in blocks if b["type"] == "context" for e in b["elements"])]
+    assert f"…and {5000 - len(listed):,} more; the file in the thread lists every one." in more
+    assert buttons(blocks)[ACK_CUSTOM]["text"]["text"] == "Acknowledge 5,000 custom images"
+
+
+def test_names_from_the_registry_and_the_gates_are_escaped() -> None:
+    evil = record(custom=("<!channel>/x",), registry="<!here>&co", recorded_by="cli:<root>")
+    gate = dataclasses.replace(FAILED_PACKAGES, detail="No package for <!everyone>.")
+    text = valid("t", preflight_blocks(RUN, report(evil, gates=(gate,))))
+    assert not re.search(r"<!(channel|here|everyone)", text)
+    assert "&lt;!channel&gt;/x" in text and "&lt;!here&gt;&amp;co" in text
+    assert "&lt;!everyone&gt;" in text and "`cli:&lt;root&gt;`" in text
+
+
+def test_a_preflight_without_a_record_still_shows_the_gates() -> None:
+    the_report = PreflightReport(None, None, (FAILED_PACKAGES,))
+    text = valid(preflight_text(the_report), preflight_blocks(RUN, the_report))
+    assert FAILED_PACKAGES.title in text and "Nothing was read" in text
+
+
+def test_package_files_that_do_not_follow_the_naming_are_named() -> None:
+    the_report = dataclasses.replace(report(), coverage=Coverage((), ("odd.tgz",), ()))
+    assert "`odd.tgz`" in valid("t", preflight_blocks(RUN, the_report))
+
+
+def test_the_purge_result_shows_the_bucket_before_and_after_and_the_registry() -> None:
+    result = purge_result()
+    text = valid(purge_text(result), purge_blocks(RUN, STEP, result))
+    assert "`kube-system/minio-0`" in text
+    assert "*Size* 250.0 GiB → 0 B" in text
+    assert "*Objects* 1,234,567 → 0 (1,234,567 removed)" in text
+    assert "*Empty* yes" in text
+    assert "Registry pods restarted and Ready: `registry-5d9c-abcde` and `registry-5d9c-fghij`" in text
+    assert ":warning:" not in text
+
+
+def test_a_purge_that_left_objects_and_a_registry_not_ready_says_so() -> None:
+    result = purge_result(
+        bytes_after=None, objects_after=3, empty=False, registry_ready=False, restarted=(), problem="<oops>"
+    )
+    text = valid(purge_text(result), purge_blocks(RUN, STEP, result))
+    assert "is *not* empty" in text and "*Empty* no" in text
+    assert "→ –" in text and "→ 3" in text
+    assert "registry pods are *not* Ready" in text
+    assert ":warning: &lt;oops&gt;" in text

@@ -1,6 +1,7 @@
 """`regclean demo`: the runbook so far, end to end against the sandbox, as a Slack conversation.
 
-So far: the inventory (twice, with a change in between) and the backup of every node.
+So far: the inventory (with a change in between), the backup of every node, the preflight and
+its gates, the two-person approval, and the purge with the registry's restart.
 """
 
 from __future__ import annotations
@@ -8,11 +9,15 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from sandbox.installer import package_bytes
 from sandbox.kube.fixtures import Fixture, installed_operators, load_fixture
-from sandbox.slack import SlackWorkspace
-from sandbox.stack import Mode, Sandbox, running_bot
+from sandbox.slack import Message, SlackWorkspace
+from sandbox.stack import Mode, RunningBot, Sandbox, running_bot
+
+APPROVE = "regclean_purge_approve"
+ACK_CUSTOM = "regclean_ack_custom"
 
 
 def _finished(ws: SlackWorkspace, count: int) -> bool:
@@ -28,21 +33,11 @@ async def run_demo(mode: Mode = "http", out: TextIO | None = None) -> int:
         await box.start()
         try:
             async with running_bot(box, mode) as bot:
-                say = bot.driver.slash
-                await say("UMALLORY", "inventory")  # not an operator: refused
-                await say("UALICE", "help")
-                await say("UALICE", "inventory")
-                await box.slack.wait_for(lambda ws: _finished(ws, 1), timeout=30)
-
-                # Meanwhile on the platform: an operator is upgraded and one is uninstalled.
-                _upgrade(box)
-                await say("UOSCAR", "inventory")  # an operator through the @platform-ops group
-                await box.slack.wait_for(lambda ws: _finished(ws, 2), timeout=30)
-                await say("UBOB", "backup")  # an approver, not an operator: refused
-                await say("UALICE", "backup")
-                await box.slack.wait_for(_backed_up, timeout=60)
-                await say("UBOB", "status")
-                await say("UALICE", "purgee")  # a typo
+                await _record_and_back_up(bot, box)
+                await _preflight_until_the_gates_hold(bot, box)
+                purged = await _approve_and_purge(bot, box)
+                await bot.driver.slash("UBOB", "status")
+                await bot.driver.slash("UALICE", "purgee")  # a typo
                 await bot.bot.notifier.flush()
         finally:
             await box.stop()
@@ -51,23 +46,84 @@ async def run_demo(mode: Mode = "http", out: TextIO | None = None) -> int:
         last = box.slack.files[-2]
         head = "\n".join(last.content.decode().splitlines()[:6])
         print(f"\nThe first lines of {last.name}:\n{head}\n…", file=out)
+        print(f"\nThe registry bucket: {purged}", file=out)
         if box.slack.rejections:
             print(f"\nSlack rejected {len(box.slack.rejections)} call(s): {box.slack.rejections}", file=out)
             return 1
     return 0
 
 
-def _backed_up(ws: SlackWorkspace) -> bool:
-    """Whether the backup's final per-node table has been posted."""
-    return any("nodes have a verified backup" in str(m.blocks) for m in ws.messages)
+async def _record_and_back_up(bot: RunningBot, box: Sandbox) -> None:
+    say = bot.driver.slash
+    await say("UMALLORY", "inventory")  # not an operator: refused
+    await say("UALICE", "help")
+    await say("UALICE", "inventory")
+    await box.slack.wait_for(lambda ws: _finished(ws, 1), timeout=30)
+    # Meanwhile on the platform: an operator is upgraded (its package arrives) and one is uninstalled.
+    _upgrade(box)
+    await say("UOSCAR", "inventory")  # an operator through the @platform-ops group
+    await box.slack.wait_for(lambda ws: _finished(ws, 2), timeout=30)
+    await say("UBOB", "backup")  # an approver, not an operator: refused
+    await say("UALICE", "backup")
+    await box.slack.wait_for(lambda ws: _count(ws, "nodes have a verified backup") >= 1, timeout=60)
+
+
+async def _preflight_until_the_gates_hold(bot: RunningBot, box: Sandbox) -> None:
+    say = bot.driver.slash
+    await say("UALICE", "purge")  # too early: the reply names the gates that do not hold
+    await say("UALICE", "preflight")
+    # The registry holds custom images that nothing restores: a person acknowledges them.
+    report = await box.slack.wait_for(lambda ws: _newest(ws, "Preflight — run #"), timeout=30)
+    ack = _button(report, ACK_CUSTOM)
+    assert ack is not None, "the preflight lists the custom images with a button"
+    await bot.driver.click("UALICE", ACK_CUSTOM, ack["value"], message=report)
+    await box.slack.wait_for(lambda ws: _count(ws, "acknowledged the") >= 1, timeout=10)
+
+
+async def _approve_and_purge(bot: RunningBot, box: Sandbox) -> str:
+    before = box.s3.object_count()
+    await bot.driver.slash("UBOB", "purge")  # approvers approve; operators ask
+    await bot.driver.slash("UALICE", "purge")
+    request = await box.slack.wait_for(lambda ws: _newest(ws, "Purge request #"), timeout=30)
+    button = _button(request, APPROVE)
+    assert button is not None
+    await bot.driver.click("UALICE", APPROVE, button["value"], message=request)  # she asked: refused
+    await bot.driver.click("UBOB", APPROVE, button["value"], message=request)
+    await box.slack.wait_for(lambda ws: "1 of 2 approved" in str(request.blocks), timeout=10)
+    await bot.driver.click("UBOB", APPROVE, button["value"], message=request)  # counts once
+    await bot.driver.click("UCAROL", APPROVE, button["value"], message=request)
+    await box.slack.wait_for(lambda ws: _count(ws, "objects removed") >= 1, timeout=60)
+    await bot.bot.runbook.drain()
+    return f"{before} objects before the purge, {box.s3.object_count()} after."
+
+
+def _count(ws: SlackWorkspace, needle: str) -> int:
+    return sum(needle in m.text or needle in str(m.blocks) for m in ws.messages)
+
+
+def _newest(ws: SlackWorkspace, needle: str) -> Message | None:
+    found = [m for m in ws.messages if needle in str(m.blocks)]
+    return found[-1] if found else None
+
+
+def _button(message: Message, action_id: str) -> dict[str, Any] | None:
+    for block in message.blocks:
+        for element in block.get("elements", []) or []:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return element
+    return None
 
 
 def _upgrade(box: Sandbox) -> None:
     views = installed_operators(Fixture(objects=tuple(box.kube.objects("operatorviews"))))
     upgraded = views[0]
     installation = upgraded["status"]["operatorStatus"]["installation"]
-    installation["subscription"]["installedCSV"] = installation["subscription"]["installedCSV"] + "-hotfix.1"
+    csv = installation["subscription"]["installedCSV"] + "-hotfix.1"
+    installation["subscription"]["installedCSV"] = csv
     box.kube.add(upgraded)
+    name, version = csv.split(".", 1)
+    package = f"{installation.get('artifactName') or name}.amd64.{version}.tgz"
+    (box.plugin_dir / package).write_bytes(package_bytes(package))
     gone = views[-1]
     box.kube.remove("operatorviews", gone["metadata"]["namespace"], gone["metadata"]["name"])
 

@@ -1,0 +1,18 @@
+"""`regclean demo` goes through the whole runbook so far and Slack rejects nothing."""
+
+from __future__ import annotations
+
+import io
+
+from sandbox.demo import run_demo
+
+
+async def test_the_demo_runs_the_runbook_to_the_purge() -> None:
+    out = io.StringIO()
+    assert await run_demo("http", out) == 0, out.getvalue()[-3000:]
+    text = out.getvalue()
+    assert "these gates do not hold" in text
+    assert "acknowledged the 2 custom images" in text
+    assert "You have already approved; it counts once." in text
+    assert "✅ *Purge the registry bucket" in text
+    assert "136 objects before the purge, 0 after." in text or ", 0 after." in text

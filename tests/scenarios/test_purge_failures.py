@@ -1,0 +1,95 @@
+"""A purge that cannot start or does not provably succeed: never reported as done, nothing hidden."""
+
+from __future__ import annotations
+
+import copy
+
+from sandbox.slack import SlackWorkspace
+from sandbox.stack import RunningBot, Sandbox
+from tests.scenarios.conftest import text_of
+from tests.scenarios.flow import approve, gates_hold, ready_for_purge, request_message, step_line
+
+
+def refused(ws: SlackWorkspace, needle: str) -> bool:
+    return any(e.user == "UALICE" and needle in e.text for e in ws.ephemerals)
+
+
+def minio_pod(sandbox: Sandbox) -> dict:  # type: ignore[type-arg]
+    pod = sandbox.kube.get("pods", "kube-system", "minio-0")
+    assert pod is not None
+    return copy.deepcopy(pod)
+
+
+async def approved(bot: RunningBot, sandbox: Sandbox) -> None:
+    request = await ready_for_purge(bot, sandbox)
+    await approve(bot, "UBOB", request)
+    await sandbox.slack.wait_for(lambda w: "1 of 2 approved" in text_of(request))
+    await approve(bot, "UCAROL", request)
+
+
+async def test_no_minio_pod_or_two_of_them_refuse_the_request(http_bot: RunningBot, sandbox: Sandbox) -> None:
+    ws = sandbox.slack
+    pod = minio_pod(sandbox)
+    await gates_hold(http_bot, sandbox)
+    sandbox.kube.remove("pods", "kube-system", "minio-0")
+    await http_bot.driver.slash("UALICE", "purge")
+    await ws.wait_for(lambda w: refused(w, "No MinIO pod in namespace kube-system with selector app=minio"))
+    sandbox.kube.add(pod)
+    twin = copy.deepcopy(pod)
+    twin["metadata"].update(name="minio-1", uid="twin-uid")
+    sandbox.kube.add(twin)
+    await http_bot.driver.slash("UALICE", "purge")
+    await ws.wait_for(lambda w: refused(w, "2 pods match"))
+    assert "minio-0, minio-1" in next(e.text for e in ws.ephemerals if "2 pods match" in e.text)
+    assert request_message(ws) is None and sandbox.exec.started == []
+
+
+async def test_a_pod_replaced_after_approval_voids_it_and_nothing_is_deleted(
+    http_bot: RunningBot, sandbox: Sandbox
+) -> None:
+    ws = sandbox.slack
+    request = await ready_for_purge(http_bot, sandbox)
+    await approve(http_bot, "UBOB", request)
+    await ws.wait_for(lambda w: "1 of 2 approved" in text_of(request))
+    pod = minio_pod(sandbox)
+    pod["metadata"]["uid"] = "a-new-pod"  # the StatefulSet recreated it: another pod, another plan
+    sandbox.kube.add(pod)
+    await approve(http_bot, "UCAROL", request)
+    await ws.wait_for(lambda w: refused(w, "did not start"))
+    await ws.wait_for(lambda w: "changed" in text_of(request))
+    assert sandbox.s3.object_count() > 0 and sandbox.exec.started == []
+
+
+async def test_a_failing_purge_command_fails_the_step_with_its_output(
+    http_bot: RunningBot, sandbox: Sandbox
+) -> None:
+    ws = sandbox.slack
+    objects = sandbox.s3.object_count()
+    # MinIO's keys were rotated, but the pod's env file was not: `mc alias set` is refused.
+    env = sandbox.minio_pod.env_file
+    env.write_text(env.read_text().replace(sandbox.minio_secret, "stale-secret"))
+    await approved(http_bot, sandbox)
+    checklist = await ws.wait_for(lambda w: step_line(w, "❌", "Purge"), timeout=60)
+    assert "exited with status 1" in text_of(checklist) or any(
+        "exited with status 1" in text_of(m) for m in ws.messages
+    )
+    assert sandbox.s3.object_count() == objects
+    run = await http_bot.bot.runbook.status()
+    assert run is not None and [s.state for s in run.steps if s.name == "purge"] == ["failed"]
+    assert not any(s.name == "purge" and s.state == "succeeded" for s in run.steps)
+
+
+async def test_a_cut_stream_is_outcome_unknown_never_success(http_bot: RunningBot, sandbox: Sandbox) -> None:
+    ws = sandbox.slack
+    pods_before = sorted(p["metadata"]["name"] for p in sandbox.kube.objects("pods", "kube-system"))
+    sandbox.exec.cut_after_bytes(2000)  # the `mc du` line passes; the purge's output is cut midway
+    await approved(http_bot, sandbox)
+    await ws.wait_for(lambda w: step_line(w, "❌", "Purge"), timeout=60)
+    run = await http_bot.bot.runbook.status()
+    assert run is not None
+    [step] = [s for s in run.steps if s.name == "purge"]
+    assert step.state == "failed" and "outcome unknown" in (step.error or "")
+    stored = http_bot.bot.runbook._records.latest_purge(run.id)
+    assert stored is not None and not stored[0].empty and not stored[0].registry_ready
+    pods_after = sorted(p["metadata"]["name"] for p in sandbox.kube.objects("pods", "kube-system"))
+    assert pods_after == pods_before, "the registry is not restarted after an unknown outcome"

@@ -13,12 +13,13 @@ from actions.kube import KubeClient, KubeReader
 from actions.slices import in_slices
 from bot.backup_plan import BackupPlanner, backup_planner
 from bot.config import Settings
+from bot.inventory_codec import inventory_lines
 from bot.inventory_diff import InventoryDiff, diff_inventories
 from bot.model import RunView, SnapshotView, StepState, StepView
 from bot.notifier import InventoryReport, Notifier, Requester
 from bot.purge_steps import PurgeSteps
 from bot.schema import utcnow
-from bot.store import Store, inventory_lines
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from actions.kube_exec import ExecResult, delete_pod, exec_lines, find_pods, wait_ready
-
 from actions.errors import ActionError
 from actions.kube import KubeClient
+from actions.kube_exec import ExecResult, delete_pod, exec_lines, find_pods, wait_ready
 from bot.config import Settings
 from bot.preflight import purge_script
 from bot.purge_model import PurgeResult

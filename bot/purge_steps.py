@@ -17,6 +17,7 @@ from typing import Any
 from actions.errors import ActionError
 from actions.kube import KubeClient
 from bot.approval_model import Click, Outcome, RequestState, fingerprint
+from bot.config import ConfigError
 from bot.errors import RunbookError
 from bot.gates import Gate
 from bot.model import RunView, StepState, StepView
@@ -89,7 +90,7 @@ class PurgeSteps(PreflightSteps):
     async def _request_purge(self, requester: Requester) -> None:
         try:
             run, plan, gates = await self._plan(requester)
-        except (RunbookError, ActionError) as exc:
+        except (RunbookError, ActionError, ConfigError) as exc:
             await self._call(self._notifier.request_refused(requester, str(exc)))
             return
         settings = self._need_settings()
@@ -131,7 +132,7 @@ class PurgeSteps(PreflightSteps):
         try:
             _, plan, _ = await self._plan(requester)
             current = fingerprint(plan)
-        except (RunbookError, ActionError) as exc:
+        except (RunbookError, ActionError, ConfigError) as exc:
             current = f"unavailable: {exc}"
             log.info("purge of request #%d cannot start: %s", request_id, exc)
         claimed = await self._db(self._approvals.claim_start, request_id, current)

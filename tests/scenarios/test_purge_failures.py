@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from sandbox.slack import SlackWorkspace
-from sandbox.stack import RunningBot, Sandbox
+from sandbox.stack import RunningBot, Sandbox, running_bot
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import approve, gates_hold, ready_for_purge, request_message, step_line
 
@@ -93,3 +93,11 @@ async def test_a_cut_stream_is_outcome_unknown_never_success(http_bot: RunningBo
     assert stored is not None and not stored[0].empty and not stored[0].registry_ready
     pods_after = sorted(p["metadata"]["name"] for p in sandbox.kube.objects("pods", "kube-system"))
     assert pods_after == pods_before, "the registry is not restarted after an unknown outcome"
+
+
+async def test_a_missing_setting_is_named_not_a_stack_trace(sandbox: Sandbox) -> None:
+    async with running_bot(sandbox, "http", {"REGCLEAN_MINIO_SELECTOR": ""}) as bot:
+        await gates_hold(bot, sandbox)
+        await bot.driver.slash("UALICE", "purge")
+        await sandbox.slack.wait_for(lambda w: refused(w, "REGCLEAN_MINIO_SELECTOR"))
+    assert request_message(sandbox.slack) is None

@@ -141,6 +141,20 @@ class Settings(BaseSettings):
     """Talk plain HTTP to the registry instead of HTTPS."""
     platform_namespaces: tuple[str, ...] = ("acp", "ait", "3rdparty")
     """Registry namespaces the installer restores; other repositories no package restores are custom images."""
+    platform_url: str | None = None
+    """The platform's address for `violet push --platform-address`."""
+    platform_username: str | None = None
+    """User for `violet push`."""
+    platform_password: SecretStr | None = None
+    """Password for `violet push`."""
+    probe_images: tuple[str, ...] = ("acp/core:latest",)
+    """Images the verification always pulls (repository:tag in the platform registry), comma-separated."""
+    verify_concurrency: int = Field(8, ge=1, le=64)
+    """How many images the pull check downloads at once."""
+    violet_concurrency: int = Field(1, ge=1, le=16)
+    """How many plugin packages are pushed at once (the runbook pushes one at a time)."""
+    restore_timeout: timedelta = timedelta(hours=4)
+    """How long `upload.sh` (each mode) or one `violet push` may run."""
     installer_node: str | None = None
     """Address of the node holding the installer; default: the first control-plane node."""
     installer_dir: str = "/cpaas/installer"
@@ -175,7 +189,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "inventory_max_age", "approval_ttl", "purge_timeout", "registry_ready_timeout", mode="before"
+        "inventory_max_age",
+        "approval_ttl",
+        "purge_timeout",
+        "registry_ready_timeout",
+        "restore_timeout",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: object) -> object:
@@ -199,7 +218,7 @@ class Settings(BaseSettings):
             raise ValueError(f"'{value}' must be an absolute path")
         return value
 
-    @field_validator("operators", "approvers", "nodes", "platform_namespaces", mode="before")
+    @field_validator("operators", "approvers", "nodes", "platform_namespaces", "probe_images", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

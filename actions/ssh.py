@@ -7,8 +7,10 @@ unknown key. Every failure comes out as one of our errors, saying which node and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,9 +27,13 @@ from actions.errors import (
     NodeUnreachable,
     RemoteCommandFailed,
 )
+from actions.line_pump import HandlerFailed, pump_lines
 
 LineHandler = Callable[[str], Awaitable[bool]]
 """Gets each stderr line as it comes; returns True when it consumed the line."""
+
+OutputHandler = Callable[[str], Awaitable[None]]
+"""Gets each stdout and stderr line as it comes, in order of arrival, without its newline."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,18 @@ class RemoteResult:
     """The last lines of stderr that the handler did not consume."""
 
 
+@dataclass(frozen=True)
+class StreamedExit:
+    """How a streamed command ended."""
+
+    exit_status: int | None
+    """The command's exit status (128 + N when signal N killed it); None when the outcome is unknown."""
+    unknown_because: str | None = None
+    """Why the outcome is unknown (the command timed out, or the connection was lost)."""
+    signal: str | None = None
+    """The signal that killed the command, if one did."""
+
+
 class Session:
     """An open SSH connection to a node."""
 
@@ -83,12 +101,16 @@ class Session:
                 process.stdin.write(script)
                 process.stdin.write_eof()
                 stdout_task = asyncio.create_task(process.stdout.read())
-                async for line in process.stderr:
-                    line = line.rstrip("\n")
-                    if on_stderr is not None and await on_stderr(line):
-                        continue  # consumed (a progress line): not part of the error tail
-                    tail = [*tail[-19:], line]
-                stdout = await stdout_task
+                try:
+                    async for line in process.stderr:
+                        line = line.rstrip("\n")
+                        if on_stderr is not None and await on_stderr(line):
+                            continue  # consumed (a progress line): not part of the error tail
+                        tail = [*tail[-19:], line]
+                    stdout = await stdout_task
+                finally:  # a connection lost under stderr must not leave stdout's error unretrieved
+                    stdout_task.cancel()
+                    await asyncio.gather(stdout_task, return_exceptions=True)
                 completed = await process.wait(check=False)
         except TimeoutError:
             raise RemoteCommandFailed(
@@ -107,6 +129,48 @@ class Session:
                 "its outcome is unknown."
             )
         return RemoteResult(completed.exit_status, stdout, tuple(tail))
+
+    async def stream_script(
+        self, script: str, args: Sequence[str], *, on_line: OutputHandler, after_script: str = ""
+    ) -> StreamedExit:
+        """Run a bash script sent on stdin, followed there by `after_script` for the script itself to read;
+        every stdout and stderr line goes to `on_line` as it comes.
+
+        Memory stays bounded whatever the command prints: lines are handed on as they complete, and
+        `on_line` holds up reading (and, through SSH flow control, the command) while it works.
+        """
+        command = "bash -s -- " + " ".join(_quote(a) for a in args)
+        process: asyncssh.SSHClientProcess[bytes] | None = None
+        try:
+            async with asyncio.timeout(self.target.command_timeout):
+                process = await self._conn.create_process(command, encoding=None)
+                process.stdin.write((script + after_script).encode())
+                process.stdin.write_eof()
+                await pump_lines(process.stdout, process.stderr, on_line)
+                completed = await process.wait(check=False)
+        except HandlerFailed as failed:
+            raise failed.error from failed.error.__cause__
+        except TimeoutError:
+            return StreamedExit(
+                None,
+                f"the command did not finish within {self.target.command_timeout:.0f} s "
+                "(REGCLEAN_SSH_COMMAND_TIMEOUT) and was stopped; how far it got is unknown",
+            )
+        except (asyncssh.Error, OSError) as exc:
+            return StreamedExit(None, f"the SSH connection was lost while the command ran ({_reason(exc)})")
+        finally:
+            if process is not None:
+                if process.returncode is None:  # abandoned: stop it rather than leave it running unseen
+                    with contextlib.suppress(asyncssh.Error, OSError):
+                        process.terminate()
+                process.close()
+        if completed.exit_signal:
+            name = completed.exit_signal[0]
+            number = getattr(signal.Signals, f"SIG{name}", 0)
+            return StreamedExit(128 + int(number), signal=name)
+        if completed.exit_status is None:
+            return StreamedExit(None, "the command ended without an exit status (the connection was lost)")
+        return StreamedExit(completed.exit_status)
 
     async def download(self, remote: str, local: Path, *, on_bytes: Callable[[int], Awaitable[None]]) -> str:
         """Copy a remote file over SFTP to `local` (written as a temporary file, then renamed); return its sha256."""

@@ -7,7 +7,9 @@ Besides the Kubernetes API, the Slack workspace and the three control-plane node
 the platform registry (Debian's docker-registry on moto's S3, bucket `registry`) holding the
 images the fixture's workloads use; the MinIO pod `kube-system/minio-0`, whose `pods/exec` runs
 commands here with its `minio.env` and the `mc` stand-in; the registry pods, whose deletion
-restarts the registry; and the installer's plugin packages on the first node.
+restarts the registry; and on the first node the installer (`res/upload.sh`, the plugin packages)
+and the `violet` stand-in, which push real images with skopeo. `violet` checks the platform's
+address and credentials (`platform_url`, `platform_username`, `platform_password`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ from typing import Literal
 
 from bot.app import Bot, build, connected
 from bot.config import Settings
-from sandbox.installer import write_installer
+from sandbox.installer import (
+    Account,
+    fail_package,
+    fail_upload_after,
+    install_violet,
+    package_files,
+    package_images,
+    plan_images,
+    write_config,
+    write_installer,
+)
 from sandbox.kube import KubeApiServer
 from sandbox.kube.defaults import KubeObject
 from sandbox.kube.exec import serve_exec
@@ -44,6 +56,11 @@ MINIO_SELECTOR = "app=minio"
 MINIO_ACCESS_KEY = "sandbox-minio-admin"
 SECRET_CANARY = "CANARY-minio"
 """Part of every sandbox's MinIO secret key: search the bot's output for it."""
+PLATFORM_URL = "https://127.0.0.10"
+"""The platform's address for `violet push` (nothing listens there: the stand-in only compares it)."""
+PLATFORM_USERNAME = "admin@cpaas.io"
+PLATFORM_CANARY = "CANARY-platform"
+"""Part of every sandbox's platform password: search the bot's output for it."""
 _IMAGE_KINDS = frozenset({"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
 
 
@@ -82,6 +99,24 @@ class Sandbox:
         """The package files written at start."""
         self.images: list[str] = []
         """`repo:tag` of every image pushed to the registry at start."""
+        self.platform_url = PLATFORM_URL
+        self.platform_username = PLATFORM_USERNAME
+        self.platform_password = f"sandbox-{PLATFORM_CANARY}-{secrets.token_hex(8)}"
+        """What `violet push` accepts; it must never show in anything the bot writes."""
+        installer_node = self.nodes.nodes[INSTALLER_NODE]
+        self.violet = installer_node.bin_dir / "violet"
+        """The `violet` stand-in, on the PATH of the installer node's commands."""
+        self._violet_config = installer_node.root / "etc" / "violet" / "platform.json"
+        workloads = workload_images(self.fixture.objects, SAMPLE_REGISTRY)
+        self.installer_images = plan_images(
+            workloads, {file: package_images(file, workloads) for file in package_files(self.fixture.objects)}
+        )
+        self.core_images = list(self.installer_images.core)
+        """`repo:tag` that `res/upload.sh all` pushes (old tags and custom images are not among them)."""
+        self.necessary_images = list(self.installer_images.necessary)
+        """`repo:tag` that `res/upload.sh necessary` pushes, a subset of `core_images`."""
+        self.package_images = {file: list(refs) for file, refs in self.installer_images.packages.items()}
+        """Package file name -> the `repo:tag` that `violet push` of it pushes."""
         for user_id, name in PEOPLE.items():
             self.slack.add_user(user_id, name)
         for group_id, handle, members in USERGROUPS:
@@ -113,6 +148,9 @@ class Sandbox:
         self.images = sorted({*workload_images(workloads, SAMPLE_REGISTRY), *EXTRA_IMAGES})
         await self.s3.start()
         await start_seeded(self.registry, self.images, self.workdir / "images")
+        registry = Account(self.registry.address, self.registry.username, self.registry.password)
+        platform = Account(self.platform_url, self.platform_username, self.platform_password)
+        await asyncio.to_thread(write_config, self._violet_config, platform, registry)
         # Only now is the registry's address known (the fixture came first, and `load_fixture`'s
         # `registry=` wants it up front): point the served workloads' images at it.
         moved = [rehome_images(o, f"{SAMPLE_REGISTRY}/", f"{self.registry.address}/") for o in workloads]
@@ -122,7 +160,16 @@ class Sandbox:
         for seed, node in enumerate(self.nodes.nodes.values(), start=1):
             populate_minio(node.minio_dir, small_files=300, large_files=2, large_size=2**20, seed=seed)
         self.minio_pod.prepare()
-        self.packages = write_installer(self.installer_dir, self.fixture.objects)
+        self.packages = write_installer(self.installer_dir, self.installer_images)
+        install_violet(self.violet.parent, self._violet_config)
+
+    def fail_upload_after(self, images: int | None) -> None:
+        """Fault switch: `res/upload.sh` exits 1 after pushing this many images; None clears it."""
+        fail_upload_after(self.installer_dir, images)
+
+    def fail_package(self, file: str, mode: Literal["once", "always"] | None) -> None:
+        """Fault switch: `violet push` of this package fails the next time, or every time; None clears it."""
+        fail_package(self.plugin_dir, file, mode)
 
     async def stop(self) -> None:
         """Stop the servers and the registry's processes."""
@@ -177,6 +224,9 @@ class Sandbox:
             "REGCLEAN_REGISTRY_INSECURE": "true",
             "REGCLEAN_INSTALLER_NODE": INSTALLER_NODE,
             "REGCLEAN_INSTALLER_DIR": str(self.installer_dir.resolve()),
+            "REGCLEAN_PLATFORM_URL": self.platform_url,
+            "REGCLEAN_PLATFORM_USERNAME": self.platform_username,
+            "REGCLEAN_PLATFORM_PASSWORD": self.platform_password,
         }
         if mode == "http":
             env["SLACK_SIGNING_SECRET"] = self.slack.signing_secret

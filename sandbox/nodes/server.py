@@ -43,6 +43,8 @@ class SandboxNode:
         self.minio_dir = root / "cpaas" / "minio"
         self.backup_dir = root / "cpaas" / "backup"
         self.backup_dir.mkdir(parents=True, exist_ok=True)
+        self.bin_dir = root / "usr" / "local" / "bin"
+        """First on the PATH of the node's commands: where the vendor's tools (`violet`) are installed."""
         self.commands: list[str] = []
         """Every exec request received, in order."""
         self._host_key = host_key
@@ -53,7 +55,7 @@ class SandboxNode:
         self._tasks: set[asyncio.Task[None]] = set()
         self._env = {
             "HOME": str(root),
-            "PATH": os.environ.get("PATH", os.defpath),
+            "PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
             "LC_ALL": "C",
             "USER": username,
             "LOGNAME": username,

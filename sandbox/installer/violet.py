@@ -1,0 +1,195 @@
+"""The sandbox's STAND-IN for `violet`, the vendor's (Alauda's) package tool, which no registry ships.
+
+    violet push PKG --platform-address URL --platform-username USER --platform-password PASSWORD
+
+It unpacks the package (a gzipped tar of OCI layouts and a `package.yaml` listing the images,
+see `packages.py`) and pushes each image with the real `skopeo` to the platform's registry.
+
+The real violet logs in to the platform at URL and asks its API where the registry is and how to
+push there. This stand-in reads that answer from a small JSON file the sandbox writes instead
+(`VIOLET_SANDBOX_CONFIG`): the platform's address and credentials, which it checks the arguments
+against as the platform's login would, and the registry's address and credentials.
+
+Fault switch (tests): a file `PKG.fail` next to the package makes its push fail before any image
+is pushed; content `once` fails one push and removes the file, anything else (`always`) fails
+every push.
+
+It runs as a script (`python -I violet.py`, see `install.py`), so it imports nothing of the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_VARIABLE = "VIOLET_SANDBOX_CONFIG"
+USAGE = """Usage:
+  violet push PACKAGE [flags]
+
+Flags:
+      --platform-address string    platform address, e.g. https://192.168.1.10
+      --platform-username string   platform user
+      --platform-password string   platform user's password
+  -h, --help                       help for push
+"""
+_FLAGS = ("platform-address", "platform-username", "platform-password")
+
+
+@dataclass(frozen=True)
+class Account:
+    """An address and the credentials that are accepted there."""
+
+    address: str
+    username: str
+    password: str
+
+
+class Failure(Exception):
+    """Ends the command with `Error: MESSAGE` on stderr and exit status 1, as violet does."""
+
+
+def write_config(path: Path, platform: Account, registry: Account) -> Path:
+    """Write the platform API's stand-in answer: the platform's login and the registry to push to."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"platform": asdict(platform), "registry": asdict(registry)}, indent=2))
+    path.chmod(0o600)
+    return path
+
+
+def main(argv: list[str]) -> int:
+    """Run one violet command; returns its exit status."""
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print("violet manages ACP plugin and operator packages.\n\n" + USAGE)
+        return 0
+    if argv[0] != "push":
+        return _fail(f'unknown command "{argv[0]}" for "violet"' + "\nRun 'violet --help' for usage.")
+    try:
+        if any(a in ("-h", "--help") for a in argv[1:]):
+            print(USAGE)
+            return 0
+        package, flags = _parse_push(argv[1:])
+        return push(Path(package), flags)
+    except Failure as failure:
+        return _fail(str(failure))
+
+
+def _parse_push(args: list[str]) -> tuple[str, dict[str, str]]:
+    positional: list[str] = []
+    flags: dict[str, str] = {}
+    rest = iter(args)
+    for arg in rest:
+        if not arg.startswith("--"):
+            positional.append(arg)
+            continue
+        name, eq, value = arg[2:].partition("=")
+        if name not in _FLAGS:
+            raise Failure(f"unknown flag: --{name}")
+        if not eq:
+            following = next(rest, None)
+            if following is None:
+                raise Failure(f"flag needs an argument: --{name}")
+            value = following
+        flags[name] = value
+    if len(positional) != 1:
+        raise Failure(f"accepts 1 arg(s), received {len(positional)}")
+    missing = [f'"{f}"' for f in _FLAGS if f not in flags]
+    if missing:
+        raise Failure(f"required flag(s) {', '.join(missing)} not set")
+    return positional[0], flags
+
+
+def push(package: Path, flags: dict[str, str]) -> int:
+    """Log in to the platform, unpack the package and push its images."""
+    platform, registry = _read_config()
+    if not package.is_file():
+        raise Failure(f"open {package}: no such file or directory")
+    address = flags["platform-address"].rstrip("/")
+    if address != platform.address.rstrip("/"):
+        raise Failure(
+            f'Post "{address}/console-acp/api/v1/token/login": dial tcp: connect: connection refused'
+        )
+    if (flags["platform-username"], flags["platform-password"]) != (platform.username, platform.password):
+        raise Failure("authentication failed: 401 Unauthorized")
+    print(f"Logged in to {address} as {platform.username}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="violet-") as tmp:
+        manifest = _unpack(package, Path(tmp))
+        images = manifest.get("images") or []
+        print(
+            f"Package {manifest.get('name')} {manifest.get('version', '')} ({manifest.get('arch', '?')}): "
+            f"{len(images)} image(s)",
+            flush=True,
+        )
+        _fault(package, registry, images)
+        for index, image in enumerate(images, start=1):
+            reference = image["reference"]
+            print(f"[{index}/{len(images)}] push {reference} -> {registry.address}/{reference}", flush=True)
+            _skopeo_copy(Path(tmp) / image["layout"], registry, reference)
+    print(f"Push package {package.name} succeeded", flush=True)
+    return 0
+
+
+def _read_config() -> tuple[Account, Account]:
+    path = os.environ.get(CONFIG_VARIABLE)
+    try:
+        data = json.loads(Path(path or "").read_text())
+        return Account(**data["platform"]), Account(**data["registry"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise Failure(f"sandbox: cannot read the platform's stand-in answer {path!r} ({exc})") from None
+
+
+def _unpack(package: Path, into: Path) -> dict[str, Any]:
+    try:
+        with tarfile.open(package, "r:gz") as tar:
+            tar.extractall(into, filter="data")
+        manifest = yaml.safe_load((into / "package.yaml").read_text())
+    except (OSError, tarfile.TarError, yaml.YAMLError) as exc:
+        raise Failure(f"invalid package {package.name}: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise Failure(f"invalid package {package.name}: package.yaml is not a mapping")
+    return manifest
+
+
+def _fault(package: Path, registry: Account, images: list[dict[str, str]]) -> None:
+    switch = package.with_name(package.name + ".fail")
+    if not switch.exists():
+        return
+    mode = switch.read_text().strip() or "always"
+    if mode == "once":
+        switch.unlink()
+    first = images[0]["reference"] if images else package.name
+    raise Failure(
+        f"push image {registry.address}/{first}: received unexpected HTTP status: "
+        f"500 Internal Server Error (sandbox fault switch {switch.name}: {mode})"
+    )
+
+
+def _skopeo_copy(layout: Path, registry: Account, reference: str) -> None:
+    argv = [
+        "skopeo", "--insecure-policy", "copy", "--all", "--dest-tls-verify=false",
+        "--dest-creds", f"{registry.username}:{registry.password}",
+        f"oci:{layout}", f"docker://{registry.address}/{reference}",
+    ]  # fmt: skip
+    try:
+        status = subprocess.run(argv, stdin=subprocess.DEVNULL, check=False).returncode
+    except OSError as exc:
+        raise Failure(f"push image {reference}: {exc}") from None
+    if status != 0:
+        raise Failure(f"push image {registry.address}/{reference} failed (skopeo exited with {status})")
+
+
+def _fail(message: str) -> int:
+    print(f"Error: {message}", file=sys.stderr, flush=True)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -63,6 +63,7 @@ bench: setup
 	$(BIN)/python bench/ack_latency.py
 	$(BIN)/python bench/backup.py
 	$(BIN)/python bench/purge_stream.py
+	$(BIN)/python bench/verify.py
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache

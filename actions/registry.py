@@ -1,15 +1,18 @@
 """The platform registry over the OCI distribution API: what it holds (issue 4, gate 4).
 
 Authentication as a client does it: the first 401 names the scheme (`WWW-Authenticate`);
-basic sends the credentials, bearer fetches a token from the realm with them. The password
-never appears in an error.
+basic sends the credentials, bearer fetches a token from the realm with them (`RegistryAuth`,
+shared with the pull check). The password, the Authorization header and tokens never appear in
+an error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -52,92 +55,88 @@ class RegistryRecord:
         return sum(len(tags) for tags in self.repositories.values())
 
 
-class RegistryClient:
-    """A small distribution API client; use it as an async context manager."""
+class RegistryAuth:
+    """How one session authenticates, learnt from the registry's challenges as a client learns it.
 
-    def __init__(self, target: RegistryTarget, *, timeout: float = 30.0, page_size: int = PAGE) -> None:
+    Basic: once a challenge asked for it, every request carries the credentials. Bearer: a token
+    per scope (`repository:acp/core:pull`), fetched from the realm with the credentials, cached,
+    and fetched again once when the registry refuses it (it may have expired).
+    """
+
+    def __init__(self, target: RegistryTarget, session: aiohttp.ClientSession) -> None:
         self.target = target
-        self._page_size = page_size
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-        self._authorization: str | None = None
+        self._session = session
+        self._basic = (
+            None
+            if target.username is None or target.password is None
+            else "Basic " + base64.b64encode(f"{target.username}:{target.password}".encode()).decode()
+        )
+        self._scheme: str | None = None
+        self._tokens: dict[str, str] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    async def __aenter__(self) -> RegistryClient:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self
+    def authorization(self, scope: str) -> str | None:
+        """The Authorization header to send for scope, if known."""
+        if self._scheme == "basic":
+            return self._basic
+        return self._tokens.get(scope)
 
-    async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    async def record(self) -> RegistryRecord:
-        """Read the catalog and every repository's tags."""
-        repositories: dict[str, tuple[str, ...]] = {}
-        async for repo in self._paged("/v2/_catalog", "repositories"):
-            repositories[repo] = tuple([t async for t in self._paged(f"/v2/{repo}/tags/list", "tags")])
-        return RegistryRecord(repositories)
-
-    async def _paged(self, path: str, key: str) -> AsyncIterator[str]:
-        url: str | None = f"{self.target.base}{path}?{urlencode({'n': self._page_size})}"
-        while url is not None:
-            body, link = await self._get_json(url)
-            for item in body.get(key) or []:
-                yield str(item)
-            match = _LINK.search(link or "")
-            url = urljoin(self.target.base, match.group(1)) if match else None
-
-    async def _get_json(self, url: str) -> tuple[dict[str, Any], str | None]:
-        assert self._session is not None, "use RegistryClient as an async context manager"
+    @asynccontextmanager
+    async def get(
+        self, url: str, scope: str, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """GET url authenticated for scope (redirects followed); any status but 401 is the caller's."""
         for attempt in range(2):
-            headers = {"Authorization": self._authorization} if self._authorization else {}
+            sent = self.authorization(scope)
             try:
-                async with self._session.get(url, headers=headers) as response:
-                    if response.status == 401 and attempt == 0:
-                        await self._authenticate(response.headers.get("WWW-Authenticate", ""))
-                        continue
-                    if response.status == 401:
-                        raise RegistryAuthFailed(
-                            f"The registry {self.target.address} refused the credentials of "
-                            f"{self.target.username or 'an anonymous client'}. Check REGCLEAN_REGISTRY_USERNAME "
-                            "and REGCLEAN_REGISTRY_PASSWORD."
-                        )
-                    if response.status >= 400:
-                        raise RegistryError(
-                            f"The registry {self.target.address} answered {response.status} for {url}."
-                        )
-                    return await response.json(content_type=None), response.headers.get("Link")
+                response = await self._session.get(
+                    url, headers={**(headers or {}), **({"Authorization": sent} if sent else {})}
+                )
             except aiohttp.ClientError as exc:
-                raise RegistryUnreachable(
-                    f"Cannot reach the registry at {self.target.base}: {type(exc).__name__}. "
-                    "Check REGCLEAN_REGISTRY (and REGCLEAN_REGISTRY_INSECURE for plain HTTP)."
-                ) from None
-            except ValueError:
-                raise RegistryError(
-                    f"The registry {self.target.address} answered {url} with something that is not JSON."
-                ) from None
-        raise RegistryAuthFailed(f"The registry {self.target.address} kept asking to authenticate.")
+                raise self._unreachable(exc) from None
+            if response.status != 401:
+                try:
+                    yield response
+                finally:
+                    response.release()
+                return
+            challenge = response.headers.get("WWW-Authenticate", "")
+            response.release()
+            if attempt == 0:
+                await self._answer(challenge, scope, sent)
+        raise RegistryAuthFailed(
+            f"The registry {self.target.address} refused the credentials of "
+            f"{self.target.username or 'an anonymous client'}. Check REGCLEAN_REGISTRY_USERNAME "
+            "and REGCLEAN_REGISTRY_PASSWORD."
+        )
 
-    async def _authenticate(self, challenge: str) -> None:
+    def _unreachable(self, exc: BaseException) -> RegistryUnreachable:
+        return RegistryUnreachable(
+            f"Cannot reach the registry at {self.target.base}: {type(exc).__name__}. "
+            "Check REGCLEAN_REGISTRY (and REGCLEAN_REGISTRY_INSECURE for plain HTTP)."
+        )
+
+    async def _answer(self, challenge: str, scope: str, sent: str | None) -> None:
         scheme = challenge.split(" ", 1)[0].lower()
-        if self.target.username is None or self.target.password is None:
+        if self._basic is None:
             raise RegistryAuthFailed(
                 f"The registry {self.target.address} requires a login: set REGCLEAN_REGISTRY_USERNAME "
                 "and REGCLEAN_REGISTRY_PASSWORD."
             )
-        basic = (
-            "Basic " + base64.b64encode(f"{self.target.username}:{self.target.password}".encode()).decode()
-        )
         if scheme == "basic":
-            self._authorization = basic
+            self._scheme = "basic"
         elif scheme == "bearer":
-            self._authorization = "Bearer " + await self._token(dict(_PARAM.findall(challenge)), basic)
+            async with self._locks.setdefault(scope, asyncio.Lock()):
+                if self._tokens.get(scope) == sent:  # nobody fetched a newer one meanwhile
+                    params = dict(_PARAM.findall(challenge))
+                    params.setdefault("scope", scope)
+                    self._tokens[scope] = "Bearer " + await self._token(params, self._basic)
         else:
             raise RegistryAuthFailed(
-                f"The registry {self.target.address} asks for an unknown scheme: {scheme}."
+                f"The registry {self.target.address} asks for an unknown scheme: {scheme or 'none'}."
             )
 
     async def _token(self, params: dict[str, str], basic: str) -> str:
-        assert self._session is not None
         realm = params.pop("realm", None)
         if not realm:
             raise RegistryAuthFailed(
@@ -147,14 +146,80 @@ class RegistryClient:
             async with self._session.get(realm, params=params, headers={"Authorization": basic}) as response:
                 if response.status in (401, 403):
                     raise RegistryAuthFailed(
-                        f"The token service of {self.target.address} refused the credentials of {self.target.username}."
+                        f"The token service of {self.target.address} refused the credentials of "
+                        f"{self.target.username}. Check REGCLEAN_REGISTRY_USERNAME and REGCLEAN_REGISTRY_PASSWORD."
+                    )
+                if response.status != 200:
+                    raise RegistryAuthFailed(
+                        f"The token service of {self.target.address} answered {response.status}."
                     )
                 body = await response.json(content_type=None)
         except aiohttp.ClientError as exc:
             raise RegistryUnreachable(
-                f"Cannot reach the registry's token service: {type(exc).__name__}."
+                f"Cannot reach the token service of {self.target.address}: {type(exc).__name__}."
             ) from None
-        token = body.get("token") or body.get("access_token") if isinstance(body, dict) else None
+        except ValueError:
+            body = None
+        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
         if not token:
             raise RegistryAuthFailed(f"The token service of {self.target.address} returned no token.")
         return str(token)
+
+
+class RegistryClient:
+    """A small distribution API client; use it as an async context manager."""
+
+    def __init__(self, target: RegistryTarget, *, timeout: float = 30.0, page_size: int = PAGE) -> None:
+        self.target = target
+        self._page_size = page_size
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self._auth: RegistryAuth | None = None
+
+    async def __aenter__(self) -> RegistryClient:
+        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        self._auth = RegistryAuth(self.target, self._session)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def record(self) -> RegistryRecord:
+        """Read the catalog and every repository's tags."""
+        repositories: dict[str, tuple[str, ...]] = {}
+        async for repo in self._paged("/v2/_catalog", "repositories", "registry:catalog:*"):
+            repositories[repo] = tuple(
+                [t async for t in self._paged(f"/v2/{repo}/tags/list", "tags", pull_scope(repo))]
+            )
+        return RegistryRecord(repositories)
+
+    async def _paged(self, path: str, key: str, scope: str) -> AsyncIterator[str]:
+        url: str | None = f"{self.target.base}{path}?{urlencode({'n': self._page_size})}"
+        while url is not None:
+            body, link = await self._get_json(url, scope)
+            for item in body.get(key) or []:
+                yield str(item)
+            match = _LINK.search(link or "")
+            url = urljoin(self.target.base, match.group(1)) if match else None
+
+    async def _get_json(self, url: str, scope: str) -> tuple[dict[str, Any], str | None]:
+        assert self._auth is not None, "use RegistryClient as an async context manager"
+        try:
+            async with self._auth.get(url, scope) as response:
+                if response.status >= 400:
+                    raise RegistryError(
+                        f"The registry {self.target.address} answered {response.status} for {url}."
+                    )
+                return await response.json(content_type=None), response.headers.get("Link")
+        except aiohttp.ClientError as exc:
+            raise self._auth._unreachable(exc) from None
+        except ValueError:
+            raise RegistryError(
+                f"The registry {self.target.address} answered {url} with something that is not JSON."
+            ) from None
+
+
+def pull_scope(repository: str) -> str:
+    """The bearer-token scope that lets a client pull from repository."""
+    return f"repository:{repository}:pull"

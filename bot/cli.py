@@ -1,4 +1,4 @@
-"""`regclean`: serve the bot, record the inventory from a terminal, or run the demo."""
+"""`regclean`: serve the bot, run a step from a terminal (inventory, backup, verify), or run the demo."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings, args)
         if args.command == "backup":
             return _backup(settings, args.format)
+        if args.command == "verify":
+            return _verify(settings, args.format, args.images)
         return _inventory(settings, args.format)
     except ConfigError as exc:
         print(f"regclean: {exc}", file=sys.stderr)
@@ -63,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     inventory.add_argument("--format", choices=("table", "json"), default="table")
     backup = sub.add_parser("backup", help="back up /cpaas/minio on every control-plane node, verified")
     backup.add_argument("--format", choices=("table", "json"), default="table")
+    verify = sub.add_parser(
+        "verify",
+        help="pull every manifest and blob of these images from the platform registry, digests checked",
+    )
+    verify.add_argument("--format", choices=("table", "json"), default="table")
+    verify.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="repo:tag, repo@sha256:…, or REGISTRY/repo:tag"
+    )
     demo = sub.add_parser("demo", help="run the runbook against the sandbox and print the conversation")
     demo.add_argument("--mode", choices=("http", "socket"), default="http", help="how the bot talks to Slack")
     return parser
@@ -122,6 +132,28 @@ def _backup(settings: Settings, fmt: str) -> int:
         ]
         print("\n".join(align(header, rows)))
     return 0 if result.verified else 1
+
+
+def _verify(settings: Settings, fmt: str, images: Sequence[str]) -> int:
+    """Exit 0 only if every image pulls."""
+    from actions.pull_check import check_pulls
+    from bot.preflight import registry_target
+    from bot.render import align
+
+    target = registry_target(settings)
+    results = asyncio.run(check_pulls(target, images, concurrency=settings.verify_concurrency))
+    if fmt == "json":
+        _print_json(
+            {"images": [{"image": r.image, "pullable": r.pullable, "problem": r.problem} for r in results]}
+        )
+    else:
+        header = ("IMAGE", "PULLABLE", "MANIFESTS", "BLOBS", "BYTES", "PROBLEM")
+        rows = [
+            (r.image, "yes" if r.pullable else "no", str(r.manifests), str(r.blobs), str(r.bytes), r.problem)
+            for r in results
+        ]
+        print("\n".join(align(header, rows)))
+    return 0 if all(r.pullable for r in results) else 1
 
 
 def _run(

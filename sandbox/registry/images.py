@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .registry import Registry
 
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
+INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 
@@ -56,13 +57,10 @@ def _layer_tar(index: int, content: bytes) -> bytes:
     return buf.getvalue()
 
 
-def make_oci_layout(directory: Path, *, layers: int = 2, layer_size: int = 64 * 1024, seed: int = 1) -> Path:
-    """Write an OCI image layout with one image to directory: `layers` gzipped tar layers of
-    `layer_size` random bytes each (from `seed`: same seed, same digests), a config and a manifest.
-    Returns directory, ready for `oci:DIRECTORY` in skopeo."""
-    rng = random.Random(seed)
-    blobs = directory / "blobs" / "sha256"
-    blobs.mkdir(parents=True, exist_ok=True)
+def _write_image(
+    blobs: Path, rng: random.Random, *, layers: int, layer_size: int, seed: int, arch: str = "amd64"
+) -> dict[str, Any]:
+    """Write one image's layers, config and manifest blobs; returns the manifest's descriptor."""
     layer_descs: list[dict[str, Any]] = []
     diff_ids: list[str] = []
     for index in range(layers):
@@ -71,7 +69,7 @@ def make_oci_layout(directory: Path, *, layers: int = 2, layer_size: int = 64 * 
         layer_descs.append({"mediaType": LAYER_TYPE, **_write_blob(blobs, gzip.compress(tar, mtime=0))})
     config = {
         "created": "2024-01-01T00:00:00Z",
-        "architecture": "amd64",
+        "architecture": arch,
         "os": "linux",
         "config": {"Labels": {"sandbox.seed": str(seed)}},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
@@ -83,11 +81,46 @@ def make_oci_layout(directory: Path, *, layers: int = 2, layer_size: int = 64 * 
         "config": config_desc,
         "layers": layer_descs,
     }
-    manifest_desc = {"mediaType": MANIFEST_TYPE, **_write_blob(blobs, json.dumps(manifest).encode())}
-    image_index = {"schemaVersion": 2, "manifests": [manifest_desc]}
+    return {"mediaType": MANIFEST_TYPE, **_write_blob(blobs, json.dumps(manifest).encode())}
+
+
+def _write_layout(directory: Path, entry: dict[str, Any]) -> Path:
     (directory / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-    (directory / "index.json").write_text(json.dumps(image_index))
+    (directory / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
     return directory
+
+
+def make_oci_layout(directory: Path, *, layers: int = 2, layer_size: int = 64 * 1024, seed: int = 1) -> Path:
+    """Write an OCI image layout with one image to directory: `layers` gzipped tar layers of
+    `layer_size` random bytes each (from `seed`: same seed, same digests), a config and a manifest.
+    Returns directory, ready for `oci:DIRECTORY` in skopeo."""
+    blobs = directory / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+    manifest = _write_image(blobs, random.Random(seed), layers=layers, layer_size=layer_size, seed=seed)
+    return _write_layout(directory, manifest)
+
+
+def make_oci_index_layout(
+    directory: Path,
+    *,
+    architectures: tuple[str, ...] = ("amd64", "arm64"),
+    layers: int = 2,
+    layer_size: int = 16 * 1024,
+    seed: int = 1,
+) -> Path:
+    """Write an OCI layout whose image is a multi-platform index: one linux image per architecture,
+    each with its own layers. Push it with `push(..., all_platforms=True)` (`skopeo copy --all`)."""
+    blobs = directory / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    manifests = []
+    for arch in architectures:
+        desc = _write_image(blobs, rng, layers=layers, layer_size=layer_size, seed=seed, arch=arch)
+        manifests.append({**desc, "platform": {"architecture": arch, "os": "linux"}})
+    index = {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": manifests}
+    return _write_layout(
+        directory, {"mediaType": INDEX_TYPE, **_write_blob(blobs, json.dumps(index).encode())}
+    )
 
 
 def layout_manifest(layout: Path) -> dict[str, Any]:
@@ -97,11 +130,28 @@ def layout_manifest(layout: Path) -> dict[str, Any]:
     return entry
 
 
+def _blob_json(layout: Path, digest: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_text()
+    )
+    return data
+
+
+def platform_manifests(layout: Path) -> list[dict[str, Any]]:
+    """The descriptors of the layout's image manifests: the one image, or every platform of an index."""
+    entry = layout_manifest(layout)
+    if entry["mediaType"] == INDEX_TYPE:
+        return list(_blob_json(layout, str(entry["digest"]))["manifests"])
+    return [entry]
+
+
 def layout_blobs(layout: Path) -> list[str]:
-    """The digests of the config and layer blobs of the layout's image."""
-    digest = str(layout_manifest(layout)["digest"])
-    manifest = json.loads((layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_text())
-    return [manifest["config"]["digest"], *(layer["digest"] for layer in manifest["layers"])]
+    """The digests of the config and layer blobs of the layout's image (of every platform of an index)."""
+    digests: list[str] = []
+    for entry in platform_manifests(layout):
+        manifest = _blob_json(layout, str(entry["digest"]))
+        digests += [manifest["config"]["digest"], *(layer["digest"] for layer in manifest["layers"])]
+    return digests
 
 
 async def skopeo(*args: str) -> str:
@@ -122,10 +172,12 @@ async def skopeo(*args: str) -> str:
     return out.decode(errors="replace")
 
 
-async def push(layout: Path, registry: Registry, reference: str) -> None:
-    """`skopeo copy` the layout's image to ADDRESS/REFERENCE ("repo:tag") with the registry's creds."""
+async def push(layout: Path, registry: Registry, reference: str, *, all_platforms: bool = False) -> None:
+    """`skopeo copy` the layout's image to ADDRESS/REFERENCE ("repo:tag") with the registry's creds;
+    `all_platforms` copies a whole index (`--all`) instead of the one platform skopeo would pick."""
     await skopeo(
         "copy",
+        *(["--all"] if all_platforms else []),
         "--dest-tls-verify=false",
         "--dest-creds",
         f"{registry.username}:{registry.password}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import yaml
@@ -13,6 +13,7 @@ import yaml
 from .htpasswd import write_htpasswd
 from .process import ChildServer, free_port
 from .s3 import S3Server
+from .token import TokenServer
 
 REGISTRY_BINARY = "docker-registry"
 
@@ -26,6 +27,9 @@ class Registry:
     """docker-registry with the S3 storage driver on `bucket` of `s3`, htpasswd (bcrypt) basic auth,
     and `cache: blobdescriptor: inmemory` as real deployments have, on plain HTTP at `address`.
 
+    With `auth="token"` it asks for bearer tokens instead, from a `TokenServer` (the realm) that
+    checks the same username and password; the token server keeps running across restarts.
+
     The bucket is created at the first start. `restart()` runs a new process on the same address,
     so its in-memory blob-descriptor cache starts empty (as when the registry pod is deleted).
     """
@@ -38,6 +42,7 @@ class Registry:
         username: str = "admin",
         password: str = "sandbox-registry-password",  # noqa: S107 (a sandbox test value)
         bucket: str = "registry",
+        auth: Literal["htpasswd", "token"] = "htpasswd",
     ) -> None:
         self.s3 = s3
         self.workdir = workdir
@@ -49,6 +54,9 @@ class Registry:
         self._port = 0
         self._bucket_created = False
         self._child = ChildServer("docker-registry", workdir / "registry.log")
+        self.token_server = (
+            TokenServer(workdir, username=username, password=password) if auth == "token" else None
+        )
 
     @property
     def address(self) -> str:
@@ -61,7 +69,8 @@ class Registry:
         return f"http://{self.address}"
 
     def auth_headers(self, password: str | None = None) -> dict[str, str]:
-        """Basic-auth headers for this registry's user (with another password, to be refused)."""
+        """Basic-auth headers for this registry's user (with another password, to be refused);
+        with token auth these only work at the token server's realm."""
         return {"Authorization": aiohttp.encode_basic_auth(self.username, password or self.password)}
 
     async def start(self) -> None:
@@ -74,7 +83,9 @@ class Registry:
             self._bucket_created = True
         if not self._port:
             self._port = free_port()
-        if not self.htpasswd_path.exists():
+        if self.token_server is not None and not self.token_server.running:
+            await self.token_server.start()
+        if self.token_server is None and not self.htpasswd_path.exists():
             write_htpasswd(self.htpasswd_path, self.username, self.password)
         self.config_path.write_text(yaml.safe_dump(self.config(), sort_keys=False))
         # With AWS_CA_BUNDLE set, the S3 driver panics at start (LoadCustomCABundleError).
@@ -88,11 +99,25 @@ class Registry:
 
     async def stop(self) -> None:
         await self._child.stop()
+        if self.token_server is not None:
+            await self.token_server.stop()
 
     async def restart(self) -> None:
         """A new process on the same address: every in-memory cache is empty again."""
-        await self.stop()
+        await self._child.stop()
         await self.start()
+
+    def _auth_config(self) -> dict[str, Any]:
+        if self.token_server is None:
+            return {"htpasswd": {"realm": "sandbox-registry", "path": str(self.htpasswd_path)}}
+        return {
+            "token": {
+                "realm": self.token_server.realm,
+                "service": self.token_server.service,
+                "issuer": self.token_server.issuer,
+                "rootcertbundle": str(self.token_server.root_bundle),
+            }
+        }
 
     def config(self) -> dict[str, Any]:
         return {
@@ -114,6 +139,6 @@ class Registry:
                 "cache": {"blobdescriptor": "inmemory"},
                 "maintenance": {"uploadpurging": {"enabled": False}},
             },
-            "auth": {"htpasswd": {"realm": "sandbox-registry", "path": str(self.htpasswd_path)}},
+            "auth": self._auth_config(),
             "http": {"addr": self.address, "secret": "sandbox-registry-http-secret"},
         }

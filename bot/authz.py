@@ -27,6 +27,8 @@ COMMAND_ROLES: Mapping[str, frozenset[Role]] = {
     "backup": frozenset({Role.OPERATOR}),
     "preflight": frozenset({Role.OPERATOR}),
     "purge": frozenset({Role.OPERATOR}),
+    "restore": frozenset({Role.OPERATOR, Role.APPROVER}),
+    "verify": frozenset({Role.OPERATOR, Role.APPROVER}),
 }
 
 #: button → the roles that may press it (the two-person rule itself is in bot/approval.py)

@@ -10,6 +10,7 @@ from actions.backup import BackupResult, NodeProgress
 from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
 from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
+from bot.restore_model import PluginRestore, Verification
 
 
 class ConsoleNotifier:
@@ -91,3 +92,18 @@ class ConsoleNotifier:
             f"run #{run.id} purge: bucket {result.bucket} {empty}, {result.removed} objects removed, "
             f"registry {ready}{problem}"
         )
+
+    async def plugins_restored(self, run: RunView, step: StepView, restore: PluginRestore) -> None:
+        """One line per package that failed."""
+        self._say(f"run #{run.id} restore plugins: {step.summary}")
+        for push in restore.failed:
+            self._say(f"  {push.package}: {' | '.join(push.tail[-3:])}")
+
+    async def verification_finished(self, run: RunView, step: StepView, verification: Verification) -> None:
+        """One line per image that does not pull."""
+        self._say(f"run #{run.id} verify ({verification.scope}): {step.summary}")
+        for check in verification.failed:
+            self._say(f"  {check.image}: {check.problem}")
+
+    async def step_output(self, run: RunView, step: StepView, title: str, lines: Sequence[str]) -> None:
+        """Nothing: the terminal shows the progress line; the whole output would drown it."""

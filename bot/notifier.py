@@ -15,6 +15,7 @@ from actions.inventory import Inventory
 from bot.inventory_diff import InventoryDiff
 from bot.model import RunView, SnapshotView, StepView
 from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
+from bot.restore_model import PluginRestore, Verification
 
 
 @dataclass(frozen=True)
@@ -87,4 +88,16 @@ class Notifier(Protocol):
 
     async def purge_finished(self, run: RunView, step: StepView, result: PurgeResult) -> None:
         """The bucket's size before and after, objects removed, emptiness, and the registry restart."""
+        ...
+
+    async def plugins_restored(self, run: RunView, step: StepView, restore: PluginRestore) -> None:
+        """Every package's push: pushed or not, and the last lines of a failed one's output."""
+        ...
+
+    async def verification_finished(self, run: RunView, step: StepView, verification: Verification) -> None:
+        """The pull check: checked, pullable, and every image that does not pull with its reason."""
+        ...
+
+    async def step_output(self, run: RunView, step: StepView, title: str, lines: Sequence[str]) -> None:
+        """The newest lines of a script a step runs (already masked); called often, so throttle delivery."""
         ...

@@ -110,6 +110,11 @@ class Records:
             data["restarted"] = tuple(data.get("restarted") or ())
             return PurgeResult(**data), aware(row.finished_at)
 
+    def audit(self, actor: str, action: str, run_id: int, detail: Mapping[str, Any]) -> None:
+        """One line of the audit log for a decision outside the approval (e.g. a restore override)."""
+        with self._sessions.begin() as s:
+            s.add(AuditRow(at=utcnow(), actor=actor, action=action, run_id=run_id, detail=dict(detail)))
+
     def set_request_ref(self, request_id: int, ref: Mapping[str, str]) -> None:
         """Where the approval request was posted."""
         with self._sessions.begin() as s:

@@ -17,7 +17,7 @@ from bot.inventory_codec import inventory_lines
 from bot.inventory_diff import InventoryDiff, diff_inventories
 from bot.model import RunView, SnapshotView, StepState, StepView
 from bot.notifier import InventoryReport, Notifier, Requester
-from bot.purge_steps import PurgeSteps
+from bot.restore_steps import RestoreSteps
 from bot.schema import utcnow
 from bot.store import Store
 
@@ -29,11 +29,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Runbook(PurgeSteps):
+class Runbook(RestoreSteps):
     """The runbook's steps: what each one does, and what it leaves in the store.
 
     Inventory and backup are here; the preflight, the approval and the purge come from
-    `PreflightSteps` and `PurgeSteps`, split out by meaning.
+    `PreflightSteps` and `PurgeSteps`, the restore and the verification from `RestoreSteps`.
     """
 
     def __init__(

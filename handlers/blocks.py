@@ -34,6 +34,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ask for the purge (runbook step 4): the request goes to the channel for approval (two approvers "
         "by default), then the registry bucket is emptied",
     ),
+    "restore": (
+        "core|plugins",
+        "`core`: re-upload the core images with upload.sh (runbook step 5); `plugins [--retry-failed]`: push "
+        "every plugin package with violet (step 7). Each is followed by a full pull check",
+    ),
+    "verify": (
+        "",
+        "pull the probe images and every image the workloads use, with digests checked (steps 6 and 8)",
+    ),
     "status": ("", "show the current run's checklist"),
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.authz import AccessPolicy
+from bot.authz import AccessPolicy, Role
 from bot.notifier import Requester
 from bot.runbook import Runbook
 from handlers.blocks import COMMANDS, checklist_blocks, help_blocks, refusal_text
@@ -46,7 +46,16 @@ def parse(text: str) -> Parsed:
     expected, _ = COMMANDS[name]
     if args and not expected:
         raise ParseError(f"`{name}` takes no arguments, but got `{' '.join(args)}`.")
-    return Parsed(name, args)
+    if name == "restore" and tuple(a.lower() for a in args) not in RESTORE_FORMS:
+        got = f"`{' '.join(args)}`" if args else "nothing"
+        raise ParseError(
+            f"`restore` takes `core`, `core --override` or `plugins [--retry-failed]`, but got {got}."
+        )
+    return Parsed(name, tuple(a.lower() for a in args) if name == "restore" else args)
+
+
+#: what `/regclean restore` accepts
+RESTORE_FORMS = frozenset({("core",), ("core", "--override"), ("plugins",), ("plugins", "--retry-failed")})
 
 
 #: subcommand → (what the acknowledgement says, what it starts in the engine)
@@ -66,6 +75,10 @@ WORK: dict[str, tuple[str, Callable[[Runbook, Requester], None]]] = {
     "purge": (
         "Asking for the purge: if every gate holds, the request goes to the channel for approval…",
         lambda runbook, who: runbook.start_purge_request(who),
+    ),
+    "verify": (
+        "Pulling the probe images and every image the workloads use… the result goes to the run's thread.",
+        lambda runbook, who: runbook.start_verify(who),
     ),
 }
 
@@ -99,6 +112,17 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
                 await ack(text="No run is active. Start one with `/regclean inventory`.")
             else:
                 await ack(text=f"Run #{run.id}", blocks=checklist_blocks(run))
+        elif parsed.name == "restore":
+            who = Requester(user, command.get("channel_id"))
+            if parsed.args[0] == "core":
+                await ack(text="Restoring the core images with upload.sh… output goes to the run's thread.")
+                may_override = await policy.has_role(user, Role.APPROVER)
+                runbook.start_restore_core(
+                    who, override="--override" in parsed.args, may_override=may_override
+                )
+            else:
+                await ack(text="Pushing the plugin packages with violet… progress goes to the run's thread.")
+                runbook.start_restore_plugins(who, retry_failed="--retry-failed" in parsed.args)
         else:
             reply, start = WORK[parsed.name]
             await ack(text=reply)

@@ -17,6 +17,7 @@ from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
 from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
 from bot.render import operators_csv, plugins_csv
+from bot.restore_model import PluginRestore, Verification
 from handlers.approval_messages import ApprovalMessages
 from handlers.backup_blocks import progress_blocks, result_blocks
 from handlers.blocks import checklist_blocks, checklist_text, failure_blocks, who
@@ -24,6 +25,13 @@ from handlers.inventory_blocks import diff_messages, summary_blocks, table_messa
 from handlers.live import Clock, LiveMessage, Pacer
 from handlers.preflight_blocks import custom_listing, preflight_blocks, preflight_text
 from handlers.purge_blocks import purge_blocks, purge_text
+from handlers.restore_blocks import (
+    output_blocks,
+    plugins_blocks,
+    plugins_text,
+    verification_blocks,
+    verification_text,
+)
 from handlers.tables import Block, section
 
 log = logging.getLogger(__name__)
@@ -173,6 +181,22 @@ class SlackNotifier:
         """The bucket before and after, and the registry's restart, in the thread."""
         self._progress.pop(step.id, None)
         await self._reply(run, purge_blocks(run, step, result), purge_text(result))
+
+    async def step_output(self, run: RunView, step: StepView, title: str, lines: Sequence[str]) -> None:
+        """One thread message per step, showing the newest lines, updated in place at most once a second."""
+        live = self._step_message(run, step)
+        if live is not None:
+            await live.show(f"{title} — output", output_blocks(title, lines))
+
+    async def plugins_restored(self, run: RunView, step: StepView, restore: PluginRestore) -> None:
+        """Every package's outcome, in the thread."""
+        self._progress.pop(step.id, None)
+        await self._reply(run, plugins_blocks(run, step, restore), plugins_text(restore))
+
+    async def verification_finished(self, run: RunView, step: StepView, verification: Verification) -> None:
+        """The pull check's summary and every failure, in the thread."""
+        self._progress.pop(step.id, None)
+        await self._reply(run, verification_blocks(run, step, verification), verification_text(verification))
 
     # internals -------------------------------------------------------------
     async def flush(self) -> None:

@@ -1,7 +1,8 @@
 """`regclean demo`: the runbook so far, end to end against the sandbox, as a Slack conversation.
 
 So far: the inventory (with a change in between), the backup of every node, the preflight and
-its gates, the two-person approval, and the purge with the registry's restart.
+its gates, the two-person approval, the purge with the registry's restart, the restore of the
+core images and of the plugins, and the pull checks after each.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any, TextIO
 
 from sandbox.installer import package_bytes
 from sandbox.kube.fixtures import Fixture, installed_operators, load_fixture
+from sandbox.registry.images import make_oci_layout, push
+from sandbox.registry.seed import image_seed
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import Mode, RunningBot, Sandbox, running_bot
 
@@ -36,6 +39,7 @@ async def run_demo(mode: Mode = "http", out: TextIO | None = None) -> int:
                 await _record_and_back_up(bot, box)
                 await _preflight_until_the_gates_hold(bot, box)
                 purged = await _approve_and_purge(bot, box)
+                await _restore(bot, box)
                 await bot.driver.slash("UBOB", "status")
                 await bot.driver.slash("UALICE", "purgee")  # a typo
                 await bot.bot.notifier.flush()
@@ -95,6 +99,26 @@ async def _approve_and_purge(bot: RunningBot, box: Sandbox) -> str:
     await box.slack.wait_for(lambda ws: _count(ws, "objects removed") >= 1, timeout=60)
     await bot.bot.runbook.drain()
     return f"{before} objects before the purge, {box.s3.object_count()} after."
+
+
+async def _restore(bot: RunningBot, box: Sandbox) -> None:
+    say = bot.driver.slash
+    await say("UALICE", "restore core")  # upload.sh all, then necessary; then a pull check
+    await box.slack.wait_for(lambda ws: _count(ws, "Pull check after the core restore") >= 1, timeout=120)
+    await say("UALICE", "restore plugins")  # violet push of every package; then every image is pulled
+    await box.slack.wait_for(lambda ws: _count(ws, "Pull check of every recorded image") >= 1, timeout=180)
+    # The custom images are not the platform's to restore: the team re-pushes its export, then checks.
+    for reference in box.images:
+        if reference.startswith("retail/"):
+            name = reference.replace("/", "_").replace(":", "_")
+            await push(
+                make_oci_layout(box.workdir / "export" / name, seed=image_seed(reference)),
+                box.registry,
+                reference,
+            )
+    await say("UOSCAR", "verify")
+    await box.slack.wait_for(lambda ws: _count(ws, "Pull check of every recorded image") >= 2, timeout=60)
+    await bot.bot.runbook.drain()
 
 
 def _count(ws: SlackWorkspace, needle: str) -> int:

@@ -10,6 +10,7 @@ from actions.backup import BackupResult, NodeProgress
 from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
 from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
+from bot.restore_model import PluginRestore, Verification
 
 
 class RecordingNotifier:
@@ -60,6 +61,15 @@ class RecordingNotifier:
 
     async def purge_finished(self, run: RunView, step: StepView, result: PurgeResult) -> None:
         self._record("purge", (step, result))
+
+    async def plugins_restored(self, run: RunView, step: StepView, restore: PluginRestore) -> None:
+        self._record("plugins", (step, restore))
+
+    async def verification_finished(self, run: RunView, step: StepView, verification: Verification) -> None:
+        self._record("verification", (step, verification))
+
+    async def step_output(self, run: RunView, step: StepView, title: str, lines: Sequence[str]) -> None:
+        self._record("output", (title, tuple(lines)))
 
     def of(self, kind: str) -> list[Any]:
         return [payload for k, payload in self.events if k == kind]

@@ -1,0 +1,132 @@
+"""Restore core and plugins after the purge, and prove every image pulls (through the real Bolt app)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from actions.registry import RegistryClient, RegistryTarget
+from sandbox.registry.images import make_oci_layout, push
+from sandbox.registry.seed import image_seed
+from sandbox.slack import SlackWorkspace
+from sandbox.stack import RunningBot, Sandbox
+from tests.scenarios.conftest import text_of
+from tests.scenarios.flow import approve, ready_for_purge, step_line
+
+RESTORE_CORE = "Restore core images"
+RESTORE_PLUGINS = "Restore plugin and operator images"
+VERIFY = "Verify that every image pulls"
+
+
+async def purged(bot: RunningBot, sandbox: Sandbox) -> None:
+    request = await ready_for_purge(bot, sandbox)
+    await approve(bot, "UBOB", request)
+    await sandbox.slack.wait_for(lambda w: "1 of 2 approved" in text_of(request))
+    await approve(bot, "UCAROL", request)
+    await sandbox.slack.wait_for(lambda w: step_line(w, "✅", "Purge"), timeout=60)
+
+
+def posted(ws: SlackWorkspace, needle: str) -> str | None:
+    found = [text_of(m) for m in ws.messages if needle in text_of(m)]
+    return found[-1] if found else None
+
+
+async def re_push_custom_images(sandbox: Sandbox) -> None:
+    for reference in sandbox.images:
+        if reference.startswith("retail/"):
+            name = reference.replace("/", "_").replace(":", "_")
+            layout = make_oci_layout(sandbox.workdir / "export" / name, seed=image_seed(reference))
+            await push(layout, sandbox.registry, reference)
+
+
+async def catalog(sandbox: Sandbox) -> dict[str, tuple[str, ...]]:
+    target = RegistryTarget(
+        sandbox.registry.address, sandbox.registry.username, sandbox.registry.password, True
+    )
+    async with RegistryClient(target) as client:
+        return (await client.record()).repositories
+
+
+async def test_restore_core_then_plugins_and_every_image_pulls(
+    http_bot: RunningBot, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ws = sandbox.slack
+    await purged(http_bot, sandbox)
+    await http_bot.driver.slash("UALICE", "restore core")
+    await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=90)
+    core = await ws.wait_for(lambda w: posted(w, "Pull check after the core restore"), timeout=60)
+    assert ":white_check_mark: All" in core
+    await http_bot.driver.slash("UALICE", "restore plugins")
+    await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=120)
+    # The custom images the preflight listed are not restored by anything: verify names them.
+    everything = await ws.wait_for(lambda w: posted(w, "Pull check of every recorded image"), timeout=60)
+    assert "2* do not" in everything and "retail/order-service:1.4.2: no manifest" in everything
+    # The team re-pushes them from its own export, as the runbook says; then everything pulls.
+    await re_push_custom_images(sandbox)
+    await http_bot.driver.slash("UALICE", "verify")
+    await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
+    assert ":white_check_mark: All" in (posted(ws, "Pull check of every recorded image") or "")
+
+    repositories = await catalog(sandbox)
+    assert "v4.1.0" not in repositories.get("acp/archon", ()), "the old tag is gone"
+    assert "v4.2.5" in repositories["acp/archon"] and "latest" in repositories["acp/core"]
+
+    said = "\n".join(text_of(m) for m in ws.messages) + "\n".join(e.text for e in ws.ephemerals)
+    stored = b"".join(p.read_bytes() for p in Path(sandbox.workdir).glob("regclean.db*"))
+    for secret in (sandbox.platform_password, sandbox.registry.password):
+        assert secret not in said and secret not in caplog.text and secret.encode() not in stored
+
+
+async def test_restore_is_refused_before_a_purge(http_bot: RunningBot, sandbox: Sandbox) -> None:
+    await http_bot.driver.slash("UALICE", "inventory")
+    await sandbox.slack.wait_for(lambda w: step_line(w, "✅", "Record operators"), timeout=30)
+    await http_bot.driver.slash("UALICE", "restore core")
+    await sandbox.slack.wait_for(
+        lambda w: any(e.user == "UALICE" and "Restoring needs a purge" in e.text for e in w.ephemerals)
+    )
+    await http_bot.driver.slash("UALICE", "restore core --override")  # an operator, not an approver
+    await sandbox.slack.wait_for(
+        lambda w: any(e.user == "UALICE" and "Only an approver may override" in e.text for e in w.ephemerals)
+    )
+    await http_bot.driver.slash("UALICE", "restore everything")
+    assert any("`restore` takes" in e.text for e in sandbox.slack.ephemerals)
+
+
+async def test_upload_failing_half_way_fails_the_step_and_it_runs_again(
+    http_bot: RunningBot, sandbox: Sandbox
+) -> None:
+    ws = sandbox.slack
+    await purged(http_bot, sandbox)
+    sandbox.fail_upload_after(2)
+    await http_bot.driver.slash("UALICE", "restore core")
+    await ws.wait_for(lambda w: step_line(w, "❌", RESTORE_CORE), timeout=90)
+    run = await http_bot.bot.runbook.status()
+    assert run is not None
+    [failed] = [s for s in run.steps if s.name == "restore_core"]
+    assert "upload.sh all exited with status 1" in (failed.error or "")
+    assert sandbox.platform_password not in (failed.error or "")
+    sandbox.fail_upload_after(None)
+    await http_bot.driver.slash("UALICE", "restore core")
+    await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=90)
+
+
+async def test_a_failed_package_is_listed_and_retried_alone(http_bot: RunningBot, sandbox: Sandbox) -> None:
+    ws = sandbox.slack
+    await purged(http_bot, sandbox)
+    await http_bot.driver.slash("UALICE", "restore core")
+    await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=90)
+    broken = sorted(sandbox.package_images)[0]
+    sandbox.fail_package(broken, "once")
+    await http_bot.driver.slash("UALICE", "restore plugins")
+    await ws.wait_for(lambda w: step_line(w, "❌", RESTORE_PLUGINS), timeout=120)
+    report = await ws.wait_for(lambda w: posted(w, "Plugin restore — run"), timeout=10)
+    assert broken in report and "--retry-failed" in report
+    node = sandbox.nodes.nodes["127.0.0.11"]
+    before = len(node.commands)
+    await http_bot.driver.slash("UALICE", "restore plugins --retry-failed")
+    await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=120)
+    pushed = [c for c in node.commands[before:] if "violet" in str(c)]
+    assert len(pushed) <= 2, f"only the failed package is pushed again: {pushed}"

@@ -8,26 +8,20 @@ scripts as the runbook passes them, and every line shown or stored is masked fir
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 from actions.errors import ActionError
 from actions.plugin_dir import list_packages
 from actions.pull_check import check_pulls
-from actions.registry import RegistryClient, RegistryTarget
 from actions.restore import RestoreOutcome, run_upload, violet_push
-from actions.workloads import repository_of
 from bot.backup_plan import installer_target
-from bot.config import Settings
 from bot.model import RunView, StepState, StepView
 from bot.notifier import Requester
 from bot.preflight import plugin_dir, registry_target
 from bot.purge_steps import PurgeSteps
 from bot.restore_model import ImageCheck, PackagePush, PluginRestore, Verification
 from bot.restore_records import RestoreRecords
-
-Output = Callable[[str, Sequence[str]], Awaitable[object]]
+from bot.restore_support import Progress, credentials, present, raise_unless_done, unique
 
 
 class RestoreSteps(PurgeSteps):
@@ -56,13 +50,28 @@ class RestoreSteps(PurgeSteps):
         async def body(run: RunView, step: StepView, who: Requester) -> None:
             await self._restore_plugins(run, step, who, retry_failed)
 
-        self._spawn(self._requested(requester, "restore_plugins", body))
+        self._spawn(self._after_core(requester, body))
 
     def start_verify(self, requester: Requester) -> None:
         """Pull the probe images and every workload image recorded at preflight."""
         self._spawn(self._requested(requester, "verify", lambda r, s, w: self._verify(r, s, w, "all")))
 
     # ---------------------------------------------------------------------
+    async def _after_core(
+        self, requester: Requester, body: Callable[[RunView, StepView, Requester], Awaitable[None]]
+    ) -> None:
+        """Plugins go into a registry the core restore already went into (so it passed the same gate)."""
+        run = await self._db(self._store.active_run)
+        core = run.latest("restore_core") if run is not None else None
+        if core is None or core.state != StepState.SUCCEEDED:
+            await self._call(
+                self._notifier.request_refused(
+                    requester, "Restore the core images first: `/regclean restore core` (runbook step 5)."
+                )
+            )
+            return
+        await self._requested(requester, "restore_plugins", body)
+
     async def _gated(
         self,
         requester: Requester,
@@ -103,11 +112,11 @@ class RestoreSteps(PurgeSteps):
         settings = self._need_settings()
 
         async def work() -> int:
-            registry, user, password = _credentials(settings)
+            registry, user, password = credentials(settings)
             target = await installer_target(settings, self._kube)
             lines = 0
             for mode in ("all", "necessary"):
-                report = _Progress(
+                report = Progress(
                     lambda text: self._call(self._notifier.step_progress(run, step, text)),
                     f"upload.sh {mode}",
                     lambda title, lines: self._call(self._notifier.step_output(run, step, title, lines)),
@@ -117,7 +126,7 @@ class RestoreSteps(PurgeSteps):
                 )
                 await report.done()
                 lines += outcome.lines
-                _raise_unless_done(outcome, f"upload.sh {mode}")
+                raise_unless_done(outcome, f"upload.sh {mode}")
             return lines
 
         done = await self._guarded(run, step, requester, work)
@@ -158,7 +167,7 @@ class RestoreSteps(PurgeSteps):
             async def push(package: str) -> PackagePush:
                 nonlocal done
                 async with bound:
-                    report = _Progress(
+                    report = Progress(
                         lambda t: self._call(self._notifier.step_progress(run, step, t)), package
                     )
                     try:
@@ -216,8 +225,8 @@ class RestoreSteps(PurgeSteps):
             target = registry_target(settings)
             workloads = list(record.workload_images) if record is not None else []
             if scope == "core":
-                workloads = await _present(target, workloads)
-            images = _unique([*settings.probe_images, *workloads])
+                workloads = await present(target, workloads)
+            images = unique([*settings.probe_images, *workloads])
             checked = 0
 
             async def counted(_: object) -> None:
@@ -252,66 +261,3 @@ class RestoreSteps(PurgeSteps):
         if not verification.passed:
             await self._call(self._notifier.step_failed(run, done, requester))
         await self._show(run)
-
-
-class _Progress:
-    """A script's output as it comes: the newest lines in the thread, the newest one on the checklist,
-    at most about once a second each (lines arrive masked)."""
-
-    def __init__(
-        self, show: Callable[[str], Awaitable[object]], what: str, output: Output | None = None
-    ) -> None:
-        self._show, self._what, self._output, self._last = show, what, output, 0.0
-        self._lines: deque[str] = deque(maxlen=15)
-
-    async def line(self, text: str) -> None:
-        self._lines.append(text)
-        now = time.monotonic()
-        if now - self._last >= 1.0:
-            self._last = now
-            await self._show(f"{self._what}: {text[:200]}")
-            if self._output is not None:
-                await self._output(self._what, tuple(self._lines))
-
-    async def done(self) -> None:
-        """Show the last lines, which the once-a-second pace may have held back."""
-        if self._output is not None and self._lines:
-            await self._output(self._what, tuple(self._lines))
-
-
-def _credentials(settings: Settings) -> tuple[RegistryTarget, str, str]:
-    settings.require("registry", "registry_username", "registry_password")
-    assert settings.registry_username and settings.registry_password
-    return (
-        registry_target(settings),
-        settings.registry_username,
-        settings.registry_password.get_secret_value(),
-    )
-
-
-def _raise_unless_done(outcome: RestoreOutcome, what: str) -> None:
-    if outcome.succeeded:
-        return
-    tail = " | ".join(line for line in outcome.tail[-5:] if line.strip()) or "no output"
-    if outcome.exit_status is None:
-        raise ActionError(f"{what}: outcome unknown ({tail}). Run the step again once the node is reachable.")
-    raise ActionError(
-        f"{what} exited with status {outcome.exit_status}: {tail}. Fix it, then run the step again."
-    )
-
-
-async def _present(target: RegistryTarget, images: Sequence[str]) -> list[str]:
-    """The images whose repository and tag are in the registry now (what the core restore brought back)."""
-    async with RegistryClient(target) as client:
-        catalog = await client.record()
-    present = []
-    for image in images:
-        repo = repository_of(image, target.address)
-        tag = image.rsplit(":", 1)[-1] if "@" not in image else None
-        if repo in catalog.repositories and (tag is None or tag in catalog.repositories[repo]):
-            present.append(image)
-    return present
-
-
-def _unique(images: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(images))

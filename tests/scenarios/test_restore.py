@@ -91,6 +91,10 @@ async def test_restore_is_refused_before_a_purge(http_bot: RunningBot, sandbox: 
     await sandbox.slack.wait_for(
         lambda w: any(e.user == "UALICE" and "Only an approver may override" in e.text for e in w.ephemerals)
     )
+    await http_bot.driver.slash("UALICE", "restore plugins")
+    await sandbox.slack.wait_for(
+        lambda w: any(e.user == "UALICE" and "Restore the core images first" in e.text for e in w.ephemerals)
+    )
     await http_bot.driver.slash("UALICE", "restore everything")
     assert any("`restore` takes" in e.text for e in sandbox.slack.ephemerals)
 

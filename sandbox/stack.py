@@ -145,10 +145,7 @@ class Sandbox:
             if res.kind in _IMAGE_KINDS
             for obj in self.kube.objects(res.plural)
         ]
-        # A registry before its cleanup: every current image the installer and the packages hold,
-        # the workloads' (custom ones included), and old tags nothing restores.
-        current = [*self.core_images, *(i for refs in self.package_images.values() for i in refs)]
-        self.images = sorted({*workload_images(workloads, SAMPLE_REGISTRY), *EXTRA_IMAGES, *current})
+        self.images = sorted({*workload_images(workloads, SAMPLE_REGISTRY), *EXTRA_IMAGES})
         await self.s3.start()
         await start_seeded(self.registry, self.images, self.workdir / "images")
         registry = Account(self.registry.address, self.registry.username, self.registry.password)

@@ -1,7 +1,7 @@
 """Settings: the environment, over an optional YAML file (same names, lower case, no prefix).
 
 The environment names are a contract (design §7): tests, docs and operators rely on them.
-`reference_markdown()` renders the README's configuration table from this class, and a test
+`bot/config_reference.py` renders the README's configuration table from this class, and a test
 checks that the README holds exactly that table.
 """
 
@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bot.durations import format_duration, parse_duration
+from bot.durations import parse_duration
 
 CONFIG_FILE_ENV = "REGCLEAN_CONFIG"
 PREFIX = "REGCLEAN_"
@@ -290,21 +290,3 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             "Use the documented names in lower case without the REGCLEAN_ prefix."
         )
     return {str(k): (",".join(str(x) for x in v) if isinstance(v, list) else v) for k, v in loaded.items()}
-
-
-def reference_markdown() -> str:
-    """The configuration reference table for the README, generated from this class."""
-    lines = ["| Environment | YAML key | Default | Meaning |", "|---|---|---|---|"]
-    for name, info in Settings.model_fields.items():
-        default = info.get_default(call_default_factory=True)
-        if isinstance(default, SecretStr):
-            default = default.get_secret_value()
-        if isinstance(default, timedelta):
-            default = format_duration(default)
-        shown = "–" if default in (None, (), {}) else f"`{default}`"
-        lines.append(f"| `{env_name(name)}` | `{name}` | {shown} | {info.description or ''} |")
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(reference_markdown(), end="")

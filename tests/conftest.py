@@ -1,4 +1,4 @@
-"""Shared fixtures: the sandbox's simulated Kubernetes API, served on port 0."""
+"""Shared fixtures: the sandbox's simulated Kubernetes API (served on port 0), S3 server and registry."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sandbox.kube import KubeApiServer, ResourceDef
+from sandbox.registry import Registry, S3Server
 
 
 def operatorview(
@@ -89,3 +90,21 @@ def make_kube_api() -> Callable[..., KubeApiServer]:
         return KubeApiServer(resources=resources)
 
     return make
+
+
+@pytest.fixture
+async def s3(tmp_path: Path) -> AsyncIterator[S3Server]:
+    """moto's S3 server, as the sandbox registry's storage."""
+    server = S3Server(tmp_path / "s3")
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def registry(s3: S3Server, tmp_path: Path) -> AsyncIterator[Registry]:
+    """Debian's docker-registry on that bucket, basic auth."""
+    reg = Registry(s3, tmp_path / "registry")
+    await reg.start()
+    yield reg
+    await reg.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -33,22 +32,6 @@ pytestmark = [
 ]
 
 CANARY = "canary-registry-password-Zq7"
-
-
-@pytest.fixture
-async def s3(tmp_path: Path) -> AsyncIterator[S3Server]:
-    server = S3Server(tmp_path / "s3")
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def registry(s3: S3Server, tmp_path: Path) -> AsyncIterator[Registry]:
-    reg = Registry(s3, tmp_path / "registry")
-    await reg.start()
-    yield reg
-    await reg.stop()
 
 
 @pytest.fixture

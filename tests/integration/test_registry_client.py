@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from actions.errors import RegistryAuthFailed, RegistryUnreachable
 from actions.registry import RegistryClient, RegistryTarget
-from sandbox.registry import Registry, S3Server, make_oci_layout, push, registry_binary, skopeo_binary
+from sandbox.registry import Registry, make_oci_layout, push, registry_binary, skopeo_binary
 from sandbox.registry.process import free_port
 
 pytestmark = [
@@ -17,17 +16,6 @@ pytestmark = [
     pytest.mark.skipif(registry_binary() is None, reason="docker-registry is not installed"),
     pytest.mark.skipif(skopeo_binary() is None, reason="skopeo is not installed"),
 ]
-
-
-@pytest.fixture
-async def registry(tmp_path: Path) -> AsyncIterator[Registry]:
-    s3 = S3Server(tmp_path / "s3")
-    await s3.start()
-    reg = Registry(s3, tmp_path / "registry")
-    await reg.start()
-    yield reg
-    await reg.stop()
-    await s3.stop()
 
 
 def target(reg: Registry, **overrides: str) -> RegistryTarget:

@@ -3,7 +3,6 @@ docker-registry on its bucket, and skopeo pushing and pulling small OCI images."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -32,22 +31,6 @@ pytestmark = [
 ]
 
 REPO = "sandbox/app"
-
-
-@pytest.fixture
-async def s3(tmp_path: Path) -> AsyncIterator[S3Server]:
-    server = S3Server(tmp_path / "s3")
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def registry(s3: S3Server, tmp_path: Path) -> AsyncIterator[Registry]:
-    reg = Registry(s3, tmp_path / "registry")
-    await reg.start()
-    yield reg
-    await reg.stop()
 
 
 @pytest.fixture

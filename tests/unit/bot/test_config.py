@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, reference_markdown
+from bot.config import ConfigError, Settings
+from bot.config_reference import reference_markdown
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -69,4 +70,6 @@ def test_the_readme_configuration_reference_is_generated_from_the_settings_class
     text = README.read_text(encoding="utf-8")
     start = text.index("<!-- config-reference:start -->") + len("<!-- config-reference:start -->\n")
     end = text.index("<!-- config-reference:end -->")
-    assert text[start:end] == reference_markdown(), "run `python -m bot.config` and paste it into the README"
+    assert text[start:end] == reference_markdown(), (
+        "run `python -m bot.config_reference` and paste it into the README"
+    )

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -109,17 +108,6 @@ async def blob_status(box: Sandbox, reference: str) -> int:
         return resp.status
 
 
-async def until(condition: Callable[[], Any], within: float = 30.0) -> Any:
-    """Poll a condition (in a thread: it may call the API) until it holds; the restart happens
-    behind the API's answer, so only polling can observe it."""
-    deadline = time.monotonic() + within
-    while not (result := await asyncio.to_thread(condition)):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-    return result
-
-
 def ready(pod: dict[str, Any] | None) -> bool:
     conditions = ((pod or {}).get("status") or {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
@@ -199,7 +187,9 @@ async def test_deleting_a_registry_pod_restarts_the_registry_and_a_replacement_t
                 new if any(c.type == "Ready" and c.status == "True" for c in new.status.conditions) else None
             )
 
-        pod = await until(ready_replacement)
+        await box.registry_pods.wait_idle()  # the deletion queued the restart before the API answered
+        pod = await asyncio.to_thread(ready_replacement)
+        assert pod is not None, "the replacement is Ready once the restart is done"
     assert pod.metadata.name.startswith("registry-6f9c8d7b5-")
     assert pod.metadata.uid != gone.metadata.uid
     assert pod.metadata.labels == gone.metadata.labels
@@ -214,10 +204,12 @@ async def test_a_replacement_stays_not_ready_until_a_restart_after_its_deletion(
 
         def __init__(self) -> None:
             self.restarts = 0
+            self.started = asyncio.Event()
             self.release = asyncio.Event()
 
         async def restart(self) -> None:
             self.restarts += 1
+            self.started.set()
             await self.release.wait()
 
     kube = KubeApiServer(load_fixture().objects)
@@ -229,7 +221,8 @@ async def test_a_replacement_stays_not_ready_until_a_restart_after_its_deletion(
         with core_api(kube.write_kubeconfig(tmp_path / "kubeconfig")) as api:
             await asyncio.to_thread(api.delete_namespaced_pod, GONE, "kube-system")
             await asyncio.to_thread(api.delete_namespaced_pod, "registry-gc-29153280-q8v2d", "kube-system")
-            await until(lambda: registry.restarts == 1)
+            await registry.started.wait()
+            assert registry.restarts == 1
             await asyncio.to_thread(api.delete_namespaced_pod, "registry-6f9c8d7b5-h4t9m", "kube-system")
             first, second = pods.replacements
             assert not ready(kube.get("pods", "kube-system", first))

@@ -29,6 +29,7 @@ COMMAND_ROLES: Mapping[str, frozenset[Role]] = {
     "purge": frozenset({Role.OPERATOR}),
     "restore": frozenset({Role.OPERATOR, Role.APPROVER}),
     "verify": frozenset({Role.OPERATOR, Role.APPROVER}),
+    "close": frozenset({Role.OPERATOR}),
 }
 
 #: button → the roles that may press it (the two-person rule itself is in bot/approval.py)

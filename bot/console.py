@@ -10,6 +10,7 @@ from actions.backup import BackupResult, NodeProgress
 from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
 from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
+from bot.report_model import FinalReport
 from bot.restore_model import PluginRestore, Verification
 
 
@@ -107,3 +108,13 @@ class ConsoleNotifier:
 
     async def step_output(self, run: RunView, step: StepView, title: str, lines: Sequence[str]) -> None:
         """Nothing: the terminal shows the progress line; the whole output would drown it."""
+
+    async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
+        """The verdict, the bucket, and what is left to do."""
+        verdict = "succeeded" if report.succeeded else "failed"
+        b = report.bucket
+        self._say(
+            f"run #{run.id} closed: {verdict}; bucket {b.name} {b.bytes_before} → {b.bytes_after} bytes"
+        )
+        for item in report.left_to_do:
+            self._say(f"  to do: {item}")

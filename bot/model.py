@@ -53,6 +53,7 @@ RUNBOOK: tuple[RunbookStep, ...] = (
     RunbookStep("restore_core", "Restore core images"),
     RunbookStep("restore_plugins", "Restore plugin and operator images"),
     RunbookStep("verify", "Verify that every image pulls"),
+    RunbookStep("close", "Close the run: inventory again, catalog, final report"),
 )
 
 

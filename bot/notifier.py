@@ -15,6 +15,7 @@ from actions.inventory import Inventory
 from bot.inventory_diff import InventoryDiff
 from bot.model import RunView, SnapshotView, StepView
 from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
+from bot.report_model import FinalReport
 from bot.restore_model import PluginRestore, Verification
 
 
@@ -100,4 +101,8 @@ class Notifier(Protocol):
 
     async def step_output(self, run: RunView, step: StepView, title: str, lines: Sequence[str]) -> None:
         """The newest lines of a script a step runs (already masked); called often, so throttle delivery."""
+        ...
+
+    async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
+        """The final report: bucket before and after, step durations, counts, approvers, what is left to do."""
         ...

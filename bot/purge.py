@@ -65,7 +65,7 @@ async def purge(kube: KubeClient, settings: Settings, pod: str, progress: Progre
     """Measure the bucket, empty it, prove it is empty, and restart the registry pods."""
     bucket = settings.minio_bucket
     result = PurgeResult(pod, bucket, None, None, 0, None, None, False, (), False)
-    before = await _du(kube, settings, pod)
+    before = await bucket_usage(kube, settings, pod)
     result = replace(result, bytes_before=_at(before, 0), objects_before=_at(before, 1))
     counter = _Counter()
     reporter = asyncio.create_task(_report(counter, progress))
@@ -89,7 +89,7 @@ async def purge(kube: KubeClient, settings: Settings, pod: str, progress: Progre
             result,
         )
     remaining = await _listing(kube, settings, pod)
-    after = await _du(kube, settings, pod)
+    after = await bucket_usage(kube, settings, pod)
     result = replace(result, empty=remaining == 0, bytes_after=_at(after, 0), objects_after=_at(after, 1))
     if remaining:
         raise PurgeFailed(f"The bucket {bucket} still holds {remaining:,} objects after the purge.", result)
@@ -155,8 +155,8 @@ def _alias(settings: Settings) -> str:
     )
 
 
-async def _du(kube: KubeClient, settings: Settings, pod: str) -> tuple[int, int] | None:
-    """`mc du --json`: the bucket's bytes and objects; None when it cannot be read (not fatal)."""
+async def bucket_usage(kube: KubeClient, settings: Settings, pod: str) -> tuple[int, int] | None:
+    """`mc du --json` in the MinIO pod: the bucket's bytes and objects; None when it cannot be read."""
     lines: list[str] = []
 
     def keep(channel: int, text: str) -> None:

@@ -261,3 +261,8 @@ class RestoreSteps(PurgeSteps):
         if not verification.passed:
             await self._call(self._notifier.step_failed(run, done, requester))
         await self._show(run)
+        if verification.passed and scope == "all":
+            await self._verified_all(run, requester)
+
+    async def _verified_all(self, run: RunView, requester: Requester) -> None:
+        """What follows a pull check of every recorded image that passed (the close of the run)."""

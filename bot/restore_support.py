@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from actions.errors import ActionError
 from actions.registry import RegistryClient, RegistryTarget
 from actions.restore import RestoreOutcome
-from actions.workloads import repository_of
+from bot.closing import in_catalog
 from bot.config import Settings
 from bot.preflight import registry_target
 
@@ -68,13 +68,7 @@ async def present(target: RegistryTarget, images: Sequence[str]) -> list[str]:
     """The images whose repository and tag are in the registry now (what the core restore brought back)."""
     async with RegistryClient(target) as client:
         catalog = await client.record()
-    present = []
-    for image in images:
-        repo = repository_of(image, target.address)
-        tag = image.rsplit(":", 1)[-1] if "@" not in image else None
-        if repo in catalog.repositories and (tag is None or tag in catalog.repositories[repo]):
-            present.append(image)
-    return present
+    return [image for image in images if in_catalog(image, target.address, catalog.repositories)]
 
 
 def unique(images: Sequence[str]) -> list[str]:

@@ -8,16 +8,16 @@ from typing import ParamSpec, TypeVar
 
 from actions.backup import BackupResult, NodeProgress, back_up
 from actions.errors import ActionError
-from actions.inventory import Inventory, InventoryProgress, InventoryRequest, record_inventory
+from actions.inventory import Inventory
 from actions.kube import KubeClient, KubeReader
 from actions.slices import in_slices
 from bot.backup_plan import BackupPlanner, backup_planner
+from bot.close_steps import CloseSteps
 from bot.config import Settings
 from bot.inventory_codec import inventory_lines
 from bot.inventory_diff import InventoryDiff, diff_inventories
 from bot.model import RunView, SnapshotView, StepState, StepView
 from bot.notifier import InventoryReport, Notifier, Requester
-from bot.restore_steps import RestoreSteps
 from bot.schema import utcnow
 from bot.store import Store
 
@@ -29,11 +29,12 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Runbook(RestoreSteps):
+class Runbook(CloseSteps):
     """The runbook's steps: what each one does, and what it leaves in the store.
 
     Inventory and backup are here; the preflight, the approval and the purge come from
-    `PreflightSteps` and `PurgeSteps`, the restore and the verification from `RestoreSteps`.
+    `PreflightSteps` and `PurgeSteps`, the restore and the verification from `RestoreSteps`, the
+    close of the run from `CloseSteps`.
     """
 
     def __init__(
@@ -91,20 +92,7 @@ class Runbook(RestoreSteps):
     async def _inventory(
         self, run: RunView, step: StepView, requester: Requester
     ) -> tuple[StepView, Inventory | None]:
-        async def progress(p: InventoryProgress) -> None:
-            text = f"{p.operators_seen:,} operatorviews and {p.plugins_seen:,} modulepluginviews read"
-            await self._call(self._notifier.step_progress(run, step, text))
-
-        async def work() -> Inventory:
-            kube = self._kube()
-            try:
-                return await record_inventory(kube, InventoryRequest(page_size=self._page_size), progress)
-            finally:
-                close = getattr(kube, "close", None)
-                if callable(close):
-                    close()
-
-        inventory = await self._guarded(run, step, requester, work)
+        inventory = await self._guarded(run, step, requester, lambda: self._read_inventory(run, step))
         if inventory is None:
             return await self._db(self._store.run_step, step.id), None
         # Encoding and comparing 10,000s of rows is CPU work: done in slices on the loop, so that

@@ -43,6 +43,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "",
         "pull the probe images and every image the workloads use, with digests checked (steps 6 and 8)",
     ),
+    "close": (
+        "",
+        "record the inventory again, compare the catalog with the preflight's, post the final report and "
+        "end the run (it also follows on its own once every image pulls after the plugin restore)",
+    ),
     "status": ("", "show the current run's checklist"),
 }
 

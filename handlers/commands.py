@@ -80,6 +80,11 @@ WORK: dict[str, tuple[str, Callable[[Runbook, Requester], None]]] = {
         "Pulling the probe images and every image the workloads use… the result goes to the run's thread.",
         lambda runbook, who: runbook.start_verify(who),
     ),
+    "close": (
+        "Closing the run: recording the inventory again and reading the catalog… the final report goes "
+        "to the run's thread.",
+        lambda runbook, who: runbook.start_close(who),
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
 from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
 from bot.render import operators_csv, plugins_csv
+from bot.report_model import FinalReport
 from bot.restore_model import PluginRestore, Verification
 from handlers.approval_messages import ApprovalMessages
 from handlers.backup_blocks import progress_blocks, result_blocks
@@ -25,6 +26,7 @@ from handlers.inventory_blocks import diff_messages, summary_blocks, table_messa
 from handlers.live import Clock, LiveMessage, Pacer
 from handlers.preflight_blocks import custom_listing, preflight_blocks, preflight_text
 from handlers.purge_blocks import purge_blocks, purge_text
+from handlers.report_blocks import report_blocks, report_text
 from handlers.restore_blocks import (
     output_blocks,
     plugins_blocks,
@@ -197,6 +199,11 @@ class SlackNotifier:
         """The pull check's summary and every failure, in the thread."""
         self._progress.pop(step.id, None)
         await self._reply(run, verification_blocks(run, step, verification), verification_text(verification))
+
+    async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
+        """The final report, in the thread."""
+        self._progress.pop(step.id, None)
+        await self._reply(run, report_blocks(run, report), report_text(report))
 
     # internals -------------------------------------------------------------
     async def flush(self) -> None:

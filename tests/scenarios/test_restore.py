@@ -18,6 +18,7 @@ from tests.scenarios.flow import approve, ready_for_purge, step_line
 RESTORE_CORE = "Restore core images"
 RESTORE_PLUGINS = "Restore plugin and operator images"
 VERIFY = "Verify that every image pulls"
+CLOSE = "Close the run"
 
 
 async def purged(bot: RunningBot, sandbox: Sandbox) -> None:
@@ -70,6 +71,16 @@ async def test_restore_core_then_plugins_and_every_image_pulls(
     await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
     assert ":white_check_mark: All" in (posted(ws, "Pull check of every recorded image") or "")
 
+    # Every image pulls after the plugin restore: the run closes itself with the final report.
+    report = await ws.wait_for(lambda w: posted(w, "Final report — run #"), timeout=60)
+    await ws.wait_for(lambda w: "(succeeded)" in (posted(w, "Registry cleanup run #") or ""), timeout=10)
+    assert step_line(ws, "✅", CLOSE)
+    assert "succeeded*" in report and "Every image that workloads use is back" in report
+    assert "old tags gone" in report and "`acp/archon:v4.1.0`" in report
+    assert "approved by* <@UBOB>, <@UCAROL>" in report and "requested by* <@UALICE>" in report
+    assert "Every operator is still Installed with the same CSV" in report
+    assert "*Bucket* `registry`:" in report and "Keep the backups" in report
+
     repositories = await catalog(sandbox)
     assert "v4.1.0" not in repositories.get("acp/archon", ()), "the old tag is gone"
     assert "v4.2.5" in repositories["acp/archon"] and "latest" in repositories["acp/core"]
@@ -107,6 +118,11 @@ async def test_upload_failing_half_way_fails_the_step_and_it_runs_again(
     sandbox.fail_upload_after(2)
     await http_bot.driver.slash("UALICE", "restore core")
     await ws.wait_for(lambda w: step_line(w, "❌", RESTORE_CORE), timeout=90)
+    # The registry is empty now: the run cannot be closed and forgotten.
+    await http_bot.driver.slash("UALICE", "close")
+    await ws.wait_for(
+        lambda w: any(e.user == "UALICE" and "core images are not restored" in e.text for e in w.ephemerals)
+    )
     run = await http_bot.bot.runbook.status()
     assert run is not None
     [failed] = [s for s in run.steps if s.name == "restore_core"]
@@ -134,3 +150,14 @@ async def test_a_failed_package_is_listed_and_retried_alone(http_bot: RunningBot
     await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=120)
     pushed = [c for c in node.commands[before:] if "violet" in str(c)]
     assert len(pushed) <= 2, f"only the failed package is pushed again: {pushed}"
+    # The custom images are not back, so the pull check fails and the run stays open; closing it
+    # by hand ends it as failed, and the report says what is left.
+    await ws.wait_for(lambda w: step_line(w, "❌", VERIFY), timeout=60)
+    assert (await http_bot.bot.runbook.status()) is not None
+    await http_bot.driver.slash("UALICE", "close")
+    report = await ws.wait_for(lambda w: posted(w, "Final report — run #"), timeout=60)
+    assert "failed*" in report and "the pull check of every recorded image has not passed" in report
+    assert "Push the custom images from your export again: retail/" in report
+    assert "images do not pull: " in report and "retail/order-service:1.4.2" in report
+    await ws.wait_for(lambda w: "(failed)" in (posted(w, "Registry cleanup run #") or ""), timeout=10)
+    assert (await http_bot.bot.runbook.status()) is None

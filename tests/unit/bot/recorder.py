@@ -10,6 +10,7 @@ from actions.backup import BackupResult, NodeProgress
 from bot.model import RunView, StepView
 from bot.notifier import InventoryReport, Requester
 from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
+from bot.report_model import FinalReport
 from bot.restore_model import PluginRestore, Verification
 
 
@@ -70,6 +71,9 @@ class RecordingNotifier:
 
     async def step_output(self, run: RunView, step: StepView, title: str, lines: Sequence[str]) -> None:
         self._record("output", (title, tuple(lines)))
+
+    async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
+        self._record("closed", (step, report))
 
     def of(self, kind: str) -> list[Any]:
         return [payload for k, payload in self.events if k == kind]

@@ -1,0 +1,153 @@
+"""Block Kit for the final report that closes a run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.model import RunView
+from bot.report_model import FinalReport
+from handlers.backup_blocks import size
+from handlers.blocks import who
+from handlers.tables import Block, context, escape, header, section, truncate
+
+#: names shown in a list before the rest is counted
+SHOWN = 12
+
+
+def report_blocks(run: RunView, report: FinalReport) -> list[Block]:
+    """The verdict, the bucket, who approved, each step's time, the comparisons, and what is left to do."""
+    return [
+        header(f"Final report — run #{run.id}"),
+        section(_verdict(report)),
+        section(_bucket(report)),
+        section(_people(report)),
+        section(truncate("*Steps*\n" + "\n".join(_steps(report)), 3000)),
+        section(truncate(_inventory(report), 3000)),
+        section(truncate(_catalog(report), 3000)),
+        section(_checks(report)),
+        section(truncate(_todo(report), 3000)),
+        context(f"Closed by {who(report.closed_by)}. The report is stored with the run."),
+    ]
+
+
+def report_text(report: FinalReport) -> str:
+    """The notification text."""
+    verdict = "succeeded" if report.succeeded else "failed"
+    return f"Run #{report.run_id} {verdict}: {len(report.left_to_do)} things left to do"
+
+
+def _verdict(report: FinalReport) -> str:
+    if report.succeeded:
+        return (
+            f":white_check_mark: *Run #{report.run_id} succeeded*: every recorded image pulls, and nothing "
+            "that workloads use is missing."
+        )
+    why = []
+    if report.catalog.missing:
+        why.append(f"{len(report.catalog.missing)} images that workloads use are not back")
+    if report.verified_scope != "all" or report.images_pullable < report.images_checked:
+        why.append("the pull check of every recorded image has not passed")
+    return f":x: *Run #{report.run_id} failed*: " + "; ".join(why or ["see what is left to do"]) + "."
+
+
+def _bucket(report: FinalReport) -> str:
+    b = report.bucket
+    objects = f" (objects {_n(b.objects_before)} → {_n(b.objects_after)})"
+    if b.reclaimed is None:
+        outcome = "reclaimed: unknown"
+    elif b.reclaimed >= 0:
+        outcome = f"*reclaimed {size(b.reclaimed)}*"
+    else:
+        outcome = f":warning: *the bucket grew by {size(-b.reclaimed)}*"
+    return (
+        f"*Bucket* `{escape(b.name)}`: {size(b.bytes_before)} before the purge → {size(b.bytes_after)} now"
+        f"{objects}; {outcome}. Objects removed by the purge: {_n(report.objects_removed)}."
+    )
+
+
+def _people(report: FinalReport) -> str:
+    approvers = ", ".join(who(a) for a in report.approvers) or "nobody (no purge in this run)"
+    asked = who(report.requester) if report.requester else "nobody"
+    return f"*Purge requested by* {asked} · *approved by* {approvers}"
+
+
+def _steps(report: FinalReport) -> list[str]:
+    lines = []
+    for s in report.steps:
+        if s.attempts == 0:
+            lines.append(f"• {s.title}: not run")
+            continue
+        tries = "" if s.attempts == 1 else f", {s.attempts} attempts"
+        lines.append(f"• {s.title}: {s.state}, {_seconds(s.seconds)}{tries}")
+    return lines
+
+
+def _inventory(report: FinalReport) -> str:
+    i = report.inventory
+    since = f"snapshot #{i.snapshot_before}" if i.snapshot_before else "no earlier snapshot"
+    head = (
+        f"*Inventory* (#{i.snapshot_after} against {since}): operators {i.operators_before:,} → "
+        f"{i.operators_after:,}, plugins {i.plugins_before:,} → {i.plugins_after:,}."
+    )
+    if not i.problems:
+        return (
+            head + " Every operator is still Installed with the same CSV; every plugin at the same versions."
+        )
+    return head + f" *{len(i.problems)} differ:*\n" + _listing(i.problems)
+
+
+def _catalog(report: FinalReport) -> str:
+    c = report.catalog
+    head = (
+        f"*Registry*: {c.repositories_before:,} repositories with {c.tags_before:,} tags before the purge → "
+        f"{c.repositories_after:,} with {c.tags_after:,} now. *{len(c.back):,}* tags back, "
+        f"*{len(c.gone):,}* old tags gone, {len(c.new):,} new."
+    )
+    parts = [head]
+    if c.missing:
+        parts.append(f":x: *Used by workloads and not back ({len(c.missing)}):*\n" + _listing(c.missing))
+    else:
+        parts.append("Every image that workloads use is back.")
+    if c.gone:
+        parts.append("Gone: " + _inline(c.gone))
+    return "\n".join(parts)
+
+
+def _checks(report: FinalReport) -> str:
+    scope = (
+        "every recorded image" if report.verified_scope == "all" else (report.verified_scope or "none yet")
+    )
+    return (
+        f"*Pull check* ({scope}): {report.images_pullable:,} of {report.images_checked:,} images pull. "
+        f"*Packages*: {report.packages_pushed:,} of {report.packages_total:,} pushed."
+    )
+
+
+def _todo(report: FinalReport) -> str:
+    if not report.left_to_do:
+        return "*Left to do*: nothing."
+    return "*Left to do*\n" + "\n".join(f"• {escape(item)}" for item in report.left_to_do)
+
+
+def _listing(items: Sequence[str]) -> str:
+    shown = "\n".join(f"• `{escape(i)}`" for i in items[:SHOWN])
+    rest = len(items) - SHOWN
+    return shown + (f"\n…and {rest} more" if rest > 0 else "")
+
+
+def _inline(items: Sequence[str]) -> str:
+    shown = ", ".join(f"`{escape(i)}`" for i in items[:SHOWN])
+    rest = len(items) - SHOWN
+    return shown + (f" …and {rest} more" if rest > 0 else "")
+
+
+def _n(value: int | None) -> str:
+    return "unknown" if value is None else f"{value:,}"
+
+
+def _seconds(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from actions.backup import BackupResult, NodeProgress
-from bot.model import RunView, StepView
+from bot.model import RunView, StepState, StepView
 from bot.notifier import InventoryReport, Requester
 from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
 from bot.report_model import FinalReport
@@ -47,7 +47,8 @@ class ConsoleNotifier:
 
     async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
         """The failure, in the step's own words."""
-        self._say(f"run #{run.id} {step.name} failed: {step.error}")
+        verb = "was interrupted" if step.state is StepState.INTERRUPTED else "failed"
+        self._say(f"run #{run.id} {step.name} {verb}: {step.error}")
 
     async def backup_progress(self, run: RunView, step: StepView, nodes: Sequence[NodeProgress]) -> None:
         """A line when a node moves to another phase."""

@@ -16,7 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 from actions.errors import ActionError
 from bot.config import ConfigError
 from bot.errors import RunbookError, StepBusy
-from bot.model import STOPPED_WHILE_RUNNING, RunView, StepState, StepView
+from bot.model import RunView, StepState, StepView, stopped_while_running
 from bot.notifier import Notifier, Requester
 from bot.store import Store
 
@@ -39,7 +39,8 @@ class Engine:
         """background task → the step it runs (None until it has one)"""
 
     async def recover(self) -> list[StepView]:
-        """At start-up: mark the steps that were running when the bot stopped as interrupted."""
+        """At start-up: mark the steps that were running when the bot stopped as interrupted, and tell
+        whoever asked for each what to check. Nothing is started again on its own."""
         interrupted = await self._db(self._store.interrupt_running_steps)
         for step in interrupted:
             log.warning(
@@ -51,7 +52,13 @@ class Engine:
             run = await self._db(self._store.run, run_id)
             if run is not None:
                 await self._show(run)
+                await self._tell_interrupted(run, [s for s in interrupted if s.run_id == run_id])
         return interrupted
+
+    async def _tell_interrupted(self, run: RunView, steps: list[StepView]) -> None:
+        for step in steps:
+            requester = Requester(step.requested_by, run.channel)
+            await self._call(self._notifier.step_failed(run, step, requester))
 
     async def status(self) -> RunView | None:
         """The active run, or None when there is none."""
@@ -64,16 +71,22 @@ class Engine:
             task.cancel()
         await self.drain()
         # A task cancelled before it ever ran could not record anything itself.
-        runs = set()
+        stopped: dict[int, list[StepView]] = {}
         for step_id in steps:
+            step = await self._db(self._store.run_step, step_id)
             step = await self._db(
-                self._store.finish_step, step_id, StepState.INTERRUPTED, error=STOPPED_WHILE_RUNNING
+                self._store.finish_step,
+                step_id,
+                StepState.INTERRUPTED,
+                error=stopped_while_running(step.name),
             )
-            runs.add(step.run_id)
-        for run_id in sorted(runs):
+            if step.state is StepState.INTERRUPTED:
+                stopped.setdefault(step.run_id, []).append(step)
+        for run_id in sorted(stopped):
             run = await self._db(self._store.run, run_id)
             if run is not None:
                 await self._show(run)
+                await self._tell_interrupted(run, stopped[run_id])
 
     async def drain(self) -> None:
         """Wait until every background step, and every checklist update, has finished."""
@@ -115,7 +128,10 @@ class Engine:
             error = str(exc)
         except asyncio.CancelledError:
             await self._db(
-                self._store.finish_step, step.id, StepState.INTERRUPTED, error=STOPPED_WHILE_RUNNING
+                self._store.finish_step,
+                step.id,
+                StepState.INTERRUPTED,
+                error=stopped_while_running(step.name),
             )
             raise
         except Exception:

@@ -30,8 +30,37 @@ class StepState(StrEnum):
     INTERRUPTED = "interrupted"
 
 
-#: why a step that was running when regclean stopped (cleanly or not) is interrupted
-STOPPED_WHILE_RUNNING = "regclean stopped while this step was running; ask again to re-run it."
+#: what a person should check after a step was cut off, by step (nothing is restarted on its own)
+_AFTER_INTERRUPTION = {
+    "inventory": "Nothing was changed on the cluster. Record it again with `/regclean inventory`.",
+    "backup": (
+        "A node may keep a temporary archive next to the backup directory; it is never named like a "
+        "complete one. Run `/regclean backup` again."
+    ),
+    "preflight": "Nothing was changed. Run `/regclean preflight` again.",
+    "purge": (
+        "The purge may have emptied part of the bucket, and the registry pods may not have been restarted. "
+        "Check the bucket in the MinIO pod (`mc ls --recursive`) and the registry pods first. Restoring stays "
+        "blocked until a purge is recorded as done, or an approver overrides with `/regclean restore core "
+        "--override`. regclean does not start the purge again on its own."
+    ),
+    "restore_core": (
+        "`upload.sh` may still be running on the installer node (`ps -ef | grep upload.sh`). Once it has "
+        "ended, run `/regclean restore core` again."
+    ),
+    "restore_plugins": (
+        "A `violet push` may still be running on the installer node (`ps -ef | grep violet`). Once it has "
+        "ended, run `/regclean restore plugins` again; pushing a package twice is harmless."
+    ),
+    "verify": "Nothing was changed. Run `/regclean verify` again.",
+    "close": "The run is still open. Close it again with `/regclean close`.",
+}
+
+
+def stopped_while_running(step: str) -> str:
+    """Why a step that was running when regclean stopped (cleanly or not) is interrupted, and what to check."""
+    advice = _AFTER_INTERRUPTION.get(step, "Ask again to run it.")
+    return f"regclean stopped while this step was running. {advice}"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.backup import BackupResult, NodeBackup
 from bot.inventory_codec import decode_inventory
-from bot.model import STOPPED_WHILE_RUNNING, AuditEntry, RunState, RunView, SnapshotView, StepState, StepView
+from bot.model import AuditEntry, RunState, RunView, SnapshotView, StepState, StepView, stopped_while_running
 from bot.schema import (
     ONE_ACTIVE_RUN,
     ONE_RUNNING_STEP,
@@ -161,7 +161,7 @@ class Store:
             for row in rows:
                 row.state = StepState.INTERRUPTED
                 row.finished_at = utcnow()
-                row.error = STOPPED_WHILE_RUNNING
+                row.error = stopped_while_running(row.name)
                 _audit(s, "regclean", f"{row.name}.interrupted", row.run_id, step=row.id)
             return [_step_view(r) for r in rows]
 

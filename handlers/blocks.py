@@ -120,5 +120,6 @@ def checklist_text(run: RunView) -> str:
 
 
 def failure_blocks(step: StepView) -> list[Block]:
-    """A failed step, for the thread and the requester."""
-    return [section(f":x: *{escape(step.name)}* failed: {escape(step.error or 'no reason recorded')}")]
+    """A failed or interrupted step, for the thread and the requester."""
+    what = ":warning: *{}* was interrupted" if step.state is StepState.INTERRUPTED else ":x: *{}* failed"
+    return [section(f"{what.format(escape(step.name))}: {escape(step.error or 'no reason recorded')}")]

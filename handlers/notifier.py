@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.backup import BackupResult, NodeProgress
 from actions.slices import in_slices
-from bot.model import RunView, StepView
+from bot.model import RunView, StepState, StepView
 from bot.notifier import InventoryReport, Requester
 from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
 from bot.render import operators_csv, plugins_csv
@@ -116,7 +116,8 @@ class SlackNotifier:
     async def step_failed(self, run: RunView, step: StepView, requester: Requester) -> None:
         """The failure goes to the thread and, privately, to the person who asked."""
         self._progress.pop(step.id, None)
-        text = f"{step.name} failed: {step.error}"
+        verb = "was interrupted" if step.state is StepState.INTERRUPTED else "failed"
+        text = f"{step.name} {verb}: {step.error}"
         await self._reply(run, failure_blocks(step), text)
         await self._tell(requester, text, failure_blocks(step))
 

@@ -67,6 +67,10 @@ async def test_a_restart_marks_the_running_step_interrupted_on_the_checklist(san
             lambda w: root(w) is not None and "⚠️ *Record operators" in text_of(root(w)) and root(w)
         )
         assert "interrupted" in text_of(checklist)
+        told = await sandbox.slack.wait_for(
+            lambda w: [e for e in w.ephemerals if e.user == "UALICE" and "was interrupted" in e.text]
+        )
+        assert "Record it again with `/regclean inventory`" in told[0].text
         await second.driver.slash("UALICE", "inventory")
         done = await inventory_done(sandbox.slack)
         assert done.ts == checklist.ts, "the same run goes on in the same root message"

@@ -136,8 +136,10 @@ async def test_a_step_running_when_the_bot_stopped_is_interrupted_after_restart(
     assert [s.id for s in interrupted] == [started.id]
     after = restarted.run(run.id)
     assert after is not None and after.steps[0].state is StepState.INTERRUPTED
-    assert "ask again" in (after.steps[0].error or "")
+    assert "Record it again with `/regclean inventory`" in (after.steps[0].error or "")
     assert notifier.of("run_changed"), "the checklist is refreshed after a restart"
+    [(told, whom)] = notifier.of("failed")
+    assert told.id == started.id and whom.user == "UALICE", "whoever asked is told what to check"
 
 
 async def test_stopping_the_engine_interrupts_a_running_step(
@@ -152,6 +154,7 @@ async def test_stopping_the_engine_interrupts_a_running_step(
     await engine.close()
     run = store.active_run()
     assert run is not None and [s.state for s in run.steps] == [StepState.INTERRUPTED]
+    assert len(notifier.of("failed")) == 1, "the interruption is told once"
     assert store.latest_inventory() is None
 
 

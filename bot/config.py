@@ -15,18 +15,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.config_file import read_config_file
 from bot.durations import parse_duration
+from bot.errors import ConfigError as ConfigError
+from bot.errors import WindowError
+from bot.timefmt import known_zone
+from bot.windows import parse_recurring, split_rules
 
 CONFIG_FILE_ENV = "REGCLEAN_CONFIG"
 PREFIX = "REGCLEAN_"
-
-
-class ConfigError(Exception):
-    """A setting is missing or malformed; the message names it and never echoes a value."""
 
 
 def _env(name: str) -> dict[str, Any]:
@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     """How long an approval request stays open (`30m`, `2h`)."""
     allow_self_approval: bool = False
     """May the person who asked for the purge approve it."""
+    windows: tuple[str, ...] = ()
+    """Recurring maintenance windows, `;`-separated, each `MINUTE HOUR DAY MONTH WEEKDAY DURATION` (weekdays by name, at most 24h), e.g. `0 2 * * SAT 4h; 0 22 * * WED 2h`. When windows are set or declared, the purge runs only inside one."""
+    windows_timezone: str = "UTC"
+    """IANA time zone the windows' cron is read in (e.g. `Europe/Berlin`); durations are elapsed time."""
     minio_namespace: str = "kube-system"
     """Namespace of the MinIO pod."""
     minio_selector: str | None = None
@@ -200,6 +204,26 @@ class Settings(BaseSettings):
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
 
+    @field_validator("windows", mode="before")
+    @classmethod
+    def _split_windows(cls, value: object) -> object:
+        return split_rules(value) if isinstance(value, str) else value
+
+    @field_validator("windows")
+    @classmethod
+    def _check_windows(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(parse_recurring(rule).rule for rule in value)  # the zone cannot make a rule invalid
+        except WindowError as exc:
+            raise ValueError(str(exc).rstrip(".")) from None
+
+    @field_validator("windows_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if known_zone(value) is None:
+            raise ValueError(f"'{value}' is not an IANA time zone like Europe/Berlin or Asia/Shanghai")
+        return value
+
     @field_validator("minio_selector", "registry_selector")
     @classmethod
     def _selector(cls, value: str | None) -> str | None:
@@ -240,7 +264,7 @@ class Settings(BaseSettings):
         data: dict[str, Any] = {}
         path = config_file or env.get(CONFIG_FILE_ENV)
         if path:
-            data.update(_read_yaml(Path(path)))
+            data.update(read_config_file(Path(path), cls.model_fields))
         for name in cls.model_fields:
             value = env.get(env_name(name))
             if value is not None and value != "":
@@ -268,25 +292,3 @@ def env_name(field: str) -> str:
     if isinstance(extra, dict) and isinstance(extra.get("env"), str):
         return str(extra["env"])
     return PREFIX + field.upper()
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the config file {path}: {exc.strerror}.") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"The config file {path} is not valid YAML{where}.") from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"The config file {path} must be a mapping of setting names to values.")
-    unknown = sorted(str(k) for k in loaded if k not in Settings.model_fields)
-    if unknown:
-        raise ConfigError(
-            f"Unknown setting(s) in {path}: {', '.join(unknown)}. "
-            "Use the documented names in lower case without the REGCLEAN_ prefix."
-        )
-    return {str(k): (",".join(str(x) for x in v) if isinstance(v, list) else v) for k, v in loaded.items()}

@@ -10,6 +10,14 @@ PEOPLE = {
     "UCAROL": "carol",  # approver
     "UMALLORY": "mallory",  # nobody in particular
 }
+#: user ID → IANA time zone, as Slack's `users.info` reports it (`user.tz`); the team is spread out
+TIMEZONES = {
+    "UALICE": "Asia/Shanghai",
+    "UOSCAR": "Asia/Kolkata",
+    "UBOB": "Europe/Berlin",
+    "UCAROL": "America/New_York",
+    "UMALLORY": "UTC",
+}
 OPERATORS = "UALICE,@platform-ops"
 APPROVERS = "UBOB,UCAROL"
 #: user group ID, handle, members

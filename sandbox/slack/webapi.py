@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+from sandbox.people import TIMEZONES
 from sandbox.slack.models import Ephemeral, Message
 from sandbox.slack.validation import SlackError, parse_blocks, validate_message, validate_ts
 
@@ -147,8 +150,32 @@ async def users_info(workspace: SlackWorkspace, params: dict[str, Any]) -> dict[
             "real_name": user.real_name,
             "deleted": False,
             "is_bot": user.is_bot,
+            **time_zone(TIMEZONES.get(user.id, "UTC")),
             "profile": profile,
         }
+    }
+
+
+# Slack's long names of the sandbox people's zones: (standard time, summer time)
+_LABELS = {
+    "Asia/Shanghai": ("China Standard Time", ""),
+    "Asia/Kolkata": ("India Standard Time", ""),
+    "Europe/Berlin": ("Central European Time", "Central European Summer Time"),
+    "America/New_York": ("Eastern Standard Time", "Eastern Daylight Time"),
+    "UTC": ("Coordinated Universal Time", ""),
+}
+
+
+def time_zone(name: str, now: datetime | None = None) -> dict[str, Any]:
+    """`tz`, `tz_label` and `tz_offset` (seconds east of UTC, as of now) as users.info gives them."""
+    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(name))
+    summer = bool(local.dst())
+    standard, daylight = _LABELS.get(name, (local.tzname() or name, ""))
+    offset = local.utcoffset()
+    return {
+        "tz": name,
+        "tz_label": daylight if summer and daylight else standard,
+        "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
     }
 
 

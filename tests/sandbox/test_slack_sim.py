@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,7 +22,9 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from sandbox.people import PEOPLE, TIMEZONES
 from sandbox.slack import Message, SlackDriver, SlackWorkspace
+from sandbox.slack.webapi import time_zone
 
 BOT = "bot"  # api(): use the workspace's bot token
 APPROVAL_BLOCKS: list[dict[str, Any]] = [
@@ -189,6 +192,37 @@ async def test_users_and_usergroups_are_listed_with_handles_and_members(
     user = (await client.users_info(user="U0ALICE"))["user"]
     assert (user["name"], user["real_name"]) == ("alice", "Alice Operator")
     assert (await api(ws, "users.info", user="U0GHOST"))["error"] == "user_not_found"
+
+
+async def test_users_info_gives_each_persons_time_zone_as_slack_does(
+    ws: SlackWorkspace, client: AsyncWebClient
+) -> None:
+    for user_id, name in PEOPLE.items():
+        ws.add_user(user_id, name)
+    zones = {uid: (await client.users_info(user=uid))["user"]["tz"] for uid in PEOPLE}
+    assert zones == TIMEZONES
+    assert len(set(zones.values())) >= 3  # the demo team is spread over several zones
+    alice = (await client.users_info(user="UALICE"))["user"]
+    assert (alice["tz"], alice["tz_label"], alice["tz_offset"]) == (
+        "Asia/Shanghai",
+        "China Standard Time",
+        8 * 3600,
+    )
+    stranger = (await client.users_info(user="U0BOB"))["user"]
+    assert (stranger["tz"], stranger["tz_offset"]) == ("UTC", 0)
+
+
+def test_the_time_zone_label_and_offset_follow_daylight_saving_time() -> None:
+    winter = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    summer = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
+    assert time_zone("Europe/Berlin", winter) == {
+        "tz": "Europe/Berlin",
+        "tz_label": "Central European Time",
+        "tz_offset": 3600,
+    }
+    assert time_zone("Europe/Berlin", summer)["tz_label"] == "Central European Summer Time"
+    assert time_zone("America/New_York", summer)["tz_offset"] == -4 * 3600
+    assert time_zone("Asia/Kolkata", winter)["tz_offset"] == 5 * 3600 + 1800
 
 
 async def test_rate_limit_answers_429_with_retry_after_and_a_retrying_client_gets_through(

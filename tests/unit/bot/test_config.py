@@ -73,3 +73,37 @@ def test_the_readme_configuration_reference_is_generated_from_the_settings_class
     assert text[start:end] == reference_markdown(), (
         "run `python -m bot.config_reference` and paste it into the README"
     )
+
+
+def test_recurring_windows_are_entries_separated_by_semicolons() -> None:
+    s = Settings.load(
+        {
+            "REGCLEAN_WINDOWS": "0 2 * * SAT 4h;  0 22 * * WED,FRI   2h",
+            "REGCLEAN_WINDOWS_TIMEZONE": "Asia/Shanghai",
+        }
+    )
+    assert s.windows == ("0 2 * * SAT 4h", "0 22 * * WED,FRI 2h")
+    assert s.windows_timezone == "Asia/Shanghai"
+    assert Settings.load({}).windows == () and Settings.load({}).windows_timezone == "UTC"
+
+
+def test_a_yaml_list_of_windows_keeps_the_commas_of_its_cron_fields(tmp_path: Path) -> None:
+    cfg = tmp_path / "regclean.yaml"
+    cfg.write_text("windows:\n  - 0 2 * * SAT,SUN 4h\n  - 30 22 * * WED 90m\n")
+    assert Settings.load({}, config_file=str(cfg)).windows == ("0 2 * * SAT,SUN 4h", "30 22 * * WED 90m")
+
+
+def test_a_malformed_window_is_refused_at_load_time_naming_the_setting() -> None:
+    with pytest.raises(ConfigError) as err:
+        Settings.load({"REGCLEAN_WINDOWS": "0 2 * * SAT 4h; 0 25 * * SUN 4h"})
+    assert str(err.value).startswith("Invalid configuration: REGCLEAN_WINDOWS:")
+    assert "'0 25 * * SUN 4h' is not a recurring window" in str(err.value)
+    with pytest.raises(ConfigError, match=r"REGCLEAN_WINDOWS:.*weekday by name"):
+        Settings.load({"REGCLEAN_WINDOWS": "0 2 * * 6 4h"})
+
+
+def test_an_unknown_windows_timezone_is_refused_naming_the_setting() -> None:
+    with pytest.raises(
+        ConfigError, match=r"REGCLEAN_WINDOWS_TIMEZONE: .*'Europe/Berln' is not an IANA time zone"
+    ):
+        Settings.load({"REGCLEAN_WINDOWS_TIMEZONE": "Europe/Berln"})

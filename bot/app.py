@@ -26,11 +26,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.authz import AccessList, AccessPolicy
 from bot.config import ConfigError, Settings
 from bot.runbook import KubeFactory, Runbook
-from bot.scheduler import bind, make_scheduler, schedule_expiry
+from bot.scheduler import Jobs, bind, make_scheduler
 from bot.store import Store
 from handlers import commands, interactions
 from handlers.membership import SlackMembership
 from handlers.notifier import SlackNotifier
+from handlers.schedule_commands import Zones
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class Bot:
     async def start(self) -> None:
         """Start the scheduler and settle what a previous process left running."""
         bind(self.runbook)
-        self.runbook.schedule_expiry_with(lambda rid, at: schedule_expiry(self.scheduler, rid, at))
+        self.runbook.use_jobs(Jobs(self.scheduler))
         self.scheduler.start()
         await self.runbook.recover()
         await self.runbook.reschedule_expiries()
@@ -95,7 +96,7 @@ def build(settings: Settings, *, kube: KubeFactory | None = None) -> Bot:
     policy = AccessPolicy(
         AccessList.parse(settings.operators), AccessList.parse(settings.approvers), SlackMembership(client)
     )
-    commands.register(bolt, runbook, policy)
+    commands.register(bolt, runbook, policy, Zones(client))
     interactions.register(bolt, runbook, policy)
     return Bot(settings, store, make_scheduler(store.engine), runbook, notifier, client, bolt)
 

@@ -132,6 +132,27 @@ class Approvals:
                 _audit(s, "regclean", "purge.expired", s.get_one(ApprovalRequestRow, request_id), {})
             return moved
 
+    def lapse(self, request_id: int) -> bool:
+        """The deadline passed while an approved request waited to start (for its window): it expires.
+
+        Conditional like `claim_start`, so of the two at most one moves the request.
+        """
+        with self._sessions.begin() as s:
+            moved = _rowcount(
+                s.execute(
+                    update(ApprovalRequestRow)
+                    .where(
+                        ApprovalRequestRow.id == request_id,
+                        ApprovalRequestRow.state == RequestState.APPROVED,
+                        ApprovalRequestRow.expires_at <= utcnow(),
+                    )
+                    .values(state=RequestState.EXPIRED, closed_by="regclean", closed_at=utcnow())
+                )
+            )
+            if moved:
+                _audit(s, "regclean", "purge.approval.lapsed", s.get_one(ApprovalRequestRow, request_id), {})
+            return bool(moved)
+
     def claim_start(self, request_id: int, current_fingerprint: str) -> bool:
         """Move an approved request to started; True for exactly one caller, and only if the plan is unchanged.
 

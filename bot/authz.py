@@ -30,6 +30,8 @@ COMMAND_ROLES: Mapping[str, frozenset[Role]] = {
     "restore": frozenset({Role.OPERATOR, Role.APPROVER}),
     "verify": frozenset({Role.OPERATOR, Role.APPROVER}),
     "close": frozenset({Role.OPERATOR}),
+    "window": frozenset({Role.OPERATOR, Role.APPROVER}),
+    "schedule": frozenset({Role.OPERATOR, Role.APPROVER}),
 }
 
 #: button → the roles that may press it (the two-person rule itself is in bot/approval.py)

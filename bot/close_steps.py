@@ -7,6 +7,8 @@ restore; `/regclean close` closes it by hand (as failed, when something is missi
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from actions.errors import ActionError
 from actions.inventory import Inventory, InventoryProgress, InventoryRequest, record_inventory
 from actions.registry import RegistryClient
@@ -42,6 +44,10 @@ class CloseSteps(RestoreSteps):
     def start_close(self, requester: Requester) -> None:
         """Close the active run with its final report."""
         self._spawn(self._close_requested(requester))
+
+    async def last_finished(self) -> tuple[int, str, datetime] | None:
+        """The newest run that ended: its id, state and when."""
+        return await self._db(self._closing.last_closed)
 
     async def _verified_all(self, run: RunView, requester: Requester) -> None:
         """A pull check of every recorded image passed: after the plugin restore, the run is done."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -19,11 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config_file import read_config_file
+from bot.config_values import STEP_EXPECTED, check_selector, check_windows, check_zone, step_expected
 from bot.durations import parse_duration
 from bot.errors import ConfigError as ConfigError
-from bot.errors import WindowError
-from bot.timefmt import known_zone
-from bot.windows import parse_recurring, split_rules
+from bot.windows import split_rules
 
 CONFIG_FILE_ENV = "REGCLEAN_CONFIG"
 PREFIX = "REGCLEAN_"
@@ -115,6 +113,8 @@ class Settings(BaseSettings):
     """Recurring maintenance windows, `;`-separated, each `MINUTE HOUR DAY MONTH WEEKDAY DURATION` (weekdays by name, at most 24h), e.g. `0 2 * * SAT 4h; 0 22 * * WED 2h`. When windows are set or declared, the purge runs only inside one."""
     windows_timezone: str = "UTC"
     """IANA time zone the windows' cron is read in (e.g. `Europe/Berlin`); durations are elapsed time."""
+    step_expected: dict[str, timedelta] = Field(default_factory=lambda: dict(STEP_EXPECTED))
+    """How long each step is expected to take, e.g. `purge=3h,restore_core=2h` (the rest keep their defaults); past it, the channel is told. Also warns when a restore would outlast the window."""
     minio_namespace: str = "kube-system"
     """Namespace of the MinIO pod."""
     minio_selector: str | None = None
@@ -212,26 +212,22 @@ class Settings(BaseSettings):
     @field_validator("windows")
     @classmethod
     def _check_windows(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        try:
-            return tuple(parse_recurring(rule).rule for rule in value)  # the zone cannot make a rule invalid
-        except WindowError as exc:
-            raise ValueError(str(exc).rstrip(".")) from None
+        return check_windows(value)
+
+    @field_validator("step_expected", mode="before")
+    @classmethod
+    def _expected(cls, value: object) -> object:
+        return step_expected(value)
 
     @field_validator("windows_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        if known_zone(value) is None:
-            raise ValueError(f"'{value}' is not an IANA time zone like Europe/Berlin or Asia/Shanghai")
-        return value
+        return check_zone(value)
 
     @field_validator("minio_selector", "registry_selector")
     @classmethod
     def _selector(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[\w./-]+(!?=[\w.-]*)?(,[\w./-]+(!?=[\w.-]*)?)*", value):
-            raise ValueError(
-                f"'{value}' is not a label selector like app=minio or app=registry,component=registry"
-            )
-        return value
+        return check_selector(value)
 
     @field_validator(
         "minio_dir", "backup_dir", "backup_copy_dir", "installer_dir", "plugin_dir", "minio_env_file"

@@ -19,6 +19,8 @@ def reference_markdown() -> str:
             default = default.get_secret_value()
         if isinstance(default, timedelta):
             default = format_duration(default)
+        if isinstance(default, dict) and all(isinstance(v, timedelta) for v in default.values()):
+            default = ",".join(f"{k}={format_duration(v)}" for k, v in default.items())
         shown = "–" if default in (None, (), {}) else f"`{default}`"
         lines.append(f"| `{env_name(name)}` | `{name}` | {shown} | {info.description or ''} |")
     return "\n".join(lines) + "\n"

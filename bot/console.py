@@ -8,8 +8,8 @@ from typing import Any, TextIO
 
 from actions.backup import BackupResult, NodeProgress
 from bot.model import RunView, StepState, StepView
-from bot.notifier import InventoryReport, Requester
-from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
+from bot.notifier import InventoryReport, Notice, Requester
+from bot.purge_model import ApprovalNotice, PreflightReport, PurgeChoice, PurgeResult
 from bot.report_model import FinalReport
 from bot.restore_model import PluginRestore, Verification
 
@@ -119,3 +119,16 @@ class ConsoleNotifier:
         )
         for item in report.left_to_do:
             self._say(f"  to do: {item}")
+
+    async def notice(self, run: RunView, notice: Notice) -> None:
+        """The notice, times in UTC."""
+        self._say(f"run #{run.id}: {notice.render(lambda t: f'{t:%Y-%m-%d %H:%M} UTC')}")
+
+    async def purge_choice(self, run: RunView, choice: PurgeChoice) -> None:
+        """What the requester may choose (in Slack, with buttons)."""
+        now = "now (inside a window)" if choice.inside else None
+        later = (
+            f"at {choice.coming.start:%Y-%m-%d %H:%M} UTC" if choice.can_schedule and choice.coming else None
+        )
+        options = " or ".join(o for o in (now, later) if o) or "neither now"
+        self._say(f"run #{run.id}: request #{choice.request.id} is approved; it may purge {options}")

@@ -11,13 +11,16 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from actions.errors import ActionError
+from bot.clock import Clock, SystemClock
 from bot.config import ConfigError
 from bot.errors import RunbookError, StepBusy
 from bot.model import RunView, StepState, StepView, stopped_while_running
 from bot.notifier import Notifier, Requester
+from bot.scheduler import Jobs
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,23 @@ T = TypeVar("T")
 
 class Engine:
     """Owns the background tasks and the bookkeeping every step shares."""
+
+    _jobs: Jobs | None = None
+    """the persistent scheduler's jobs; None runs without (unit tests, the CLI)"""
+    _clock: Clock = SystemClock()
+    """where windows, reminders and schedules get the time (tests set it)"""
+
+    def use_jobs(self, jobs: Jobs | None) -> None:
+        """Schedule expiries, reminders and scheduled purges in the persistent scheduler."""
+        self._jobs = jobs
+
+    def use_clock(self, clock: Clock) -> None:
+        """Where the time comes from."""
+        self._clock = clock
+
+    def _expected(self, step: str) -> timedelta | None:
+        """How long a step is expected to take (None: no overrun warning)."""
+        return None
 
     def __init__(self, store: Store, notifier: Notifier) -> None:
         self._store = store
@@ -114,6 +134,9 @@ class Engine:
             raise StepBusy(
                 f"The {name} step of run #{run.id} is already running{since}. Wait for it to finish."
             )
+        expected = self._expected(name)
+        if self._jobs is not None and expected is not None:
+            self._jobs.watch_step(step.id, step.started_at + expected)
         run = await self._refresh(run)
         await self._show(run)
         return run, step

@@ -98,18 +98,6 @@ def package_gate(result: Coverage | None) -> Gate:
     )
 
 
-def window_gate(windows: Sequence[str], inside: bool) -> Gate:
-    """5. Inside a maintenance window, when windows are configured."""
-    title = "Inside a maintenance window"
-    if not windows:
-        return Gate("window", title, True, "No maintenance windows are configured (REGCLEAN_WINDOWS).")
-    if inside:
-        return Gate("window", title, True, "Now is inside a configured window.")
-    return Gate(
-        "window", title, False, "Now is outside every configured window.", "Wait for the next window."
-    )
-
-
 def _span(delta: timedelta) -> str:
     seconds = max(0, int(delta.total_seconds()))
     if seconds < 120:

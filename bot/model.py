@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -142,3 +143,17 @@ class AuditEntry:
     action: str
     run_id: int | None
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for a run's thread: `text` with `{0}`, `{1}`… where `times` go (so that each reader
+    can see them in their own time zone), mentioning `people` (Slack user IDs)."""
+
+    text: str
+    times: tuple[datetime, ...] = ()
+    people: tuple[str, ...] = ()
+
+    def render(self, time: Callable[[datetime], str]) -> str:
+        """The text with every time written by `time`."""
+        return self.text.format(*(time(t) for t in self.times))

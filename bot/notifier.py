@@ -13,8 +13,9 @@ from typing import Any, Protocol
 from actions.backup import BackupResult, NodeProgress
 from actions.inventory import Inventory
 from bot.inventory_diff import InventoryDiff
+from bot.model import Notice as Notice
 from bot.model import RunView, SnapshotView, StepView
-from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
+from bot.purge_model import ApprovalNotice, PreflightReport, PurgeChoice, PurgeResult
 from bot.report_model import FinalReport
 from bot.restore_model import PluginRestore, Verification
 
@@ -105,4 +106,12 @@ class Notifier(Protocol):
 
     async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
         """The final report: bucket before and after, step durations, counts, approvers, what is left to do."""
+        ...
+
+    async def notice(self, run: RunView, notice: Notice) -> None:
+        """A reminder or a word about the schedule, in the run's thread, mentioning its people."""
+        ...
+
+    async def purge_choice(self, run: RunView, choice: PurgeChoice) -> None:
+        """The approved purge: "now" or "at the window's start", for the requester to choose."""
         ...

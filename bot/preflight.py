@@ -21,7 +21,7 @@ from actions.registry import RegistryClient, RegistryTarget
 from actions.ssh import SshTarget
 from actions.workloads import workload_images
 from bot.config import Settings
-from bot.gates import backup_gate, inventory_gate, package_gate, registry_gate, window_gate
+from bot.gates import Gate, backup_gate, inventory_gate, package_gate, registry_gate
 from bot.model import SnapshotView
 from bot.purge_model import PreflightRecord, PreflightReport
 from bot.schema import utcnow
@@ -90,6 +90,7 @@ def judge(
     backups: Sequence[NodeBackup],
     record: PreflightRecord | None,
     now: datetime,
+    window: Gate,
 ) -> PreflightReport:
     """Gates 1 to 5 of design §3, from what the run stored (gate 6 is the approval itself)."""
     covered = None
@@ -100,7 +101,7 @@ def judge(
         backup_gate(backups, snapshot, settings.expected_nodes),
         package_gate(covered),
         registry_gate(record),
-        window_gate((), inside=False),
+        window,
     )
     return PreflightReport(record, covered, gates)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import timedelta
 
 from actions.kube import KubeReader
 from bot.approval import Approvals
@@ -18,6 +19,9 @@ from bot.purge_model import PreflightRecord, PreflightReport
 from bot.records import Records
 from bot.schema import utcnow
 from bot.store import Store
+from bot.window_gate import window_gate
+from bot.window_records import WindowRecords
+from bot.windows import RecurringWindow, Window, recurring_windows
 
 KubeFactory = Callable[[], KubeReader]
 
@@ -62,7 +66,26 @@ class PreflightSteps(Engine):
         backups = await self._db(self._store.latest_backups, run_id)
         if record is None:
             record = await self._db(self._records.latest_preflight, run_id)
-        return judge(settings, snapshot, backups, record, utcnow())
+        declared, recurring = await self.windows()
+        window = window_gate(self._clock.now(), declared, recurring)
+        return judge(settings, snapshot, backups, record, utcnow(), window)
+
+    async def windows(self) -> tuple[list[Window], tuple[RecurringWindow, ...]]:
+        """The declared window in force (if any) and the configured recurring ones."""
+        settings = self._need_settings()
+        declared = await self._db(self._windows.current)
+        recurring = recurring_windows(settings.windows, settings.windows_timezone)
+        return ([declared] if declared else []), recurring
+
+    @property
+    def _windows(self) -> WindowRecords:
+        records = self.__dict__.get("_window_records")
+        if records is None:
+            records = self.__dict__["_window_records"] = WindowRecords(self._store.engine)
+        return records
+
+    def _expected(self, step: str) -> timedelta | None:
+        return self._settings.step_expected.get(step) if self._settings is not None else None
 
     def _need_settings(self) -> Settings:
         if self._settings is None:

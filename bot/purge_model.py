@@ -8,6 +8,8 @@ from datetime import datetime
 from actions.packages import Coverage
 from bot.approval_model import RequestView
 from bot.gates import Gate
+from bot.model import Notice
+from bot.windows import Window
 
 
 @dataclass(frozen=True)
@@ -86,3 +88,21 @@ class PurgeResult:
     """The registry pods that are Ready again after the restart (their new names)."""
     registry_ready: bool
     problem: str | None = None
+
+
+@dataclass(frozen=True)
+class PurgeChoice:
+    """What the requester may choose once the request is approved, when windows are in use."""
+
+    request: RequestView
+    inside: Window | None
+    """The window now is in: "purge now" is allowed."""
+    coming: Window | None
+    """The next window: "purge at its start" is offered when the approval lasts until then."""
+    note: Notice | None
+    """Why a choice is not offered (e.g. the approval expires before the window starts)."""
+
+    @property
+    def can_schedule(self) -> bool:
+        """The purge may be scheduled at the coming window's start."""
+        return self.coming is not None and self.coming.start < self.request.expires_at

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from actions.errors import ActionError
 from actions.kube import KubeClient
-from bot.approval_model import Click, Outcome, RequestState, fingerprint
+from bot.approval_model import Click, Outcome, RequestState, RequestView, fingerprint
 from bot.config import ConfigError
 from bot.errors import RunbookError
 from bot.gates import Gate
@@ -26,21 +26,18 @@ from bot.preflight import plan_of
 from bot.preflight_steps import PreflightSteps
 from bot.purge import PurgeFailed, minio_pod, purge
 from bot.purge_model import ApprovalNotice, PurgeResult
+from bot.windows import next_window, window_at
 
 log = logging.getLogger(__name__)
 
-ExpiryScheduler = Callable[[int, datetime], None]
+#: when the approvers who have not answered are reminded, before the request expires
+EXPIRY_REMINDER = timedelta(minutes=5)
 
 
 class PurgeSteps(PreflightSteps):
     """`/regclean purge`, the Approve and Reject buttons, the expiry job, and the purge itself."""
 
-    _schedule_expiry: ExpiryScheduler | None = None
     _request_locks: dict[int, asyncio.Lock]
-
-    def schedule_expiry_with(self, schedule: ExpiryScheduler) -> None:
-        """How to schedule a request's expiry (the bot's persistent scheduler)."""
-        self._schedule_expiry = schedule
 
     def start_purge_request(self, requester: Requester) -> None:
         """Check the gates and post the approval request, in the background."""
@@ -60,10 +57,14 @@ class PurgeSteps(PreflightSteps):
         if click.outcome == Outcome.COMPLETED:
             view = await self._db(self._approvals.get, request_id)
             run = await self._db(self._store.run, view.run_id)
-            self._spawn(
-                self._start_purge(request_id, Requester(view.requester, run.channel if run else None))
-            )
+            if self._jobs is not None:
+                self._jobs.cancel(f"remind-expiry-{request_id}")
+            self._spawn(self._approved(view, Requester(view.requester, run.channel if run else None)))
         return click
+
+    async def _approved(self, view: RequestView, requester: Requester) -> None:
+        """The request is approved: the purge starts now (with windows in use, the requester chooses)."""
+        await self._start_purge(view.id, requester)
 
     async def reject(self, request_id: int, user: str, *, may_approve: bool) -> Click:
         """One Reject click closes an open request."""
@@ -74,17 +75,29 @@ class PurgeSteps(PreflightSteps):
     async def expire_request(self, request_id: int) -> bool:
         """The scheduler's job: expire the request if it is still open; its message then says so."""
         moved = await self._db(self._approvals.expire, request_id)
+        moved = moved or await self._db(self._approvals.lapse, request_id)
+        if moved and self._jobs is not None:
+            self._jobs.cancel_request(request_id)
         await self._update_request(request_id)
         return moved
 
     async def reschedule_expiries(self) -> int:
         """After a restart: every open request has its expiry job (the job store normally kept it)."""
-        if self._schedule_expiry is None:
+        if self._jobs is None:
             return 0
         pending = await self._db(self._records.open_requests)
         for request_id, deadline in pending:
-            self._schedule_expiry(request_id, deadline)
+            self._jobs.expire(request_id, deadline)
         return len(pending)
+
+    def _schedule_request(self, view: RequestView) -> None:
+        """The request's expiry, and a reminder to the approvers five minutes before it."""
+        if self._jobs is None:
+            return
+        self._jobs.expire(view.id, view.expires_at)
+        remind = view.expires_at - EXPIRY_REMINDER
+        if remind > self._clock.now():
+            self._jobs.remind_expiry(view.id, remind)
 
     # ---------------------------------------------------------------------
     async def _request_purge(self, requester: Requester) -> None:
@@ -102,35 +115,46 @@ class PurgeSteps(PreflightSteps):
             settings.approvals_required,
             settings.approval_ttl,
         )
-        if self._schedule_expiry is not None:
-            self._schedule_expiry(view.id, view.expires_at)
+        self._schedule_request(view)
         ref = await self._call(self._notifier.approval_changed(run, ApprovalNotice(view, gates)))
         if ref:
             await self._db(self._records.set_request_ref, view.id, ref)
 
-    async def _plan(self, requester: Requester) -> tuple[RunView, dict[str, Any], tuple[Gate, ...]]:
-        """The plan as it stands now, if every gate holds; otherwise a refusal naming the gates."""
+    async def _plan(
+        self, requester: Requester, *, starting: bool = False
+    ) -> tuple[RunView, dict[str, Any], tuple[Gate, ...]]:
+        """The plan as it stands now, if every gate holds; otherwise a refusal naming the gates.
+
+        The window (gate 5) is judged when the purge starts: a request may be made and approved
+        ahead of its window, for the purge to run at the window's start.
+        """
         settings = self._need_settings()
         run = await self._db(self._store.active_run)
         if run is None:
             raise RunbookError("No run is active. Start one with `/regclean inventory`.")
         report = await self.judge_now(run.id)
-        if not report.passed:
-            lines = [f"• *{g.title}*: {g.detail} {g.remedy or ''}".rstrip() for g in report.failed]
-            raise RunbookError("The purge cannot be requested; these gates do not hold:\n" + "\n".join(lines))
+        failed = [g for g in report.failed if starting or g.key != "window"]
+        if failed:
+            lines = [f"• *{g.title}*: {g.detail} {g.remedy or ''}".rstrip() for g in failed]
+            what = "start" if starting else "be requested"
+            raise RunbookError(f"The purge cannot {what}; these gates do not hold:\n" + "\n".join(lines))
         snapshot = await self._db(self._store.latest_inventory, run_id=run.id)
         backups = await self._db(self._store.latest_backups, run.id)
         assert snapshot is not None and report.record is not None
         with self._kube_client() as kube:
             pod = await minio_pod(kube, settings)
         plan = plan_of(settings, run.id, snapshot, backups, report.record, pod)
-        plan["gates"] = [{"key": g.key, "title": g.title, "passed": g.passed} for g in report.gates]
+        # The window's verdict changes as time passes; the window itself is in the plan instead.
+        plan["gates"] = [
+            {"key": g.key, "title": g.title, "passed": g.passed} for g in report.gates if g.key != "window"
+        ]
+        plan["window"] = await self._window_in_plan()
         return run, plan, report.gates
 
     async def _start_purge(self, request_id: int, requester: Requester) -> None:
         """Re-check the gates and the fingerprint, claim the request, and purge; at most once."""
         try:
-            _, plan, _ = await self._plan(requester)
+            _, plan, _ = await self._plan(requester, starting=True)
             current = fingerprint(plan)
         except (RunbookError, ActionError, ConfigError) as exc:
             current = f"unavailable: {exc}"
@@ -191,6 +215,15 @@ class PurgeSteps(PreflightSteps):
         run = await self._refresh(run)
         await self._call(self._notifier.purge_finished(run, done, result))
         await self._show(run)
+
+    async def _window_in_plan(self) -> str:
+        """The window the purge runs in (part of what is approved: another window voids the approval)."""
+        declared, recurring = await self.windows()
+        if not declared and not recurring:
+            return "no maintenance windows are configured"
+        now = self._clock.now()
+        window = window_at(now, declared, recurring) or next_window(now, declared, recurring)
+        return f"{window.start.isoformat()}/{window.end.isoformat()}" if window else "no window is coming up"
 
     async def _update_request(self, request_id: int) -> None:
         """Show the request as it stands; updates of one request are serialized, so the last shows the latest."""

@@ -18,13 +18,13 @@ from bot.backup_plan import installer_target
 from bot.model import RunView, StepState, StepView
 from bot.notifier import Requester
 from bot.preflight import plugin_dir, registry_target
-from bot.purge_steps import PurgeSteps
 from bot.restore_model import ImageCheck, PackagePush, PluginRestore, Verification
 from bot.restore_records import RestoreRecords
 from bot.restore_support import Progress, credentials, present, raise_unless_done, unique
+from bot.schedule_steps import ScheduleSteps
 
 
-class RestoreSteps(PurgeSteps):
+class RestoreSteps(ScheduleSteps):
     """`/regclean restore core|plugins` and `/regclean verify`."""
 
     @property
@@ -110,6 +110,7 @@ class RestoreSteps(PurgeSteps):
 
     async def _restore_core(self, run: RunView, step: StepView, requester: Requester) -> None:
         settings = self._need_settings()
+        await self._warn_if_outlasting(run.id, requester.user)
 
         async def work() -> int:
             registry, user, password = credentials(settings)

@@ -66,7 +66,7 @@ def outcome_line(request: RequestView) -> str | None:
     approvers = and_list(who(a) for a in request.approvals) or "nobody"
     return {
         RequestState.OPEN: None,
-        RequestState.APPROVED: f":white_check_mark: Approved by {approvers}; the purge is starting.",
+        RequestState.APPROVED: f":white_check_mark: Approved by {approvers}; the purge is starting (or waits for the window the requester chose).",
         RequestState.STARTED: (
             f":white_check_mark: Approved by {approvers}; the purge has started. "
             "Its result goes to the run's thread."
@@ -177,7 +177,7 @@ def approval_text(notice: ApprovalNotice) -> str:
     request = notice.request
     state = {
         RequestState.OPEN: count_line(request),
-        RequestState.APPROVED: "approved; the purge is starting",
+        RequestState.APPROVED: "approved; the purge is starting or waits for its window",
         RequestState.STARTED: "approved; the purge has started",
         RequestState.REJECTED: "rejected",
         RequestState.EXPIRED: "expired",

@@ -48,7 +48,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "record the inventory again, compare the catalog with the preflight's, post the final report and "
         "end the run (it also follows on its own once every image pulls after the plugin restore)",
     ),
-    "status": ("", "show the current run's checklist"),
+    "window": (
+        "[START DURATION | cancel]",
+        "show the maintenance window; declare one (`2026-12-01T02:00+08:00 4h`, with its UTC offset) or cancel it. "
+        "With windows in use, the purge runs only inside one",
+    ),
+    "schedule": (
+        "[cancel ID]",
+        "list what is scheduled; `cancel ID` cancels the scheduled purge of request ID",
+    ),
+    "status": ("", "show the current run's checklist, what is scheduled, and the last finished run"),
 }
 
 

@@ -15,9 +15,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.authz import AccessPolicy, Role
+from bot.errors import RunbookError
 from bot.notifier import Requester
 from bot.runbook import Runbook
-from handlers.blocks import COMMANDS, checklist_blocks, help_blocks, refusal_text
+from handlers import schedule_commands
+from handlers.blocks import COMMANDS, help_blocks, refusal_text
+from handlers.schedule_commands import Zones
 from handlers.tables import escape
 
 log = logging.getLogger(__name__)
@@ -88,7 +91,7 @@ WORK: dict[str, tuple[str, Callable[[Runbook, Requester], None]]] = {
 }
 
 
-def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
+def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones) -> None:
     """Wire `/regclean` and the error handler into a Bolt app built with `process_before_response`.
 
     The listener parses, authorizes and acknowledges; work is handed to the engine, which runs
@@ -112,11 +115,14 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
         elif parsed.name == "help":
             await ack(text="regclean help", blocks=help_blocks())
         elif parsed.name == "status":
-            run = await runbook.status()
-            if run is None:
-                await ack(text="No run is active. Start one with `/regclean inventory`.")
-            else:
-                await ack(text=f"Run #{run.id}", blocks=checklist_blocks(run))
+            text, blocks = await schedule_commands.status(runbook, await zones.of(user))
+            await ack(text=text, blocks=blocks)
+        elif parsed.name in ("window", "schedule"):
+            answer = schedule_commands.window if parsed.name == "window" else schedule_commands.schedule
+            try:
+                await ack(text=await answer(runbook, user, parsed.args, await zones.of(user)))
+            except RunbookError as exc:
+                await ack(text=f":warning: {escape(str(exc))}")
         elif parsed.name == "restore":
             who = Requester(user, command.get("channel_id"))
             if parsed.args[0] == "core":

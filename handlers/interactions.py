@@ -1,4 +1,4 @@
-"""Button clicks: Approve, Reject, and Acknowledge custom images.
+"""Button clicks: Approve, Reject, Acknowledge custom images, and when an approved purge runs.
 
 Each listener acknowledges at once and hands the click to a lazy listener (bolt-python's pattern
 for `process_before_response`), which decides through the runbook and answers the clicker
@@ -21,6 +21,7 @@ from bot.errors import RunbookError
 from handlers.approval_blocks import APPROVE, REJECT
 from handlers.blocks import who
 from handlers.preflight_blocks import ACK_CUSTOM
+from handlers.schedule_blocks import PURGE_AT_WINDOW, PURGE_NOW
 from handlers.tables import escape
 
 if TYPE_CHECKING:  # the listeners only call it; importing it here would pull in the whole core
@@ -32,7 +33,8 @@ MALFORMED = "This button is malformed; regclean did not count the click."
 CONFIRMED = {
     Outcome.COUNTED: ":ballot_box_with_check: Your approval is counted. {reason}",
     Outcome.COMPLETED: (
-        ":white_check_mark: Your approval completes the request ({reason}); the purge is starting."
+        ":white_check_mark: Your approval completes the request ({reason}). The purge starts now, or, with "
+        "maintenance windows, when the requester chooses; the thread says which."
     ),
     Outcome.REJECTED: ":no_entry: You rejected the purge request; it is closed.",
 }
@@ -124,7 +126,34 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
             return
         await tell(respond, sentence)
 
-    for action_id, work in ((APPROVE, approve), (REJECT, reject), (ACK_CUSTOM, acknowledge_custom)):
+    @answered
+    async def purge_now(body: dict[str, Any], respond: AsyncRespond) -> None:
+        await choose(body, respond, runbook.purge_now)
+
+    @answered
+    async def purge_at_window(body: dict[str, Any], respond: AsyncRespond) -> None:
+        await choose(body, respond, runbook.purge_at_window_start)
+
+    async def choose(
+        body: dict[str, Any], respond: AsyncRespond, pick: Callable[[int, str], Awaitable[str]]
+    ) -> None:
+        request_id = button_id(body)
+        if request_id is None:
+            await tell(respond, MALFORMED)
+            return
+        try:  # only the requester may choose; the runbook checks it, and the gates again at the start
+            await tell(respond, escape(await pick(request_id, body["user"]["id"])))
+        except RunbookError as exc:
+            await tell(respond, f":warning: {escape(str(exc))}")
+
+    listeners = (
+        (APPROVE, approve),
+        (REJECT, reject),
+        (ACK_CUSTOM, acknowledge_custom),
+        (PURGE_NOW, purge_now),
+        (PURGE_AT_WINDOW, purge_at_window),
+    )
+    for action_id, work in listeners:
         app.action(action_id)(ack=acknowledge, lazy=[work])
 
 

@@ -14,8 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from actions.backup import BackupResult, NodeProgress
 from actions.slices import in_slices
 from bot.model import RunView, StepState, StepView
-from bot.notifier import InventoryReport, Requester
-from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
+from bot.notifier import InventoryReport, Notice, Requester
+from bot.purge_model import ApprovalNotice, PreflightReport, PurgeChoice, PurgeResult
 from bot.render import operators_csv, plugins_csv
 from bot.report_model import FinalReport
 from bot.restore_model import PluginRestore, Verification
@@ -34,6 +34,7 @@ from handlers.restore_blocks import (
     verification_blocks,
     verification_text,
 )
+from handlers.schedule_blocks import choice_blocks, choice_text, notice_blocks, notice_text
 from handlers.tables import Block, section
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,14 @@ class SlackNotifier:
         """The final report, in the thread."""
         self._progress.pop(step.id, None)
         await self._reply(run, report_blocks(run, report), report_text(report))
+
+    async def notice(self, run: RunView, notice: Notice) -> None:
+        """A reminder or a word about the schedule, in the thread, mentioning its people."""
+        await self._reply(run, notice_blocks(notice), notice_text(notice))
+
+    async def purge_choice(self, run: RunView, choice: PurgeChoice) -> None:
+        """The approved purge's choice, in the thread, for the requester."""
+        await self._reply(run, choice_blocks(choice), choice_text(choice))
 
     # internals -------------------------------------------------------------
     async def flush(self) -> None:

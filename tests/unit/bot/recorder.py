@@ -8,8 +8,8 @@ from typing import Any
 
 from actions.backup import BackupResult, NodeProgress
 from bot.model import RunView, StepView
-from bot.notifier import InventoryReport, Requester
-from bot.purge_model import ApprovalNotice, PreflightReport, PurgeResult
+from bot.notifier import InventoryReport, Notice, Requester
+from bot.purge_model import ApprovalNotice, PreflightReport, PurgeChoice, PurgeResult
 from bot.report_model import FinalReport
 from bot.restore_model import PluginRestore, Verification
 
@@ -74,6 +74,12 @@ class RecordingNotifier:
 
     async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
         self._record("closed", (step, report))
+
+    async def notice(self, run: RunView, notice: Notice) -> None:
+        self._record("notice", notice)
+
+    async def purge_choice(self, run: RunView, choice: PurgeChoice) -> None:
+        self._record("choice", choice)
 
     def of(self, kind: str) -> list[Any]:
         return [payload for k, payload in self.events if k == kind]

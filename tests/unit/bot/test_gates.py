@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from actions.backup import NodeBackup
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
 from actions.packages import coverage
-from bot.gates import backup_gate, inventory_gate, package_gate, window_gate
+from bot.gates import backup_gate, inventory_gate, package_gate
 from bot.model import SnapshotView
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -70,10 +70,3 @@ def test_the_package_gate_names_what_has_no_package() -> None:
     assert package_gate(
         coverage(inventory, ["volcano.amd64.v4.2.3.tgz", "rds-operator.amd64.v4.2.2.tgz"])
     ).passed
-
-
-def test_the_window_gate_holds_without_windows_and_inside_one() -> None:
-    assert window_gate([], inside=False).passed
-    assert window_gate(["0 22 * * 6 4h"], inside=True).passed
-    outside = window_gate(["0 22 * * 6 4h"], inside=False)
-    assert not outside.passed and outside.remedy

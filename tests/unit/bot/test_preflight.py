@@ -18,8 +18,11 @@ from bot.preflight import judge, plan_of, plugin_dir, purge_script
 from bot.purge_model import PreflightRecord, PurgeResult
 from bot.records import Records
 from bot.store import Store
+from bot.window_gate import window_gate
+from bot.windows import parse_recurring
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a Friday
+NO_WINDOWS = window_gate(NOW, (), ())
 SETTINGS = Settings.load({})
 INVENTORY = Inventory(
     operators=(
@@ -67,24 +70,33 @@ def record(
 
 
 def test_every_gate_holds_only_when_everything_was_recorded_and_acknowledged() -> None:
-    report = judge(SETTINGS, snapshot(), backups(), record(ack="UBOB"), NOW)
+    report = judge(SETTINGS, snapshot(), backups(), record(ack="UBOB"), NOW, NO_WINDOWS)
     assert report.passed, [g.detail for g in report.failed]
     assert [g.key for g in report.gates] == ["inventory", "backup", "packages", "registry", "window"]
 
 
 def test_each_unmet_gate_is_named_with_what_would_satisfy_it() -> None:
     cases = {
-        "inventory": judge(SETTINGS, snapshot(timedelta(hours=30)), backups(), record(ack="U"), NOW),
-        "backup": judge(SETTINGS, snapshot(), backups()[:2], record(ack="U"), NOW),
-        "packages": judge(SETTINGS, snapshot(), backups(), record(ack="U", packages=PACKAGES[:1]), NOW),
-        "registry": judge(SETTINGS, snapshot(), backups(), record(), NOW),
+        "inventory": judge(
+            SETTINGS, snapshot(timedelta(hours=30)), backups(), record(ack="U"), NOW, NO_WINDOWS
+        ),
+        "backup": judge(SETTINGS, snapshot(), backups()[:2], record(ack="U"), NOW, NO_WINDOWS),
+        "packages": judge(
+            SETTINGS, snapshot(), backups(), record(ack="U", packages=PACKAGES[:1]), NOW, NO_WINDOWS
+        ),
+        "registry": judge(SETTINGS, snapshot(), backups(), record(), NOW, NO_WINDOWS),
     }
     for key, report in cases.items():
         assert [g.key for g in report.failed] == [key], key
         assert report.failed[0].remedy, key
     assert "capi-provider-aws v4.0.10" in cases["packages"].failed[0].detail
-    nothing = judge(SETTINGS, None, [], None, NOW)
+    nothing = judge(SETTINGS, None, [], None, NOW, NO_WINDOWS)
     assert {g.key for g in nothing.failed} == {"inventory", "backup", "packages", "registry"}
+    saturday = parse_recurring("0 2 * * SAT 4h")
+    outside = judge(SETTINGS, snapshot(), backups(), record(ack="U"), NOW, window_gate(NOW, (), [saturday]))
+    assert [g.key for g in outside.failed] == ["window"] and "/regclean window" in (
+        outside.failed[0].remedy or ""
+    )
 
 
 def test_custom_images_are_repositories_no_installer_namespace_or_package_restores() -> None:

@@ -74,7 +74,7 @@ def test_the_count_line_names_who_approved_so_far(approvals: tuple[str, ...], li
             RequestState.APPROVED,
             ("UBOB", "UCAROL"),
             None,
-            "Approved by <@UBOB> and <@UCAROL>; the purge is starting.",
+            "Approved by <@UBOB> and <@UCAROL>; the purge is starting (or waits for the window the requester chose).",
         ),
         (
             RequestState.STARTED,

@@ -125,7 +125,7 @@ async def test_an_approval_is_acknowledged_before_the_runbook_decides(clicks: Cl
 async def test_the_approval_that_completes_the_request_says_the_purge_is_starting(clicks: Clicks) -> None:
     clicks.runbook.answer = Click(Outcome.COMPLETED, "2 of 2 approved.", ("UBOB", APPROVER))
     await clicks.driver.click(APPROVER, APPROVE, "7")
-    assert "the purge is starting" in (await clicks.answer_to(APPROVER)).text
+    assert "completes the request" in (await clicks.answer_to(APPROVER)).text
 
 
 @pytest.mark.parametrize("action_id", [APPROVE, REJECT])

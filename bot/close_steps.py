@@ -151,6 +151,16 @@ class CloseSteps(RestoreSteps):
                 packages_total=len(plugins.pushes) if plugins else 0,
                 left_to_do=todo,
                 succeeded=verified_all and not catalog.missing,
+                participants=tuple(
+                    dict.fromkeys(
+                        [
+                            *(s.requested_by for s in run.steps),
+                            *(view.approvals if view else ()),
+                            *([record.custom_ack_by] if record and record.custom_ack_by else []),
+                            requester.user,
+                        ]
+                    )
+                ),
             )
 
         report = await self._guarded(run, step, requester, work)

@@ -93,6 +93,8 @@ class FinalReport:
     packages_total: int
     left_to_do: tuple[str, ...]
     succeeded: bool
+    participants: tuple[str, ...] = ()
+    """Everyone who asked for a step, approved, acknowledged or closed, in order of first appearance."""
 
 
 def report_to_dict(report: FinalReport) -> dict[str, Any]:
@@ -114,4 +116,5 @@ def report_from_dict(data: dict[str, Any]) -> FinalReport:
     }
     fields["catalog"] = CatalogCheck(**catalog)
     fields["left_to_do"] = tuple(fields["left_to_do"])
+    fields["participants"] = tuple(fields.get("participants", ()))
     return FinalReport(**fields)

@@ -119,7 +119,8 @@ class SlackNotifier:
         self._progress.pop(step.id, None)
         verb = "was interrupted" if step.state is StepState.INTERRUPTED else "failed"
         text = f"{step.name} {verb}: {step.error}"
-        await self._reply(run, failure_blocks(step), text)
+        mention = [section(f"{who(step.requested_by)}, this needs you:")]
+        await self._reply(run, mention + failure_blocks(step), text)
         await self._tell(requester, text, failure_blocks(step))
 
     async def request_refused(self, requester: Requester, reason: str) -> None:

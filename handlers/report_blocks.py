@@ -26,7 +26,11 @@ def report_blocks(run: RunView, report: FinalReport) -> list[Block]:
         section(truncate(_catalog(report), 3000)),
         section(_checks(report)),
         section(truncate(_todo(report), 3000)),
-        context(f"Closed by {who(report.closed_by)}. The report is stored with the run."),
+        context(
+            f"Closed by {who(report.closed_by)}. The report is stored with the run. Thank you, "
+            + ", ".join(who(p) for p in report.participants)
+            + "."
+        ),
     ]
 
 

@@ -80,6 +80,8 @@ async def test_restore_core_then_plugins_and_every_image_pulls(
     assert "approved by* <@UBOB>, <@UCAROL>" in report and "requested by* <@UALICE>" in report
     assert "Every operator is still Installed with the same CSV" in report
     assert "*Bucket* `registry`:" in report and "Keep the backups" in report
+    thanked = report.split("Thank you, ", 1)[1]
+    assert all(f"<@{u}>" in thanked for u in ("UALICE", "UBOB", "UCAROL")), "everyone who took part"
 
     repositories = await catalog(sandbox)
     assert "v4.1.0" not in repositories.get("acp/archon", ()), "the old tag is gone"
@@ -128,6 +130,7 @@ async def test_upload_failing_half_way_fails_the_step_and_it_runs_again(
     [failed] = [s for s in run.steps if s.name == "restore_core"]
     assert "upload.sh all exited with status 1" in (failed.error or "")
     assert sandbox.platform_password not in (failed.error or "")
+    assert posted(ws, "<@UALICE>, this needs you:"), "a failure mentions whoever asked, in the thread"
     sandbox.fail_upload_after(None)
     await http_bot.driver.slash("UALICE", "restore core")
     await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=90)

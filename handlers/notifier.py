@@ -14,33 +14,25 @@ from slack_sdk.web.async_client import AsyncWebClient
 from actions.backup import BackupResult, NodeProgress
 from actions.slices import in_slices
 from bot.model import RunView, StepState, StepView
-from bot.notifier import InventoryReport, Notice, Requester
-from bot.purge_model import ApprovalNotice, PreflightReport, PurgeChoice, PurgeResult
+from bot.notifier import InventoryReport, Requester
+from bot.purge_model import ApprovalNotice, PreflightReport
 from bot.render import operators_csv, plugins_csv
-from bot.report_model import FinalReport
-from bot.restore_model import PluginRestore, Verification
 from handlers.approval_messages import ApprovalMessages
 from handlers.backup_blocks import progress_blocks, result_blocks
 from handlers.blocks import checklist_blocks, checklist_text, failure_blocks, who
 from handlers.inventory_blocks import diff_messages, summary_blocks, table_messages
 from handlers.live import Clock, LiveMessage, Pacer
 from handlers.preflight_blocks import custom_listing, preflight_blocks, preflight_text
-from handlers.purge_blocks import purge_blocks, purge_text
-from handlers.report_blocks import report_blocks, report_text
 from handlers.restore_blocks import (
     output_blocks,
-    plugins_blocks,
-    plugins_text,
-    verification_blocks,
-    verification_text,
 )
-from handlers.schedule_blocks import choice_blocks, choice_text, notice_blocks, notice_text
 from handlers.tables import Block, section
+from handlers.thread_posts import ThreadPosts
 
 log = logging.getLogger(__name__)
 
 
-class SlackNotifier:
+class SlackNotifier(ThreadPosts):
     """Posts a run as one root message (a live checklist) with the details in its thread."""
 
     def __init__(
@@ -182,39 +174,11 @@ class SlackNotifier:
             await self._reply(run, [section(text)], text)
         return posted
 
-    async def purge_finished(self, run: RunView, step: StepView, result: PurgeResult) -> None:
-        """The bucket before and after, and the registry's restart, in the thread."""
-        self._progress.pop(step.id, None)
-        await self._reply(run, purge_blocks(run, step, result), purge_text(result))
-
     async def step_output(self, run: RunView, step: StepView, title: str, lines: Sequence[str]) -> None:
         """One thread message per step, showing the newest lines, updated in place at most once a second."""
         live = self._step_message(run, step)
         if live is not None:
             await live.show(f"{title} — output", output_blocks(title, lines))
-
-    async def plugins_restored(self, run: RunView, step: StepView, restore: PluginRestore) -> None:
-        """Every package's outcome, in the thread."""
-        self._progress.pop(step.id, None)
-        await self._reply(run, plugins_blocks(run, step, restore), plugins_text(restore))
-
-    async def verification_finished(self, run: RunView, step: StepView, verification: Verification) -> None:
-        """The pull check's summary and every failure, in the thread."""
-        self._progress.pop(step.id, None)
-        await self._reply(run, verification_blocks(run, step, verification), verification_text(verification))
-
-    async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
-        """The final report, in the thread."""
-        self._progress.pop(step.id, None)
-        await self._reply(run, report_blocks(run, report), report_text(report))
-
-    async def notice(self, run: RunView, notice: Notice) -> None:
-        """A reminder or a word about the schedule, in the thread, mentioning its people."""
-        await self._reply(run, notice_blocks(notice), notice_text(notice))
-
-    async def purge_choice(self, run: RunView, choice: PurgeChoice) -> None:
-        """The approved purge's choice, in the thread, for the requester."""
-        await self._reply(run, choice_blocks(choice), choice_text(choice))
 
     # internals -------------------------------------------------------------
     async def flush(self) -> None:

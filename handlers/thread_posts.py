@@ -1,0 +1,52 @@
+"""The Slack Notifier's posts of step results in the run's thread: purge, restore, verification,
+the final report, notices and the approved purge's choice."""
+
+from __future__ import annotations
+
+from bot.model import Notice, RunView, StepView
+from bot.purge_model import PurgeChoice, PurgeResult
+from bot.report_model import FinalReport
+from bot.restore_model import PluginRestore, Verification
+from handlers.purge_blocks import purge_blocks, purge_text
+from handlers.report_blocks import report_blocks, report_text
+from handlers.restore_blocks import plugins_blocks, plugins_text, verification_blocks, verification_text
+from handlers.schedule_blocks import choice_blocks, choice_text, notice_blocks, notice_text
+from handlers.tables import Block
+
+
+class ThreadPosts:
+    """Results that go to the run's thread as one message each (mixed into `SlackNotifier`)."""
+
+    _progress: dict[int, str]
+    """step → its newest progress line on the checklist (dropped once the step reports its result)"""
+
+    async def _reply(self, run: RunView, blocks: list[Block], text: str) -> dict[str, str] | None:
+        raise NotImplementedError
+
+    async def purge_finished(self, run: RunView, step: StepView, result: PurgeResult) -> None:
+        """The bucket before and after, and the registry's restart, in the thread."""
+        self._progress.pop(step.id, None)
+        await self._reply(run, purge_blocks(run, step, result), purge_text(result))
+
+    async def plugins_restored(self, run: RunView, step: StepView, restore: PluginRestore) -> None:
+        """Every package's outcome, in the thread."""
+        self._progress.pop(step.id, None)
+        await self._reply(run, plugins_blocks(run, step, restore), plugins_text(restore))
+
+    async def verification_finished(self, run: RunView, step: StepView, verification: Verification) -> None:
+        """The pull check's summary and every failure, in the thread."""
+        self._progress.pop(step.id, None)
+        await self._reply(run, verification_blocks(run, step, verification), verification_text(verification))
+
+    async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
+        """The final report, in the thread."""
+        self._progress.pop(step.id, None)
+        await self._reply(run, report_blocks(run, report), report_text(report))
+
+    async def notice(self, run: RunView, notice: Notice) -> None:
+        """A reminder or a word about the schedule, in the thread, mentioning its people."""
+        await self._reply(run, notice_blocks(notice), notice_text(notice))
+
+    async def purge_choice(self, run: RunView, choice: PurgeChoice) -> None:
+        """The approved purge's choice, in the thread, for the requester."""
+        await self._reply(run, choice_blocks(choice), choice_text(choice))

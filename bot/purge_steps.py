@@ -160,6 +160,8 @@ class PurgeSteps(PreflightSteps):
             current = f"unavailable: {exc}"
             log.info("purge of request #%d cannot start: %s", request_id, exc)
         claimed = await self._db(self._approvals.claim_start, request_id, current)
+        if self._jobs is not None:  # started or void: its expiry, reminders and schedule are moot
+            self._jobs.cancel_request(request_id)
         await self._update_request(request_id)
         if not claimed:
             view = await self._db(self._approvals.get, request_id)

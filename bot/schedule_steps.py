@@ -160,8 +160,21 @@ class ScheduleSteps(PurgeSteps):
 
     # what is scheduled ---------------------------------------------------------
     async def scheduled(self) -> list[Scheduled]:
-        """Every job, soonest first."""
-        return self._jobs.scheduled() if self._jobs is not None else []
+        """Every job that still matters, soonest first (a job whose request closed or whose step
+        finished only waits to find that out when it runs)."""
+        if self._jobs is None:
+            return []
+        live = []
+        for job in self._jobs.scheduled():
+            if job.kind == "overrun":
+                step = await self._db(self._store.run_step, job.subject)
+                keep = step.state is StepState.RUNNING
+            else:
+                view = await self._db(self._approvals.get, job.subject)
+                keep = view.state in (RequestState.OPEN, RequestState.APPROVED)
+            if keep:
+                live.append(job)
+        return live
 
     async def cancel_scheduled(self, request_id: int, user: str) -> str:
         """`/regclean schedule cancel ID`: the scheduled purge of request ID, and its reminder (audited)."""

@@ -72,6 +72,6 @@ async def test_a_purge_scheduled_at_the_window_start_runs_then_and_not_before(
     await ws.wait_for(lambda w: step_line(w, "✅", "Purge"), timeout=60)
     assert sandbox.s3.object_count() == 0
     status = await driver.slash("UBOB", "status")
-    assert "Nothing is scheduled" in said(status) or "purge of request" not in said(status)
+    assert "Nothing is scheduled" in said(status) and "✅ *Purge" in said(status)
     actions = [e.action for e in http_bot.bot.store.audit_log()]
     assert actions.count("purge.scheduled") == 1 and actions.count("purge.started") == 1

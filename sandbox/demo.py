@@ -14,8 +14,7 @@ from typing import Any, TextIO
 
 from sandbox.installer import package_bytes
 from sandbox.kube.fixtures import Fixture, installed_operators, load_fixture
-from sandbox.registry.images import make_oci_layout, push
-from sandbox.registry.seed import image_seed
+from sandbox.platform import push_custom_images
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import Mode, RunningBot, Sandbox, running_bot
 
@@ -32,7 +31,7 @@ async def run_demo(mode: Mode = "http", out: TextIO | None = None) -> int:
     """Drive the bot through the sandbox and print the conversation; 0 when it went as it should."""
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="regclean-demo-") as tmp:
-        box = Sandbox(Path(tmp), load_fixture())
+        box = Sandbox(Path(tmp), load_fixture(), full_registry=True)
         await box.start()
         try:
             async with running_bot(box, mode) as bot:
@@ -108,14 +107,7 @@ async def _restore(bot: RunningBot, box: Sandbox) -> None:
     await say("UALICE", "restore plugins")  # violet push of every package; then every image is pulled
     await box.slack.wait_for(lambda ws: _count(ws, "Pull check of every recorded image") >= 1, timeout=180)
     # The custom images are not the platform's to restore: the team re-pushes its export, then checks.
-    for reference in box.images:
-        if reference.startswith("retail/"):
-            name = reference.replace("/", "_").replace(":", "_")
-            await push(
-                make_oci_layout(box.workdir / "export" / name, seed=image_seed(reference)),
-                box.registry,
-                reference,
-            )
+    await push_custom_images(box)
     await say("UOSCAR", "verify")
     await box.slack.wait_for(lambda ws: _count(ws, "Pull check of every recorded image") >= 2, timeout=60)
     await bot.bot.runbook.drain()

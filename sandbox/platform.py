@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from sandbox.installer.layouts import write_layout
 from sandbox.kube import KubeApiServer
+from sandbox.registry.images import push
+from sandbox.stack import Sandbox
 
 
 def settle_missing_csvs(kube: KubeApiServer) -> list[str]:
@@ -26,3 +31,23 @@ def settle_missing_csvs(kube: KubeApiServer) -> list[str]:
             kube.add(view)
             changed.append(f"{view['metadata']['namespace']}/{view['metadata']['name']}")
     return changed
+
+
+def custom_images(box: Sandbox) -> list[str]:
+    """The images the registry started with in repositories that neither `upload.sh` nor a package
+    restores: the team's own, which the preflight lists (the sample has `retail/…`)."""
+    restored = {ref.rpartition(":")[0] for ref in box.restorable_images}
+    return [ref for ref in box.images if ref.rpartition(":")[0] not in restored]
+
+
+async def push_custom_images(box: Sandbox) -> list[str]:
+    """After the purge, the team pushes its custom images again from the export it made before,
+    each the same image, digest for digest, as the registry held. Returns their references."""
+    custom = custom_images(box)
+
+    async def one(reference: str) -> None:
+        layout = box.workdir / "export" / reference.replace("/", "_").replace(":", "_")
+        await push(await asyncio.to_thread(write_layout, layout, reference), box.registry, reference)
+
+    await asyncio.gather(*(one(ref) for ref in custom))
+    return custom

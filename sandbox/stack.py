@@ -5,11 +5,13 @@ this way, so that they exercise the same wiring as `regclean serve`.
 
 Besides the Kubernetes API, the Slack workspace and the three control-plane nodes, a sandbox has
 the platform registry (Debian's docker-registry on moto's S3, bucket `registry`) holding the
-images the fixture's workloads use; the MinIO pod `kube-system/minio-0`, whose `pods/exec` runs
-commands here with its `minio.env` and the `mc` stand-in; the registry pods, whose deletion
-restarts the registry; and on the first node the installer (`res/upload.sh`, the plugin packages)
-and the `violet` stand-in, which push real images with skopeo. `violet` checks the platform's
-address and credentials (`platform_url`, `platform_username`, `platform_password`).
+images the fixture's workloads use and old tags (with `full_registry`, also every image the
+installer and the packages hold, as before a real cleanup); the MinIO pod `kube-system/minio-0`,
+whose `pods/exec` runs commands here with its `minio.env` and the `mc` stand-in; the registry
+pods, whose deletion restarts the registry; and on the first node the installer (`res/upload.sh`,
+the plugin packages) and the `violet` stand-in, which push real images with skopeo. `violet`
+checks the platform's address and credentials (`platform_url`, `platform_username`,
+`platform_password`).
 """
 
 from __future__ import annotations
@@ -68,9 +70,18 @@ class Sandbox:
     """The simulated cluster (Kubernetes API with a fixture, nodes, registry, MinIO) and Slack workspace."""
 
     def __init__(
-        self, workdir: Path, fixture: Fixture | None = None, slack: SlackWorkspace | None = None
+        self,
+        workdir: Path,
+        fixture: Fixture | None = None,
+        slack: SlackWorkspace | None = None,
+        *,
+        full_registry: bool = False,
     ) -> None:
         self.workdir = workdir
+        self.full_registry = full_registry
+        """Whether the registry also starts with every image the installer and the packages restore,
+        as a platform's registry does before its cleanup. Off, it holds what the scenarios need (the
+        workloads' images and `EXTRA_IMAGES`), and each sandbox starts faster."""
         self.fixture = fixture or load_fixture()
         """The fixture as given; the served workloads' images point at `registry` once started."""
         self.kube = KubeApiServer(
@@ -122,6 +133,11 @@ class Sandbox:
         for group_id, handle, members in USERGROUPS:
             self.slack.add_usergroup(group_id, handle, list(members))
 
+    @property
+    def restorable_images(self) -> list[str]:
+        """`repo:tag` of every image that `res/upload.sh` or a package brings back after the purge, sorted."""
+        return sorted({*self.core_images, *(ref for refs in self.package_images.values() for ref in refs)})
+
     async def start(self) -> None:
         """Start every server on free ports, fill the registry, and write the nodes' and pods' files."""
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -145,7 +161,8 @@ class Sandbox:
             if res.kind in _IMAGE_KINDS
             for obj in self.kube.objects(res.plural)
         ]
-        self.images = sorted({*workload_images(workloads, SAMPLE_REGISTRY), *EXTRA_IMAGES})
+        restorable = self.restorable_images if self.full_registry else []
+        self.images = sorted({*workload_images(workloads, SAMPLE_REGISTRY), *EXTRA_IMAGES, *restorable})
         await self.s3.start()
         await start_seeded(self.registry, self.images, self.workdir / "images")
         registry = Account(self.registry.address, self.registry.username, self.registry.password)

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from sandbox.kube import KubeApiServer, ResourceDef
-from sandbox.registry import Registry, S3Server
+from sandbox.registry import Registry, S3Server, registry_binary, skopeo_binary
+
+NEEDS_REGISTRY_AND_SKOPEO = [
+    pytest.mark.skipif(
+        registry_binary() is None, reason="docker-registry is not installed (Debian package docker-registry)"
+    ),
+    pytest.mark.skipif(skopeo_binary() is None, reason="skopeo is not installed (Debian package skopeo)"),
+]
+"""Marks for a module that starts the sandbox registry and pushes or pulls with skopeo."""
 
 
 def operatorview(

@@ -166,7 +166,13 @@ async def skopeo(*args: str) -> str:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await proc.communicate()
+    try:
+        out, err = await proc.communicate()
+    except asyncio.CancelledError:
+        # A sibling failed or the test ended: no skopeo may outlive the task that ran it.
+        proc.kill()
+        await proc.wait()
+        raise
     if proc.returncode != 0:
         raise SkopeoError(argv, proc.returncode or 0, err.decode(errors="replace"))
     return out.decode(errors="replace")

@@ -86,8 +86,12 @@ class S3Server:
     def object_count(self, bucket: str = "registry") -> int:
         return len(self._objects(bucket))
 
+    def object_sizes(self, bucket: str = "registry") -> dict[str, int]:
+        """Every object's key and size in bytes, as S3 lists them."""
+        return {obj["Key"]: int(obj["Size"]) for obj in self._objects(bucket)}
+
     def bucket_bytes(self, bucket: str = "registry") -> int:
-        return sum(int(obj["Size"]) for obj in self._objects(bucket))
+        return sum(self.object_sizes(bucket).values())
 
     def empty_bucket(self, bucket: str = "registry") -> int:
         """Delete every object in the bucket (as `mc rm --recursive --force` does); returns how many."""

@@ -1,18 +1,19 @@
 """The platform registry's content when the sandbox starts: the images the fixture's workloads
-pull from it, the probe image, and a few old tags (what a cleanup is for).
+pull from it, the probe image, and a few old tags (what a cleanup is for), and, when asked, every
+image the installer and the packages hold too.
 
-The first sandbox of a process pushes every image with skopeo through the running registry. That
-costs about 60 S3 requests per image in moto, so the objects that push left in the bucket are kept,
-and later sandboxes copy them straight into their own bucket, then read every blob once through
-the registry so that its in-memory blob-descriptor cache is as warm as after a push (the hazard of
-design §1 depends on it).
+An image is pushed with skopeo through the running registry the first time a sandbox of the process
+needs it. That costs about 60 S3 requests per image in moto, so the objects each push left in the
+bucket are kept per image, and later sandboxes copy them straight into their own bucket, then read
+every blob once through the registry so that its in-memory blob-descriptor cache is as warm as after
+a push (the hazard of design §1 depends on it). A sandbox pushes only the images no earlier one had.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,18 +29,21 @@ EXTRA_IMAGES = ("acp/core:latest", "acp/archon:v4.1.0", "acp/courier-api:v4.1.2"
 
 LAYER_SIZE = 2048
 PARALLEL = 8
+STORAGE_ROOT = "docker/registry/v2/"
+"""Where distribution keeps its blobs and repositories in the bucket (`rootdirectory: /`)."""
 _WORKLOAD_KINDS = frozenset({"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """The bucket's objects after the pushes, and each image's blob digests (config, layers, manifest)."""
+class Pushed:
+    """What pushing one image left in the bucket, and its digests (config, layers, then manifest)."""
 
     objects: Mapping[str, bytes]
-    blobs: Mapping[str, tuple[str, ...]]
+    digests: tuple[str, ...]
 
 
-_SNAPSHOTS: dict[tuple[str, ...], Snapshot] = {}
+_PUSHED: dict[str, Pushed] = {}
+"""`repo:tag` -> its push, for every image a sandbox of this process has pushed."""
 _ACCEPT = {
     "Accept": "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 }
@@ -77,41 +81,83 @@ def image_seed(reference: str) -> int:
 
 async def start_seeded(registry: Registry, references: Sequence[str], layouts: Path) -> None:
     """Start the registry holding these images (`repo:tag`); `layouts` is scratch space for skopeo."""
-    key = tuple(sorted(set(references)))
-    snapshot = _SNAPSHOTS.get(key)
-    if snapshot is None:
-        await registry.start()
-        _SNAPSHOTS[key] = await _push_all(registry, key, layouts)
-        return
+    wanted = sorted(set(references))
+    known = {ref: _PUSHED[ref] for ref in wanted if ref in _PUSHED}
+    objects = {key: body for pushed in known.values() for key, body in pushed.objects.items()}
     # The bucket first, so that the copy can run while the registry starts (it creates it again: a no-op).
     await asyncio.to_thread(_create_bucket, registry)
-    await asyncio.gather(registry.start(), asyncio.to_thread(_copy_in, registry, snapshot.objects))
-    await _warm(registry, snapshot.blobs)
+    await asyncio.gather(registry.start(), asyncio.to_thread(_copy_in, registry, objects))
+    await _warm(registry, {ref: pushed.digests for ref, pushed in known.items()})
+    missing = [ref for ref in wanted if ref not in known]
+    if missing:
+        _PUSHED.update(await _push_all(registry, missing, layouts, copied=objects.keys()))
 
 
-async def _push_all(registry: Registry, references: Sequence[str], layouts: Path) -> Snapshot:
+async def _push_all(
+    registry: Registry, references: Sequence[str], layouts: Path, copied: Collection[str]
+) -> dict[str, Pushed]:
     limit = asyncio.Semaphore(PARALLEL)
-    blobs: dict[str, tuple[str, ...]] = {}
+    digests: dict[str, tuple[str, ...]] = {}
 
     async def one(index: int, reference: str) -> None:
         layout = make_oci_layout(
             layouts / str(index), layers=1, layer_size=LAYER_SIZE, seed=image_seed(reference)
         )
-        blobs[reference] = (*layout_blobs(layout), str(layout_manifest(layout)["digest"]))
+        digests[reference] = (*layout_blobs(layout), str(layout_manifest(layout)["digest"]))
         async with limit:
             await push(layout, registry, reference)
 
     await asyncio.gather(*(one(i, ref) for i, ref in enumerate(references)))
-    objects = await asyncio.to_thread(_copy_out, registry)
-    return Snapshot(objects, blobs)
+    objects = await asyncio.to_thread(_copy_out, registry, copied)
+    owned = split_by_image(objects, digests)
+    return {ref: Pushed(owned[ref], digests[ref]) for ref in references}
 
 
-def _copy_out(registry: Registry) -> dict[str, bytes]:
+def split_by_image(
+    objects: Mapping[str, bytes], digests: Mapping[str, Collection[str]]
+) -> dict[str, dict[str, bytes]]:
+    """Each image's objects (`digests`: `repo:tag` -> its blob and manifest digests): the data of its
+    blobs, and its repository's links to them and to its tag. Raises if an object is nobody's, so
+    that a change in the registry's storage layout cannot drop objects unnoticed."""
+    by_hex: dict[str, set[str]] = {}
+    for reference, image_digests in digests.items():
+        for digest in image_digests:
+            by_hex.setdefault(digest.removeprefix("sha256:"), set()).add(reference)
+    owned: dict[str, dict[str, bytes]] = {reference: {} for reference in digests}
+    for key, body in objects.items():
+        owners = _owners(key, by_hex, digests.keys())
+        if not owners:
+            raise RuntimeError(f"sandbox registry: no seeded image owns the bucket's object {key}")
+        for reference in owners:
+            owned[reference][key] = body
+    return owned
+
+
+def _owners(key: str, by_hex: Mapping[str, set[str]], references: Collection[str]) -> set[str]:
+    parts = key.removeprefix(STORAGE_ROOT).split("/")
+    if parts[:2] == ["blobs", "sha256"] and len(parts) == 5:  # blobs/sha256/ab/HEX/data
+        return set(by_hex.get(parts[3], ()))
+    if parts[0] != "repositories" or not any(p.startswith("_") for p in parts):
+        return set()
+    cut = next(i for i, p in enumerate(parts) if p.startswith("_"))
+    repo, rest = "/".join(parts[1:cut]), parts[cut:]
+    if rest[:2] == ["_manifests", "tags"] and len(rest) > 2:  # _manifests/tags/TAG/...
+        return {f"{repo}:{rest[2]}"} & set(references)
+    if "sha256" in rest[:-1]:  # _layers/sha256/HEX/link, _manifests/revisions/sha256/HEX/link
+        hex_digest = rest[rest.index("sha256") + 1]
+        return {ref for ref in by_hex.get(hex_digest, ()) if ref.rpartition(":")[0] == repo}
+    return set()
+
+
+def _copy_out(registry: Registry, skip: Collection[str]) -> dict[str, bytes]:
     client = registry.s3.client()
     try:
         paginator = client.get_paginator("list_objects_v2")
         keys = [
-            o["Key"] for page in paginator.paginate(Bucket=registry.bucket) for o in page.get("Contents", [])
+            o["Key"]
+            for page in paginator.paginate(Bucket=registry.bucket)
+            for o in page.get("Contents", [])
+            if o["Key"] not in skip
         ]
         with ThreadPoolExecutor(PARALLEL) as pool:
             bodies = pool.map(lambda k: client.get_object(Bucket=registry.bucket, Key=k)["Body"].read(), keys)
@@ -142,7 +188,7 @@ def _copy_in(registry: Registry, objects: Mapping[str, bytes]) -> None:
         client.close()
 
 
-async def _warm(registry: Registry, blobs: Mapping[str, tuple[str, ...]]) -> None:
+async def _warm(registry: Registry, digests: Mapping[str, tuple[str, ...]]) -> None:
     """HEAD every blob and manifest through the registry, which caches each descriptor it finds."""
     limit = asyncio.Semaphore(PARALLEL)
     async with aiohttp.ClientSession(headers=registry.auth_headers()) as session:
@@ -153,8 +199,8 @@ async def _warm(registry: Registry, blobs: Mapping[str, tuple[str, ...]]) -> Non
                     raise RuntimeError(f"sandbox registry: HEAD {path} answered {resp.status} after the copy")
 
         paths = []
-        for reference, digests in blobs.items():
+        for reference, image_digests in digests.items():
             repo, _, tag = reference.rpartition(":")
-            paths += [f"/v2/{repo}/blobs/{d}" for d in digests[:-1]]
+            paths += [f"/v2/{repo}/blobs/{d}" for d in image_digests[:-1]]
             paths.append(f"/v2/{repo}/manifests/{tag}")
         await asyncio.gather(*(head(p) for p in paths))

@@ -1,4 +1,4 @@
-"""Steps of the golden path up to the purge, driven as people would in the channel."""
+"""Steps of the golden path up to the purge, and the purge, driven as people would in the channel."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from tests.scenarios.conftest import inventory_done, root, text_of
 APPROVE = "regclean_purge_approve"
 REJECT = "regclean_purge_reject"
 ACK_CUSTOM = "regclean_ack_custom"
+RESTORE_CORE = "Restore core images"
+RESTORE_PLUGINS = "Restore plugin and operator images"
+VERIFY = "Verify that every image pulls"
 
 
 def button(message: Message, action_id: str) -> dict[str, Any] | None:
@@ -103,3 +106,12 @@ async def approve(bot: RunningBot, user: str, request: Message, *, retry_num: in
     pressed = button(request, APPROVE)
     assert pressed is not None, text_of(request)
     await bot.driver.click(user, APPROVE, pressed["value"], message=request, retry_num=retry_num)
+
+
+async def purged(bot: RunningBot, sandbox: Sandbox) -> None:
+    """Everything the gates need, the purge request, two approvals, and the purge to its end."""
+    request = await ready_for_purge(bot, sandbox)
+    await approve(bot, "UBOB", request)
+    await sandbox.slack.wait_for(lambda w: "1 of 2 approved" in text_of(request))
+    await approve(bot, "UCAROL", request)
+    await sandbox.slack.wait_for(lambda w: step_line(w, "✅", "Purge"), timeout=60)

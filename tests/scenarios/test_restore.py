@@ -8,38 +8,18 @@ from pathlib import Path
 import pytest
 
 from actions.registry import RegistryClient, RegistryTarget
-from sandbox.registry.images import make_oci_layout, push
-from sandbox.registry.seed import image_seed
+from sandbox.platform import push_custom_images
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import text_of
-from tests.scenarios.flow import approve, ready_for_purge, step_line
+from tests.scenarios.flow import RESTORE_CORE, RESTORE_PLUGINS, VERIFY, purged, step_line
 
-RESTORE_CORE = "Restore core images"
-RESTORE_PLUGINS = "Restore plugin and operator images"
-VERIFY = "Verify that every image pulls"
 CLOSE = "Close the run"
-
-
-async def purged(bot: RunningBot, sandbox: Sandbox) -> None:
-    request = await ready_for_purge(bot, sandbox)
-    await approve(bot, "UBOB", request)
-    await sandbox.slack.wait_for(lambda w: "1 of 2 approved" in text_of(request))
-    await approve(bot, "UCAROL", request)
-    await sandbox.slack.wait_for(lambda w: step_line(w, "✅", "Purge"), timeout=60)
 
 
 def posted(ws: SlackWorkspace, needle: str) -> str | None:
     found = [text_of(m) for m in ws.messages if needle in text_of(m)]
     return found[-1] if found else None
-
-
-async def re_push_custom_images(sandbox: Sandbox) -> None:
-    for reference in sandbox.images:
-        if reference.startswith("retail/"):
-            name = reference.replace("/", "_").replace(":", "_")
-            layout = make_oci_layout(sandbox.workdir / "export" / name, seed=image_seed(reference))
-            await push(layout, sandbox.registry, reference)
 
 
 async def catalog(sandbox: Sandbox) -> dict[str, tuple[str, ...]]:
@@ -66,7 +46,7 @@ async def test_restore_core_then_plugins_and_every_image_pulls(
     everything = await ws.wait_for(lambda w: posted(w, "Pull check of every recorded image"), timeout=60)
     assert "2* do not" in everything and "retail/order-service:1.4.2: no manifest" in everything
     # The team re-pushes them from its own export, as the runbook says; then everything pulls.
-    await re_push_custom_images(sandbox)
+    await push_custom_images(sandbox)
     await http_bot.driver.slash("UALICE", "verify")
     await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
     assert ":white_check_mark: All" in (posted(ws, "Pull check of every recorded image") or "")

@@ -1,0 +1,129 @@
+"""The golden path of issue 5 through the simulated Slack, checked afterwards without regclean.
+
+The registry starts as a platform's does before its cleanup: every image the installer and the
+packages hold, the images workloads use (custom ones too), and old tags. People run the whole
+runbook from the channel with signed requests. Then skopeo, not regclean's pull check, proves that
+every current image downloads in full, the old tags are gone, and moto's S3 says the bucket shrank.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.installer.layouts import layout_files
+from sandbox.kube.fixtures import load_fixture
+from sandbox.platform import custom_images, push_custom_images
+from sandbox.registry import skopeo
+from sandbox.registry.seed import EXTRA_IMAGES
+from sandbox.stack import Sandbox, running_bot
+from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
+from tests.scenarios.conftest import text_of
+from tests.scenarios.flow import RESTORE_CORE, RESTORE_PLUGINS, VERIFY, in_thread, purged, step_line
+
+pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
+
+SKOPEO_PARALLEL = 6
+
+
+@pytest.fixture
+async def platform(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    """The sample cluster, with a registry that holds every current image and the old tags."""
+    box = Sandbox(tmp_path / "sandbox", load_fixture(), full_registry=True)
+    await box.start()
+    yield box
+    await box.stop()
+
+
+async def tags_after(box: Sandbox, repositories: set[str]) -> set[str]:
+    """`repo:tag` of every tag `skopeo list-tags` finds in these repositories."""
+    creds = f"{box.registry.username}:{box.registry.password}"
+
+    async def listed(repo: str) -> list[str]:
+        out = await skopeo(
+            "list-tags", "--tls-verify=false", "--creds", creds, f"docker://{box.registry.address}/{repo}"
+        )
+        return [f"{repo}:{tag}" for tag in json.loads(out)["Tags"]]
+
+    return {ref for refs in await asyncio.gather(*(listed(r) for r in sorted(repositories))) for ref in refs}
+
+
+async def pull_in_full(box: Sandbox, references: list[str], into: Path) -> dict[str, str]:
+    """`skopeo copy` each image into a `dir:` (skopeo checks every blob's digest as it downloads);
+    returns each image's manifest digest as downloaded."""
+    limit = asyncio.Semaphore(SKOPEO_PARALLEL)
+    creds = f"{box.registry.username}:{box.registry.password}"
+    into.mkdir(parents=True)
+
+    async def one(reference: str) -> tuple[str, str]:
+        target = into / reference.replace("/", "_").replace(":", "_")
+        async with limit:
+            await skopeo(
+                "copy", "--src-tls-verify=false", "--src-creds", creds,
+                f"docker://{box.registry.address}/{reference}", f"dir:{target}",
+            )  # fmt: skip
+        manifest = (target / "manifest.json").read_bytes()
+        return reference, "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(ref)) for ref in references]
+    return dict(task.result() for task in tasks)
+
+
+def pushed_digest(reference: str) -> str:
+    """The manifest digest of the image as the installer and the team's export hold it."""
+    return str(json.loads(layout_files(reference)["index.json"])["manifests"][0]["digest"])
+
+
+def of_image(key: str, reference: str) -> bool:
+    """Whether a bucket object is the image's: a blob or link of one of its digests, or its tag."""
+    repo, _, tag = reference.rpartition(":")
+    digests = [rel.rpartition("/")[2] for rel in layout_files(reference) if rel.startswith("blobs/")]
+    return f"/repositories/{repo}/_manifests/tags/{tag}/" in key or any(f"/{d}/" in key for d in digests)
+
+
+async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_smaller_bucket(
+    platform: Sandbox, tmp_path: Path
+) -> None:
+    ws = platform.slack
+    custom = custom_images(platform)
+    old = [ref for ref in EXTRA_IMAGES if ref not in platform.restorable_images]
+    current = sorted({*platform.restorable_images, *custom})
+    assert len(old) == 3 and custom == ["retail/order-service:1.4.2", "retail/report-builder:2.0.0-rc1"]
+    assert set(platform.images) == {*current, *old}, "a registry before its cleanup"
+    before = await asyncio.to_thread(platform.s3.object_sizes)
+
+    async with running_bot(platform, "http") as bot:
+        await purged(bot, platform)
+        assert await asyncio.to_thread(platform.s3.object_count) == 0
+        await bot.driver.slash("UALICE", "restore core")
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=60)
+        core = await ws.wait_for(lambda w: in_thread(w, "Pull check after the core restore"), timeout=30)
+        assert ":white_check_mark: All" in text_of(core)
+        await bot.driver.slash("UALICE", "restore plugins")
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=90)
+        # Nothing of the platform restores the team's own images: it pushes them from its export.
+        assert await push_custom_images(platform) == custom
+        await bot.driver.slash("UALICE", "verify")
+        await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
+        report = text_of(await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60))
+        await bot.bot.runbook.drain()
+    assert "succeeded*" in report and "*reclaimed " in report and "*3* old tags gone" in report
+
+    # The old tags are gone, and nothing else is: the registry holds exactly the current images.
+    assert await tags_after(platform, {ref.rpartition(":")[0] for ref in platform.images}) == set(current)
+    # Every current image downloads in full, and it is the image the platform had before.
+    pulled = await pull_in_full(platform, current, tmp_path / "pulled")
+    assert pulled == {ref: pushed_digest(ref) for ref in current}
+
+    after = await asyncio.to_thread(platform.s3.object_sizes)
+    assert sum(after.values()) < sum(before.values()), (sum(before.values()), sum(after.values()))
+    # Like for like: what came back is what was there, byte for byte, and no upload was left behind.
+    assert not [key for key in after if "/_uploads/" in key]
+    assert {key: before.get(key) for key in after} == after
+    assert set(before) - set(after) == {key for key in before if any(of_image(key, ref) for ref in old)}

@@ -223,7 +223,8 @@ class ScheduleSteps(PurgeSteps):
             )
             return
         run = await self._db(self._store.run, view.run_id)
-        await self._start_purge(request_id, Requester(view.requester, run.channel if run else None))
+        # A task of the engine, like a click's: a stop marks it interrupted, and drain() waits for it.
+        self._spawn(self._start_purge(request_id, Requester(view.requester, run.channel if run else None)))
 
     async def remind_expiry(self, request_id: int) -> None:
         """Five minutes before an open request expires: mention the approvers who have not answered."""

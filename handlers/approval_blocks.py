@@ -17,6 +17,7 @@ from bot.render import align
 from handlers.backup_blocks import size
 from handlers.blocks import when, who
 from handlers.preflight_blocks import gate_sections
+from handlers.schedule_blocks import slack_time
 from handlers.tables import Block, and_list, capped_chunks, context, escape, header, section, truncate
 
 APPROVE = "regclean_purge_approve"
@@ -106,7 +107,7 @@ def plan_lines(plan: Mapping[str, Any]) -> list[str]:
         f"{text(pre.get('repositories'))} repositories and {text(pre.get('tags'))} tags in the registry; "
         f"{custom}; {text(pre.get('workload_images'))} images used by workloads"
     )
-    lines.append(f"*Window* {text(plan.get('window'))}")
+    lines.append(f"*Window* {window_text(plan.get('window'))}")
     return lines
 
 
@@ -226,3 +227,13 @@ def _dict(value: Any) -> dict[str, Any]:
 def _plain(value: Any) -> str | None:
     """A table cell (escaped later, with the whole code block)."""
     return None if value is None else truncate(str(value), 80)
+
+
+def window_text(window: object) -> str:
+    """The plan's window (`START/END` in ISO 8601) with times each reader sees in their own zone."""
+    start, _, end = str(window).partition("/")
+    try:
+        first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    except ValueError:
+        return text(window)  # "no maintenance windows are configured", or nothing
+    return f"{slack_time(first)} to {slack_time(last)}"

@@ -1,17 +1,21 @@
 """`regclean demo`: the runbook so far, end to end against the sandbox, as a Slack conversation.
 
 So far: the inventory (with a change in between), the backup of every node, the preflight and
-its gates, the two-person approval, the purge with the registry's restart, the restore of the
-core images and of the plugins, and the pull checks after each.
+its gates, the two-person approval, the purge scheduled at a maintenance window's start (on a
+simulated clock) with the registry's restart, the restore of the core images and of the
+plugins, the pull checks after each, and the final report.
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
+from sandbox.clock import FakeClock
 from sandbox.installer import package_bytes
 from sandbox.kube.fixtures import Fixture, installed_operators, load_fixture
 from sandbox.platform import push_custom_images
@@ -19,6 +23,7 @@ from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import Mode, RunningBot, Sandbox, running_bot
 
 APPROVE = "regclean_purge_approve"
+PURGE_AT_WINDOW = "regclean_purge_at_window"
 ACK_CUSTOM = "regclean_ack_custom"
 
 
@@ -85,6 +90,13 @@ async def _preflight_until_the_gates_hold(bot: RunningBot, box: Sandbox) -> None
 
 async def _approve_and_purge(bot: RunningBot, box: Sandbox) -> str:
     before = box.s3.object_count()
+    # The purge is for tonight's maintenance window: on the demo's clock, it starts in 20 minutes.
+    clock = FakeClock(datetime.now(UTC))
+    bot.bot.runbook.use_clock(clock)
+    start = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=20)
+    await bot.driver.slash(
+        "UALICE", f"window {start.astimezone(ZoneInfo('Asia/Shanghai')).isoformat(timespec='minutes')} 2h"
+    )
     await bot.driver.slash("UBOB", "purge")  # approvers approve; operators ask
     await bot.driver.slash("UALICE", "purge")
     request = await box.slack.wait_for(lambda ws: _newest(ws, "Purge request #"), timeout=30)
@@ -95,7 +107,19 @@ async def _approve_and_purge(bot: RunningBot, box: Sandbox) -> str:
     await box.slack.wait_for(lambda ws: "1 of 2 approved" in str(request.blocks), timeout=10)
     await bot.driver.click("UBOB", APPROVE, button["value"], message=request)  # counts once
     await bot.driver.click("UCAROL", APPROVE, button["value"], message=request)
-    await box.slack.wait_for(lambda ws: _count(ws, "objects removed") >= 1, timeout=60)
+    # Outside the window, the requester can only schedule it at the window's start.
+    choice = await box.slack.wait_for(lambda ws: _newest(ws, "choose when it runs"), timeout=30)
+    at_start = _button(choice, PURGE_AT_WINDOW)
+    assert at_start is not None, "the choice offers the window's start"
+    await bot.driver.click("UALICE", PURGE_AT_WINDOW, at_start["value"], message=choice)
+    await box.slack.wait_for(lambda ws: _count(ws, "is scheduled for the window's start") >= 1, timeout=10)
+    await bot.driver.slash("UBOB", "schedule")  # in bob's time zone
+    # Twenty minutes later (simulated): the window opens and the scheduler runs the purge.
+    clock.set(start)
+    job = bot.bot.scheduler.get_job(f"purge-at-window-{at_start['value']}")
+    assert job is not None
+    job.modify(next_run_time=datetime.now(UTC))
+    await box.slack.wait_for(lambda ws: _count(ws, "Purge of the registry bucket — run") >= 1, timeout=60)
     await bot.bot.runbook.drain()
     return f"{before} objects before the purge, {box.s3.object_count()} after."
 

@@ -7,7 +7,7 @@ import io
 from sandbox.demo import run_demo
 
 
-async def test_the_demo_runs_the_runbook_to_the_purge() -> None:
+async def test_the_demo_runs_the_whole_runbook() -> None:
     out = io.StringIO()
     assert await run_demo("http", out) == 0, out.getvalue()[-3000:]
     text = out.getvalue()
@@ -18,3 +18,6 @@ async def test_the_demo_runs_the_runbook_to_the_purge() -> None:
     assert ", 0 after." in text
     assert "✅ *Restore core images" in text and "✅ *Restore plugin and operator images" in text
     assert "✅ *Verify that every image pulls" in text
+    assert "Declared the maintenance window" in text and "[Purge at window start]" in text
+    assert "is scheduled for the window's start" in text and "CET (UTC+01:00): purge of request #1" in text
+    assert "*Run #1 succeeded*" in text and "*reclaimed " in text and "state: succeeded" in text

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sandbox.clock import FakeClock
 from sandbox.slack.driver import DriverReply
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import approve, button, in_thread, ready_for_purge, step_line
-from tests.unit.bot.clock import FakeClock
 
 PURGE_NOW = "regclean_purge_now"
 PURGE_AT_WINDOW = "regclean_purge_at_window"

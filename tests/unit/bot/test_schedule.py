@@ -21,7 +21,7 @@ from bot.runbook import Runbook
 from bot.scheduler import Jobs, bind, make_scheduler
 from bot.store import Store
 from bot.windows import Window
-from tests.unit.bot.clock import FakeClock
+from sandbox.clock import FakeClock
 from tests.unit.bot.recorder import RecordingNotifier
 
 #: the engine's clock starts at the database's time (approval deadlines are kept by the database)
@@ -112,6 +112,7 @@ async def test_a_scheduled_purge_runs_on_time_and_not_late(h: Harness) -> None:
     await h.runbook.purge_at_window_start(view.id, "UALICE")
     h.clock.set(window.start + timedelta(seconds=30))
     await h.runbook.purge_at_window(view.id, window.start)
+    await h.runbook.drain()
     assert h.started == [view.id]
 
     h.clock.set(NOW)

@@ -1,4 +1,4 @@
-"""A clock the tests set and move by hand (the tests' implementation of `bot.clock.Clock`)."""
+"""A clock that tests and the demo set and move by hand (the sandbox's implementation of `bot.clock.Clock`)."""
 
 from __future__ import annotations
 

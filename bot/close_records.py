@@ -46,7 +46,7 @@ class CloseRecords:
     def close(self, step_id: int, report: FinalReport, summary: str) -> bool:
         """The close step succeeded, its report stored, the run ended; False when the step was not running
         (stopped meanwhile) or the run no longer active, and then nothing is written."""
-        state = RunState.SUCCEEDED if report.succeeded else RunState.FAILED
+        state = RunState(report.state)
         now = utcnow()
         try:
             self._close(step_id, report, summary, state, now)

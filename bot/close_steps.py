@@ -114,6 +114,8 @@ class CloseSteps(RestoreSteps):
             )
             await say(f"measuring the bucket {settings.minio_bucket}")
             purged = await self._db(self._records.latest_purge, run.id)
+            purge_step = run.latest("purge")
+            purged_ok = purge_step is not None and purge_step.state is StepState.SUCCEEDED
             bucket = await self._bucket(purged[0] if purged else None)
             verification = await self._db(self._restores.latest_verification, run.id)
             plugins = await self._db(self._restores.latest_plugins, run.id)
@@ -150,7 +152,8 @@ class CloseSteps(RestoreSteps):
                 packages_pushed=len(plugins.pushes) - len(failed_packages) if plugins else 0,
                 packages_total=len(plugins.pushes) if plugins else 0,
                 left_to_do=todo,
-                succeeded=verified_all and not catalog.missing,
+                succeeded=purged_ok and verified_all and not catalog.missing,
+                purged=purged_ok,
                 participants=tuple(
                     dict.fromkeys(
                         [
@@ -166,8 +169,7 @@ class CloseSteps(RestoreSteps):
         report = await self._guarded(run, step, requester, work)
         if report is None:
             return
-        verdict = "succeeded" if report.succeeded else "failed"
-        summary = f"run {verdict}; {len(report.left_to_do)} things left to do"
+        summary = f"run {report.state}; {len(report.left_to_do)} things left to do"
         if not await self._db(self._closing.close, step.id, report, summary):
             return  # stopped meanwhile: the step is interrupted and the run stays open
         run = await self._refresh(run)

@@ -130,8 +130,8 @@ def left_to_do(
 ) -> tuple[str, ...]:
     """What a person still has to do, most urgent first, each with the command or the check."""
     todo: list[str] = []
-    core = run.latest("restore_core")
-    if core is None or core.state is not StepState.SUCCEEDED:
+    core, purge = run.latest("restore_core"), run.latest("purge")
+    if purge is not None and (core is None or core.state is not StepState.SUCCEEDED):
         todo.append("Restore the core images: `/regclean restore core`.")
     if failed_packages:
         todo.append(

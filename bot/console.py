@@ -112,10 +112,9 @@ class ConsoleNotifier:
 
     async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
         """The verdict, the bucket, and what is left to do."""
-        verdict = "succeeded" if report.succeeded else "failed"
         b = report.bucket
         self._say(
-            f"run #{run.id} closed: {verdict}; bucket {b.name} {b.bytes_before} → {b.bytes_after} bytes"
+            f"run #{run.id} closed: {report.state}; bucket {b.name} {b.bytes_before} → {b.bytes_after} bytes"
         )
         for item in report.left_to_do:
             self._say(f"  to do: {item}")

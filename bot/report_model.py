@@ -95,6 +95,15 @@ class FinalReport:
     succeeded: bool
     participants: tuple[str, ...] = ()
     """Everyone who asked for a step, approved, acknowledged or closed, in order of first appearance."""
+    purged: bool = True
+    """The run emptied the bucket; a run closed without a purge is abandoned, not failed."""
+
+    @property
+    def state(self) -> str:
+        """How the run ends: `succeeded`, `failed`, or `abandoned` (closed before any purge)."""
+        if self.succeeded:
+            return "succeeded"
+        return "failed" if self.purged else "abandoned"
 
 
 def report_to_dict(report: FinalReport) -> dict[str, Any]:

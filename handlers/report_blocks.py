@@ -36,8 +36,7 @@ def report_blocks(run: RunView, report: FinalReport) -> list[Block]:
 
 def report_text(report: FinalReport) -> str:
     """The notification text."""
-    verdict = "succeeded" if report.succeeded else "failed"
-    return f"Run #{report.run_id} {verdict}: {len(report.left_to_do)} things left to do"
+    return f"Run #{report.run_id} {report.state}: {len(report.left_to_do)} things left to do"
 
 
 def _verdict(report: FinalReport) -> str:
@@ -46,6 +45,8 @@ def _verdict(report: FinalReport) -> str:
             f":white_check_mark: *Run #{report.run_id} succeeded*: every recorded image pulls, and nothing "
             "that workloads use is missing."
         )
+    if report.state == "abandoned":
+        return f":heavy_minus_sign: *Run #{report.run_id} was closed without a purge*: nothing was deleted."
     why = []
     if report.catalog.missing:
         why.append(f"{len(report.catalog.missing)} images that workloads use are not back")

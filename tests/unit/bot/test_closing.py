@@ -159,6 +159,28 @@ def test_closing_writes_the_step_the_report_and_the_run_state_together(tmp_path:
     assert store.active_run() is None
 
 
+def test_a_run_closed_without_a_purge_is_abandoned_not_failed(tmp_path: Path) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    run = store.open_run("UALICE", "C1")
+    step = store.start_step(run.id, "close", "UALICE")
+    assert step is not None
+    report = dataclasses.replace(_report(run.id, succeeded=False), purged=False)
+    assert report.state == "abandoned"
+    assert CloseRecords(store.engine).close(step.id, report, "run abandoned")
+    closed = store.run(run.id)
+    assert closed is not None and closed.state is RunState.ABANDONED
+    todo = left_to_do(
+        closed,
+        catalog=report.catalog,
+        inventory=report.inventory,
+        failed_images=[],
+        verified_all=False,
+        failed_packages=[],
+        archives=[],
+    )
+    assert not any("Restore the core" in t for t in todo), "nothing was purged, so nothing to restore"
+
+
 def test_a_close_whose_step_was_interrupted_writes_nothing(tmp_path: Path) -> None:
     store = Store.from_url(f"sqlite:///{tmp_path / 'db.sqlite'}")
     records = CloseRecords(store.engine)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sandbox.bot_process import ServeProcess  # noqa: E402
 from sandbox.people import APPROVERS, OPERATORS  # noqa: E402
 from sandbox.slack.signing import signed_headers  # noqa: E402
 from sandbox.slack.workspace import BOT_TOKEN, SIGNING_SECRET  # noqa: E402
@@ -43,12 +43,6 @@ ROUNDS = 5
 OPERATORS_COUNT, CLUSTERS, PLUGINS = 10_000, 100, 1_000
 COMMANDS = (("UALICE", "status"), ("UOSCAR", "help"), ("UMALLORY", "inventory"))
 DONE_PREFIXES = ("Inventory recorded", "inventory failed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def spawn(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
@@ -63,21 +57,6 @@ async def first_line(proc: asyncio.subprocess.Process, prefix: str) -> str:
     if not line.startswith(prefix):
         raise SystemExit(f"a sandbox process did not start: {line!r}")
     return line.removeprefix(prefix)
-
-
-async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            if proc.returncode is not None:
-                raise SystemExit("regclean serve exited early")
-            try:
-                async with session.get(f"{url}/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)  # polling another process's start-up; not a test
-    raise SystemExit("regclean serve did not become healthy")
 
 
 class Slash:
@@ -154,10 +133,10 @@ async def main() -> int:
         )
         slack = await spawn("-m", "sandbox.slack", *(a for p in DONE_PREFIXES for a in ("--watch", p)))
         procs = [kube, slack]
+        bot: ServeProcess | None = None
         try:
             await first_line(kube, "KUBE_URL=")
             slack_url = await first_line(slack, "SLACK_URL=")
-            port = free_port()
             env = {
                 **os.environ,
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -168,17 +147,16 @@ async def main() -> int:
                 "REGCLEAN_APPROVERS": APPROVERS,
                 "KUBECONFIG": str(kubeconfig),
                 "DATABASE_URL": f"sqlite:///{workdir / 'regclean.db'}",
-                "REGCLEAN_HOST": "127.0.0.1",
-                "REGCLEAN_PORT": str(port),
                 "REGCLEAN_LOG_LEVEL": "ERROR",
                 # No pacing of thread posts: the summary that closes each window is posted as
                 # soon as the inventory is stored, and the table posts add load, not waiting.
                 "REGCLEAN_SLACK_POST_INTERVAL": "0",
             }
-            bot = await spawn("-m", "bot.cli", "serve", env=env)
-            procs.append(bot)
-            url = f"http://127.0.0.1:{port}"
-            await wait_healthy(url, bot)
+            bot = ServeProcess(env, workdir / "regclean-serve.log")  # on a free port, until /healthz answers
+            try:
+                url = await bot.serve()
+            except RuntimeError as exc:
+                raise SystemExit(str(exc)) from None
             assert slack.stdout is not None
             async with aiohttp.ClientSession() as session:
                 slash = Slash(session, f"{url}/slack/events", slack_url)
@@ -202,6 +180,11 @@ async def main() -> int:
                 done.set()
                 await asyncio.gather(*senders)
         finally:
+            if bot is not None:
+                await bot.stop()
+                # What the bot logged (errors only) goes to this terminal, as when it wrote there itself.
+                with bot.log_path.open() as log:
+                    sys.stderr.writelines(line for line in log if not line.startswith("--- regclean serve"))
             for proc in procs:
                 if proc.returncode is None:
                     proc.terminate()

@@ -14,11 +14,12 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from bot.approval_model import RequestState
 from bot.inventory_codec import decode_inventory
 from bot.model import RunState, SnapshotView, StepState
 from bot.report_model import FinalReport, report_from_dict, report_to_dict
 from bot.restore_records import ResultRow
-from bot.schema import AuditRow, Base, InventoryRow, PurgeRow, RunRow, StepRow, aware, utcnow
+from bot.schema import ApprovalRequestRow, AuditRow, Base, InventoryRow, RunRow, StepRow, aware, utcnow
 
 
 class CloseRecords:
@@ -38,10 +39,12 @@ class CloseRecords:
             return SnapshotView(row.id, row.run_id, aware(row.recorded_at), row.recorded_by, inventory)
 
     def purge_request(self, run_id: int) -> int | None:
-        """The approval request of the run's newest purge."""
+        """The approval request the run's purge started from (claimed, even if the purge was then cut off)."""
         with self._sessions.begin() as s:
-            query = select(PurgeRow.request_id).where(PurgeRow.run_id == run_id)
-            return s.scalars(query.order_by(PurgeRow.id.desc()).limit(1)).first()
+            query = select(ApprovalRequestRow.id).where(
+                ApprovalRequestRow.run_id == run_id, ApprovalRequestRow.state == RequestState.STARTED
+            )
+            return s.scalars(query.order_by(ApprovalRequestRow.id.desc()).limit(1)).first()
 
     def close(self, step_id: int, report: FinalReport, summary: str) -> bool:
         """The close step succeeded, its report stored, the run ended; False when the step was not running

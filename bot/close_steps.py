@@ -114,8 +114,8 @@ class CloseSteps(RestoreSteps):
             )
             await say(f"measuring the bucket {settings.minio_bucket}")
             purged = await self._db(self._records.latest_purge, run.id)
-            purge_step = run.latest("purge")
-            purged_ok = purge_step is not None and purge_step.state is StepState.SUCCEEDED
+            # A purge that was cut off or failed may still have emptied the bucket: it counts.
+            purged_ok = run.latest("purge") is not None
             bucket = await self._bucket(purged[0] if purged else None)
             verification = await self._db(self._restores.latest_verification, run.id)
             plugins = await self._db(self._restores.latest_plugins, run.id)
@@ -218,13 +218,10 @@ def _refusal(run: RunView | None) -> str | None:
     if running:
         return f"The {', '.join(running)} step of run #{run.id} is running. Close the run once it finished."
     purge, core = run.latest("purge"), run.latest("restore_core")
-    if (
-        purge is not None
-        and purge.state is StepState.SUCCEEDED
-        and (core is None or core.state is not StepState.SUCCEEDED)
-    ):
+    if purge is not None and (core is None or core.state is not StepState.SUCCEEDED):
         return (
-            f"Run #{run.id} purged the registry and its core images are not restored yet: the platform "
-            "cannot pull its images. Restore first (`/regclean restore core`), then close the run."
+            f"Run #{run.id} started a purge ({purge.state.value}), and its core images are not restored yet: "
+            "the bucket may be empty and the platform unable to pull. Restore first (`/regclean restore core`, "
+            "or `--override` by an approver after an interrupted purge), then close the run."
         )
     return None

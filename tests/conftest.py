@@ -1,4 +1,5 @@
-"""Shared fixtures: the sandbox's simulated Kubernetes API (served on port 0), S3 server and registry."""
+"""Shared fixtures: the sandbox's simulated Kubernetes API (served on port 0), S3 server and registry,
+and the whole sandbox."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 import pytest
 
 from sandbox.kube import KubeApiServer, ResourceDef
+from sandbox.kube.fixtures import load_fixture
 from sandbox.registry import Registry, S3Server, registry_binary, skopeo_binary
+from sandbox.stack import Sandbox
 
 NEEDS_REGISTRY_AND_SKOPEO = [
     pytest.mark.skipif(
@@ -116,3 +119,12 @@ async def registry(s3: S3Server, tmp_path: Path) -> AsyncIterator[Registry]:
     await reg.start()
     yield reg
     await reg.stop()
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    """The sample ACP cluster and the workspace, started (scenarios and the e2e drills)."""
+    box = Sandbox(tmp_path / "sandbox", load_fixture())
+    await box.start()
+    yield box
+    await box.stop()

@@ -36,6 +36,11 @@ class ChildServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
+    @property
+    def pid(self) -> int | None:
+        """The running program's process ID."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
     async def start(
         self,
         argv: Sequence[str],

@@ -68,6 +68,11 @@ class Registry:
     def url(self) -> str:
         return f"http://{self.address}"
 
+    @property
+    def pid(self) -> int | None:
+        """docker-registry's process ID while it runs."""
+        return self._child.pid
+
     def auth_headers(self, password: str | None = None) -> dict[str, str]:
         """Basic-auth headers for this registry's user (with another password, to be refused);
         with token auth these only work at the token server's realm."""

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,11 +40,9 @@ KEPT = {"registry-6f9c8d7b5-h4t9m", "registry-6f9c8d7b5-zr7wc"}
 
 
 @pytest.fixture
-async def box(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    sandbox = Sandbox(tmp_path / "sandbox", load_fixture())
-    await sandbox.start()
-    yield sandbox
-    await sandbox.stop()
+def box(sandbox: Sandbox) -> Sandbox:
+    """The started sample sandbox (tests/conftest.py), by a name that leaves `sandbox` to the package."""
+    return sandbox
 
 
 @contextmanager

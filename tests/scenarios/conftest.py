@@ -1,4 +1,5 @@
-"""Scenario fixtures: the real Bolt app, built as `regclean serve` builds it, on the sandbox."""
+"""Scenario fixtures: the real Bolt app, built as `regclean serve` builds it, on the sandbox
+(the `sandbox` fixture itself is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,9 @@ from typing import Any
 
 import pytest
 
-from sandbox.kube.fixtures import Fixture, load_fixture
+from sandbox.kube.fixtures import Fixture
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox, running_bot
-
-
-@pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    """The sample ACP cluster and the workspace, started."""
-    box = Sandbox(tmp_path / "sandbox", load_fixture())
-    await box.start()
-    yield box
-    await box.stop()
 
 
 @pytest.fixture(params=["http", "socket"])

@@ -51,8 +51,8 @@ tar --create --file="$partial" --blocking-factor="$blocking" --checkpoint="$chec
   --checkpoint-action=echo="REGCLEAN-PROGRESS %u" -- "$minio"
 echo "TAR $?"
 [ -f "$partial" ] || exit 0
-digest "$partial"
-echo "DIGEST $?"
+# The digest (CPU-bound) runs beside the read-back listing (seeks), both over the page cache.
+exec {digested}< <(digest "$partial"; echo "DIGEST $?")
 # What the archive holds, read back from it (GNU tar seeks over the data of a regular file).
 tar --list --verbose --file="$partial" | awk '
   {
@@ -64,6 +64,7 @@ tar --list --verbose --file="$partial" | awk '
   }
   END { printf "LISTED %.0f %.0f %.0f %.0f\n", n, b, d, l }'
 echo "LISTPIPE ${PIPESTATUS[0]}"
+cat <&"$digested"
 echo "SIZE $(stat -c %s -- "$partial")"
 """
 

@@ -11,12 +11,19 @@ pushed with skopeo, PUSHERS at a time. Then, alternating, RUNS times each:
 Both must find every image whole. The best run of each counts (interference on this machine only
 ever adds time); the medians are printed too.
 
+It also prints the CPU time each side costs the registry and moto, this process and the skopeo
+processes, and the ratio below which regclean cannot go on this machine: the servers' CPU time
+for regclean's pass spread over every CPU (`server_bound_floor_ratio`).
+
 Run: .venv/bin/python bench/verify.py      Last line: ratio=X   (regclean / skopeo; target ≤ 0.2)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import resource
 import shutil
 import statistics
 import sys
@@ -58,6 +65,51 @@ async def push_all(registry: Registry, layouts: Path) -> int:
 
     await asyncio.gather(*(one(i, ref) for i, ref in enumerate(references())))
     return sum(f.stat().st_size for f in layouts.glob("*/blobs/sha256/*"))
+
+
+def _children() -> list[int]:
+    """The processes this one started that still run (between runs: moto and docker-registry)."""
+    me, found = str(os.getpid()), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class Cpu:
+    """CPU seconds spent during a block: by the servers, by this process, by the skopeo children."""
+
+    def __init__(self, servers: list[int]) -> None:
+        self.servers = servers
+        self.spent: dict[str, float] = {}
+
+    def __enter__(self) -> Cpu:
+        self._start = (_cpu(self.servers), time.process_time(), _skopeo_cpu())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = (_cpu(self.servers), time.process_time(), _skopeo_cpu())
+        deltas = (e - s for e, s in zip(end, self._start, strict=True))
+        self.spent = dict(zip(("servers", "regclean", "skopeo"), deltas, strict=True))
+
+
+def _skopeo_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def with_skopeo(registry: Registry, scratch: Path) -> float:
@@ -105,15 +157,30 @@ async def main() -> int:
                 f"{total / 2**20:.1f} MiB of blobs) in {time.perf_counter() - started:.1f} s"
             )
             times: dict[str, list[float]] = {"skopeo": [], "regclean": []}
+            cpu: dict[str, list[dict[str, float]]] = {"skopeo": [], "regclean": []}
+            servers = _children()
             for run in range(RUNS):
-                times["skopeo"].append(await with_skopeo(registry, work / f"pulled-{run}"))
-                times["regclean"].append(await with_regclean(registry))
+                with Cpu(servers) as used:
+                    times["skopeo"].append(await with_skopeo(registry, work / f"pulled-{run}"))
+                cpu["skopeo"].append(used.spent)
+                with Cpu(servers) as used:
+                    times["regclean"].append(await with_regclean(registry))
+                cpu["regclean"].append(used.spent)
         finally:
             await registry.stop()
             await s3.stop()
     for name, values in times.items():
         print(f"{name}: {', '.join(f'{v:.2f}' for v in values)} s (median {statistics.median(values):.2f} s)")
+        spent = {k: statistics.median(c[k] for c in cpu[name]) for k in ("servers", "regclean", "skopeo")}
+        print(
+            f"  CPU s (median): registry+moto {spent['servers']:.2f}, regclean {spent['regclean']:.2f}, "
+            f"skopeo processes {spent['skopeo']:.2f}; {os.cpu_count()} CPUs"
+        )
     print(f"concurrency={CONCURRENCY}")
+    # The servers' CPU time for regclean's pass, spread over every CPU of the machine, is as fast
+    # as that pass can possibly go here: the registry and moto share the CPUs with the client.
+    floor = statistics.median(c["servers"] for c in cpu["regclean"]) / (os.cpu_count() or 1)
+    print(f"server_bound_floor_ratio={floor / min(times['skopeo']):.3f}")
     print(f"median_ratio={statistics.median(times['regclean']) / statistics.median(times['skopeo']):.3f}")
     print(f"skopeo_s={min(times['skopeo']):.2f}")
     print(f"regclean_s={min(times['regclean']):.2f}")

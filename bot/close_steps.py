@@ -25,6 +25,7 @@ from bot.purge_model import PurgeResult
 from bot.report_model import Bucket, FinalReport
 from bot.restore_model import Verification
 from bot.restore_steps import RestoreSteps
+from bot.scheduler import Scheduled
 from bot.schema import utcnow
 
 
@@ -45,9 +46,14 @@ class CloseSteps(RestoreSteps):
         """Close the active run with its final report."""
         self._spawn(self._close_requested(requester))
 
-    async def last_finished(self) -> tuple[int, str, datetime] | None:
-        """The newest run that ended: its id, state and when."""
-        return await self._db(self._closing.last_closed)
+    async def overview(self) -> tuple[RunView | None, list[Scheduled], tuple[int, str, datetime] | None]:
+        """`/regclean status`: the active run, what is scheduled, and the newest run that ended (its id,
+        state and when), read in one worker thread so that the acknowledgement stays fast."""
+
+        def read() -> tuple[RunView | None, list[Scheduled], tuple[int, str, datetime] | None]:
+            return self._store.active_run(), self._live_jobs(), self._closing.last_closed()
+
+        return await self._db(read)
 
     async def _verified_all(self, run: RunView, requester: Requester) -> None:
         """A pull check of every recorded image passed: after the plugin restore, the run is done."""

@@ -136,7 +136,7 @@ class Engine:
             )
         expected = self._expected(name)
         if self._jobs is not None and expected is not None:
-            self._jobs.watch_step(step.id, step.started_at + expected)
+            await self._db(self._jobs.watch_step, step.id, step.started_at + expected)
         run = await self._refresh(run)
         await self._show(run)
         return run, step

@@ -58,7 +58,7 @@ class PurgeSteps(PreflightSteps):
             view = await self._db(self._approvals.get, request_id)
             run = await self._db(self._store.run, view.run_id)
             if self._jobs is not None:
-                self._jobs.cancel(f"remind-expiry-{request_id}")
+                await self._db(self._jobs.cancel, f"remind-expiry-{request_id}")
             self._spawn(self._approved(view, Requester(view.requester, run.channel if run else None)))
         return click
 
@@ -77,7 +77,7 @@ class PurgeSteps(PreflightSteps):
         moved = await self._db(self._approvals.expire, request_id)
         moved = moved or await self._db(self._approvals.lapse, request_id)
         if moved and self._jobs is not None:
-            self._jobs.cancel_request(request_id)
+            await self._db(self._jobs.cancel_request, request_id)
         await self._update_request(request_id)
         return moved
 
@@ -87,17 +87,17 @@ class PurgeSteps(PreflightSteps):
             return 0
         pending = await self._db(self._records.open_requests)
         for request_id, deadline in pending:
-            self._jobs.expire(request_id, deadline)
+            await self._db(self._jobs.expire, request_id, deadline)
         return len(pending)
 
-    def _schedule_request(self, view: RequestView) -> None:
+    async def _schedule_request(self, view: RequestView) -> None:
         """The request's expiry, and a reminder to the approvers five minutes before it."""
         if self._jobs is None:
             return
-        self._jobs.expire(view.id, view.expires_at)
+        await self._db(self._jobs.expire, view.id, view.expires_at)
         remind = view.expires_at - EXPIRY_REMINDER
         if remind > self._clock.now():
-            self._jobs.remind_expiry(view.id, remind)
+            await self._db(self._jobs.remind_expiry, view.id, remind)
 
     # ---------------------------------------------------------------------
     async def _request_purge(self, requester: Requester) -> None:
@@ -115,7 +115,7 @@ class PurgeSteps(PreflightSteps):
             settings.approvals_required,
             settings.approval_ttl,
         )
-        self._schedule_request(view)
+        await self._schedule_request(view)
         ref = await self._call(self._notifier.approval_changed(run, ApprovalNotice(view, gates)))
         if ref:
             await self._db(self._records.set_request_ref, view.id, ref)
@@ -161,7 +161,7 @@ class PurgeSteps(PreflightSteps):
             log.info("purge of request #%d cannot start: %s", request_id, exc)
         claimed = await self._db(self._approvals.claim_start, request_id, current)
         if self._jobs is not None:  # started or void: its expiry, reminders and schedule are moot
-            self._jobs.cancel_request(request_id)
+            await self._db(self._jobs.cancel_request, request_id)
         await self._update_request(request_id)
         if not claimed:
             view = await self._db(self._approvals.get, request_id)

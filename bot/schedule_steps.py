@@ -131,9 +131,9 @@ class ScheduleSteps(PurgeSteps):
             )
         if self._jobs is None:
             raise RunbookError("This regclean runs without a scheduler; purge now instead.")
-        self._jobs.purge_at(request_id, coming.start)
+        await self._db(self._jobs.purge_at, request_id, coming.start)
         if coming.start - WINDOW_REMINDER > self._clock.now():
-            self._jobs.remind_window(request_id, coming.start - WINDOW_REMINDER)
+            await self._db(self._jobs.remind_window, request_id, coming.start - WINDOW_REMINDER)
         detail = {"at": coming.start.isoformat(), "fingerprint": view.fingerprint}
         await self._db(self._records.audit, user, "purge.scheduled", view.run_id, detail)
         await self._notify(
@@ -160,29 +160,32 @@ class ScheduleSteps(PurgeSteps):
 
     # what is scheduled ---------------------------------------------------------
     async def scheduled(self) -> list[Scheduled]:
-        """Every job that still matters, soonest first (a job whose request closed or whose step
-        finished only waits to find that out when it runs)."""
+        """Every job that still matters, soonest first."""
+        return await self._db(self._live_jobs)
+
+    def _live_jobs(self) -> list[Scheduled]:
+        """The jobs, less those whose request closed or whose step finished (they only wait to find
+        that out when they run). Blocking: one worker thread does all of it, so that `/regclean
+        status` costs the event loop one hop, not one per job."""
         if self._jobs is None:
             return []
         live = []
         for job in self._jobs.scheduled():
             if job.kind == "overrun":
-                step = await self._db(self._store.run_step, job.subject)
-                keep = step.state is StepState.RUNNING
+                keep = self._store.run_step(job.subject).state is StepState.RUNNING
             else:
-                view = await self._db(self._approvals.get, job.subject)
-                keep = view.state in (RequestState.OPEN, RequestState.APPROVED)
+                keep = self._approvals.get(job.subject).state in (RequestState.OPEN, RequestState.APPROVED)
             if keep:
                 live.append(job)
         return live
 
     async def cancel_scheduled(self, request_id: int, user: str) -> str:
         """`/regclean schedule cancel ID`: the scheduled purge of request ID, and its reminder (audited)."""
-        if self._jobs is None or not self._jobs.cancel(f"purge-at-window-{request_id}"):
+        if self._jobs is None or not await self._db(self._jobs.cancel, f"purge-at-window-{request_id}"):
             raise RunbookError(
                 f"No purge is scheduled for request #{request_id}; `/regclean schedule` lists them."
             )
-        self._jobs.cancel(f"remind-window-{request_id}")
+        await self._db(self._jobs.cancel, f"remind-window-{request_id}")
         view = await self._db(self._approvals.get, request_id)
         await self._db(
             self._records.audit, user, "purge.schedule.cancelled", view.run_id, {"request": request_id}
@@ -250,7 +253,8 @@ class ScheduleSteps(PurgeSteps):
         view = await self._db(self._approvals.get, request_id)
         if view.state != RequestState.APPROVED or self._jobs is None:
             return
-        job = next((j for j in self._jobs.scheduled() if j.id == f"purge-at-window-{request_id}"), None)
+        jobs = await self._db(self._jobs.scheduled)
+        job = next((j for j in jobs if j.id == f"purge-at-window-{request_id}"), None)
         if job is None or job.at is None:
             return
         await self._notify(

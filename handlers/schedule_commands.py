@@ -116,10 +116,9 @@ def schedule_text(jobs: list[Scheduled], tz: str | None) -> str:
 
 async def status(runbook: Runbook, tz: str | None) -> tuple[str, list[Block]]:
     """The active run's checklist, what is scheduled, and the last finished run."""
-    run = await runbook.status()
+    run, jobs, last = await runbook.overview()
     blocks: list[Block] = checklist_blocks(run) if run is not None else [section("No run is active.")]
-    blocks.append(section(schedule_text(await runbook.scheduled(), tz)))
-    last = await runbook.last_finished()
+    blocks.append(section(schedule_text(jobs, tz)))
     if last is not None:
         run_id, state, closed = last
         blocks.append(

@@ -56,7 +56,7 @@ class Harness:
         """A request approved by two people through the runbook, as the buttons do."""
         run = self.store.open_run("UALICE", "C1")
         request = self.runbook._approvals.open(run.id, "UALICE", PLAN, 2, ttl)
-        self.runbook._schedule_request(request)
+        await self.runbook._schedule_request(request)
         for user in ("UBOB", "UCAROL"):
             await self.runbook.approve(request.id, user, may_approve=True)
         await self.runbook.drain()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from sandbox.kube.fixtures import load_fixture
 from sandbox.platform import custom_images, push_custom_images
 from sandbox.registry import skopeo
 from sandbox.registry.seed import EXTRA_IMAGES
+from sandbox.slack import SlackWorkspace
 from sandbox.stack import Sandbox, running_bot
 from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 from tests.scenarios.conftest import text_of
@@ -87,9 +89,16 @@ def of_image(key: str, reference: str) -> bool:
     return f"/repositories/{repo}/_manifests/tags/{tag}/" in key or any(f"/{d}/" in key for d in digests)
 
 
+def posted(ws: SlackWorkspace, needle: str) -> str | None:
+    """The text of the newest message that contains `needle`."""
+    found = [text_of(m) for m in ws.messages if needle in text_of(m)]
+    return found[-1] if found else None
+
+
 async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_smaller_bucket(
-    platform: Sandbox, tmp_path: Path
+    platform: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     ws = platform.slack
     custom = custom_images(platform)
     old = [ref for ref in EXTRA_IMAGES if ref not in platform.restorable_images]
@@ -107,13 +116,30 @@ async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_s
         assert ":white_check_mark: All" in text_of(core)
         await bot.driver.slash("UALICE", "restore plugins")
         await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=90)
-        # Nothing of the platform restores the team's own images: it pushes them from its export.
+        # Nothing of the platform restores the team's own images: the pull check names them...
+        everything = await ws.wait_for(lambda w: posted(w, "Pull check of every recorded image"), timeout=60)
+        assert "2* do not" in everything and "retail/order-service:1.4.2: no manifest" in everything
+        await ws.wait_for(lambda w: step_line(w, "❌", VERIFY), timeout=10)
+        # ...and the team pushes them from its export, as the runbook says; then everything pulls.
         assert await push_custom_images(platform) == custom
         await bot.driver.slash("UALICE", "verify")
         await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
+        # Every image pulls after the plugin restore: the run closes itself with the final report.
         report = text_of(await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60))
+        await ws.wait_for(lambda w: "(succeeded)" in (posted(w, "Registry cleanup run #") or ""), timeout=10)
+        assert step_line(ws, "✅", "Close the run")
         await bot.bot.runbook.drain()
     assert "succeeded*" in report and "*reclaimed " in report and "*3* old tags gone" in report
+    assert "Every image that workloads use is back" in report and "`acp/archon:v4.1.0`" in report
+    assert "approved by* <@UBOB>, <@UCAROL>" in report and "requested by* <@UALICE>" in report
+    assert "Every operator is still Installed with the same CSV" in report and "Keep the backups" in report
+    thanked = report.split("Thank you, ", 1)[1]
+    assert all(f"<@{u}>" in thanked for u in ("UALICE", "UBOB", "UCAROL")), "everyone who took part"
+    # The passwords given to upload.sh, violet and the pull check appear nowhere.
+    said = "\n".join(text_of(m) for m in ws.messages) + "\n".join(e.text for e in ws.ephemerals)
+    stored = b"".join(p.read_bytes() for p in Path(platform.workdir).glob("regclean.db*"))
+    for secret in (platform.platform_password, platform.registry.password):
+        assert secret not in said and secret not in caplog.text and secret.encode() not in stored
 
     # The old tags are gone, and nothing else is: the registry holds exactly the current images.
     assert await tags_after(platform, {ref.rpartition(":")[0] for ref in platform.images}) == set(current)

@@ -1,14 +1,10 @@
-"""Restore core and plugins after the purge, and prove every image pulls (through the real Bolt app)."""
+"""Restore core and plugins after the purge: refusals, failures and retries (through the real Bolt app).
+
+The golden path, with the final report and the canary passwords, is tests/e2e/test_golden_path.py.
+"""
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-
-import pytest
-
-from actions.registry import RegistryClient, RegistryTarget
-from sandbox.platform import push_custom_images
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import text_of
@@ -20,57 +16,6 @@ CLOSE = "Close the run"
 def posted(ws: SlackWorkspace, needle: str) -> str | None:
     found = [text_of(m) for m in ws.messages if needle in text_of(m)]
     return found[-1] if found else None
-
-
-async def catalog(sandbox: Sandbox) -> dict[str, tuple[str, ...]]:
-    target = RegistryTarget(
-        sandbox.registry.address, sandbox.registry.username, sandbox.registry.password, True
-    )
-    async with RegistryClient(target) as client:
-        return (await client.record()).repositories
-
-
-async def test_restore_core_then_plugins_and_every_image_pulls(
-    http_bot: RunningBot, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    ws = sandbox.slack
-    await purged(http_bot, sandbox)
-    await http_bot.driver.slash("UALICE", "restore core")
-    await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=90)
-    core = await ws.wait_for(lambda w: posted(w, "Pull check after the core restore"), timeout=60)
-    assert ":white_check_mark: All" in core
-    await http_bot.driver.slash("UALICE", "restore plugins")
-    await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=120)
-    # The custom images the preflight listed are not restored by anything: verify names them.
-    everything = await ws.wait_for(lambda w: posted(w, "Pull check of every recorded image"), timeout=60)
-    assert "2* do not" in everything and "retail/order-service:1.4.2: no manifest" in everything
-    # The team re-pushes them from its own export, as the runbook says; then everything pulls.
-    await push_custom_images(sandbox)
-    await http_bot.driver.slash("UALICE", "verify")
-    await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
-    assert ":white_check_mark: All" in (posted(ws, "Pull check of every recorded image") or "")
-
-    # Every image pulls after the plugin restore: the run closes itself with the final report.
-    report = await ws.wait_for(lambda w: posted(w, "Final report — run #"), timeout=60)
-    await ws.wait_for(lambda w: "(succeeded)" in (posted(w, "Registry cleanup run #") or ""), timeout=10)
-    assert step_line(ws, "✅", CLOSE)
-    assert "succeeded*" in report and "Every image that workloads use is back" in report
-    assert "old tags gone" in report and "`acp/archon:v4.1.0`" in report
-    assert "approved by* <@UBOB>, <@UCAROL>" in report and "requested by* <@UALICE>" in report
-    assert "Every operator is still Installed with the same CSV" in report
-    assert "*Bucket* `registry`:" in report and "Keep the backups" in report
-    thanked = report.split("Thank you, ", 1)[1]
-    assert all(f"<@{u}>" in thanked for u in ("UALICE", "UBOB", "UCAROL")), "everyone who took part"
-
-    repositories = await catalog(sandbox)
-    assert "v4.1.0" not in repositories.get("acp/archon", ()), "the old tag is gone"
-    assert "v4.2.5" in repositories["acp/archon"] and "latest" in repositories["acp/core"]
-
-    said = "\n".join(text_of(m) for m in ws.messages) + "\n".join(e.text for e in ws.ephemerals)
-    stored = b"".join(p.read_bytes() for p in Path(sandbox.workdir).glob("regclean.db*"))
-    for secret in (sandbox.platform_password, sandbox.registry.password):
-        assert secret not in said and secret not in caplog.text and secret.encode() not in stored
 
 
 async def test_restore_is_refused_before_a_purge(http_bot: RunningBot, sandbox: Sandbox) -> None:

@@ -52,8 +52,10 @@ class Bot:
         """Start the scheduler and settle what a previous process left running."""
         bind(self.runbook)
         self.runbook.use_jobs(Jobs(self.scheduler))
-        self.scheduler.start()
+        # Settle what the previous process left running before any job can start a step: a job
+        # that fell due meanwhile must not start a step that recovery then marks interrupted.
         await self.runbook.recover()
+        self.scheduler.start()
         await self.runbook.reschedule_expiries()
 
     async def stop(self) -> None:

@@ -259,3 +259,17 @@ async def test_after_a_restart_a_missed_expiry_runs_and_a_missed_reminder_is_dro
         again.shutdown(wait=False)
         bind(None)
         store.close()
+
+
+async def test_a_restore_that_would_outlast_the_window_is_warned_not_refused(h: Harness) -> None:
+    run = h.store.open_run("UALICE", "C1")
+    await h.runbook._warn_if_outlasting(run.id, "UALICE")
+    assert h.notifier.of("notice") == [], "no windows: nothing to warn about"
+    window = await h.declare(-timedelta(minutes=30), "2h")  # open now, for 90 more minutes
+    await h.runbook._warn_if_outlasting(run.id, "UALICE")  # core 3h + plugins 3h expected by default
+    [notice] = h.notifier.of("notice")
+    assert "past the window's end" in notice.text and notice.times == (NOW + timedelta(hours=6), window.end)
+    assert notice.people == ("UALICE",)
+    h.clock.set(window.end + timedelta(minutes=1))
+    await h.runbook._warn_if_outlasting(run.id, "UALICE")
+    assert "No maintenance window is open now" in h.notifier.of("notice")[-1].text

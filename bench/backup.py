@@ -34,7 +34,7 @@ from sandbox.nodes import SandboxCluster, populate_minio_bytes  # noqa: E402
 
 TOTAL = 2**30
 FILES = 10_000
-RUNS = 7
+RUNS = 11
 
 
 async def quiet(_: NodeProgress) -> None:

@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 #: how late a scheduled purge may still start (the scheduler's own delay, not a bot that was down)
 PURGE_GRACE = timedelta(minutes=2)
-EXPIRY_REMINDER = timedelta(minutes=5)
 WINDOW_REMINDER = timedelta(minutes=15)
 
 
@@ -122,7 +121,11 @@ class ScheduleSteps(PurgeSteps):
     async def purge_at_window_start(self, request_id: int, user: str) -> str:
         """The requester's "Purge at window start": a persistent job, and a reminder 15 minutes before."""
         view = await self._requester_only(request_id, user)
-        _, coming, _ = await self.window_now()
+        inside, coming, _ = await self.window_now()
+        if inside is not None:  # the approved plan names this window; a later one would void it
+            raise RunbookError(
+                "A maintenance window is open now: purge now, inside the window the plan names."
+            )
         if coming is None:
             raise RunbookError("No window is coming up; declare one with `/regclean window START DURATION`.")
         if coming.start >= view.expires_at:

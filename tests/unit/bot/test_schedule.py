@@ -142,6 +142,8 @@ async def test_purge_now_inside_a_window_and_cancelling_a_scheduled_one(h: Harne
     view = await h.approved()
     [choice] = h.notifier.of("choice")
     assert choice.inside is not None and choice.coming is None, "inside, the window in the plan is this one"
+    with pytest.raises(RunbookError, match="window is open now"):
+        await h.runbook.purge_at_window_start(view.id, "UALICE")
     await h.runbook.purge_now(view.id, "UALICE")
     await h.runbook.drain()
     assert h.started == [view.id]

@@ -7,6 +7,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -46,6 +47,9 @@ class Zones:
             tz = (info.get("user") or {}).get("tz")
         except SlackApiError as exc:
             log.warning("cannot read the time zone of %s: %s", user, exc.response.get("error"))
+            tz = None
+        except (aiohttp.ClientError, TimeoutError) as exc:  # times then show in UTC, which says so
+            log.warning("cannot read the time zone of %s: %s", user, type(exc).__name__)
             tz = None
         self._cache[user] = (time.monotonic() + self._ttl, tz if isinstance(tz, str) else None)
         return self._cache[user][1]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -47,9 +48,12 @@ class LiveMessage:
         interval: float = 1.0,
         pacer: Pacer | None = None,
         clock: Clock = time.monotonic,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self.channel = channel
         self.ts = ts
+        self._metadata = metadata
+        """Slack message metadata for the first post (how the message is found again)"""
         self._client = client
         self._thread_ts = thread_ts
         self._interval = interval
@@ -71,7 +75,11 @@ class LiveMessage:
                 if self._pacer is not None:
                     await self._pacer.wait(self.channel)
                 posted = await self._client.chat_postMessage(
-                    channel=self.channel, thread_ts=self._thread_ts, text=text, blocks=blocks
+                    channel=self.channel,
+                    thread_ts=self._thread_ts,
+                    text=text,
+                    blocks=blocks,
+                    metadata=self._metadata,
                 )
                 self.channel, self.ts = posted["channel"], posted["ts"]
                 self._last_sent = self._clock()

@@ -26,6 +26,7 @@ from handlers.preflight_blocks import custom_listing, preflight_blocks, prefligh
 from handlers.restore_blocks import (
     output_blocks,
 )
+from handlers.root_message import find_root, root_metadata
 from handlers.tables import Block, section
 from handlers.thread_posts import ThreadPosts
 
@@ -68,9 +69,10 @@ class SlackNotifier(ThreadPosts):
         if root is None:
             log.warning("run #%d has no channel to post to; set SLACK_CHANNEL", run.id)
             return None
-        posted_before = root.ts is not None
+        if root.ts is None:  # a crash between posting it and storing where it is must not make a second
+            root.ts = await find_root(self._client, root.channel, run)
         await root.show(checklist_text(run), checklist_blocks(run, self._progress))
-        return None if posted_before else {"channel": root.channel, "ts": root.ts}
+        return {"channel": root.channel, "ts": root.ts} if root.ts else None  # the engine stores a change
 
     async def step_progress(self, run: RunView, step: StepView, text: str) -> None:
         """Show progress on the checklist line of the running step."""
@@ -195,7 +197,12 @@ class SlackNotifier(ThreadPosts):
             if not channel:
                 return None
             root = LiveMessage(
-                self._client, channel, ts=ref.get("ts"), interval=self._interval, clock=self._clock
+                self._client,
+                channel,
+                ts=ref.get("ts"),
+                interval=self._interval,
+                clock=self._clock,
+                metadata=root_metadata(run),
             )
             self._roots[run.id] = root
         return root

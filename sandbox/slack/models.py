@@ -31,8 +31,10 @@ class Message:
     user: str
     updates: int = 0
     files: list[UploadedFile] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    """`{"event_type", "event_payload"}` as chat.postMessage's `metadata` gave it."""
 
-    def to_slack(self, bot_id: str) -> dict[str, Any]:
+    def to_slack(self, bot_id: str, *, with_metadata: bool = False) -> dict[str, Any]:
         """The message as Slack shows it in API responses and interaction payloads."""
         body: dict[str, Any] = {
             "type": "message",
@@ -44,6 +46,8 @@ class Message:
         }
         if self.thread_ts is not None:
             body["thread_ts"] = self.thread_ts
+        if with_metadata and self.metadata is not None:
+            body["metadata"] = self.metadata
         if self.updates:
             body["edited"] = {"user": self.user, "ts": self.ts}
         return body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,7 @@ def post_message(
     text: str | None,
     blocks: list[dict[str, Any]] | None,
     thread_ts: str | None,
+    metadata: dict[str, Any] | None = None,
 ) -> Message:
     """Validate and record a bot message; raise SlackError as Slack would refuse it."""
     validate_message(text, blocks)
@@ -64,6 +66,7 @@ def post_message(
     message = Message(
         channel, workspace.next_ts(), thread_ts, text or "", blocks or [], workspace.bot_user_id
     )
+    message.metadata = metadata
     workspace.record(message)
     return message
 
@@ -87,8 +90,43 @@ async def chat_post_message(workspace: SlackWorkspace, params: dict[str, Any]) -
     blocks = parse_blocks(params.get("blocks"))
     # markdown_text is Slack's newer alternative to text; it stands in for the text here.
     text = optional_str(params, "text") or optional_str(params, "markdown_text")
-    message = post_message(workspace, channel, text, blocks, optional_str(params, "thread_ts"))
+    metadata = metadata_param(params.get("metadata"))
+    message = post_message(workspace, channel, text, blocks, optional_str(params, "thread_ts"), metadata)
     return {"channel": channel, "ts": message.ts, "message": message.to_slack(workspace.bot_id)}
+
+
+def metadata_param(value: object) -> dict[str, Any] | None:
+    """Message metadata (a JSON string or object) with an `event_type` and an object `event_payload`."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SlackError("invalid_metadata_format", "metadata is not JSON") from None
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("event_type"), str)
+        or not isinstance(value.get("event_payload"), dict)
+    ):
+        raise SlackError("invalid_metadata_format", "metadata needs event_type and an event_payload object")
+    return {"event_type": value["event_type"], "event_payload": value["event_payload"]}
+
+
+async def conversations_history(workspace: SlackWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+    """conversations.history: a channel's messages, newest first, without thread replies; metadata
+    only with include_all_metadata, as Slack does."""
+    channel = channel_param(workspace, params)
+    limit = int(optional_str(params, "limit") or 100)
+    if not 1 <= limit <= 999:
+        raise SlackError("invalid_limit", "limit must be between 1 and 999")
+    with_metadata = str(params.get("include_all_metadata", "")).lower() in ("true", "1")
+    top = [m for m in workspace.messages if m.channel == channel and m.thread_ts in (None, m.ts)]
+    newest = list(reversed(top))
+    return {
+        "messages": [m.to_slack(workspace.bot_id, with_metadata=with_metadata) for m in newest[:limit]],
+        "has_more": len(newest) > limit,
+    }
 
 
 async def chat_update(workspace: SlackWorkspace, params: dict[str, Any]) -> dict[str, Any]:
@@ -221,6 +259,7 @@ METHODS: dict[str, Handler] = {
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.getPermalink": chat_get_permalink,
     "users.info": users_info,
+    "conversations.history": conversations_history,
     "usergroups.list": usergroups_list,
     "usergroups.users.list": usergroups_users_list,
     "apps.connections.open": apps_connections_open,

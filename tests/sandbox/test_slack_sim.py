@@ -644,3 +644,26 @@ async def test_http_mode_bolt_app_rejects_forged_and_stale_requests(ws: SlackWor
         assert sorted(e.text for e in ws.ephemerals) == ["done: status", "working on status"]
     finally:
         await runner.cleanup()
+
+
+async def test_history_lists_top_level_messages_newest_first_with_metadata_only_when_asked() -> None:
+    ws = SlackWorkspace()
+    await ws.start()
+    try:
+        client = AsyncWebClient(token=ws.bot_token, base_url=ws.api_url)
+        meta = {"event_type": "regclean_run", "event_payload": {"run": 1}}
+        first = await client.chat_postMessage(channel=ws.channel_id, text="root", metadata=meta)
+        await client.chat_postMessage(channel=ws.channel_id, text="reply", thread_ts=first["ts"])
+        second = await client.chat_postMessage(channel=ws.channel_id, text="other")
+        plain = await client.conversations_history(channel=ws.channel_id)
+        assert [m["ts"] for m in plain["messages"]] == [second["ts"], first["ts"]]
+        assert "metadata" not in plain["messages"][1]
+        rich = await client.conversations_history(channel=ws.channel_id, include_all_metadata=True, limit=1)
+        assert [m["ts"] for m in rich["messages"]] == [second["ts"]] and rich["has_more"] is True
+        full = await client.conversations_history(channel=ws.channel_id, include_all_metadata=True)
+        assert full["messages"][1]["metadata"] == meta
+        with pytest.raises(SlackApiError) as bad:
+            await client.chat_postMessage(channel=ws.channel_id, text="x", metadata={"event_type": "x"})
+        assert bad.value.response["error"] == "invalid_metadata_format"
+    finally:
+        await ws.stop()

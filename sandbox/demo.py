@@ -1,6 +1,6 @@
-"""`regclean demo`: the runbook so far, end to end against the sandbox, as a Slack conversation.
+"""`regclean demo`: the whole runbook, end to end against the sandbox, as a Slack conversation.
 
-So far: the inventory (with a change in between), the backup of every node, the preflight and
+The inventory (with a change in between), the backup of every node, the preflight and
 its gates, the two-person approval, the purge scheduled at a maintenance window's start (on a
 simulated clock) with the registry's restart, the restore of the core images and of the
 plugins, the pull checks after each, and the final report.

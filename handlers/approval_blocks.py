@@ -15,9 +15,8 @@ from bot.approval_model import RequestState, RequestView
 from bot.purge_model import ApprovalNotice
 from bot.render import align
 from handlers.backup_blocks import size
-from handlers.blocks import when, who
+from handlers.blocks import slack_date, who
 from handlers.preflight_blocks import gate_sections
-from handlers.schedule_blocks import slack_time
 from handlers.tables import Block, and_list, capped_chunks, context, escape, header, section, truncate
 
 APPROVE = "regclean_purge_approve"
@@ -29,11 +28,6 @@ KNOWN = frozenset({"bucket", "minio", "backups", "inventory", "preflight", "wind
 BACKUP_SECTIONS = 3
 VALUE = 200
 """A plan value is cut here."""
-
-
-def slack_date(moment: datetime) -> str:
-    """A date Slack shows in the reader's time zone, with UTC as the fallback."""
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{when(moment)}>"
 
 
 def text(value: Any, limit: int = VALUE) -> str:
@@ -236,4 +230,4 @@ def window_text(window: object) -> str:
         first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
     except ValueError:
         return text(window)  # "no maintenance windows are configured", or nothing
-    return f"{slack_time(first)} to {slack_time(last)}"
+    return f"{slack_date(first)} to {slack_date(last)}"

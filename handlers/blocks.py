@@ -71,6 +71,11 @@ def when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
+def slack_date(moment: datetime) -> str:
+    """A time Slack shows in each reader's own time zone, with UTC as the fallback."""
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{when(moment)}>"
+
+
 def help_blocks(problem: str | None = None) -> list[Block]:
     """The help; with `problem` first when the user typed something we did not understand."""
     lines = [

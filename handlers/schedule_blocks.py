@@ -7,26 +7,18 @@ that person's zone (users.info) by the command handlers.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from bot.model import Notice
 from bot.purge_model import PurgeChoice
-from handlers.blocks import who
+from handlers.blocks import slack_date, who
 from handlers.tables import Block, context, escape, section
 
 PURGE_NOW = "regclean_purge_now"
 PURGE_AT_WINDOW = "regclean_purge_at_window"
 
 
-def slack_time(moment: datetime) -> str:
-    """A time each reader sees in their own zone, e.g. `Tue, Dec 1st 02:00`; UTC where dates are not rendered."""
-    fallback = f"{moment:%Y-%m-%d %H:%M} UTC"
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
-
-
 def notice_text(notice: Notice) -> str:
     """The notice with its times for every reader and its people mentioned."""
-    text = notice.render(slack_time)
+    text = notice.render(slack_date)
     mentions = " ".join(who(p) for p in notice.people)
     return f"{mentions} {text}" if mentions else text
 
@@ -44,10 +36,10 @@ def choice_blocks(choice: PurgeChoice) -> list[Block]:
         "Maintenance windows are in use, so you choose when it runs:"
     ]
     if choice.inside is not None:
-        lines.append(f"• now: the window lasts until {slack_time(choice.inside.end)};")
+        lines.append(f"• now: the window lasts until {slack_date(choice.inside.end)};")
     if choice.can_schedule and choice.coming is not None:
-        lines.append(f"• at the next window's start, {slack_time(choice.coming.start)};")
-    lines.append(f"The approval expires at {slack_time(request.expires_at)}.")
+        lines.append(f"• at the next window's start, {slack_date(choice.coming.start)};")
+    lines.append(f"The approval expires at {slack_date(request.expires_at)}.")
     blocks: list[Block] = [section("\n".join(lines))]
     if choice.note is not None:
         blocks.append(section(f":warning: {notice_text(choice.note)}"))

@@ -138,17 +138,7 @@ class Approvals:
         Conditional like `claim_start`, so of the two at most one moves the request.
         """
         with self._sessions.begin() as s:
-            moved = _rowcount(
-                s.execute(
-                    update(ApprovalRequestRow)
-                    .where(
-                        ApprovalRequestRow.id == request_id,
-                        ApprovalRequestRow.state == RequestState.APPROVED,
-                        ApprovalRequestRow.expires_at <= utcnow(),
-                    )
-                    .values(state=RequestState.EXPIRED, closed_by="regclean", closed_at=utcnow())
-                )
-            )
+            moved = _expire_if_due(s, request_id, RequestState.APPROVED)
             if moved:
                 _audit(s, "regclean", "purge.approval.lapsed", s.get_one(ApprovalRequestRow, request_id), {})
             return bool(moved)
@@ -204,15 +194,16 @@ class Approvals:
         return None
 
 
-def _expire_if_due(s: Session, request_id: int) -> bool:
-    """Open and past its deadline → expired; True if this call made the change."""
+def _expire_if_due(s: Session, request_id: int, state: RequestState = RequestState.OPEN) -> bool:
+    """In `state` (open, or approved and waiting) and past its deadline → expired; True if this call
+    made the change."""
     return bool(
         _rowcount(
             s.execute(
                 update(ApprovalRequestRow)
                 .where(
                     ApprovalRequestRow.id == request_id,
-                    ApprovalRequestRow.state == RequestState.OPEN,
+                    ApprovalRequestRow.state == state,
                     ApprovalRequestRow.expires_at <= utcnow(),
                 )
                 .values(state=RequestState.EXPIRED, closed_by="regclean", closed_at=utcnow())

@@ -7,6 +7,7 @@ restore; `/regclean close` closes it by hand (as failed, when something is missi
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from actions.errors import ActionError
@@ -35,12 +36,9 @@ class CloseSteps(RestoreSteps):
     _page_size: int = 500
     """operatorviews and modulepluginviews read per request"""
 
-    @property
+    @functools.cached_property
     def _closing(self) -> CloseRecords:
-        records = self.__dict__.get("_close_records")
-        if records is None:
-            records = self.__dict__["_close_records"] = CloseRecords(self._store.engine)
-        return records
+        return CloseRecords(self._store.engine)
 
     def start_close(self, requester: Requester) -> None:
         """Close the active run with its final report."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -77,12 +78,9 @@ class PreflightSteps(Engine):
         recurring = recurring_windows(settings.windows, settings.windows_timezone)
         return ([declared] if declared else []), recurring
 
-    @property
+    @functools.cached_property
     def _windows(self) -> WindowRecords:
-        records = self.__dict__.get("_window_records")
-        if records is None:
-            records = self.__dict__["_window_records"] = WindowRecords(self._store.engine)
-        return records
+        return WindowRecords(self._store.engine)
 
     def _expected(self, step: str) -> timedelta | None:
         return self._settings.step_expected.get(step) if self._settings is not None else None

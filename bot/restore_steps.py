@@ -8,6 +8,7 @@ scripts as the runbook passes them, and every line shown or stored is masked fir
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 
 from actions.errors import ActionError
@@ -27,12 +28,9 @@ from bot.schedule_steps import ScheduleSteps
 class RestoreSteps(ScheduleSteps):
     """`/regclean restore core|plugins` and `/regclean verify`."""
 
-    @property
+    @functools.cached_property
     def _restores(self) -> RestoreRecords:
-        records = self.__dict__.get("_restore_records")
-        if records is None:
-            records = self.__dict__["_restore_records"] = RestoreRecords(self._store.engine)
-        return records
+        return RestoreRecords(self._store.engine)
 
     def start_restore_core(
         self, requester: Requester, *, override: bool = False, may_override: bool = False

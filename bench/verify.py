@@ -67,19 +67,6 @@ async def push_all(registry: Registry, layouts: Path) -> int:
     return sum(f.stat().st_size for f in layouts.glob("*/blobs/sha256/*"))
 
 
-def _children() -> list[int]:
-    """The processes this one started that still run (between runs: moto and docker-registry)."""
-    me, found = str(os.getpid()), []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == me:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def _cpu(pids: list[int]) -> float:
     """CPU seconds (user + system) the processes have used so far."""
     ticks = 0
@@ -158,7 +145,7 @@ async def main() -> int:
             )
             times: dict[str, list[float]] = {"skopeo": [], "regclean": []}
             cpu: dict[str, list[dict[str, float]]] = {"skopeo": [], "regclean": []}
-            servers = _children()
+            servers = [pid for pid in (s3.pid, registry.pid) if pid is not None]
             for run in range(RUNS):
                 with Cpu(servers) as used:
                     times["skopeo"].append(await with_skopeo(registry, work / f"pulled-{run}"))

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from sandbox.clock import FakeClock
@@ -82,7 +82,7 @@ async def _preflight_until_the_gates_hold(bot: RunningBot, box: Sandbox) -> None
     await say("UALICE", "preflight")
     # The registry holds custom images that nothing restores: a person acknowledges them.
     report = await box.slack.wait_for(lambda ws: _newest(ws, "Preflight — run #"), timeout=30)
-    ack = _button(report, ACK_CUSTOM)
+    ack = report.button(ACK_CUSTOM)
     assert ack is not None, "the preflight lists the custom images with a button"
     await bot.driver.click("UALICE", ACK_CUSTOM, ack["value"], message=report)
     await box.slack.wait_for(lambda ws: _count(ws, "acknowledged the") >= 1, timeout=10)
@@ -100,7 +100,7 @@ async def _approve_and_purge(bot: RunningBot, box: Sandbox) -> str:
     await bot.driver.slash("UBOB", "purge")  # approvers approve; operators ask
     await bot.driver.slash("UALICE", "purge")
     request = await box.slack.wait_for(lambda ws: _newest(ws, "Purge request #"), timeout=30)
-    button = _button(request, APPROVE)
+    button = request.button(APPROVE)
     assert button is not None
     await bot.driver.click("UALICE", APPROVE, button["value"], message=request)  # she asked: refused
     await bot.driver.click("UBOB", APPROVE, button["value"], message=request)
@@ -109,7 +109,7 @@ async def _approve_and_purge(bot: RunningBot, box: Sandbox) -> str:
     await bot.driver.click("UCAROL", APPROVE, button["value"], message=request)
     # Outside the window, the requester can only schedule it at the window's start.
     choice = await box.slack.wait_for(lambda ws: _newest(ws, "choose when it runs"), timeout=30)
-    at_start = _button(choice, PURGE_AT_WINDOW)
+    at_start = choice.button(PURGE_AT_WINDOW)
     assert at_start is not None, "the choice offers the window's start"
     await bot.driver.click("UALICE", PURGE_AT_WINDOW, at_start["value"], message=choice)
     await box.slack.wait_for(lambda ws: _count(ws, "is scheduled for the window's start") >= 1, timeout=10)
@@ -144,14 +144,6 @@ def _count(ws: SlackWorkspace, needle: str) -> int:
 def _newest(ws: SlackWorkspace, needle: str) -> Message | None:
     found = [m for m in ws.messages if needle in str(m.blocks)]
     return found[-1] if found else None
-
-
-def _button(message: Message, action_id: str) -> dict[str, Any] | None:
-    for block in message.blocks:
-        for element in block.get("elements", []) or []:
-            if isinstance(element, dict) and element.get("action_id") == action_id:
-                return element
-    return None
 
 
 def _upgrade(box: Sandbox) -> None:

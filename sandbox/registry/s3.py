@@ -40,6 +40,11 @@ class S3Server:
             raise RuntimeError("S3 server is not started")
         return f"http://127.0.0.1:{self._port}"
 
+    @property
+    def pid(self) -> int | None:
+        """moto's process ID while it runs."""
+        return self._child.pid if self._child is not None else None
+
     async def start(self) -> None:
         if self._log_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="sandbox-s3-")

@@ -34,6 +34,14 @@ class Message:
     metadata: dict[str, Any] | None = None
     """`{"event_type", "event_payload"}` as chat.postMessage's `metadata` gave it."""
 
+    def button(self, action_id: str) -> dict[str, Any] | None:
+        """The message's button with this action ID, as a person would find it to click."""
+        for block in self.blocks:
+            for element in block.get("elements", []) or []:
+                if isinstance(element, dict) and element.get("action_id") == action_id:
+                    return element
+        return None
+
     def to_slack(self, bot_id: str, *, with_metadata: bool = False) -> dict[str, Any]:
         """The message as Slack shows it in API responses and interaction payloads."""
         body: dict[str, Any] = {

@@ -20,11 +20,7 @@ VERIFY = "Verify that every image pulls"
 
 def button(message: Message, action_id: str) -> dict[str, Any] | None:
     """A button of a message, by action ID."""
-    for block in message.blocks:
-        for element in block.get("elements", []) or []:
-            if isinstance(element, dict) and element.get("action_id") == action_id:
-                return element
-    return None
+    return message.button(action_id)
 
 
 def in_thread(ws: SlackWorkspace, needle: str) -> Message | None:

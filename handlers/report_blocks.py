@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
+from bot.durations import format_duration
 from bot.model import RunView
 from bot.report_model import FinalReport
 from handlers.backup_blocks import size
@@ -83,7 +85,7 @@ def _steps(report: FinalReport) -> list[str]:
             lines.append(f"• {s.title}: not run")
             continue
         tries = "" if s.attempts == 1 else f", {s.attempts} attempts"
-        lines.append(f"• {s.title}: {s.state}, {_seconds(s.seconds)}{tries}")
+        lines.append(f"• {s.title}: {s.state}, {format_duration(timedelta(seconds=round(s.seconds)))}{tries}")
     return lines
 
 
@@ -148,11 +150,3 @@ def _inline(items: Sequence[str]) -> str:
 
 def _n(value: int | None) -> str:
     return "unknown" if value is None else f"{value:,}"
-
-
-def _seconds(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"

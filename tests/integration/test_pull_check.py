@@ -19,17 +19,12 @@ from sandbox.registry import (
     layout_manifest,
     make_oci_layout,
     push,
-    registry_binary,
-    skopeo_binary,
 )
 from sandbox.registry.images import make_oci_index_layout, platform_manifests
 from sandbox.registry.process import free_port
+from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(registry_binary() is None, reason="docker-registry is not installed"),
-    pytest.mark.skipif(skopeo_binary() is None, reason="skopeo is not installed"),
-]
+pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
 CANARY = "canary-registry-password-Zq7"
 

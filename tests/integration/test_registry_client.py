@@ -8,14 +8,11 @@ import pytest
 
 from actions.errors import RegistryAuthFailed, RegistryUnreachable
 from actions.registry import RegistryClient, RegistryTarget
-from sandbox.registry import Registry, make_oci_layout, push, registry_binary, skopeo_binary
+from sandbox.registry import Registry, make_oci_layout, push
 from sandbox.registry.process import free_port
+from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(registry_binary() is None, reason="docker-registry is not installed"),
-    pytest.mark.skipif(skopeo_binary() is None, reason="skopeo is not installed"),
-]
+pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
 
 def target(reg: Registry, **overrides: str) -> RegistryTarget:

@@ -17,15 +17,10 @@ from sandbox.registry import (
     layout_blobs,
     make_oci_layout,
     push,
-    registry_binary,
-    skopeo_binary,
 )
+from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(registry_binary() is None, reason="docker-registry is not installed"),
-    pytest.mark.skipif(skopeo_binary() is None, reason="skopeo is not installed"),
-]
+pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "canary-verify-password-K3"

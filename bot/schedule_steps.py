@@ -17,7 +17,7 @@ from bot.notifier import Notice, Requester
 from bot.purge_model import PurgeChoice
 from bot.purge_steps import PurgeSteps
 from bot.scheduler import Scheduled
-from bot.windows import Window, next_window, parse_window, window_at
+from bot.windows import Window, finish_past, next_window, parse_window, window_at
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ class ScheduleSteps(PurgeSteps):
             text = "No maintenance window is open now; the restore runs anyway, as the registry needs it."
             await self._notify(run_id, Notice(f":warning: {text}", (), (requester,)))
             return
-        finish = max(self._clock.now(), inside.start) + expected
-        if finish > inside.end:
+        finish = finish_past(inside, self._clock.now(), expected)
+        if finish is not None:
             await self._notify(
                 run_id,
                 Notice(

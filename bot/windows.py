@@ -234,11 +234,17 @@ def next_window(
     return None if first is None else _joined(first, declared, recurring, back=False)
 
 
+def finish_past(window: Window, now: datetime, expected: timedelta) -> datetime | None:
+    """When work that takes `expected`, started now (or at the window's start), would finish, if
+    that is past the window's end; None when it fits."""
+    finish = max(now, window.start) + expected
+    return finish if finish > window.end else None
+
+
 def outlasts(window: Window, now: datetime, expected: timedelta, tz: str | None = None) -> str | None:
     """A warning when work that takes `expected`, started now (or at the window's start), runs past its end."""
-    begins = max(now, window.start)
-    finish = begins + expected
-    if finish <= window.end:
+    finish = finish_past(window, now, expected)
+    if finish is None:
         return None
     return (
         f"This is expected to take about {format_duration(expected)}: it would finish around "

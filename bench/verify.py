@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from actions.pull_check import check_pulls  # noqa: E402
 from actions.registry import RegistryTarget  # noqa: E402
-from bot.config import Settings  # noqa: E402
+from bot.config.settings import Settings  # noqa: E402
 from sandbox.registry import Registry, S3Server, make_oci_layout, push, skopeo  # noqa: E402
 
 IMAGES = 200

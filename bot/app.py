@@ -23,11 +23,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.authz import AccessList, AccessPolicy
-from bot.config import ConfigError, Settings
+from bot.config.settings import ConfigError, Settings
+from bot.core.authz import AccessList, AccessPolicy
 from bot.runbook import KubeFactory, Runbook
 from bot.scheduler import Jobs, bind, make_scheduler
-from bot.store import Store
+from bot.store.runs import Store
 from handlers import commands, interactions
 from handlers.membership import SlackMembership
 from handlers.notifier import SlackNotifier

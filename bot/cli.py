@@ -12,12 +12,12 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from actions.errors import ActionError
-from bot.config import ConfigError, Settings
-from bot.errors import RunbookError
+from bot.config.settings import ConfigError, Settings
+from bot.core.errors import RunbookError
 
 if TYPE_CHECKING:
-    from bot.model import StepView
-    from bot.notifier import Requester
+    from bot.core.model import StepView
+    from bot.core.notifier import Requester
     from bot.runbook import Runbook
 
 T = TypeVar("T")
@@ -97,7 +97,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _inventory(settings: Settings, fmt: str) -> int:
-    from bot.render import operator_table, plugin_table
+    from bot.steps.inventory.render import operator_table, plugin_table
 
     inventory = _run(settings, fmt, lambda runbook, who: runbook.record_inventory_now(who))
     if fmt == "json":
@@ -110,7 +110,7 @@ def _inventory(settings: Settings, fmt: str) -> int:
 
 
 def _backup(settings: Settings, fmt: str) -> int:
-    from bot.render import align
+    from bot.steps.inventory.render import align
 
     result = _run(settings, fmt, lambda runbook, who: runbook.back_up_now(who))
     if fmt == "json":
@@ -137,8 +137,8 @@ def _backup(settings: Settings, fmt: str) -> int:
 def _verify(settings: Settings, fmt: str, images: Sequence[str]) -> int:
     """Exit 0 only if every image pulls."""
     from actions.pull_check import check_pulls
-    from bot.preflight import registry_target
-    from bot.render import align
+    from bot.config.targets import registry_target
+    from bot.steps.inventory.render import align
 
     target = registry_target(settings)
     results = asyncio.run(check_pulls(target, images, concurrency=settings.verify_concurrency))
@@ -163,9 +163,9 @@ def _run(
 ) -> T:
     """Run one step from the terminal (progress on stderr in table format); raise StepFailed if it failed."""
     from bot.console import ConsoleNotifier
-    from bot.notifier import Requester
+    from bot.core.notifier import Requester
     from bot.runbook import Runbook
-    from bot.store import Store
+    from bot.store.runs import Store
 
     store = Store.from_url(settings.database_url.get_secret_value())
     try:

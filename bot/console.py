@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from actions.backup import BackupResult, NodeProgress
-from bot.model import RunView, StepState, StepView
-from bot.notifier import InventoryReport, Notice, Requester
-from bot.purge_model import ApprovalNotice, PreflightReport, PurgeChoice, PurgeResult
-from bot.report_model import FinalReport
-from bot.restore_model import PluginRestore, Verification
+from actions.minio import PurgeResult
+from bot.core.model import RunView, StepState, StepView
+from bot.core.notifier import InventoryReport, Notice, Requester
+from bot.steps.close.report import FinalReport
+from bot.steps.purge.model import ApprovalNotice, PreflightReport, PurgeChoice
+from bot.steps.restore.model import PluginRestore, Verification
 
 
 class ConsoleNotifier:

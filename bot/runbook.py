@@ -11,15 +11,15 @@ from actions.errors import ActionError
 from actions.inventory import Inventory
 from actions.kube import KubeClient, KubeReader
 from actions.slices import in_slices
-from bot.backup_plan import BackupPlanner, backup_planner
-from bot.close_steps import CloseSteps
-from bot.config import Settings
-from bot.inventory_codec import inventory_lines
-from bot.inventory_diff import InventoryDiff, diff_inventories
-from bot.model import RunView, SnapshotView, StepState, StepView
-from bot.notifier import InventoryReport, Notifier, Requester
-from bot.schema import utcnow
-from bot.store import Store
+from bot.config.settings import Settings
+from bot.core.model import RunView, SnapshotView, StepState, StepView
+from bot.core.notifier import InventoryReport, Notifier, Requester
+from bot.steps.backup.plan import BackupPlanner, backup_planner
+from bot.steps.close.step import CloseSteps
+from bot.steps.inventory.codec import inventory_lines
+from bot.steps.inventory.diff import InventoryDiff, diff_inventories
+from bot.store.runs import Store
+from bot.store.schema import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.approval_model import RequestState, RequestView
-from bot.purge_model import ApprovalNotice
-from bot.render import align
+from bot.steps.approval.model import RequestState, RequestView
+from bot.steps.inventory.render import align
+from bot.steps.purge.model import ApprovalNotice
 from handlers.backup_blocks import size
 from handlers.blocks import slack_date, who
 from handlers.preflight_blocks import gate_sections

@@ -9,7 +9,7 @@ import time
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.purge_model import ApprovalNotice
+from bot.steps.purge.model import ApprovalNotice
 from handlers.approval_blocks import approval_blocks, approval_text
 from handlers.live import Clock, LiveMessage, Pacer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from actions.backup import BackupResult, NodeProgress
-from bot.model import RunView, StepView
-from bot.render import align
+from bot.core.model import RunView, StepView
+from bot.steps.inventory.render import align
 from handlers.blocks import who
 from handlers.tables import Block, code_chunks, context, escape, header, section
 

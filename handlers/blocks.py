@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.authz import Decision
-from bot.model import RUNBOOK, RunView, StepState, StepView
+from bot.core.authz import Decision
+from bot.core.model import RUNBOOK, RunView, StepState, StepView
 from handlers.tables import Block, context, escape, header, section, truncate
 
 ICONS = {

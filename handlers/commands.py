@@ -14,9 +14,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.authz import AccessPolicy, Role
-from bot.errors import RunbookError
-from bot.notifier import Requester
+from bot.core.authz import AccessPolicy, Role
+from bot.core.errors import RunbookError
+from bot.core.notifier import Requester
 from bot.runbook import Runbook
 from handlers import schedule_commands
 from handlers.blocks import COMMANDS, help_blocks, refusal_text

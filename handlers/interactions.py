@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.approval_model import Click, Outcome
-from bot.authz import ACTION_ROLES, AccessPolicy
-from bot.errors import RunbookError
+from bot.core.authz import ACTION_ROLES, AccessPolicy
+from bot.core.errors import RunbookError
+from bot.steps.approval.model import Click, Outcome
 from handlers.approval_blocks import APPROVE, REJECT
 from handlers.blocks import who
 from handlers.preflight_blocks import ACK_CUSTOM
@@ -98,7 +98,7 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
             await tell(respond, MALFORMED)
             return
         user = body["user"]["id"]
-        # Not a refusal here: the two-person rule decides, audits, and says why (bot/approval.py).
+        # Not a refusal here: the two-person rule decides, audits, and says why (bot/steps/approval/records.py).
         may_approve = await _has_any_role(policy, user, action)
         outcome = await click(request_id, user, may_approve=may_approve)
         log.info("purge request #%d: %s by %s", request_id, outcome.outcome.value, user)

@@ -7,10 +7,18 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from actions.inventory import Inventory, OperatorRow, PluginRow
-from bot.inventory_diff import Change, InventoryDiff, RowDiff
-from bot.model import RunView, StepView
-from bot.notifier import InventoryReport
-from bot.render import NONE, align, installed_text, operator_cells, operator_table, plugin_cells, plugin_table
+from bot.core.model import RunView, StepView
+from bot.core.notifier import InventoryReport
+from bot.steps.inventory.diff import Change, InventoryDiff, RowDiff
+from bot.steps.inventory.render import (
+    NONE,
+    align,
+    installed_text,
+    operator_cells,
+    operator_table,
+    plugin_cells,
+    plugin_table,
+)
 from handlers.blocks import when, who
 from handlers.tables import Block, code_chunks, context, escape, header, paginate, section
 

@@ -13,10 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.backup import BackupResult, NodeProgress
 from actions.slices import in_slices
-from bot.model import RunView, StepState, StepView
-from bot.notifier import InventoryReport, Requester
-from bot.purge_model import ApprovalNotice, PreflightReport
-from bot.render import operators_csv, plugins_csv
+from bot.core.model import RunView, StepState, StepView
+from bot.core.notifier import InventoryReport, Requester
+from bot.steps.inventory.render import operators_csv, plugins_csv
+from bot.steps.purge.model import ApprovalNotice, PreflightReport
 from handlers.approval_messages import ApprovalMessages
 from handlers.backup_blocks import progress_blocks, result_blocks
 from handlers.blocks import checklist_blocks, checklist_text, failure_blocks, who

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.gates import Gate
-from bot.model import RunView
-from bot.purge_model import PreflightRecord, PreflightReport
+from bot.core.model import RunView
+from bot.steps.preflight.gates import Gate
+from bot.steps.purge.model import PreflightRecord, PreflightReport
 from handlers.blocks import when, who
 from handlers.tables import (
     SECTION_BUDGET,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.model import RunView, StepView
-from bot.purge_model import PurgeResult
+from actions.minio import PurgeResult
+from bot.core.model import RunView, StepView
 from handlers.backup_blocks import size
 from handlers.blocks import who
 from handlers.tables import Block, and_list, context, escape, header, section, truncate

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bot.durations import format_duration
-from bot.model import RunView
-from bot.report_model import FinalReport
+from bot.core.durations import format_duration
+from bot.core.model import RunView
+from bot.steps.close.report import FinalReport
 from handlers.backup_blocks import size
 from handlers.blocks import who
 from handlers.tables import Block, context, escape, header, section, truncate

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.model import RunView, StepView
-from bot.restore_model import PluginRestore, Verification
+from bot.core.model import RunView, StepView
+from bot.steps.restore.model import PluginRestore, Verification
 from handlers.blocks import who
 from handlers.tables import Block, capped_chunks, context, escape, header, section, truncate
 

@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model import RunView
+from bot.core.model import RunView
 
 log = logging.getLogger(__name__)
 

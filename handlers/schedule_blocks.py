@@ -7,8 +7,8 @@ that person's zone (users.info) by the command handlers.
 
 from __future__ import annotations
 
-from bot.model import Notice
-from bot.purge_model import PurgeChoice
+from bot.core.model import Notice
+from bot.steps.purge.model import PurgeChoice
 from handlers.blocks import slack_date, who
 from handlers.tables import Block, context, escape, section
 

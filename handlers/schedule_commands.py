@@ -11,10 +11,10 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import RunbookError
+from bot.core.errors import RunbookError
+from bot.core.timefmt import format_span, format_time
 from bot.scheduler import Scheduled
-from bot.timefmt import format_span, format_time
-from bot.windows import outlasts
+from bot.steps.schedule.windows import outlasts
 from handlers.blocks import checklist_blocks
 from handlers.tables import Block, escape, section
 

@@ -3,10 +3,11 @@ the final report, notices and the approved purge's choice."""
 
 from __future__ import annotations
 
-from bot.model import Notice, RunView, StepView
-from bot.purge_model import PurgeChoice, PurgeResult
-from bot.report_model import FinalReport
-from bot.restore_model import PluginRestore, Verification
+from actions.minio import PurgeResult
+from bot.core.model import Notice, RunView, StepView
+from bot.steps.close.report import FinalReport
+from bot.steps.purge.model import PurgeChoice
+from bot.steps.restore.model import PluginRestore, Verification
 from handlers.purge_blocks import purge_blocks, purge_text
 from handlers.report_blocks import report_blocks, report_text
 from handlers.restore_blocks import plugins_blocks, plugins_text, verification_blocks, verification_text

@@ -16,7 +16,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
-from bot.config import CONFIG_FILE_ENV, Settings, env_name
+from bot.config.settings import CONFIG_FILE_ENV, Settings, env_name
 from sandbox.registry.process import ChildServer, free_port
 from sandbox.slack import SlackDriver
 from sandbox.stack import Sandbox

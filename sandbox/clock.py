@@ -1,4 +1,4 @@
-"""A clock that tests and the demo set and move by hand (the sandbox's implementation of `bot.clock.Clock`)."""
+"""A clock that tests and the demo set and move by hand (the sandbox's implementation of `bot.core.clock.Clock`)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.app import Bot, build, connected
-from bot.config import Settings
+from bot.config.settings import Settings
 from sandbox.installer import (
     Account,
     fail_package,

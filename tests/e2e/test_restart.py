@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.model import RUNBOOK
+from bot.core.model import RUNBOOK
 from sandbox.bot_process import BotProcess, bot_process
 from sandbox.freeze import frozen
 from sandbox.kube import KubeApiServer

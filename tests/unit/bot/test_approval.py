@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.approval import Approvals
-from bot.approval_model import Outcome, RequestState, fingerprint
-from bot.schema import make_engine
-from bot.store import Store
+from bot.steps.approval.model import Outcome, RequestState, fingerprint
+from bot.steps.approval.records import Approvals
+from bot.store.runs import Store
+from bot.store.schema import make_engine
 
 PLAN = {"bucket": "registry", "pod": "kube-system/minio-0", "backups": {"127.0.0.11": "ab" * 32}}
 ROOT = Path(__file__).resolve().parents[3]
@@ -153,9 +153,9 @@ def test_two_processes_sharing_the_database_start_the_purge_once(url: str) -> No
     worker = textwrap.dedent(
         f"""
         import sys
-        from bot.approval import Approvals
-        from bot.approval_model import fingerprint
-        from bot.schema import make_engine
+        from bot.steps.approval.records import Approvals
+        from bot.steps.approval.model import fingerprint
+        from bot.store.schema import make_engine
         approvals = Approvals(make_engine({url!r}))
         for user in sys.argv[1:]:
             approvals.approve({request}, user, may_approve=True, allow_self=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.authz import AccessList, AccessPolicy
+from bot.core.authz import AccessList, AccessPolicy
 
 
 class Groups:

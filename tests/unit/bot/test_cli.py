@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.store import Store
+from bot.store.runs import Store
 from sandbox.kube import KubeApiServer
 from tests.conftest import operatorview, pluginview
 

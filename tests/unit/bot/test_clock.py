@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from bot.clock import Clock, SystemClock
+from bot.core.clock import Clock, SystemClock
 from sandbox.clock import FakeClock
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -6,12 +6,12 @@ import dataclasses
 from pathlib import Path
 
 from actions.inventory import Inventory
-from bot.close_records import CloseRecords
-from bot.closing import check_inventory, compare_catalog, in_catalog, left_to_do, step_times
-from bot.inventory_diff import diff_inventories
-from bot.model import RunState, StepState
-from bot.report_model import Bucket, FinalReport, report_from_dict, report_to_dict
-from bot.store import Store
+from bot.core.model import RunState, StepState
+from bot.steps.close.judge import check_inventory, compare_catalog, in_catalog, left_to_do, step_times
+from bot.steps.close.records import CloseRecords
+from bot.steps.close.report import Bucket, FinalReport, report_from_dict, report_to_dict
+from bot.steps.inventory.diff import diff_inventories
+from bot.store.runs import Store
 from tests.unit.bot.test_inventory_diff import op, plugin
 
 REG = "registry.example:5000"

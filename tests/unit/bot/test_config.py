@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings
-from bot.config_reference import reference_markdown
+from bot.config.reference import reference_markdown
+from bot.config.settings import ConfigError, Settings
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -71,7 +71,7 @@ def test_the_readme_configuration_reference_is_generated_from_the_settings_class
     start = text.index("<!-- config-reference:start -->") + len("<!-- config-reference:start -->\n")
     end = text.index("<!-- config-reference:end -->")
     assert text[start:end] == reference_markdown(), (
-        "run `python -m bot.config_reference` and paste it into the README"
+        "run `python -m bot.config.reference` and paste it into the README"
     )
 
 

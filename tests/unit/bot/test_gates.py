@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from actions.backup import NodeBackup
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
 from actions.packages import coverage
-from bot.gates import backup_gate, inventory_gate, package_gate
-from bot.model import SnapshotView
+from bot.core.model import SnapshotView
+from bot.steps.preflight.gates import backup_gate, inventory_gate, package_gate
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)

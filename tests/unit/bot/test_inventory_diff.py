@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
-from bot.inventory_diff import diff_inventories
+from bot.steps.inventory.diff import diff_inventories
 
 
 def op(name: str, csv: str, cluster: str = "global") -> OperatorRow:

@@ -9,21 +9,23 @@ from pathlib import Path
 
 from actions.backup import NodeBackup
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
+from actions.minio import PurgeResult, purge_command
 from actions.packages import custom_repositories, parse_package
 from actions.workloads import pod_images, repository_of
-from bot.approval_model import fingerprint
-from bot.config import Settings
-from bot.model import SnapshotView
-from bot.preflight import judge, plan_of, plugin_dir, purge_script
-from bot.purge_model import PreflightRecord, PurgeResult
-from bot.records import Records
-from bot.store import Store
-from bot.window_gate import window_gate
-from bot.windows import parse_recurring
+from bot.config.settings import Settings
+from bot.config.targets import minio_target, plugin_dir
+from bot.core.model import SnapshotView
+from bot.steps.approval.model import fingerprint
+from bot.steps.preflight.gather import judge, plan_of
+from bot.steps.preflight.records import Records
+from bot.steps.purge.model import PreflightRecord
+from bot.steps.schedule.gate import window_gate
+from bot.steps.schedule.windows import parse_recurring
+from bot.store.runs import Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a Friday
 NO_WINDOWS = window_gate(NOW, (), ())
-SETTINGS = Settings.load({})
+SETTINGS = Settings.load({"REGCLEAN_MINIO_SELECTOR": "app=minio"})
 INVENTORY = Inventory(
     operators=(
         OperatorRow(
@@ -125,14 +127,18 @@ def test_the_plan_fingerprint_changes_with_the_pod_the_backups_and_the_acknowled
 
 
 def test_the_purge_command_is_the_runbooks_with_configured_inputs_quoted() -> None:
-    assert purge_script(SETTINGS) == (
+    assert purge_command(minio_target(SETTINGS)) == (
         '. /etc/config/minio.env && mc --insecure alias set minio https://127.0.0.1:9000 "$MINIO_ACCESS_KEY" '
         '"$MINIO_SECRET_KEY" && mc --insecure rm --recursive --force minio/registry/'
     )
     odd = Settings.load(
-        {"REGCLEAN_MINIO_ENV_FILE": "/etc/my config/minio.env", "REGCLEAN_MINIO_BUCKET": "reg;rm"}
+        {
+            "REGCLEAN_MINIO_ENV_FILE": "/etc/my config/minio.env",
+            "REGCLEAN_MINIO_BUCKET": "reg;rm",
+            "REGCLEAN_MINIO_SELECTOR": "app=minio",
+        }
     )
-    words = shlex.split(purge_script(odd))
+    words = shlex.split(purge_command(minio_target(odd)))
     assert words[1] == "/etc/my config/minio.env" and words[-1] == "minio/reg;rm/"
     assert plugin_dir(SETTINGS) == "/cpaas/installer/plugins"
 
@@ -175,6 +181,6 @@ def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None
 
 
 def _request(store: Store, run_id: int) -> int:
-    from bot.approval import Approvals
+    from bot.steps.approval.records import Approvals
 
     return Approvals(store.engine).open(run_id, "UALICE", {"x": 1}, 2, timedelta(minutes=5)).id

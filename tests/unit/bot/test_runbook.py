@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from actions.kube import KubeClient
-from bot.model import RunView, SnapshotView, StepState
-from bot.notifier import Requester
+from bot.core.model import RunView, SnapshotView, StepState
+from bot.core.notifier import Requester
 from bot.runbook import Runbook
-from bot.schema import make_engine
-from bot.store import Store
+from bot.store.runs import Store
+from bot.store.schema import make_engine
 from sandbox.kube import KubeApiServer
 from tests.conftest import operatorview, pluginview
 from tests.unit.bot.recorder import RecordingNotifier

@@ -12,15 +12,15 @@ import pytest
 from apscheduler.events import EVENT_JOB_MISSED, JobEvent
 from sqlalchemy import text
 
-from bot.approval_model import RequestState, RequestView
-from bot.config import Settings
-from bot.errors import RunbookError, WindowError
-from bot.model import StepState
-from bot.notifier import Requester
+from bot.config.settings import Settings
+from bot.core.errors import RunbookError, WindowError
+from bot.core.model import StepState
+from bot.core.notifier import Requester
 from bot.runbook import Runbook
 from bot.scheduler import Jobs, bind, make_scheduler
-from bot.store import Store
-from bot.windows import Window
+from bot.steps.approval.model import RequestState, RequestView
+from bot.steps.schedule.windows import Window
+from bot.store.runs import Store
 from sandbox.clock import FakeClock
 from tests.unit.bot.recorder import RecordingNotifier
 

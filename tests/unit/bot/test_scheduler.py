@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.scheduler import make_scheduler
-from bot.store import Store
+from bot.store.runs import Store
 
 
 def reminder() -> None:

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
-from bot.inventory_codec import decode_inventory, inventory_lines
-from bot.model import StepState
-from bot.schema import utcnow
-from bot.store import Store
+from bot.core.model import StepState
+from bot.steps.inventory.codec import decode_inventory, inventory_lines
+from bot.store.runs import Store
+from bot.store.schema import utcnow
 
 
 def store(tmp_path: Path) -> Store:

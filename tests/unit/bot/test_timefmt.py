@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from bot.timefmt import format_offset, format_span, format_time, iso_minutes, known_zone, zone
+from bot.core.timefmt import format_offset, format_span, format_time, iso_minutes, known_zone, zone
 
 WINTER = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)  # 2026-12-01 02:00 in Shanghai
 SUMMER = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)

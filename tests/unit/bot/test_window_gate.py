@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.window_gate import window_gate
-from bot.windows import Window, parse_recurring, parse_window
+from bot.steps.schedule.gate import window_gate
+from bot.steps.schedule.windows import Window, parse_recurring, parse_window
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a Friday
 SATURDAY = parse_recurring("0 2 * * SAT 4h", "Asia/Shanghai")  # Fri 18:00–22:00 UTC

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import RunbookError, WindowError
-from bot.windows import (
+from bot.core.errors import RunbookError, WindowError
+from bot.steps.schedule.windows import (
     RecurringWindow,
     Window,
     declare_example,

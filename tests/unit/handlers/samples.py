@@ -6,11 +6,12 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from actions.minio import PurgeResult
 from actions.packages import Coverage
-from bot.approval_model import RequestState, RequestView, fingerprint
-from bot.gates import Gate
-from bot.model import RunState, RunView, StepState, StepView
-from bot.purge_model import ApprovalNotice, PreflightRecord, PreflightReport, PurgeResult
+from bot.core.model import RunState, RunView, StepState, StepView
+from bot.steps.approval.model import RequestState, RequestView, fingerprint
+from bot.steps.preflight.gates import Gate
+from bot.steps.purge.model import ApprovalNotice, PreflightRecord, PreflightReport
 from handlers.tables import MAX_SECTION_TEXT
 from sandbox.slack.validation import validate_message
 

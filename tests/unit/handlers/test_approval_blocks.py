@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bot.approval_model import RequestState
-from bot.purge_model import ApprovalNotice
+from bot.steps.approval.model import RequestState
+from bot.steps.purge.model import ApprovalNotice
 from handlers.approval_blocks import APPROVE, REJECT, approval_blocks, approval_text
 from handlers.tables import MAX_BLOCKS
 from tests.unit.handlers.samples import GATES, NOW, buttons, notice, plan, request, valid

@@ -18,9 +18,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.approval_model import Click, Outcome
-from bot.authz import AccessList, AccessPolicy
-from bot.errors import RunbookError
+from bot.core.authz import AccessList, AccessPolicy
+from bot.core.errors import RunbookError
+from bot.steps.approval.model import Click, Outcome
 from handlers import interactions
 from handlers.approval_blocks import APPROVE, REJECT
 from handlers.membership import SlackMembership

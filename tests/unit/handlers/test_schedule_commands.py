@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.errors import RunbookError
+from bot.core.errors import RunbookError
 from bot.scheduler import Scheduled
 from handlers.schedule_commands import Zones, schedule, schedule_text, window
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.approval_model import RequestState
-from bot.model import RunView
-from bot.purge_model import ApprovalNotice
+from bot.core.model import RunView
+from bot.steps.approval.model import RequestState
+from bot.steps.purge.model import ApprovalNotice
 from handlers.approval_blocks import APPROVE
 from handlers.notifier import SlackNotifier
 from handlers.preflight_blocks import ACK_CUSTOM

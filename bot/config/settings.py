@@ -1,0 +1,290 @@
+"""Settings: the environment, over an optional YAML file (same names, lower case, no prefix).
+
+The environment names are a contract (design §7): tests, docs and operators rely on them.
+`bot/config/reference.py` renders the README's configuration table from this class, and a test
+checks that the README holds exactly that table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.config.file import read_config_file
+from bot.config.values import STEP_EXPECTED, check_selector, check_windows, check_zone, step_expected
+from bot.core.durations import parse_duration
+from bot.core.errors import ConfigError as ConfigError
+from bot.steps.schedule.windows import split_rules
+
+CONFIG_FILE_ENV = "REGCLEAN_CONFIG"
+PREFIX = "REGCLEAN_"
+
+
+def _env(name: str) -> dict[str, Any]:
+    return {"env": name}
+
+
+class NodeOverride(BaseModel):
+    """Settings of one node that differ from the defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    port: int | None = Field(None, ge=1, le=65535)
+    user: str | None = None
+    minio_dir: str | None = None
+    backup_dir: str | None = None
+
+
+class Settings(BaseSettings):
+    """Everything regclean can be told. Build it with `Settings.load()`."""
+
+    model_config = SettingsConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    slack_bot_token: SecretStr | None = Field(None, json_schema_extra=_env("SLACK_BOT_TOKEN"))
+    """The bot token (`xoxb-…`) from the app's OAuth page."""
+    slack_signing_secret: SecretStr | None = Field(None, json_schema_extra=_env("SLACK_SIGNING_SECRET"))
+    """Set it to serve HTTP mode: every request's signature is checked with it."""
+    slack_app_token: SecretStr | None = Field(None, json_schema_extra=_env("SLACK_APP_TOKEN"))
+    """Set it (`xapp-…`, scope `connections:write`) to use Socket Mode: no public endpoint needed."""
+    slack_channel: str | None = Field(None, json_schema_extra=_env("SLACK_CHANNEL"))
+    """Channel ID for run messages; default: the channel the run was started from."""
+    slack_api_url: str | None = Field(None, json_schema_extra=_env("SLACK_API_URL"))
+    """Web API base URL; only for the simulator (default: Slack's)."""
+    slack_post_interval: float = Field(1.0, ge=0, le=60)
+    """Seconds between the bot's thread posts to one channel (Slack allows about one message a second)."""
+    host: str = "0.0.0.0"  # noqa: S104 - the bot is a server; bind address is configurable
+    """HTTP mode listen address (`/slack/events`, `/healthz`)."""
+    port: int = Field(3000, ge=0, le=65535)
+    """HTTP mode listen port."""
+    operators: tuple[str, ...] = ()
+    """Who may run the runbook's steps: Slack user IDs and `@usergroup` handles, comma-separated."""
+    approvers: tuple[str, ...] = ()
+    """Who may approve a purge: Slack user IDs and `@usergroup` handles, comma-separated."""
+    kubeconfig: str | None = Field(None, json_schema_extra=_env("KUBECONFIG"))
+    """Kubeconfig of the global cluster; default: in-cluster configuration."""
+    database_url: SecretStr = Field(
+        SecretStr("sqlite:///regclean.db"), json_schema_extra=_env("DATABASE_URL")
+    )
+    """The store and the scheduler's job store (SQLite file by default; PostgreSQL for several replicas)."""
+    ssh_user: str = "root"
+    """The user regclean logs in as on the control-plane nodes."""
+    ssh_key: str | None = None
+    """Path of the private key for the nodes (key authentication only)."""
+    ssh_known_hosts: str | None = None
+    """Path of the known_hosts file; host keys are always checked against it, never accepted blindly."""
+    ssh_port: int = Field(22, ge=1, le=65535)
+    """SSH port of the nodes."""
+    ssh_connect_timeout: float = Field(15.0, gt=0)
+    """Seconds to wait for a node to answer."""
+    ssh_command_timeout: float = Field(4 * 3600.0, gt=0)
+    """Seconds a remote command (the archive of one node) may take."""
+    nodes: tuple[str, ...] = ()
+    """Control-plane node addresses (`address` or `address:port`), comma-separated; empty: discover them."""
+    expected_nodes: int = Field(3, ge=1)
+    """How many control-plane nodes there must be."""
+    node_overrides: dict[str, NodeOverride] = Field(default_factory=dict)
+    """Per-node `port`, `user`, `minio_dir`, `backup_dir`, by address (YAML mapping, or JSON in the environment)."""
+    minio_dir: str = "/cpaas/minio"
+    """What to back up on each node."""
+    backup_dir: str | None = None
+    """Where each node writes `<ip>-minio.tar` (on the node itself; not inside the MinIO directory)."""
+    backup_margin_percent: float = Field(10.0, ge=0)
+    """Free space required in the backup directory beyond the archive's size, in percent."""
+    backup_copy_dir: str | None = None
+    """If set, a directory on the bot's host where every verified archive is also copied (SFTP), sha256 checked."""
+    inventory_page_size: int = Field(500, ge=1, le=5000)
+    """Objects per Kubernetes list request; every page is read."""
+    inventory_max_age: timedelta = timedelta(hours=24)
+    """How old the run's inventory may be when the purge is requested and when it starts."""
+    approvals_required: int = Field(2, ge=1, le=10)
+    """Distinct approvers a purge needs."""
+    approval_ttl: timedelta = timedelta(minutes=30)
+    """How long an approval request stays open (`30m`, `2h`)."""
+    allow_self_approval: bool = False
+    """May the person who asked for the purge approve it."""
+    windows: tuple[str, ...] = ()
+    """Recurring maintenance windows, `;`-separated, each `MINUTE HOUR DAY MONTH WEEKDAY DURATION` (weekdays by name, at most 24h), e.g. `0 2 * * SAT 4h; 0 22 * * WED 2h`. When windows are set or declared, the purge runs only inside one."""
+    windows_timezone: str = "UTC"
+    """IANA time zone the windows' cron is read in (e.g. `Europe/Berlin`); durations are elapsed time."""
+    step_expected: dict[str, timedelta] = Field(default_factory=lambda: dict(STEP_EXPECTED))
+    """How long each step is expected to take, e.g. `purge=3h,restore_core=2h` (the rest keep their defaults); past it, the channel is told. Also warns when a restore would outlast the window."""
+    minio_namespace: str = "kube-system"
+    """Namespace of the MinIO pod."""
+    minio_selector: str | None = None
+    """Label selector of the MinIO pod (e.g. `app=minio`); exactly one pod must match."""
+    minio_container: str | None = None
+    """Container to exec into in the MinIO pod; default: the pod's first."""
+    minio_env_file: str = "/etc/config/minio.env"
+    """File in the MinIO pod that exports MINIO_ACCESS_KEY and MINIO_SECRET_KEY."""
+    minio_url: str = "https://127.0.0.1:9000"
+    """MinIO's S3 endpoint as seen from inside its pod."""
+    minio_bucket: str = "registry"
+    """The bucket the purge empties."""
+    purge_timeout: timedelta = timedelta(hours=6)
+    """How long the purge command may run before its outcome counts as unknown."""
+    registry_namespace: str = "kube-system"
+    """Namespace of the registry pods restarted after the purge."""
+    registry_selector: str | None = None
+    """Label selector of the registry pods (e.g. `app=registry,component=registry`)."""
+    registry_ready_timeout: timedelta = timedelta(minutes=10)
+    """How long the restarted registry pods may take to become Ready."""
+    registry: str | None = None
+    """The platform registry, `host:port`."""
+    registry_username: str | None = None
+    """User for the platform registry."""
+    registry_password: SecretStr | None = None
+    """Password for the platform registry."""
+    registry_insecure: bool = False
+    """Talk plain HTTP to the registry instead of HTTPS."""
+    platform_namespaces: tuple[str, ...] = ("acp", "ait", "3rdparty")
+    """Registry namespaces the installer restores; other repositories no package restores are custom images."""
+    platform_url: str | None = None
+    """The platform's address for `violet push --platform-address`."""
+    platform_username: str | None = None
+    """User for `violet push`."""
+    platform_password: SecretStr | None = None
+    """Password for `violet push`."""
+    probe_images: tuple[str, ...] = ("acp/core:latest",)
+    """Images the verification always pulls (repository:tag in the platform registry), comma-separated."""
+    verify_concurrency: int = Field(8, ge=1, le=64)
+    """How many images the pull check downloads at once."""
+    violet_concurrency: int = Field(1, ge=1, le=16)
+    """How many plugin packages are pushed at once (the runbook pushes one at a time)."""
+    restore_timeout: timedelta = timedelta(hours=4)
+    """How long `upload.sh` (each mode) or one `violet push` may run."""
+    installer_node: str | None = None
+    """Address of the node holding the installer; default: the first control-plane node."""
+    installer_dir: str = "/cpaas/installer"
+    """The installer's directory on that node (`res/upload.sh` lives there)."""
+    plugin_dir: str | None = None
+    """Directory of the plugin packages on the installer node; default: `<installer_dir>/plugins`."""
+    log_level: str = "INFO"
+    """Python logging level."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """`load()` merges the YAML file and the environment itself, by the documented names."""
+        return (init_settings,)
+
+    @field_validator("node_overrides", mode="before")
+    @classmethod
+    def _json_mapping(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError(
+                    "must be a JSON object of address → {port, user, minio_dir, backup_dir}"
+                ) from None
+        return value
+
+    @field_validator(
+        "inventory_max_age",
+        "approval_ttl",
+        "purge_timeout",
+        "registry_ready_timeout",
+        "restore_timeout",
+        mode="before",
+    )
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("windows", mode="before")
+    @classmethod
+    def _split_windows(cls, value: object) -> object:
+        return split_rules(value) if isinstance(value, str) else value
+
+    @field_validator("windows")
+    @classmethod
+    def _check_windows(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_windows(value)
+
+    @field_validator("step_expected", mode="before")
+    @classmethod
+    def _expected(cls, value: object) -> object:
+        return step_expected(value)
+
+    @field_validator("windows_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_zone(value)
+
+    @field_validator("minio_selector", "registry_selector")
+    @classmethod
+    def _selector(cls, value: str | None) -> str | None:
+        return check_selector(value)
+
+    @field_validator(
+        "minio_dir", "backup_dir", "backup_copy_dir", "installer_dir", "plugin_dir", "minio_env_file"
+    )
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError(f"'{value}' must be an absolute path")
+        return value
+
+    @field_validator("operators", "approvers", "nodes", "platform_namespaces", "probe_images", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("operators", "approvers")
+    @classmethod
+    def _check_entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if not (entry.startswith("@") and len(entry) > 1) and not entry[:1].isalpha():
+                raise ValueError(f"'{entry}' is neither a Slack user ID (U…/W…) nor an @usergroup handle")
+        return value
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, config_file: str | None = None) -> Settings:
+        """Read the YAML file (if any, from `config_file` or `REGCLEAN_CONFIG`), then the environment."""
+        env = os.environ if environ is None else environ
+        data: dict[str, Any] = {}
+        path = config_file or env.get(CONFIG_FILE_ENV)
+        if path:
+            data.update(read_config_file(Path(path), cls.model_fields))
+        for name in cls.model_fields:
+            value = env.get(env_name(name))
+            if value is not None and value != "":
+                data[name] = value
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{env_name(str(err['loc'][0])) if err['loc'] else '?'}: {err['msg']}"
+                for err in exc.errors(include_input=False, include_url=False)
+            )
+            raise ConfigError(f"Invalid configuration: {problems}.") from None
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError naming every one of these settings that is not set."""
+        missing = [env_name(n) for n in names if getattr(self, n) in (None, "", ())]
+        if missing:
+            raise ConfigError(f"This needs {', '.join(missing)} to be set (environment or config file).")
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a setting."""
+    info = Settings.model_fields.get(field)
+    extra = info.json_schema_extra if info is not None else None
+    if isinstance(extra, dict) and isinstance(extra.get("env"), str):
+        return str(extra["env"])
+    return PREFIX + field.upper()

@@ -1,0 +1,65 @@
+"""How the settings' structured values are read and checked: windows, zones, selectors, step durations.
+
+Each function raises ValueError with a sentence that names what is wrong; pydantic then puts the
+setting's name in front of it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+
+from bot.core.durations import parse_duration
+from bot.core.errors import WindowError
+from bot.core.timefmt import known_zone
+from bot.steps.schedule.windows import parse_recurring
+
+#: how long each step is expected to take, unless REGCLEAN_STEP_EXPECTED says otherwise
+STEP_EXPECTED = {
+    "inventory": timedelta(minutes=15),
+    "backup": timedelta(hours=2),
+    "preflight": timedelta(minutes=15),
+    "purge": timedelta(hours=2),
+    "restore_core": timedelta(hours=3),
+    "restore_plugins": timedelta(hours=3),
+    "verify": timedelta(hours=1),
+    "close": timedelta(minutes=30),
+}
+
+
+def check_windows(rules: tuple[str, ...]) -> tuple[str, ...]:
+    """Every recurring window parses (the zone cannot make a rule invalid)."""
+    try:
+        return tuple(parse_recurring(rule).rule for rule in rules)
+    except WindowError as exc:
+        raise ValueError(str(exc).rstrip(".")) from None
+
+
+def step_expected(value: object) -> object:
+    """`purge=3h,restore_core=2h` (or a mapping) over the defaults; an unknown step is refused."""
+    if isinstance(value, str):
+        value = dict(pair.partition("=")[::2] for pair in value.split(",") if pair.strip())
+    if not isinstance(value, Mapping):
+        return value
+    given = {str(k).strip(): parse_duration(v) if isinstance(v, str) else v for k, v in value.items()}
+    unknown = sorted(set(given) - set(STEP_EXPECTED))
+    if unknown:
+        raise ValueError(f"unknown steps {', '.join(unknown)}; the steps are {', '.join(STEP_EXPECTED)}")
+    return {**STEP_EXPECTED, **given}
+
+
+def check_zone(value: str) -> str:
+    """An IANA time zone this machine knows."""
+    if known_zone(value) is None:
+        raise ValueError(f"'{value}' is not an IANA time zone like Europe/Berlin or Asia/Shanghai")
+    return value
+
+
+def check_selector(value: str | None) -> str | None:
+    """A label selector of `key=value` (or `!=`) terms."""
+    if value is not None and not re.fullmatch(r"[\w./-]+(!?=[\w.-]*)?(,[\w./-]+(!?=[\w.-]*)?)*", value):
+        raise ValueError(
+            f"'{value}' is not a label selector like app=minio or app=registry,component=registry"
+        )
+    return value

@@ -1,0 +1,137 @@
+"""The gates in front of the purge (design §3), each judged from what the run has stored.
+
+Every gate says whether it holds, what it found, and — when it does not hold — what would
+satisfy it. The preflight posts them; the purge checks them again before it starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from actions.backup import NodeBackup
+from actions.packages import Coverage
+from bot.core.model import SnapshotView
+
+if TYPE_CHECKING:  # purge_model's reports hold Gates
+    from bot.steps.purge.model import PreflightRecord
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One gate's verdict."""
+
+    key: str
+    title: str
+    passed: bool
+    detail: str
+    """What was found."""
+    remedy: str | None = None
+    """What would satisfy the gate, when it does not hold."""
+
+
+def inventory_gate(snapshot: SnapshotView | None, now: datetime, max_age: timedelta) -> Gate:
+    """1. Operators and plugins recorded in this run, less than `max_age` ago."""
+    title = "Operators and plugins recorded"
+    if snapshot is None:
+        return Gate("inventory", title, False, "No inventory in this run.", "Run `/regclean inventory`.")
+    age = now - snapshot.recorded_at
+    detail = f"Snapshot #{snapshot.id}, recorded {_ago(age)} by {snapshot.recorded_by}."
+    if age > max_age:
+        return Gate(
+            "inventory",
+            title,
+            False,
+            detail + f" That is older than {_span(max_age)}.",
+            "Record it again with `/regclean inventory`.",
+        )
+    return Gate("inventory", title, True, detail)
+
+
+def backup_gate(backups: Sequence[NodeBackup], snapshot: SnapshotView | None, expected_nodes: int) -> Gate:
+    """2. A verified backup from every control-plane node, taken after that recording."""
+    title = "Verified backup of every control-plane node"
+    remedy = "Run `/regclean backup`."
+    if not backups:
+        return Gate("backup", title, False, "No backup in this run.", remedy)
+    missing = [f"{b.address} ({b.problem or 'not verified'})" for b in backups if not b.verified]
+    if missing:
+        return Gate("backup", title, False, "Not verified: " + "; ".join(missing) + ".", remedy)
+    if len(backups) != expected_nodes:
+        return Gate(
+            "backup",
+            title,
+            False,
+            f"{len(backups)} nodes were backed up; {expected_nodes} are expected.",
+            remedy,
+        )
+    if snapshot is not None and min(b.finished_at for b in backups) < snapshot.recorded_at:
+        return Gate(
+            "backup",
+            title,
+            False,
+            f"The backup is older than inventory snapshot #{snapshot.id}.",
+            "Back up again after the inventory: `/regclean backup`.",
+        )
+    return Gate("backup", title, True, f"{len(backups)} of {expected_nodes} nodes verified, sha256 recorded.")
+
+
+def package_gate(result: Coverage | None) -> Gate:
+    """3. Every operator and plugin recorded as installed has its package in the plugin directory."""
+    title = "A package for every installed operator and plugin"
+    if result is None:
+        return Gate(
+            "packages", title, False, "The plugin directory was not listed yet.", "Run `/regclean preflight`."
+        )
+    if result.complete:
+        return Gate("packages", title, True, f"{len(result.packages)} packages cover everything installed.")
+    lines = [f"{u.kind} {u.what}: needs {u.wanted}" for u in result.uncovered[:20]]
+    more = f" …and {len(result.uncovered) - 20} more" if len(result.uncovered) > 20 else ""
+    return Gate(
+        "packages",
+        title,
+        False,
+        "No package for: " + "; ".join(lines) + more + ".",
+        "Put the missing packages (NAME.ARCH.VERSION.tgz) in the plugin directory, then run the preflight again.",
+    )
+
+
+def _span(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def _ago(delta: timedelta) -> str:
+    return f"{_span(delta)} ago"
+
+
+def registry_gate(record: PreflightRecord | None) -> Gate:
+    """4. The registry's repositories and tags recorded, and the custom images acknowledged."""
+    title = "Registry recorded, custom images acknowledged"
+    if record is None:
+        return Gate(
+            "registry", title, False, "The registry was not recorded yet.", "Run `/regclean preflight`."
+        )
+    found = f"{len(record.repositories)} repositories and {record.tag_count} tags recorded from {record.registry}."
+    if not record.custom:
+        return Gate("registry", title, True, found + " No custom images.")
+    if record.custom_ack_by is None:
+        return Gate(
+            "registry",
+            title,
+            False,
+            found + f" {len(record.custom)} repositories are custom images that nothing will restore.",
+            "Export them, then press *Acknowledge custom images* on the preflight message.",
+        )
+    return Gate(
+        "registry",
+        title,
+        True,
+        found + f" {len(record.custom)} custom images acknowledged by {record.custom_ack_by}.",
+    )

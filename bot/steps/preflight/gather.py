@@ -1,0 +1,136 @@
+"""The preflight: read what the gates need, and judge the gates of design §3 from the store.
+
+Reading (`gather`) talks to the installer node, the registry and the cluster. Judging
+(`judge`) only looks at what the run stored, so the purge can re-check the very same gates
+the moment it starts, and the approval's plan (`plan_of`) is built from the same facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from actions.backup import NodeBackup
+from actions.kube import KubeReader
+from actions.minio import purge_command
+from actions.packages import coverage, custom_repositories, parse_package
+from actions.plugin_dir import list_packages
+from actions.registry import RegistryClient, RegistryTarget
+from actions.ssh import SshTarget
+from actions.workloads import workload_images
+from bot.config.settings import Settings
+from bot.config.targets import minio_target
+from bot.core.model import SnapshotView
+from bot.steps.preflight.gates import Gate, backup_gate, inventory_gate, package_gate, registry_gate
+from bot.steps.purge.model import PreflightRecord, PreflightReport
+from bot.store.schema import utcnow
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the preflight reads from."""
+
+    installer: SshTarget
+    plugin_dir: str
+    registry: RegistryTarget
+
+
+async def gather(
+    sources: Sources,
+    kube: Callable[[], KubeReader],
+    requester: str,
+    *,
+    page_size: int,
+    namespaces: Sequence[str],
+) -> PreflightRecord:
+    """List the packages, record the registry, and collect the workloads' images (id 0: not stored yet)."""
+    packages = await list_packages(sources.installer, sources.plugin_dir)
+    async with RegistryClient(sources.registry) as client:
+        registry = await client.record()
+    reader = kube()
+    try:
+        images = await workload_images(reader, sources.registry.address, page_size=page_size)
+    finally:
+        close = getattr(reader, "close", None)
+        if callable(close):
+            close()
+    parsed = [p for p in map(parse_package, packages) if p is not None]
+    return PreflightRecord(
+        id=0,
+        run_id=0,
+        recorded_at=utcnow(),
+        recorded_by=requester,
+        installer_node=sources.installer.address,
+        plugin_dir=sources.plugin_dir,
+        packages=packages,
+        registry=sources.registry.address,
+        repositories=dict(registry.repositories),
+        custom=custom_repositories(registry.repositories, parsed, namespaces),
+        workload_images=images,
+    )
+
+
+def judge(
+    settings: Settings,
+    snapshot: SnapshotView | None,
+    backups: Sequence[NodeBackup],
+    record: PreflightRecord | None,
+    now: datetime,
+    window: Gate,
+) -> PreflightReport:
+    """Gates 1 to 5 of design §3, from what the run stored (gate 6 is the approval itself)."""
+    covered = None
+    if record is not None and snapshot is not None and snapshot.inventory is not None:
+        covered = coverage(snapshot.inventory, record.packages)
+    gates = (
+        inventory_gate(snapshot, now, settings.inventory_max_age),
+        backup_gate(backups, snapshot, settings.expected_nodes),
+        package_gate(covered),
+        registry_gate(record),
+        window,
+    )
+    return PreflightReport(record, covered, gates)
+
+
+def plan_of(
+    settings: Settings,
+    run_id: int,
+    snapshot: SnapshotView,
+    backups: Sequence[NodeBackup],
+    record: PreflightRecord,
+    pod: dict[str, Any],
+) -> dict[str, Any]:
+    """The plan two people approve; its fingerprint changes with any of it (a new backup, another pod)."""
+    inventory = snapshot.inventory
+    metadata = pod.get("metadata") or {}
+    return {
+        "run": run_id,
+        "bucket": settings.minio_bucket,
+        "minio": {
+            "namespace": metadata.get("namespace"),
+            "pod": metadata.get("name"),
+            "uid": metadata.get("uid"),
+        },
+        "command": purge_command(minio_target(settings)),
+        "backups": [
+            {"node": b.node, "address": b.address, "archive": b.archive, "bytes": b.bytes, "sha256": b.sha256}
+            for b in sorted(backups, key=lambda b: b.address)
+        ],
+        "inventory": {
+            "snapshot": snapshot.id,
+            "operators": len(inventory.operators) if inventory else None,
+            "plugins": len(inventory.plugins) if inventory else None,
+        },
+        "preflight": {
+            "id": record.id,
+            "packages": len(record.packages),
+            "repositories": len(record.repositories),
+            "tags": record.tag_count,
+            "custom": len(record.custom),
+            "custom_ack_by": record.custom_ack_by,
+            "workload_images": len(record.workload_images),
+        },
+        "window": "no maintenance windows are configured",
+    }

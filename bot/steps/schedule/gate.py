@@ -1,0 +1,45 @@
+"""Gate 5 of design §3: inside a maintenance window, when windows are configured or declared."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.core.timefmt import format_time
+from bot.steps.preflight.gates import Gate
+from bot.steps.schedule.windows import RecurringWindow, Window, declare_example, next_window, window_at
+
+TITLE = "Inside a maintenance window"
+
+
+def window_gate(
+    now: datetime,
+    declared: Sequence[Window],
+    recurring: Sequence[RecurringWindow],
+    *,
+    tz: str | None = None,
+) -> Gate:
+    """5. Inside a maintenance window; holds when none is configured (`REGCLEAN_WINDOWS`) or declared.
+
+    `declared` are the windows people declared and did not cancel: one that has ended still
+    means this work is done in windows, so the gate stays shut until another is declared.
+    """
+    if not declared and not recurring:
+        return Gate(
+            "window",
+            TITLE,
+            True,
+            "No maintenance window is configured (REGCLEAN_WINDOWS) or declared (`/regclean window`).",
+        )
+    current = window_at(now, declared, recurring)
+    if current is not None:
+        return Gate("window", TITLE, True, f"Inside the maintenance window {current.describe(tz)}.")
+    coming = next_window(now, declared, recurring)
+    declare = f"`{declare_example(now, tz)}`"
+    if coming is None:
+        remedy = f"No window is coming up. Declare one, e.g. {declare}."
+    else:
+        remedy = f"Wait for the next window, {coming.describe(tz)}, or declare one, e.g. {declare}."
+    return Gate(
+        "window", TITLE, False, f"{format_time(now, tz)} is outside every maintenance window.", remedy
+    )

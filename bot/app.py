@@ -25,8 +25,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.settings import ConfigError, Settings
 from bot.core.authz import AccessList, AccessPolicy
+from bot.core.clock import Clock
 from bot.runbook import KubeFactory, Runbook
 from bot.scheduler import Jobs, bind, make_scheduler
+from bot.store.database import Database
+from bot.store.migrate import upgrade
 from bot.store.runs import Store
 from handlers import commands, interactions
 from handlers.membership import SlackMembership
@@ -49,7 +52,9 @@ class Bot:
     bolt: AsyncApp
 
     async def start(self) -> None:
-        """Start the scheduler and settle what a previous process left running."""
+        """Bring the schema to head, start the scheduler and settle what a previous process left running."""
+        # Once per process, before anything reads the store; blocking work, so off the event loop.
+        await asyncio.to_thread(upgrade, self.store.db)
         bind(self.runbook)
         self.runbook.use_jobs(Jobs(self.scheduler))
         # Settle what the previous process left running before any job can start a step: a job
@@ -68,8 +73,9 @@ class Bot:
         self.store.close()
 
 
-def build(settings: Settings, *, kube: KubeFactory | None = None) -> Bot:
-    """Wire the bot from settings; `kube` replaces the Kubernetes client factory (tests)."""
+def build(settings: Settings, *, kube: KubeFactory | None = None, clock: Clock | None = None) -> Bot:
+    """Wire the bot from settings; `kube` replaces the Kubernetes client factory, `clock` the system
+    clock (tests, the demo). Nothing touches the database until `Bot.start`."""
     settings.require("slack_bot_token")
     if not (settings.slack_signing_secret or settings.slack_app_token):
         raise ConfigError(
@@ -90,17 +96,18 @@ def build(settings: Settings, *, kube: KubeFactory | None = None) -> Bot:
         # Socket Mode requests arrive over the authenticated websocket and carry no signature.
         request_verification_enabled=secret is not None,
     )
-    store = Store.from_url(settings.database_url.get_secret_value())
+    store = Store(Database.from_url(settings.database_url.get_secret_value(), clock))
     notifier = SlackNotifier(
         client, channel=settings.slack_channel, post_interval=settings.slack_post_interval
     )
     runbook = Runbook.from_settings(settings, store, notifier, kube=kube)
+    runbook.use_clock(store.db.clock)  # the engine's windows and the stored times: one clock
     policy = AccessPolicy(
         AccessList.parse(settings.operators), AccessList.parse(settings.approvers), SlackMembership(client)
     )
     commands.register(bolt, runbook, policy, Zones(client))
     interactions.register(bolt, runbook, policy)
-    return Bot(settings, store, make_scheduler(store.engine), runbook, notifier, client, bolt)
+    return Bot(settings, store, make_scheduler(store.db.engine), runbook, notifier, client, bolt)
 
 
 def web_app(bot: Bot) -> web.Application:

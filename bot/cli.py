@@ -165,9 +165,10 @@ def _run(
     from bot.console import ConsoleNotifier
     from bot.core.notifier import Requester
     from bot.runbook import Runbook
+    from bot.store.migrate import open_database
     from bot.store.runs import Store
 
-    store = Store.from_url(settings.database_url.get_secret_value())
+    store = Store(open_database(settings.database_url.get_secret_value()))
     try:
         runbook = Runbook.from_settings(settings, store, ConsoleNotifier(verbose=fmt == "table"))
         done, result = asyncio.run(step(runbook, Requester(f"cli:{getpass.getuser()}")))

@@ -19,7 +19,6 @@ from bot.steps.close.step import CloseSteps
 from bot.steps.inventory.codec import inventory_lines
 from bot.steps.inventory.diff import InventoryDiff, diff_inventories
 from bot.store.runs import Store
-from bot.store.schema import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,9 @@ class Runbook(CloseSteps):
         # Encoding and comparing 10,000s of rows is CPU work: done in slices on the loop, so that
         # acknowledgements are never stuck behind it (a worker thread would fight for the GIL).
         data = "\n".join(await in_slices(inventory_lines(inventory)))
-        snapshot = await self._db(self._store.save_inventory, run.id, step.id, requester.user, utcnow(), data)
+        snapshot = await self._db(
+            self._store.save_inventory, run.id, step.id, requester.user, self._clock.now(), data
+        )
         cached_id, cached = self._last_inventory
         previous = await self._db(self._store.latest_inventory, before_id=snapshot.id, skip_id=cached_id)
         before = cached if previous is not None and previous.id == cached_id else None

@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from actions.backup import BackupResult, NodeBackup
 from bot.core.model import (
@@ -27,45 +26,27 @@ from bot.core.model import (
     stopped_while_running,
 )
 from bot.steps.inventory.codec import decode_inventory
-from bot.store.schema import (
-    ONE_ACTIVE_RUN,
-    ONE_RUNNING_STEP,
-    AuditRow,
-    BackupRow,
-    Base,
-    InventoryRow,
-    RunRow,
-    StepRow,
-    aware,
-    make_engine,
-    maybe_aware,
-    utcnow,
-)
+from bot.store.database import Database
+from bot.store.schema import AuditRow, BackupRow, InventoryRow, RunRow, StepRow, aware, maybe_aware
 
 
 class Store:
     """The engine's state. Each method is one short transaction."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        Base.metadata.create_all(engine)
-        for index in (ONE_ACTIVE_RUN, ONE_RUNNING_STEP):  # also on a database made before they existed
-            index.create(engine, checkfirst=True)
-
-    @classmethod
-    def from_url(cls, url: str) -> Store:
-        """Open (and create if needed) the store at a database URL."""
-        return cls(make_engine(url))
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def close(self) -> None:
         """Release the connections."""
-        self.engine.dispose()
+        self.db.close()
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
+        with self.db.session() as session:
             yield session
+
+    def _now(self) -> datetime:
+        return self.db.clock.now()
 
     # runs -----------------------------------------------------------------
     def active_run(self) -> RunView | None:
@@ -93,14 +74,14 @@ class Store:
                     if row is None:
                         row = RunRow(
                             state=RunState.ACTIVE,
-                            opened_at=utcnow(),
+                            opened_at=self._now(),
                             opened_by=opened_by,
                             channel=channel,
                             notifier_ref={},
                         )
                         s.add(row)
                         s.flush()
-                        _audit(s, opened_by, "run.opened", row.id)
+                        _audit(s, row.opened_at, opened_by, "run.opened", row.id)
                     return self._run_view(s, row)
             except IntegrityError:
                 continue  # another caller opened it a moment ago: take theirs
@@ -132,11 +113,11 @@ class Store:
                     name=name,
                     state=StepState.RUNNING,
                     requested_by=requested_by,
-                    started_at=utcnow(),
+                    started_at=self._now(),
                 )
                 s.add(row)
                 s.flush()
-                _audit(s, requested_by, f"{name}.started", run_id, step=row.id)
+                _audit(s, row.started_at, requested_by, f"{name}.started", run_id, step=row.id)
                 return _step_view(row)
         except IntegrityError:
             return None
@@ -145,16 +126,17 @@ class Store:
         self, step_id: int, state: StepState, *, summary: str | None = None, error: str | None = None
     ) -> StepView:
         """Move a running step to its final state; a step that is no longer running is left alone."""
+        now = self._now()
         with self._session() as s:
             result = s.execute(
                 update(StepRow)
                 .where(StepRow.id == step_id, StepRow.state == StepState.RUNNING)
-                .values(state=state, finished_at=utcnow(), summary=summary, error=error)
+                .values(state=state, finished_at=now, summary=summary, error=error)
             )
             moved = cast(CursorResult[Any], result).rowcount
             row = s.get_one(StepRow, step_id)
             if moved:
-                _audit(s, "regclean", f"{row.name}.{row.state}", row.run_id, step=step_id, error=error)
+                _audit(s, now, "regclean", f"{row.name}.{row.state}", row.run_id, step=step_id, error=error)
             return _step_view(row)
 
     def run_step(self, step_id: int) -> StepView:
@@ -164,13 +146,14 @@ class Store:
 
     def interrupt_running_steps(self) -> list[StepView]:
         """At start-up: a step that was running when the bot died is interrupted, never succeeded."""
+        now = self._now()
         with self._session() as s:
             rows = list(s.scalars(select(StepRow).where(StepRow.state == StepState.RUNNING)))
             for row in rows:
                 row.state = StepState.INTERRUPTED
-                row.finished_at = utcnow()
+                row.finished_at = now
                 row.error = stopped_while_running(row.name)
-                _audit(s, "regclean", f"{row.name}.interrupted", row.run_id, step=row.id)
+                _audit(s, now, "regclean", f"{row.name}.interrupted", row.run_id, step=row.id)
             return [_step_view(r) for r in rows]
 
     # inventories ----------------------------------------------------------
@@ -276,8 +259,8 @@ class Store:
         )
 
 
-def _audit(s: Session, actor: str, action: str, run_id: int | None, **detail: Any) -> None:
-    s.add(AuditRow(at=utcnow(), actor=actor, action=action, run_id=run_id, detail=detail))
+def _audit(s: Session, at: datetime, actor: str, action: str, run_id: int | None, **detail: Any) -> None:
+    s.add(AuditRow(at=at, actor=actor, action=action, run_id=run_id, detail=detail))
 
 
 def _step_view(row: StepRow) -> StepView:

@@ -9,31 +9,30 @@ request from `approved` to `started` is the one, and the only one, that may star
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, insert, select, update
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.steps.approval.model import Click, Outcome, RequestState, RequestView, fingerprint
-from bot.store.schema import ApprovalRequestRow, ApprovalRow, AuditRow, Base, aware, utcnow
+from bot.store.database import Database
+from bot.store.schema import ApprovalRequestRow, ApprovalRow, AuditRow, aware
 
 
 class Approvals:
     """Approval requests and their transitions, in the store's database."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        Base.metadata.create_all(engine)
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def open(
         self, run_id: int, requester: str, plan: Mapping[str, Any], required: int, ttl: timedelta
     ) -> RequestView:
         """Open a request for a plan; an older open request of the run becomes void."""
-        now = utcnow()
-        with self._sessions.begin() as s:
+        now = self._db.clock.now()
+        with self._db.session() as s:
             s.execute(
                 update(ApprovalRequestRow)
                 .where(ApprovalRequestRow.run_id == run_id, ApprovalRequestRow.state == RequestState.OPEN)
@@ -51,33 +50,34 @@ class Approvals:
             )
             s.add(row)
             s.flush()
-            _audit(s, requester, "purge.requested", row, {})
+            _audit(s, now, requester, "purge.requested", row, {})
             return _view(s, row)
 
     def approve(self, request_id: int, user: str, *, may_approve: bool, allow_self: bool) -> Click:
         """Count one approval; the click that reaches the required number completes the request."""
-        with self._sessions.begin() as s:
-            if _expire_if_due(s, request_id):  # a click after the deadline closes the request itself
-                _audit(s, "regclean", "purge.expired", s.get_one(ApprovalRequestRow, request_id), {})
+        now = self._db.clock.now()
+        with self._db.session() as s:
+            if _expire_if_due(s, now, request_id):  # a click after the deadline closes the request itself
+                _audit(s, now, "regclean", "purge.expired", s.get_one(ApprovalRequestRow, request_id), {})
             row = s.get_one(ApprovalRequestRow, request_id)
             s.refresh(row)
             refused = self._refusal(row, user, may_approve, allow_self)
             if refused is not None:
-                _audit(s, user, "purge.approve.refused", row, {"reason": refused})
+                _audit(s, now, user, "purge.approve.refused", row, {"reason": refused})
                 return Click(Outcome.REFUSED, refused, _approvers(s, request_id))
         try:
-            with self._sessions.begin() as s:
-                s.execute(insert(ApprovalRow).values(request_id=request_id, approver=user, at=utcnow()))
+            with self._db.session() as s:
+                s.execute(insert(ApprovalRow).values(request_id=request_id, approver=user, at=now))
                 row = s.get_one(ApprovalRequestRow, request_id)
-                _audit(s, user, "purge.approved", row, {})
+                _audit(s, now, user, "purge.approved", row, {})
         except IntegrityError:
-            with self._sessions.begin() as s:
+            with self._db.session() as s:
                 row = s.get_one(ApprovalRequestRow, request_id)
-                _audit(s, user, "purge.approve.duplicate", row, {})
+                _audit(s, now, user, "purge.approve.duplicate", row, {})
                 return Click(
                     Outcome.DUPLICATE, "You have already approved; it counts once.", _approvers(s, request_id)
                 )
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             count = select(func.count()).select_from(ApprovalRow).where(ApprovalRow.request_id == request_id)
             moved = _rowcount(
                 s.execute(
@@ -85,19 +85,19 @@ class Approvals:
                     .where(
                         ApprovalRequestRow.id == request_id,
                         ApprovalRequestRow.state == RequestState.OPEN,
-                        ApprovalRequestRow.expires_at > utcnow(),
+                        ApprovalRequestRow.expires_at > now,
                         count.scalar_subquery() >= ApprovalRequestRow.required,
                     )
                     .values(state=RequestState.APPROVED)
                 )
             )
-            if not moved and _expire_if_due(s, request_id):
-                _audit(s, "regclean", "purge.expired", s.get_one(ApprovalRequestRow, request_id), {})
+            if not moved and _expire_if_due(s, now, request_id):
+                _audit(s, now, "regclean", "purge.expired", s.get_one(ApprovalRequestRow, request_id), {})
             row = s.get_one(ApprovalRequestRow, request_id)
             s.refresh(row)
             approvers = _approvers(s, request_id)
             if moved:
-                _audit(s, user, "purge.approval.complete", row, {"approvers": list(approvers)})
+                _audit(s, now, user, "purge.approval.complete", row, {"approvers": list(approvers)})
                 return Click(Outcome.COMPLETED, f"{len(approvers)} of {row.required} approved.", approvers)
             if row.state != RequestState.OPEN:
                 return Click(Outcome.CLOSED, _closed(row), approvers)
@@ -105,31 +105,33 @@ class Approvals:
 
     def reject(self, request_id: int, user: str, *, may_approve: bool) -> Click:
         """One approver's Reject closes an open request."""
-        with self._sessions.begin() as s:
+        now = self._db.clock.now()
+        with self._db.session() as s:
             row = s.get_one(ApprovalRequestRow, request_id)
             if not may_approve:
                 reason = "Only approvers may reject a purge request."
-                _audit(s, user, "purge.reject.refused", row, {"reason": reason})
+                _audit(s, now, user, "purge.reject.refused", row, {"reason": reason})
                 return Click(Outcome.REFUSED, reason, _approvers(s, request_id))
             moved = _rowcount(
                 s.execute(
                     update(ApprovalRequestRow)
                     .where(ApprovalRequestRow.id == request_id, ApprovalRequestRow.state == RequestState.OPEN)
-                    .values(state=RequestState.REJECTED, closed_by=user, closed_at=utcnow())
+                    .values(state=RequestState.REJECTED, closed_by=user, closed_at=now)
                 )
             )
             s.refresh(row)
             if not moved:
                 return Click(Outcome.CLOSED, _closed(row), _approvers(s, request_id))
-            _audit(s, user, "purge.rejected", row, {})
+            _audit(s, now, user, "purge.rejected", row, {})
             return Click(Outcome.REJECTED, "You rejected the purge request.", _approvers(s, request_id))
 
     def expire(self, request_id: int) -> bool:
         """The scheduler's job: close the request if it is still open and its time is up."""
-        with self._sessions.begin() as s:
-            moved = _expire_if_due(s, request_id)
+        now = self._db.clock.now()
+        with self._db.session() as s:
+            moved = _expire_if_due(s, now, request_id)
             if moved:
-                _audit(s, "regclean", "purge.expired", s.get_one(ApprovalRequestRow, request_id), {})
+                _audit(s, now, "regclean", "purge.expired", s.get_one(ApprovalRequestRow, request_id), {})
             return moved
 
     def lapse(self, request_id: int) -> bool:
@@ -137,10 +139,13 @@ class Approvals:
 
         Conditional like `claim_start`, so of the two at most one moves the request.
         """
-        with self._sessions.begin() as s:
-            moved = _expire_if_due(s, request_id, RequestState.APPROVED)
+        now = self._db.clock.now()
+        with self._db.session() as s:
+            moved = _expire_if_due(s, now, request_id, RequestState.APPROVED)
             if moved:
-                _audit(s, "regclean", "purge.approval.lapsed", s.get_one(ApprovalRequestRow, request_id), {})
+                _audit(
+                    s, now, "regclean", "purge.approval.lapsed", s.get_one(ApprovalRequestRow, request_id), {}
+                )
             return bool(moved)
 
     def claim_start(self, request_id: int, current_fingerprint: str) -> bool:
@@ -148,7 +153,8 @@ class Approvals:
 
         A plan that changed since the approval voids the request instead.
         """
-        with self._sessions.begin() as s:
+        now = self._db.clock.now()
+        with self._db.session() as s:
             moved = _rowcount(
                 s.execute(
                     update(ApprovalRequestRow)
@@ -162,7 +168,7 @@ class Approvals:
             )
             row = s.get_one(ApprovalRequestRow, request_id)
             if moved:
-                _audit(s, "regclean", "purge.request.claimed", row, {})
+                _audit(s, now, "regclean", "purge.request.claimed", row, {})
                 return True
             if (
                 row.state in (RequestState.OPEN, RequestState.APPROVED)
@@ -171,14 +177,14 @@ class Approvals:
                 s.execute(
                     update(ApprovalRequestRow)
                     .where(ApprovalRequestRow.id == request_id, ApprovalRequestRow.state == row.state)
-                    .values(state=RequestState.VOID, closed_by="regclean", closed_at=utcnow())
+                    .values(state=RequestState.VOID, closed_by="regclean", closed_at=now)
                 )
-                _audit(s, "regclean", "purge.void", row, {"now": current_fingerprint})
+                _audit(s, now, "regclean", "purge.void", row, {"now": current_fingerprint})
             return False
 
     def get(self, request_id: int) -> RequestView:
         """A request as it stands."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             return _view(s, s.get_one(ApprovalRequestRow, request_id))
 
     @staticmethod
@@ -194,7 +200,9 @@ class Approvals:
         return None
 
 
-def _expire_if_due(s: Session, request_id: int, state: RequestState = RequestState.OPEN) -> bool:
+def _expire_if_due(
+    s: Session, now: datetime, request_id: int, state: RequestState = RequestState.OPEN
+) -> bool:
     """In `state` (open, or approved and waiting) and past its deadline → expired; True if this call
     made the change."""
     return bool(
@@ -204,9 +212,9 @@ def _expire_if_due(s: Session, request_id: int, state: RequestState = RequestSta
                 .where(
                     ApprovalRequestRow.id == request_id,
                     ApprovalRequestRow.state == state,
-                    ApprovalRequestRow.expires_at <= utcnow(),
+                    ApprovalRequestRow.expires_at <= now,
                 )
-                .values(state=RequestState.EXPIRED, closed_by="regclean", closed_at=utcnow())
+                .values(state=RequestState.EXPIRED, closed_by="regclean", closed_at=now)
             )
         )
     )
@@ -231,10 +239,12 @@ def _rowcount(result: object) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
-def _audit(s: Session, actor: str, action: str, row: ApprovalRequestRow, detail: dict[str, Any]) -> None:
+def _audit(
+    s: Session, now: datetime, actor: str, action: str, row: ApprovalRequestRow, detail: dict[str, Any]
+) -> None:
     s.add(
         AuditRow(
-            at=utcnow(),
+            at=now,
             actor=actor,
             action=action,
             run_id=row.run_id,

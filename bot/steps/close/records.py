@@ -11,27 +11,24 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
 
 from bot.core.model import RunState, SnapshotView, StepState
 from bot.steps.approval.model import RequestState
 from bot.steps.close.report import FinalReport, report_from_dict, report_to_dict
 from bot.steps.inventory.codec import decode_inventory
-from bot.steps.restore.records import ResultRow
-from bot.store.schema import ApprovalRequestRow, AuditRow, Base, InventoryRow, RunRow, StepRow, aware, utcnow
+from bot.store.database import Database
+from bot.store.schema import ApprovalRequestRow, AuditRow, InventoryRow, ResultRow, RunRow, StepRow, aware
 
 
 class CloseRecords:
     """Reads and writes of the close of a run."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        Base.metadata.create_all(engine)
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def snapshot(self, snapshot_id: int) -> SnapshotView | None:
         """An inventory snapshot by id, decoded."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             row = s.get(InventoryRow, snapshot_id)
             if row is None:
                 return None
@@ -40,7 +37,7 @@ class CloseRecords:
 
     def purge_request(self, run_id: int) -> int | None:
         """The approval request the run's purge started from (claimed, even if the purge was then cut off)."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             query = select(ApprovalRequestRow.id).where(
                 ApprovalRequestRow.run_id == run_id, ApprovalRequestRow.state == RequestState.STARTED
             )
@@ -50,7 +47,7 @@ class CloseRecords:
         """The close step succeeded, its report stored, the run ended; False when the step was not running
         (stopped meanwhile) or the run no longer active, and then nothing is written."""
         state = RunState(report.state)
-        now = utcnow()
+        now = self._db.clock.now()
         try:
             self._close(step_id, report, summary, state, now)
         except _NotClosed:
@@ -58,7 +55,7 @@ class CloseRecords:
         return True
 
     def _close(self, step_id: int, report: FinalReport, summary: str, state: RunState, now: datetime) -> None:
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             moved = s.execute(
                 update(StepRow)
                 .where(StepRow.id == step_id, StepRow.state == StepState.RUNNING)
@@ -92,14 +89,14 @@ class CloseRecords:
 
     def report(self, run_id: int) -> FinalReport | None:
         """The run's final report, once it was closed."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             query = select(ResultRow.result).where(ResultRow.run_id == run_id, ResultRow.kind == "report")
             row = s.scalars(query.order_by(ResultRow.id.desc()).limit(1)).first()
             return None if row is None else report_from_dict(dict(row))
 
     def last_closed(self) -> tuple[int, str, datetime] | None:
         """The newest run that ended: its id, state and when."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             query = select(RunRow.id, RunRow.state, RunRow.closed_at).where(RunRow.closed_at.is_not(None))
             row = s.execute(query.order_by(RunRow.closed_at.desc()).limit(1)).first()
             if row is None or row[2] is None:

@@ -26,7 +26,6 @@ from bot.steps.inventory.codec import inventory_lines
 from bot.steps.inventory.diff import diff_inventories
 from bot.steps.restore.model import Verification
 from bot.steps.restore.step import RestoreSteps
-from bot.store.schema import utcnow
 
 
 class CloseSteps(RestoreSteps):
@@ -37,7 +36,7 @@ class CloseSteps(RestoreSteps):
 
     @functools.cached_property
     def _closing(self) -> CloseRecords:
-        return CloseRecords(self._store.engine)
+        return CloseRecords(self._store.db)
 
     def start_close(self, requester: Requester) -> None:
         """Close the active run with its final report."""
@@ -91,7 +90,7 @@ class CloseSteps(RestoreSteps):
             after = await self._read_inventory(run, step)
             data = "\n".join(await in_slices(inventory_lines(after)))
             saved = await self._db(
-                self._store.save_inventory, run.id, step.id, requester.user, utcnow(), data
+                self._store.save_inventory, run.id, step.id, requester.user, self._clock.now(), data
             )
             request_id = await self._db(self._closing.purge_request, run.id)
             view = await self._db(self._approvals.get, request_id) if request_id is not None else None

@@ -25,7 +25,6 @@ from bot.config.targets import minio_target
 from bot.core.model import SnapshotView
 from bot.steps.preflight.gates import Gate, backup_gate, inventory_gate, package_gate, registry_gate
 from bot.steps.purge.model import PreflightRecord, PreflightReport
-from bot.store.schema import utcnow
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,7 @@ async def gather(
     kube: Callable[[], KubeReader],
     requester: str,
     *,
+    recorded_at: datetime,
     page_size: int,
     namespaces: Sequence[str],
 ) -> PreflightRecord:
@@ -60,7 +60,7 @@ async def gather(
     return PreflightRecord(
         id=0,
         run_id=0,
-        recorded_at=utcnow(),
+        recorded_at=recorded_at,
         recorded_by=requester,
         installer_node=sources.installer.address,
         plugin_dir=sources.plugin_dir,

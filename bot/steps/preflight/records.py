@@ -13,33 +13,22 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
 
 from actions.minio import PurgeResult
 from bot.steps.purge.model import PreflightRecord
-from bot.store.schema import (
-    ApprovalRequestRow,
-    AuditRow,
-    Base,
-    PreflightRow,
-    PurgeRow,
-    aware,
-    maybe_aware,
-    utcnow,
-)
+from bot.store.database import Database
+from bot.store.schema import ApprovalRequestRow, AuditRow, PreflightRow, PurgeRow, aware, maybe_aware
 
 
 class Records:
     """Preflight records, purge results, and where approval requests were posted."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        Base.metadata.create_all(engine)
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def save_preflight(self, run_id: int, step_id: int, record: PreflightRecord) -> PreflightRecord:
         """Store what a preflight read; returns it with its id."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             row = PreflightRow(
                 run_id=run_id,
                 step_id=step_id,
@@ -59,21 +48,21 @@ class Records:
 
     def latest_preflight(self, run_id: int) -> PreflightRecord | None:
         """The run's newest preflight record."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             query = select(PreflightRow).where(PreflightRow.run_id == run_id).order_by(PreflightRow.id.desc())
             row = s.scalars(query.limit(1)).first()
             return None if row is None else _preflight(row)
 
     def preflight(self, preflight_id: int) -> PreflightRecord | None:
         """One preflight record."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             row = s.get(PreflightRow, preflight_id)
             return None if row is None else _preflight(row)
 
     def acknowledge_custom(self, preflight_id: int, user: str) -> tuple[bool, PreflightRecord]:
         """Record who acknowledged the custom images; False when someone already had (it stays theirs)."""
-        now = utcnow()
-        with self._sessions.begin() as s:
+        now = self._db.clock.now()
+        with self._db.session() as s:
             moved = cast(
                 CursorResult[Any],
                 s.execute(
@@ -98,20 +87,20 @@ class Records:
 
     def save_purge(self, run_id: int, step_id: int, request_id: int, result: PurgeResult) -> None:
         """Store what a purge did."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             s.add(
                 PurgeRow(
                     run_id=run_id,
                     step_id=step_id,
                     request_id=request_id,
                     result=dataclasses.asdict(result),
-                    finished_at=utcnow(),
+                    finished_at=self._db.clock.now(),
                 )
             )
 
     def latest_purge(self, run_id: int) -> tuple[PurgeResult, datetime] | None:
         """The run's newest purge result and when it finished."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             query = select(PurgeRow).where(PurgeRow.run_id == run_id).order_by(PurgeRow.id.desc())
             row = s.scalars(query.limit(1)).first()
             if row is None:
@@ -122,12 +111,16 @@ class Records:
 
     def audit(self, actor: str, action: str, run_id: int, detail: Mapping[str, Any]) -> None:
         """One line of the audit log for a decision outside the approval (e.g. a restore override)."""
-        with self._sessions.begin() as s:
-            s.add(AuditRow(at=utcnow(), actor=actor, action=action, run_id=run_id, detail=dict(detail)))
+        with self._db.session() as s:
+            s.add(
+                AuditRow(
+                    at=self._db.clock.now(), actor=actor, action=action, run_id=run_id, detail=dict(detail)
+                )
+            )
 
     def set_request_ref(self, request_id: int, ref: Mapping[str, str]) -> None:
         """Where the approval request was posted."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             s.execute(
                 update(ApprovalRequestRow)
                 .where(ApprovalRequestRow.id == request_id)
@@ -136,13 +129,13 @@ class Records:
 
     def request_ref(self, request_id: int) -> dict[str, str] | None:
         """Where the approval request was posted, if it was."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             row = s.get(ApprovalRequestRow, request_id)
             return None if row is None or not row.message_ref else dict(row.message_ref)
 
     def open_requests(self) -> list[tuple[int, datetime]]:
         """Every request still open, with its deadline (to schedule expiry after a restart)."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             rows = s.execute(
                 select(ApprovalRequestRow.id, ApprovalRequestRow.expires_at).where(
                     ApprovalRequestRow.state == "open"
@@ -152,7 +145,7 @@ class Records:
 
     def latest_request(self, run_id: int) -> int | None:
         """The id of the run's newest approval request."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             query = select(ApprovalRequestRow.id).where(ApprovalRequestRow.run_id == run_id)
             return s.scalars(query.order_by(ApprovalRequestRow.id.desc()).limit(1)).first()
 

@@ -23,7 +23,6 @@ from bot.steps.schedule.gate import window_gate
 from bot.steps.schedule.records import WindowRecords
 from bot.steps.schedule.windows import RecurringWindow, Window, recurring_windows
 from bot.store.runs import Store
-from bot.store.schema import utcnow
 
 KubeFactory = Callable[[], KubeReader]
 
@@ -37,8 +36,8 @@ class PreflightSteps(Engine):
         super().__init__(store, notifier)
         self._kube = kube
         self._settings = settings
-        self._records = Records(store.engine)
-        self._approvals = Approvals(store.engine)
+        self._records = Records(store.db)
+        self._approvals = Approvals(store.db)
 
     def start_preflight(self, requester: Requester) -> None:
         """Run the preflight in the background; its checklist goes to the run's thread."""
@@ -70,7 +69,7 @@ class PreflightSteps(Engine):
             record = await self._db(self._records.latest_preflight, run_id)
         declared, recurring = await self.windows()
         window = window_gate(self._clock.now(), declared, recurring)
-        return judge(settings, snapshot, backups, record, utcnow(), window)
+        return judge(settings, snapshot, backups, record, self._clock.now(), window)
 
     async def windows(self) -> tuple[list[Window], tuple[RecurringWindow, ...]]:
         """The declared window in force (if any) and the configured recurring ones."""
@@ -81,7 +80,7 @@ class PreflightSteps(Engine):
 
     @functools.cached_property
     def _windows(self) -> WindowRecords:
-        return WindowRecords(self._store.engine)
+        return WindowRecords(self._store.db)
 
     def _expected(self, step: str) -> timedelta | None:
         return self._settings.step_expected.get(step) if self._settings is not None else None
@@ -101,6 +100,7 @@ class PreflightSteps(Engine):
                 sources,
                 self._kube,
                 requester.user,
+                recorded_at=self._clock.now(),
                 page_size=settings.inventory_page_size,
                 namespaces=settings.platform_namespaces,
             )

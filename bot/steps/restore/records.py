@@ -5,32 +5,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy import select
 
 from bot.steps.restore.model import ImageCheck, PackagePush, PluginRestore, Verification
-from bot.store.schema import Base, utcnow
-
-
-class ResultRow(Base):
-    """One step's structured result (a plugin restore or a verification), as JSON."""
-
-    __tablename__ = "step_results"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
-    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id"))
-    kind: Mapped[str] = mapped_column(String(32))
-    result: Mapped[dict[str, Any]] = mapped_column(JSON)
-    at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+from bot.store.database import Database
+from bot.store.schema import ResultRow
 
 
 class RestoreRecords:
     """Plugin pushes and verifications, by run."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        Base.metadata.create_all(engine)
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def save_plugins(self, run_id: int, step_id: int, restore: PluginRestore) -> None:
         """Store every package's outcome of a restore-plugins step."""
@@ -55,11 +41,13 @@ class RestoreRecords:
         return Verification(data["scope"], tuple(ImageCheck(**c) for c in data["checks"]))
 
     def _save(self, run_id: int, step_id: int, kind: str, result: dict[str, Any]) -> None:
-        with self._sessions.begin() as s:
-            s.add(ResultRow(run_id=run_id, step_id=step_id, kind=kind, result=result, at=utcnow()))
+        with self._db.session() as s:
+            s.add(
+                ResultRow(run_id=run_id, step_id=step_id, kind=kind, result=result, at=self._db.clock.now())
+            )
 
     def _latest(self, run_id: int, kind: str) -> dict[str, Any] | None:
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             query = select(ResultRow.result).where(ResultRow.run_id == run_id, ResultRow.kind == kind)
             row = s.scalars(query.order_by(ResultRow.id.desc()).limit(1)).first()
             return None if row is None else dict(row)

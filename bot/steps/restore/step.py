@@ -30,7 +30,7 @@ class RestoreSteps(ScheduleSteps):
 
     @functools.cached_property
     def _restores(self) -> RestoreRecords:
-        return RestoreRecords(self._store.engine)
+        return RestoreRecords(self._store.db)
 
     def start_restore_core(
         self, requester: Requester, *, override: bool = False, may_override: bool = False

@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import DateTime, Integer, String, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy import select, update
 
 from bot.steps.schedule.windows import Window
-from bot.store.schema import AuditRow, Base, aware, utcnow
-
-
-class WindowRow(Base):
-    """A window a person declared with `/regclean window START DURATION`."""
-
-    __tablename__ = "windows"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    declared_by: Mapped[str] = mapped_column(String(64))
-    declared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    cancelled_by: Mapped[str | None] = mapped_column(String(64))
-    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+from bot.store.database import Database
+from bot.store.schema import AuditRow, WindowRow, aware
 
 
 class WindowRecords:
     """The declared window: declare (replacing the one in force), read, cancel."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        Base.metadata.create_all(engine)
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def declare(self, window: Window, user: str) -> Window:
         """Put `window` in force; the one it replaces is cancelled by the same person."""
-        now = utcnow()
-        with self._sessions.begin() as s:
+        now = self._db.clock.now()
+        with self._db.session() as s:
             s.execute(
                 update(WindowRow)
                 .where(WindowRow.cancelled_at.is_(None))
@@ -50,15 +33,15 @@ class WindowRecords:
 
     def current(self) -> Window | None:
         """The declared window in force (it may have ended: windows are then still in use)."""
-        with self._sessions.begin() as s:
+        with self._db.session() as s:
             query = select(WindowRow).where(WindowRow.cancelled_at.is_(None)).order_by(WindowRow.id.desc())
             row = s.scalars(query.limit(1)).first()
             return None if row is None else _window(row)
 
     def cancel(self, user: str) -> Window | None:
         """Cancel the declared window; None when none was in force."""
-        now = utcnow()
-        with self._sessions.begin() as s:
+        now = self._db.clock.now()
+        with self._db.session() as s:
             row = s.scalars(select(WindowRow).where(WindowRow.cancelled_at.is_(None))).first()
             if row is None:
                 return None

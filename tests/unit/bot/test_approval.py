@@ -14,8 +14,9 @@ import pytest
 
 from bot.steps.approval.model import Outcome, RequestState, fingerprint
 from bot.steps.approval.records import Approvals
+from bot.store.database import Database
 from bot.store.runs import Store
-from bot.store.schema import make_engine
+from tests.databases import open_store
 
 PLAN = {"bucket": "registry", "pod": "kube-system/minio-0", "backups": {"127.0.0.11": "ab" * 32}}
 ROOT = Path(__file__).resolve().parents[3]
@@ -27,9 +28,9 @@ def url(tmp_path: Path) -> str:
 
 
 def opened(url: str, *, required: int = 2, ttl: timedelta = timedelta(minutes=30)) -> tuple[Approvals, int]:
-    store = Store.from_url(url)
+    store = open_store(url)
     run = store.open_run("UREQ", "C1")
-    approvals = Approvals(store.engine)
+    approvals = Approvals(store.db)
     return approvals, approvals.open(run.id, "UREQ", PLAN, required, ttl).id
 
 
@@ -155,8 +156,8 @@ def test_two_processes_sharing_the_database_start_the_purge_once(url: str) -> No
         import sys
         from bot.steps.approval.records import Approvals
         from bot.steps.approval.model import fingerprint
-        from bot.store.schema import make_engine
-        approvals = Approvals(make_engine({url!r}))
+        from bot.store.database import Database
+        approvals = Approvals(Database.from_url({url!r}))
         for user in sys.argv[1:]:
             approvals.approve({request}, user, may_approve=True, allow_self=False)
         started = sum(approvals.claim_start({request}, fingerprint({PLAN!r})) for _ in range(25))
@@ -175,7 +176,7 @@ def test_two_processes_sharing_the_database_start_the_purge_once(url: str) -> No
     outputs = [p.communicate(timeout=60)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert sum(int(o) for o in outputs) == 1
-    log = Store(make_engine(url)).audit_log()
+    log = Store(Database.from_url(url)).audit_log()
     assert [e.action for e in log].count("purge.request.claimed") == 1
     assert [e.action for e in log].count("purge.approval.complete") == 1
 
@@ -185,7 +186,7 @@ def test_every_click_is_audited_with_the_fingerprint(url: str) -> None:
     approvals.approve(request, "UREQ", may_approve=True, allow_self=False)
     approvals.approve(request, "UBOB", may_approve=True, allow_self=False)
     approvals.reject(request, "UMALLORY", may_approve=False)
-    log = [e for e in Store(make_engine(url)).audit_log() if e.action.startswith("purge.")]
+    log = [e for e in Store(Database.from_url(url)).audit_log() if e.action.startswith("purge.")]
     assert [(e.actor, e.action) for e in log] == [
         ("UREQ", "purge.requested"),
         ("UREQ", "purge.approve.refused"),

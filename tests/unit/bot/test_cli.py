@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.store.runs import Store
 from sandbox.kube import KubeApiServer
 from tests.conftest import operatorview, pluginview
+from tests.databases import open_store
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -89,5 +89,5 @@ async def test_inventory_records_into_the_store_and_prints_json(
     doc = json.loads(out)
     assert doc["operators"][0]["name"] == "rds-operator"
     assert doc["plugins"][0]["installed"] == [{"cluster": "global", "version": "v1"}]
-    snapshot = Store.from_url(f"sqlite:///{db}").latest_inventory()
+    snapshot = open_store(f"sqlite:///{db}").latest_inventory()
     assert snapshot is not None and snapshot.recorded_by.startswith("cli:")

@@ -12,6 +12,7 @@ from bot.steps.close.records import CloseRecords
 from bot.steps.close.report import Bucket, FinalReport, report_from_dict, report_to_dict
 from bot.steps.inventory.diff import diff_inventories
 from bot.store.runs import Store
+from tests.databases import open_store
 from tests.unit.bot.test_inventory_diff import op, plugin
 
 REG = "registry.example:5000"
@@ -87,7 +88,7 @@ def _run_with(store: Store, *steps: tuple[str, StepState]) -> int:
 
 
 def test_left_to_do_starts_with_the_most_urgent_and_always_keeps_the_backups(tmp_path: Path) -> None:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     run_id = _run_with(store, ("purge", StepState.SUCCEEDED), ("restore_core", StepState.FAILED))
     run = store.run(run_id)
     assert run is not None
@@ -143,8 +144,8 @@ def test_the_report_round_trips_and_reclaimed_is_before_minus_after() -> None:
 
 
 def test_closing_writes_the_step_the_report_and_the_run_state_together(tmp_path: Path) -> None:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    records = CloseRecords(store.engine)
+    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    records = CloseRecords(store.db)
     run = store.open_run("UALICE", "C1")
     step = store.start_step(run.id, "close", "UALICE")
     assert step is not None
@@ -160,13 +161,13 @@ def test_closing_writes_the_step_the_report_and_the_run_state_together(tmp_path:
 
 
 def test_a_run_closed_without_a_purge_is_abandoned_not_failed(tmp_path: Path) -> None:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     run = store.open_run("UALICE", "C1")
     step = store.start_step(run.id, "close", "UALICE")
     assert step is not None
     report = dataclasses.replace(_report(run.id, succeeded=False), purged=False)
     assert report.state == "abandoned"
-    assert CloseRecords(store.engine).close(step.id, report, "run abandoned")
+    assert CloseRecords(store.db).close(step.id, report, "run abandoned")
     closed = store.run(run.id)
     assert closed is not None and closed.state is RunState.ABANDONED
     todo = left_to_do(
@@ -182,8 +183,8 @@ def test_a_run_closed_without_a_purge_is_abandoned_not_failed(tmp_path: Path) ->
 
 
 def test_a_close_whose_step_was_interrupted_writes_nothing(tmp_path: Path) -> None:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    records = CloseRecords(store.engine)
+    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    records = CloseRecords(store.db)
     run = store.open_run("UALICE", "C1")
     step = store.start_step(run.id, "close", "UALICE")
     assert step is not None

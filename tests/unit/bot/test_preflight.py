@@ -22,6 +22,7 @@ from bot.steps.purge.model import PreflightRecord
 from bot.steps.schedule.gate import window_gate
 from bot.steps.schedule.windows import parse_recurring
 from bot.store.runs import Store
+from tests.databases import open_store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a Friday
 NO_WINDOWS = window_gate(NOW, (), ())
@@ -157,11 +158,11 @@ def test_pod_images_and_their_repositories() -> None:
 
 
 def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'r.db'}")
+    store = open_store(f"sqlite:///{tmp_path / 'r.db'}")
     run = store.open_run("UALICE", "C1")
     step = store.start_step(run.id, "preflight", "UALICE")
     assert step is not None
-    records = Records(store.engine)
+    records = Records(store.db)
     saved = records.save_preflight(run.id, step.id, record())
     assert records.latest_preflight(run.id) == saved and saved.custom_ack_by is None
     with ThreadPoolExecutor(8) as pool:
@@ -183,4 +184,4 @@ def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None
 def _request(store: Store, run_id: int) -> int:
     from bot.steps.approval.records import Approvals
 
-    return Approvals(store.engine).open(run_id, "UALICE", {"x": 1}, 2, timedelta(minutes=5)).id
+    return Approvals(store.db).open(run_id, "UALICE", {"x": 1}, 2, timedelta(minutes=5)).id

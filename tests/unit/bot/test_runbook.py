@@ -12,10 +12,11 @@ from actions.kube import KubeClient
 from bot.core.model import RunView, SnapshotView, StepState
 from bot.core.notifier import Requester
 from bot.runbook import Runbook
+from bot.store.migrate import open_database
 from bot.store.runs import Store
-from bot.store.schema import make_engine
 from sandbox.kube import KubeApiServer
 from tests.conftest import operatorview, pluginview
+from tests.databases import open_store
 from tests.unit.bot.recorder import RecordingNotifier
 
 ALICE = Requester("UALICE", "C1")
@@ -34,7 +35,7 @@ async def test_a_recorded_inventory_is_stored_with_who_asked_and_when(
     kube_api: KubeApiServer, kubeconfig: Path, db: str
 ) -> None:
     kube_api.load([operatorview("rds-operator"), pluginview("argocd", installed=[("global", "v1")])])
-    store, notifier = Store.from_url(db), RecordingNotifier()
+    store, notifier = open_store(db), RecordingNotifier()
     step, inventory = await runbook(store, notifier, kubeconfig).record_inventory_now(ALICE)
     assert step.state is StepState.SUCCEEDED
     assert inventory is not None and len(inventory.operators) == 1
@@ -50,7 +51,7 @@ async def test_a_second_recording_is_compared_with_the_first(
     kube_api: KubeApiServer, kubeconfig: Path, db: str
 ) -> None:
     kube_api.load([operatorview("rds-operator", csv="rds-operator.v4.2.2"), operatorview("gone-operator")])
-    store, notifier = Store.from_url(db), RecordingNotifier()
+    store, notifier = open_store(db), RecordingNotifier()
     engine = runbook(store, notifier, kubeconfig)
     await engine.record_inventory_now(ALICE)
     kube_api.remove("operatorviews", "global", "gone-operator")
@@ -68,7 +69,7 @@ async def test_a_failed_recording_is_a_failed_step_that_says_why(
     kube_api: KubeApiServer, kubeconfig: Path, db: str
 ) -> None:
     kube_api.fail("/apis/app.alauda.io/v1alpha2/modulepluginviews", 403, reason="Forbidden")
-    store, notifier = Store.from_url(db), RecordingNotifier()
+    store, notifier = open_store(db), RecordingNotifier()
     step, inventory = await runbook(store, notifier, kubeconfig).record_inventory_now(ALICE)
     assert inventory is None
     assert step.state is StepState.FAILED
@@ -99,7 +100,7 @@ async def test_a_second_inventory_is_refused_while_one_is_running(
     kube_api: KubeApiServer, kubeconfig: Path, db: str
 ) -> None:
     kube_api.load([operatorview("rds-operator")])
-    store, notifier = Store.from_url(db), HoldingNotifier()
+    store, notifier = open_store(db), HoldingNotifier()
     engine = runbook(store, notifier, kubeconfig)
     engine.start_inventory(ALICE)
     engine.start_inventory(Requester("UBOB", "C1"))
@@ -114,7 +115,7 @@ async def test_a_notifier_outage_does_not_change_the_outcome(
     kube_api: KubeApiServer, kubeconfig: Path, db: str
 ) -> None:
     kube_api.load([operatorview("rds-operator")])
-    store = Store.from_url(db)
+    store = open_store(db)
     step, inventory = await runbook(store, RecordingNotifier(fail=True), kubeconfig).record_inventory_now(
         ALICE
     )
@@ -125,13 +126,13 @@ async def test_a_step_running_when_the_bot_stopped_is_interrupted_after_restart(
     kube_api: KubeApiServer, kubeconfig: Path, db: str
 ) -> None:
     kube_api.load([operatorview("rds-operator")])
-    store = Store.from_url(db)
+    store = open_store(db)
     run = store.open_run("UALICE", "C1")
     started = store.start_step(run.id, "inventory", "UALICE")
     assert started is not None
     store.close()  # the process dies here
 
-    restarted, notifier = Store.from_url(db), RecordingNotifier()
+    restarted, notifier = open_store(db), RecordingNotifier()
     interrupted = await runbook(restarted, notifier, kubeconfig).recover()
     assert [s.id for s in interrupted] == [started.id]
     after = restarted.run(run.id)
@@ -147,7 +148,7 @@ async def test_stopping_the_engine_interrupts_a_running_step(
 ) -> None:
     kube_api.load([operatorview("rds-operator")])
     kube_api.set_latency(0.5)
-    store, notifier = Store.from_url(db), RecordingNotifier()
+    store, notifier = open_store(db), RecordingNotifier()
     engine = runbook(store, notifier, kubeconfig)
     engine.start_inventory(ALICE)
     await asyncio.wait_for(notifier.changed.wait(), 5)  # the step exists: its checklist was shown
@@ -162,7 +163,7 @@ async def test_the_audit_log_records_who_started_what(
     kube_api: KubeApiServer, kubeconfig: Path, db: str
 ) -> None:
     kube_api.load([operatorview("rds-operator")])
-    store = Store.from_url(db)
+    store = open_store(db)
     await runbook(store, RecordingNotifier(), kubeconfig).record_inventory_now(ALICE)
     actions = [(e.actor, e.action) for e in store.audit_log()]
     assert ("UALICE", "run.opened") in actions
@@ -179,7 +180,7 @@ async def test_a_step_that_breaks_outside_its_error_handling_ends_as_failed(
         def save_inventory(self, *args: object, **kwargs: object) -> SnapshotView:  # type: ignore[override]
             raise RuntimeError("disk on fire")
 
-    store = BrokenStore(make_engine(db))
+    store = BrokenStore(open_database(db))
     engine = runbook(store, RecordingNotifier(), kubeconfig)
     engine.start_inventory(ALICE)
     await engine.drain()

@@ -20,8 +20,8 @@ from bot.runbook import Runbook
 from bot.scheduler import Jobs, bind, make_scheduler
 from bot.steps.approval.model import RequestState, RequestView
 from bot.steps.schedule.windows import Window
-from bot.store.runs import Store
 from sandbox.clock import FakeClock
+from tests.databases import open_store
 from tests.unit.bot.recorder import RecordingNotifier
 
 #: the engine's clock starts at the database's time (approval deadlines are kept by the database)
@@ -31,13 +31,13 @@ PLAN = {"bucket": "registry"}
 
 class Harness:
     def __init__(self, tmp_path: Path, **settings: Any) -> None:
-        self.store = Store.from_url(f"sqlite:///{tmp_path / 'regclean.db'}")
+        self.store = open_store(f"sqlite:///{tmp_path / 'regclean.db'}")
         self.notifier = RecordingNotifier()
         self.clock = FakeClock(NOW)
         self.settings = Settings(approvers=("UBOB", "UCAROL", "UDAN"), **settings)
         self.runbook = Runbook(self.store, self.notifier, self._no_kube, settings=self.settings)
         self.runbook.use_clock(self.clock)
-        self.scheduler = make_scheduler(self.store.engine)
+        self.scheduler = make_scheduler(self.store.db.engine)
         self.scheduler.start(paused=True)  # jobs are stored and listed, never run by time
         self.jobs = Jobs(self.scheduler)
         self.runbook.use_jobs(self.jobs)
@@ -165,7 +165,7 @@ async def test_an_approval_that_lapses_while_waiting_for_its_window_cannot_start
     await h.declare(timedelta(minutes=30))
     view = await h.approved()
     assert view.state is RequestState.APPROVED
-    with h.store.engine.begin() as db:  # its deadline comes while it waits for the window
+    with h.store.db.engine.begin() as db:  # its deadline comes while it waits for the window
         db.execute(
             text("UPDATE approval_requests SET expires_at = created_at WHERE id = :id"), {"id": view.id}
         )
@@ -227,8 +227,8 @@ async def test_the_purge_gate_follows_the_windows_on_the_engine_clock(tmp_path: 
 
 
 async def test_after_a_restart_a_missed_expiry_runs_and_a_missed_reminder_is_dropped(tmp_path: Path) -> None:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'regclean.db'}")
-    first = make_scheduler(store.engine)
+    store = open_store(f"sqlite:///{tmp_path / 'regclean.db'}")
+    first = make_scheduler(store.db.engine)
     first.start(paused=True)
     past = datetime.now(UTC) - timedelta(minutes=10)  # both fell due while the bot was down
     Jobs(first).expire(7, past)
@@ -251,7 +251,7 @@ async def test_after_a_restart_a_missed_expiry_runs_and_a_missed_reminder_is_dro
             missed.set()
 
     bind(Target())  # type: ignore[arg-type]
-    again = make_scheduler(store.engine)
+    again = make_scheduler(store.db.engine)
     again.add_listener(on_missed, EVENT_JOB_MISSED)
     again.start()
     try:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.scheduler import make_scheduler
-from bot.store.runs import Store
+from tests.databases import open_store
 
 
 def reminder() -> None:
@@ -15,8 +15,8 @@ def reminder() -> None:
 
 async def test_a_scheduled_job_survives_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'regclean.db'}"
-    store = Store.from_url(url)
-    scheduler = make_scheduler(store.engine)
+    store = open_store(url)
+    scheduler = make_scheduler(store.db.engine)
     scheduler.start(paused=True)
     scheduler.add_job(
         reminder, "date", run_date=datetime.now(UTC) + timedelta(hours=1), id="expire-approval-1"
@@ -24,8 +24,8 @@ async def test_a_scheduled_job_survives_a_restart(tmp_path: Path) -> None:
     scheduler.shutdown(wait=False)
     store.close()
 
-    reopened = Store.from_url(url)
-    again = make_scheduler(reopened.engine)
+    reopened = open_store(url)
+    again = make_scheduler(reopened.db.engine)
     again.start(paused=True)
     try:
         job = again.get_job("expire-approval-1")

@@ -10,11 +10,11 @@ from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
 from bot.core.model import StepState
 from bot.steps.inventory.codec import decode_inventory, inventory_lines
 from bot.store.runs import Store
-from bot.store.schema import utcnow
+from tests.databases import open_store
 
 
 def store(tmp_path: Path) -> Store:
-    return Store.from_url(f"sqlite:///{tmp_path / 'regclean.db'}")
+    return open_store(f"sqlite:///{tmp_path / 'regclean.db'}")
 
 
 def test_at_most_one_run_is_active(tmp_path: Path) -> None:
@@ -52,7 +52,9 @@ def test_a_snapshot_round_trips_through_its_stored_form(tmp_path: Path) -> None:
     run = s.open_run("UALICE", "C1")
     step = s.start_step(run.id, "inventory", "UALICE")
     assert step is not None
-    saved = s.save_inventory(run.id, step.id, "UALICE", utcnow(), "\n".join(inventory_lines(inventory)))
+    saved = s.save_inventory(
+        run.id, step.id, "UALICE", s.db.clock.now(), "\n".join(inventory_lines(inventory))
+    )
     loaded = s.latest_inventory()
     assert loaded is not None and loaded.id == saved.id
     assert loaded.inventory == inventory
@@ -63,7 +65,7 @@ def test_a_snapshot_round_trips_through_its_stored_form(tmp_path: Path) -> None:
 def test_concurrent_callers_share_one_active_run_and_one_running_step(tmp_path: Path) -> None:
     # Each caller checks, then inserts: only the database's unique indexes make that atomic.
     url = f"sqlite:///{tmp_path / 'race.db'}"
-    stores = [Store.from_url(url) for _ in range(8)]
+    stores = [open_store(url) for _ in range(8)]
     barrier = threading.Barrier(len(stores))
 
     def open_and_start(store: Store) -> tuple[int, bool]:

@@ -7,7 +7,16 @@ Library exceptions never leave `actions/`: the clients translate them into these
 from __future__ import annotations
 
 
-class ActionError(Exception):
+class RegcleanError(Exception):
+    """The root of every error regclean raises on purpose; `str(err)` is safe to show to a person.
+
+    It lives in the lowest layer so that every layer can raise and catch it; its branches are
+    `ActionError` (here), and `ConfigError` and `RunbookError` (`bot.core.errors`).
+    See docs/architecture.md, "Errors".
+    """
+
+
+class ActionError(RegcleanError):
     """Root of everything an action may raise; `str(err)` is safe to show to a person."""
 
     #: a short name of what failed, for checklists and the audit log

@@ -101,7 +101,6 @@ def build(settings: Settings, *, kube: KubeFactory | None = None, clock: Clock |
         client, channel=settings.slack_channel, post_interval=settings.slack_post_interval
     )
     runbook = Runbook.from_settings(settings, store, notifier, kube=kube)
-    runbook.use_clock(store.db.clock)  # the engine's windows and the stored times: one clock
     policy = AccessPolicy(
         AccessList.parse(settings.operators), AccessList.parse(settings.approvers), SlackMembership(client)
     )

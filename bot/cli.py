@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from actions.errors import ActionError
+from actions.errors import RegcleanError
 from bot.config.settings import ConfigError, Settings
 from bot.core.errors import RunbookError
 
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"regclean: {exc}", file=sys.stderr)
         return 2
-    except (ActionError, RunbookError, StepFailed) as exc:
+    except RegcleanError as exc:
         print(f"regclean: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -179,7 +179,7 @@ def _run(
     return result
 
 
-class StepFailed(Exception):
+class StepFailed(RunbookError):
     """A step ended without a result; the message says why."""
 
 

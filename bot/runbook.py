@@ -1,56 +1,70 @@
-"""The runbook: its steps, what each one does, and what it leaves in the store (design §3)."""
+"""The runbook: its steps, wired together, and the flow from one step to the next.
+
+Each step is its own class under `bot/steps/`, handed its collaborators in a `StepContext`; no
+step knows another's internals, and none inherits from another. What follows what is written
+here, and only here (docs/architecture.md, "Steps" and "The run's state machine"):
+
+- an approval that completes the request → the purge now, or the requester's choice of window;
+- the core restore → a pull check of what it brought back;
+- the plugin restore → a pull check of everything → the close of the run, when both passed.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from datetime import datetime, timedelta
 
-from actions.backup import BackupResult, NodeProgress, back_up
-from actions.errors import ActionError
+from actions.backup import BackupResult
 from actions.inventory import Inventory
-from actions.kube import KubeClient, KubeReader
-from actions.slices import in_slices
+from actions.kube import KubeClient
 from bot.config.settings import Settings
-from bot.core.model import RunView, SnapshotView, StepState, StepView
-from bot.core.notifier import InventoryReport, Notifier, Requester
+from bot.core.engine import Engine
+from bot.core.model import RunView, StepName, StepState, StepView
+from bot.core.notifier import Notifier, Requester
+from bot.scheduler import Jobs, Scheduled
+from bot.steps.approval.model import Click, Outcome
+from bot.steps.approval.step import ApprovalStep
 from bot.steps.backup.plan import BackupPlanner, backup_planner
-from bot.steps.close.step import CloseSteps
-from bot.steps.inventory.codec import inventory_lines
-from bot.steps.inventory.diff import InventoryDiff, diff_inventories
+from bot.steps.backup.step import BackupStep
+from bot.steps.close.step import CloseStep
+from bot.steps.context import KubeFactory, StepContext
+from bot.steps.inventory.step import InventoryStep
+from bot.steps.preflight.step import PreflightStep
+from bot.steps.purge.step import PurgeStep
+from bot.steps.restore.step import RestoreStep
+from bot.steps.schedule.calendar import Calendar
+from bot.steps.schedule.step import ScheduleStep
+from bot.steps.schedule.windows import Window
+from bot.steps.verify.step import VerifyStep
 from bot.store.runs import Store
 
-log = logging.getLogger(__name__)
-
-KubeFactory = Callable[[], KubeReader]
-StepBody = Callable[[RunView, StepView, Requester], Awaitable[object]]
-P = ParamSpec("P")
-T = TypeVar("T")
+__all__ = ["KubeFactory", "Runbook"]
 
 
-class Runbook(CloseSteps):
-    """The runbook's steps: what each one does, and what it leaves in the store.
-
-    Inventory and backup are here; the preflight, the approval and the purge come from
-    `PreflightSteps` and `PurgeSteps`, the restore and the verification from `RestoreSteps`, the
-    close of the run from `CloseSteps`.
-    """
+class Runbook:
+    """The steps of one bot, and the calls the handlers, the CLI and the scheduler's jobs make."""
 
     def __init__(
         self,
         store: Store,
         notifier: Notifier,
         kube: KubeFactory,
+        settings: Settings,
         *,
-        page_size: int = 500,
         backup_plan: BackupPlanner | None = None,
-        settings: Settings | None = None,
     ) -> None:
-        super().__init__(store, notifier, kube, settings)
-        self._page_size = page_size
-        self._backup_plan = backup_plan
-        self._last_inventory: tuple[int | None, Inventory | None] = (None, None)
-        """the newest snapshot this process stored, so comparing with it needs no reload"""
+        self.engine = Engine(store, notifier, expected=settings.step_expected)
+        ctx = StepContext(self.engine, store, notifier, settings, kube)
+        self.calendar = Calendar(ctx)
+        self.inventory = InventoryStep(ctx)
+        self.backup = BackupStep(ctx, backup_plan)
+        self.preflight = PreflightStep(ctx, self.calendar)
+        self.approval = ApprovalStep(ctx, self.preflight, self.calendar)
+        self.purge = PurgeStep(ctx, self.approval)
+        self.schedule = ScheduleStep(ctx, self.calendar, self.approval, self.purge.start)
+        self.restore = RestoreStep(ctx, self.schedule)
+        self.verify = VerifyStep(ctx)
+        self.close_step = CloseStep(ctx, self.inventory, self.approval)
+        self._ctx = ctx
 
     @classmethod
     def from_settings(
@@ -58,115 +72,182 @@ class Runbook(CloseSteps):
     ) -> Runbook:
         """The runbook as configured: the cluster from KUBECONFIG, backups as the settings say."""
         factory: KubeFactory = kube or (lambda: KubeClient.from_config(settings.kubeconfig))
-        return cls(
-            store,
-            notifier,
-            factory,
-            page_size=settings.inventory_page_size,
-            backup_plan=backup_planner(settings, factory),
-            settings=settings,
-        )
+        return cls(store, notifier, factory, settings, backup_plan=backup_planner(settings, factory))
 
+    # the engine ----------------------------------------------------------------
+    def use_jobs(self, jobs: Jobs | None) -> None:
+        """Schedule expiries, reminders and scheduled purges in the persistent scheduler."""
+        self.engine.jobs = jobs
+
+    async def recover(self) -> list[StepView]:
+        """At start-up: steps that were running when the bot stopped are interrupted, and said so."""
+        return await self.engine.recover()
+
+    async def reschedule_expiries(self) -> int:
+        """After a restart: every open request has its expiry job."""
+        return await self.approval.reschedule_expiries()
+
+    async def status(self) -> RunView | None:
+        """The active run, or None."""
+        return await self.engine.status()
+
+    async def close(self) -> None:
+        """Stop: running steps become interrupted, never succeeded."""
+        await self.engine.close()
+
+    async def drain(self) -> None:
+        """Wait until every background step has finished."""
+        await self.engine.drain()
+
+    def now(self) -> datetime:
+        """The one clock's time."""
+        return self._ctx.clock.now()
+
+    # steps 1–3 -------------------------------------------------------------------
     def start_inventory(self, requester: Requester) -> None:
-        """Record both inventories in the background; a refusal goes to the requester.
-
-        Returns at once, without touching the store, so that Slack is acknowledged first.
-        """
-        self._spawn(self._requested(requester, "inventory", self._inventory))
+        """`/regclean inventory`, in the background."""
+        self.inventory.start(requester)
 
     async def record_inventory_now(self, requester: Requester) -> tuple[StepView, Inventory | None]:
-        """Record the inventory and wait for it (the CLI); the inventory is None when the step failed."""
-        run, step = await self._start(requester, "inventory")
-        return await self._inventory(run, step, requester)
+        """`regclean inventory` from a terminal: record and wait."""
+        return await self.inventory.record_now(requester)
 
     def start_backup(self, requester: Requester) -> None:
-        """Back up every control-plane node in the background; a refusal goes to the requester."""
-        self._spawn(self._requested(requester, "backup", self._backup))
+        """`/regclean backup`, in the background."""
+        self.backup.start(requester)
 
     async def back_up_now(self, requester: Requester) -> tuple[StepView, BackupResult | None]:
-        """Back up and wait for it (the CLI); the result is None when the step could not run at all."""
-        run, step = await self._start(requester, "backup")
-        return await self._backup(run, step, requester)
+        """`regclean backup` from a terminal: back up and wait."""
+        return await self.backup.back_up_now(requester)
 
-    async def _inventory(
-        self, run: RunView, step: StepView, requester: Requester
-    ) -> tuple[StepView, Inventory | None]:
-        inventory = await self._guarded(run, step, requester, lambda: self._read_inventory(run, step))
-        if inventory is None:
-            return await self._db(self._store.run_step, step.id), None
-        # Encoding and comparing 10,000s of rows is CPU work: done in slices on the loop, so that
-        # acknowledgements are never stuck behind it (a worker thread would fight for the GIL).
-        data = "\n".join(await in_slices(inventory_lines(inventory)))
-        snapshot = await self._db(
-            self._store.save_inventory, run.id, step.id, requester.user, self._clock.now(), data
-        )
-        cached_id, cached = self._last_inventory
-        previous = await self._db(self._store.latest_inventory, before_id=snapshot.id, skip_id=cached_id)
-        before = cached if previous is not None and previous.id == cached_id else None
-        diff = await _compare(previous, before, inventory)
-        self._last_inventory = (snapshot.id, inventory)
-        done = await self._db(
-            self._store.finish_step, step.id, StepState.SUCCEEDED, summary=_summary(inventory)
-        )
-        report = InventoryReport(snapshot=snapshot, inventory=inventory, previous=previous, diff=diff)
-        run = await self._refresh(run)
-        await self._call(self._notifier.inventory_recorded(run, done, report))
-        await self._show(run)
-        return done, inventory
+    def start_preflight(self, requester: Requester) -> None:
+        """`/regclean preflight`, in the background."""
+        self.preflight.start(requester)
 
-    async def _backup(
-        self, run: RunView, step: StepView, requester: Requester
-    ) -> tuple[StepView, BackupResult | None]:
-        where: dict[str, NodeProgress] = {}
+    async def acknowledge_custom(self, preflight_id: int, user: str) -> str:
+        """The "Acknowledge custom images" button."""
+        return await self.preflight.acknowledge_custom(preflight_id, user)
 
-        async def progress(p: NodeProgress) -> None:
-            where[p.address] = p
-            await self._call(self._notifier.backup_progress(run, step, tuple(where.values())))
+    # the request, the approval and the purge --------------------------------------
+    def start_purge_request(self, requester: Requester) -> None:
+        """`/regclean purge`: check the gates and post the request, in the background."""
+        self.approval.start(requester)
 
-        async def work() -> BackupResult:
-            if self._backup_plan is None:
-                raise ActionError("This regclean was built without a backup plan.")
-            return await back_up(await self._backup_plan(), progress)
+    async def approve(self, request_id: int, user: str, *, may_approve: bool) -> Click:
+        """One Approve click; the click that completes the request sets the purge going."""
+        click = await self.approval.approve(request_id, user, may_approve=may_approve)
+        if click.outcome == Outcome.COMPLETED:
+            view = await self.approval.get(request_id)
+            run = await self.engine.db(self._ctx.store.run, view.run_id)
+            requester = Requester(view.requester, run.channel if run else None)
+            self.engine.spawn(self._approved(request_id, requester))
+        return click
 
-        result = await self._guarded(run, step, requester, work)
-        if result is None:
-            return await self._db(self._store.run_step, step.id), None
-        await self._db(self._store.save_backups, run.id, step.id, result)
-        verified = sum(n.verified for n in result.nodes)
-        summary = f"{verified} of {len(result.nodes)} nodes verified"
-        if result.verified:
-            done = await self._db(self._store.finish_step, step.id, StepState.SUCCEEDED, summary=summary)
-        else:
-            problems = "; ".join(f"{n.node}: {n.problem}" for n in result.nodes if not n.verified)
-            done = await self._db(
-                self._store.finish_step,
-                step.id,
-                StepState.FAILED,
-                summary=summary,
-                error=f"{summary}. {problems}",
-            )
-        run = await self._refresh(run)
-        await self._call(self._notifier.backup_finished(run, done, result))
-        if not result.verified:
-            await self._call(self._notifier.step_failed(run, done, requester))
-        await self._show(run)
-        return done, result
+    async def _approved(self, request_id: int, requester: Requester) -> None:
+        """Approved: with windows in use the requester chooses when; without, the purge starts now."""
+        if not await self.schedule.offer_choice(await self.approval.get(request_id)):
+            await self.purge.start(request_id, requester)
 
+    async def reject(self, request_id: int, user: str, *, may_approve: bool) -> Click:
+        """One Reject click."""
+        return await self.approval.reject(request_id, user, may_approve=may_approve)
 
-def _summary(inventory: Inventory) -> str:
-    clusters = {o.cluster for o in inventory.operators} | {
-        i.cluster for p in inventory.plugins for i in p.installed
-    }
-    return f"{len(inventory.operators)} operators and {len(inventory.plugins)} plugins over {len(clusters)} clusters"
+    async def purge_now(self, request_id: int, user: str) -> str:
+        """The requester's "Purge now"."""
+        return await self.schedule.purge_now(request_id, user)
 
+    async def purge_at_window_start(self, request_id: int, user: str) -> str:
+        """The requester's "Purge at window start"."""
+        return await self.schedule.purge_at_window_start(request_id, user)
 
-async def _compare(
-    previous: SnapshotView | None, previous_inventory: Inventory | None, inventory: Inventory
-) -> InventoryDiff | None:
-    """The diff from the previous snapshot (already in hand, or as stored)."""
-    if previous is None:
-        return None
-    before = previous_inventory or previous.inventory
-    if before is None:
-        return None
-    return await diff_inventories(before, inventory)
+    # windows and what is scheduled ------------------------------------------------
+    async def declare_window(self, start: str, duration: str, user: str, tz: str | None) -> Window:
+        """`/regclean window START DURATION`."""
+        return await self.calendar.declare(start, duration, user, tz)
+
+    async def cancel_window(self, user: str) -> Window:
+        """`/regclean window cancel`."""
+        return await self.calendar.cancel(user)
+
+    async def window_now(self) -> tuple[Window | None, Window | None, bool]:
+        """The window now is in, the next one, and whether windows are in use at all."""
+        now = await self.calendar.now()
+        return now.inside, now.coming, now.used
+
+    def expected_restore(self) -> timedelta | None:
+        """How long the core and the plugin restore are expected to take together."""
+        return self.calendar.expected_restore()
+
+    async def scheduled(self) -> list[Scheduled]:
+        """`/regclean schedule`: every job that still matters."""
+        return await self.schedule.scheduled()
+
+    async def cancel_scheduled(self, request_id: int, user: str) -> str:
+        """`/regclean schedule cancel ID`."""
+        return await self.schedule.cancel_scheduled(request_id, user)
+
+    async def overview(self) -> tuple[RunView | None, list[Scheduled], tuple[int, str, datetime] | None]:
+        """`/regclean status`: the active run, what is scheduled, and the newest run that ended, read in
+        one worker thread so that the acknowledgement stays fast."""
+
+        def read() -> tuple[RunView | None, list[Scheduled], tuple[int, str, datetime] | None]:
+            return self._ctx.store.active_run(), self.schedule.live_jobs(), self.close_step.last_closed()
+
+        return await self.engine.db(read)
+
+    # restore, verify, close ----------------------------------------------------------
+    def start_restore_core(
+        self, requester: Requester, *, override: bool = False, may_override: bool = False
+    ) -> None:
+        """`/regclean restore core`, then a pull check of what it brought back."""
+        self.engine.spawn(self._restore_core(requester, override, may_override))
+
+    async def _restore_core(self, requester: Requester, override: bool, may_override: bool) -> None:
+        if await self.restore.core(requester, override=override, may_override=may_override):
+            await self.verify.run(requester, "core")
+
+    def start_restore_plugins(self, requester: Requester, *, retry_failed: bool = False) -> None:
+        """`/regclean restore plugins`, then a pull check of everything, then the close when both passed."""
+        self.engine.spawn(self._restore_plugins(requester, retry_failed))
+
+    async def _restore_plugins(self, requester: Requester, retry_failed: bool) -> None:
+        if await self.restore.plugins(requester, retry_failed=retry_failed) is not None:
+            await self._verify_all(requester)
+
+    def start_verify(self, requester: Requester) -> None:
+        """`/regclean verify`: pull every recorded image; the run closes if the plugins were restored."""
+        self.engine.spawn(self._verify_all(requester))
+
+    async def _verify_all(self, requester: Requester) -> None:
+        verification = await self.verify.run(requester, "all")
+        if verification is None or not verification.passed:
+            return
+        run = await self.engine.status()
+        plugins = run.latest(StepName.RESTORE_PLUGINS) if run is not None else None
+        if plugins is not None and plugins.state is StepState.SUCCEEDED:
+            await self.close_step.close(requester)
+
+    def start_close(self, requester: Requester) -> None:
+        """`/regclean close`."""
+        self.engine.spawn(self.close_step.close(requester))
+
+    # the scheduler's jobs (bot/scheduler.py calls these) -------------------------------
+    async def expire_request(self, request_id: int) -> bool:
+        """An approval request's deadline."""
+        return await self.approval.expire(request_id)
+
+    async def remind_expiry(self, request_id: int) -> None:
+        """Five minutes before a request expires."""
+        await self.approval.remind(request_id)
+
+    async def remind_window(self, request_id: int) -> None:
+        """Fifteen minutes before a scheduled purge's window."""
+        await self.schedule.remind_window(request_id)
+
+    async def purge_at_window(self, request_id: int, due: datetime) -> None:
+        """A scheduled purge's time has come."""
+        await self.schedule.purge_at_window(request_id, due)
+
+    async def step_overdue(self, step_id: int) -> None:
+        """A step runs past its expected time."""
+        await self.schedule.step_overdue(step_id)

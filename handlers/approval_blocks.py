@@ -1,17 +1,19 @@
 """Block Kit for a purge request: the plan, its gates, the live count, and Approve / Reject (design §4).
 
-The plan comes from the core as a dict; every value is read with `.get` and escaped, and keys this
-module does not know are still shown, because the approvers approve the whole plan.
+The plan comes from the core as a typed `Plan`; every value is escaped. The fields not rendered on
+their own (the command) are listed from the plan's encoding, so a field added to the plan is shown
+too: the approvers approve the whole plan.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.steps.approval.model import RequestState, RequestView
+from bot.steps.approval.plan import Plan, PlannedBackup
 from bot.steps.inventory.render import align
 from bot.steps.purge.model import ApprovalNotice
 from handlers.backup_blocks import size
@@ -21,9 +23,9 @@ from handlers.tables import Block, and_list, capped_chunks, context, escape, hea
 
 APPROVE = "regclean_purge_approve"
 REJECT = "regclean_purge_reject"
-
 KNOWN = frozenset({"bucket", "minio", "backups", "inventory", "preflight", "window", "gates", "run"})
-"""Plan keys rendered on their own (the gates as the request's checklist, the run in the header)."""
+"""Encoded plan keys rendered on their own (the gates as the request's checklist, the run in the header);
+the others are listed under "Also in the plan"."""
 #: code blocks of the backup table; a plan with more nodes says how many were left out
 BACKUP_SECTIONS = 3
 VALUE = 200
@@ -82,49 +84,46 @@ def outcome_line(request: RequestView) -> str | None:
     }[request.state]
 
 
-def plan_lines(plan: Mapping[str, Any]) -> list[str]:
+def plan_lines(plan: Plan) -> list[str]:
     """Bucket, MinIO pod, inventory, preflight and window, one line each."""
-    minio = _dict(plan.get("minio"))
-    inventory = _dict(plan.get("inventory"))
-    pre = _dict(plan.get("preflight"))
-    pod = "/".join(str(minio[k]) for k in ("namespace", "pod") if minio.get(k)) or None
+    inventory, pre = plan.inventory, plan.preflight
+    pod = "/".join(part for part in (plan.minio.namespace, plan.minio.pod) if part) or None
     lines = [
-        f"*Bucket* {code(plan.get('bucket'))} through the MinIO pod {code(pod)}",
-        f"*Inventory* snapshot #{text(inventory.get('snapshot'))}: {text(inventory.get('operators'))} "
-        f"operators, {text(inventory.get('plugins'))} plugins",
+        f"*Bucket* {code(plan.bucket)} through the MinIO pod {code(pod)}",
+        f"*Inventory* snapshot #{text(inventory.snapshot)}: {text(inventory.operators)} "
+        f"operators, {text(inventory.plugins)} plugins",
     ]
-    custom = f"{text(pre.get('custom'))} custom images"
-    if pre.get("custom_ack_by"):
-        custom += f", acknowledged by {who(str(pre['custom_ack_by']))}"
+    custom = f"{text(pre.custom)} custom images"
+    if pre.custom_ack_by:
+        custom += f", acknowledged by {who(pre.custom_ack_by)}"
     lines.append(
-        f"*Preflight* #{text(pre.get('id'))}: {text(pre.get('packages'))} packages; "
-        f"{text(pre.get('repositories'))} repositories and {text(pre.get('tags'))} tags in the registry; "
-        f"{custom}; {text(pre.get('workload_images'))} images used by workloads"
+        f"*Preflight* #{text(pre.id)}: {text(pre.packages)} packages; "
+        f"{text(pre.repositories)} repositories and {text(pre.tags)} tags in the registry; "
+        f"{custom}; {text(pre.workload_images)} images used by workloads"
     )
-    lines.append(f"*Window* {window_text(plan.get('window'))}")
+    lines.append(f"*Window* {window_text(plan.window)}")
     return lines
 
 
-def backup_blocks(backups: Any) -> list[Block]:
+def backup_blocks(backups: Sequence[PlannedBackup]) -> list[Block]:
     """The node backups of the plan as a table: node, address, archive, size, sha256."""
-    rows = [_dict(b) for b in backups] if isinstance(backups, list) else []
-    if not rows:
+    if not backups:
         return [section("*Backups* –")]
     table = align(
         ("NODE", "ADDRESS", "ARCHIVE", "SIZE", "SHA256"),
         [
             (
-                _plain(b.get("node")),
-                _plain(b.get("address")),
-                _plain(b.get("archive")),
-                size(b["bytes"]) if isinstance(b.get("bytes"), int) else _plain(b.get("bytes")),
-                _plain(b.get("sha256")),
+                _plain(b.node),
+                _plain(b.address),
+                _plain(b.archive),
+                size(b.bytes) if b.bytes is not None else None,
+                _plain(b.sha256),
             )
-            for b in rows
+            for b in backups
         ],
     )
     chunks, rest = capped_chunks(table[1:], BACKUP_SECTIONS, head=table[0])
-    blocks = [section(f"*Backups* of {len(rows)} nodes"), *(section(c) for c in chunks)]
+    blocks = [section(f"*Backups* of {len(backups)} nodes"), *(section(c) for c in chunks)]
     if rest:
         blocks.append(context(f"…and {rest} more nodes."))
     return blocks
@@ -141,16 +140,11 @@ def approval_blocks(notice: ApprovalNotice) -> list[Block]:
             "must approve this exact plan; the gates are checked again when the purge starts."
         ),
         section("\n".join(plan_lines(plan))),
-        *backup_blocks(plan.get("backups")),
+        *backup_blocks(plan.backups),
     ]
-    extra = [
-        f"*{text(k, 60)}* {code(v)}"
-        for k, v in sorted(plan.items(), key=lambda kv: str(kv[0]))
-        if k not in KNOWN
-    ]
+    extra = [f"*{text(k, 60)}* {code(v)}" for k, v in sorted(plan.encode().items()) if k not in KNOWN]
     if extra:
-        more = f"\n…and {len(extra) - 10} more" if len(extra) > 10 else ""
-        blocks.append(section("*Also in the plan*\n" + "\n".join(extra[:10]) + more))
+        blocks.append(section("*Also in the plan*\n" + "\n".join(extra)))
     if notice.gates:
         blocks.append(section("*Gates when the request was made*"))
         blocks.extend(gate_sections(notice.gates))
@@ -214,18 +208,14 @@ def _buttons(request: RequestView) -> Block:
     }
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _plain(value: Any) -> str | None:
+def _plain(value: str | None) -> str | None:
     """A table cell (escaped later, with the whole code block)."""
-    return None if value is None else truncate(str(value), 80)
+    return None if value is None else truncate(value, 80)
 
 
-def window_text(window: object) -> str:
+def window_text(window: str) -> str:
     """The plan's window (`START/END` in ISO 8601) with times each reader sees in their own zone."""
-    start, _, end = str(window).partition("/")
+    start, _, end = window.partition("/")
     try:
         first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
     except ValueError:

@@ -16,7 +16,8 @@ from actions.slices import in_slices
 from bot.core.model import RunView, StepState, StepView
 from bot.core.notifier import InventoryReport, Requester
 from bot.steps.inventory.render import operators_csv, plugins_csv
-from bot.steps.purge.model import ApprovalNotice, PreflightReport
+from bot.steps.preflight.model import PreflightReport
+from bot.steps.purge.model import ApprovalNotice
 from handlers.approval_messages import ApprovalMessages
 from handlers.backup_blocks import progress_blocks, result_blocks
 from handlers.blocks import checklist_blocks, checklist_text, failure_blocks, who

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from bot.core.model import RunView
 from bot.steps.preflight.gates import Gate
-from bot.steps.purge.model import PreflightRecord, PreflightReport
+from bot.steps.preflight.model import PreflightRecord, PreflightReport
 from handlers.blocks import when, who
 from handlers.tables import (
     SECTION_BUDGET,

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from sandbox.clock import FakeClock
 from sandbox.installer import package_bytes
 from sandbox.kube.fixtures import Fixture, installed_operators, load_fixture
 from sandbox.platform import push_custom_images
@@ -91,8 +90,7 @@ async def _preflight_until_the_gates_hold(bot: RunningBot, box: Sandbox) -> None
 async def _approve_and_purge(bot: RunningBot, box: Sandbox) -> str:
     before = box.s3.object_count()
     # The purge is for tonight's maintenance window: on the demo's clock, it starts in 20 minutes.
-    clock = FakeClock(datetime.now(UTC))
-    bot.bot.runbook.use_clock(clock)
+    clock = bot.clock
     start = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=20)
     await bot.driver.slash(
         "UALICE", f"window {start.astimezone(ZoneInfo('Asia/Shanghai')).isoformat(timespec='minutes')} 2h"

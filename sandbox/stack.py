@@ -27,6 +27,7 @@ from typing import Literal
 
 from bot.app import Bot, build, connected
 from bot.config.settings import Settings
+from sandbox.clock import SettableClock
 from sandbox.installer import (
     Account,
     fail_package,
@@ -260,6 +261,8 @@ class RunningBot:
     driver: SlackDriver
     url: str | None
     """The HTTP base URL (HTTP mode)."""
+    clock: SettableClock
+    """The bot's one clock: the machine's, until a test or the demo moves it."""
 
 
 @contextlib.asynccontextmanager
@@ -267,11 +270,12 @@ async def running_bot(
     sandbox: Sandbox, mode: Mode = "http", overrides: Mapping[str, str] | None = None
 ) -> AsyncIterator[RunningBot]:
     """Build and connect the bot exactly as `regclean serve` does, against the sandbox."""
-    bot = build(Settings.load({**sandbox.environment(mode), **(overrides or {})}))
+    clock = SettableClock()
+    bot = build(Settings.load({**sandbox.environment(mode), **(overrides or {})}), clock=clock)
     async with connected(bot) as url:
         if url is not None:
-            yield RunningBot(bot, SlackDriver(sandbox.slack, events_url=f"{url}/slack/events"), url)
+            yield RunningBot(bot, SlackDriver(sandbox.slack, events_url=f"{url}/slack/events"), url, clock)
         else:
             driver = SlackDriver(sandbox.slack)
             await driver.wait_connected()
-            yield RunningBot(bot, driver, None)
+            yield RunningBot(bot, driver, None, clock)

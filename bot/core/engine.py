@@ -1,8 +1,9 @@
-"""The engine under the runbook: runs, steps as background tasks, and their outcome in the store.
+"""The engine under the steps: runs, steps as background tasks, and their outcome in the store.
 
 Steps run as asyncio tasks that the engine owns, so that a handler can acknowledge Slack at
 once. All state goes through the store first; the notifier is told afterwards, and a notifier
-that fails never changes the outcome of a step.
+that fails never changes the outcome of a step. Every step is handed the engine in its
+`StepContext` (docs/architecture.md, "Steps").
 """
 
 from __future__ import annotations
@@ -10,49 +11,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
-from actions.errors import ActionError
-from bot.config.settings import ConfigError
-from bot.core.clock import Clock, SystemClock
-from bot.core.errors import RunbookError, StepBusy
-from bot.core.model import RunView, StepState, StepView, stopped_while_running
+from bot.core.errors import RegcleanError, RunbookError, StepBusy
+from bot.core.model import Notice, RunView, StepState, StepView, stopped_while_running
 from bot.core.notifier import Notifier, Requester
 from bot.scheduler import Jobs
 from bot.store.runs import Store
 
 log = logging.getLogger(__name__)
 
-StepBody = Callable[[RunView, StepView, Requester], Awaitable[object]]
 P = ParamSpec("P")
 T = TypeVar("T")
+StepBody = Callable[[RunView, StepView, Requester], Awaitable[T]]
 
 
 class Engine:
     """Owns the background tasks and the bookkeeping every step shares."""
 
-    _jobs: Jobs | None = None
-    """the persistent scheduler's jobs; None runs without (unit tests, the CLI)"""
-    _clock: Clock = SystemClock()
-    """where windows, reminders and schedules get the time (tests set it)"""
-
-    def use_jobs(self, jobs: Jobs | None) -> None:
-        """Schedule expiries, reminders and scheduled purges in the persistent scheduler."""
-        self._jobs = jobs
-
-    def use_clock(self, clock: Clock) -> None:
-        """Where the time comes from."""
-        self._clock = clock
-
-    def _expected(self, step: str) -> timedelta | None:
-        """How long a step is expected to take (None: no overrun warning)."""
-        return None
-
-    def __init__(self, store: Store, notifier: Notifier) -> None:
+    def __init__(
+        self, store: Store, notifier: Notifier, *, expected: Mapping[str, timedelta] | None = None
+    ) -> None:
         self._store = store
         self._notifier = notifier
+        self._expected = dict(expected or {})
+        """how long each step is expected to take (a step past it gets a warning in its thread)"""
+        self.jobs: Jobs | None = None
+        """the persistent scheduler's jobs, once it runs; None runs without (unit tests, the CLI)"""
         self._shown: set[asyncio.Future[None]] = set()
         """checklist updates in flight (they outlive a cancelled step)"""
         self._tasks: dict[asyncio.Task[Any], int | None] = {}
@@ -61,28 +48,28 @@ class Engine:
     async def recover(self) -> list[StepView]:
         """At start-up: mark the steps that were running when the bot stopped as interrupted, and tell
         whoever asked for each what to check. Nothing is started again on its own."""
-        interrupted = await self._db(self._store.interrupt_running_steps)
+        interrupted = await self.db(self._store.interrupt_running_steps)
         for step in interrupted:
             log.warning(
                 "step %s #%d of run #%d was interrupted by a restart", step.name, step.id, step.run_id
             )
-        active = await self._db(self._store.active_run)
+        active = await self.db(self._store.active_run)
         runs = {s.run_id for s in interrupted} | ({active.id} if active else set())
         for run_id in sorted(runs):
-            run = await self._db(self._store.run, run_id)
+            run = await self.db(self._store.run, run_id)
             if run is not None:
-                await self._show(run)
+                await self.show(run)
                 await self._tell_interrupted(run, [s for s in interrupted if s.run_id == run_id])
         return interrupted
 
     async def _tell_interrupted(self, run: RunView, steps: list[StepView]) -> None:
         for step in steps:
             requester = Requester(step.requested_by, run.channel)
-            await self._call(self._notifier.step_failed(run, step, requester))
+            await self.tell(self._notifier.step_failed(run, step, requester))
 
     async def status(self) -> RunView | None:
         """The active run, or None when there is none."""
-        return await self._db(self._store.active_run)
+        return await self.db(self._store.active_run)
 
     async def close(self) -> None:
         """Cancel the background steps; each is recorded as interrupted, never as succeeded."""
@@ -93,8 +80,8 @@ class Engine:
         # A task cancelled before it ever ran could not record anything itself.
         stopped: dict[int, list[StepView]] = {}
         for step_id in steps:
-            step = await self._db(self._store.run_step, step_id)
-            step = await self._db(
+            step = await self.db(self._store.run_step, step_id)
+            step = await self.db(
                 self._store.finish_step,
                 step_id,
                 StepState.INTERRUPTED,
@@ -103,9 +90,9 @@ class Engine:
             if step.state is StepState.INTERRUPTED:
                 stopped.setdefault(step.run_id, []).append(step)
         for run_id in sorted(stopped):
-            run = await self._db(self._store.run, run_id)
+            run = await self.db(self._store.run, run_id)
             if run is not None:
-                await self._show(run)
+                await self.show(run)
                 await self._tell_interrupted(run, stopped[run_id])
 
     async def drain(self) -> None:
@@ -114,17 +101,30 @@ class Engine:
             await asyncio.gather(*list(self._tasks), *list(self._shown), return_exceptions=True)
 
     # ---------------------------------------------------------------------
-    async def _requested(self, requester: Requester, name: str, body: StepBody) -> None:
+    async def requested(self, requester: Requester, name: str, body: StepBody[T]) -> T | None:
+        """Start a step for whoever asked and run its body; a refusal goes back to them (and gives None)."""
         try:
-            run, step = await self._start(requester, name)
+            run, step = await self.start(requester, name)
         except RunbookError as exc:
-            await self._call(self._notifier.request_refused(requester, str(exc)))
-            return
-        await body(run, step, requester)
+            await self.tell(self._notifier.request_refused(requester, str(exc)))
+            return None
+        return await body(run, step, requester)
 
-    async def _start(self, requester: Requester, name: str) -> tuple[RunView, StepView]:
-        run = await self._db(self._store.open_run, requester.user, requester.channel)
-        step = await self._db(self._store.start_step, run.id, name, requester.user)
+    async def refuse(self, requester: Requester, why: str) -> None:
+        """Tell whoever asked why their request was refused."""
+        await self.tell(self._notifier.request_refused(requester, why))
+
+    async def notice(self, run_id: int, notice: Notice) -> None:
+        """A notice in a run's thread, mentioning each person once."""
+        run = await self.db(self._store.run, run_id)
+        if run is not None:
+            people = tuple(dict.fromkeys(notice.people))
+            await self.tell(self._notifier.notice(run, Notice(notice.text, notice.times, people)))
+
+    async def start(self, requester: Requester, name: str) -> tuple[RunView, StepView]:
+        """Open the run if needed and record the step as running; refused if it already runs."""
+        run = await self.db(self._store.open_run, requester.user, requester.channel)
+        step = await self.db(self._store.start_step, run.id, name, requester.user)
         task = asyncio.current_task()
         if step is not None and task in self._tasks:
             self._tasks[task] = step.id  # from here on, stopping must mark this step interrupted
@@ -134,23 +134,26 @@ class Engine:
             raise StepBusy(
                 f"The {name} step of run #{run.id} is already running{since}. Wait for it to finish."
             )
-        expected = self._expected(name)
-        if self._jobs is not None and expected is not None:
-            await self._db(self._jobs.watch_step, step.id, step.started_at + expected)
-        run = await self._refresh(run)
-        await self._show(run)
+        expected = self._expected.get(name)
+        if self.jobs is not None and expected is not None:
+            await self.db(self.jobs.watch_step, step.id, step.started_at + expected)
+        run = await self.refresh(run)
+        await self.show(run)
         return run, step
 
-    async def _guarded(
+    async def guarded(
         self, run: RunView, step: StepView, requester: Requester, work: Callable[[], Awaitable[T]]
     ) -> T | None:
-        """Run a step's work; on failure record it as failed, with a message a person can act on."""
+        """Run a step's work; on failure record it as failed, with a message a person can act on.
+
+        A `RegcleanError` says what went wrong in its own words; anything else is an internal error
+        whose details go to the log under an incident number, never to Slack."""
         try:
             return await work()
-        except (ActionError, ConfigError) as exc:
+        except RegcleanError as exc:
             error = str(exc)
         except asyncio.CancelledError:
-            await self._db(
+            await self.db(
                 self._store.finish_step,
                 step.id,
                 StepState.INTERRUPTED,
@@ -161,14 +164,15 @@ class Engine:
             incident = uuid.uuid4().hex[:8]
             log.exception("step %s #%d failed unexpectedly (incident %s)", step.name, step.id, incident)
             error = f"Internal error (incident {incident}); the bot's log has the details."
-        failed = await self._db(self._store.finish_step, step.id, StepState.FAILED, error=error)
+        failed = await self.db(self._store.finish_step, step.id, StepState.FAILED, error=error)
         log.warning("step %s #%d of run #%d failed: %s", step.name, step.id, run.id, error)
-        run = await self._refresh(run)
-        await self._call(self._notifier.step_failed(run, failed, requester))
-        await self._show(run)
+        run = await self.refresh(run)
+        await self.tell(self._notifier.step_failed(run, failed, requester))
+        await self.show(run)
         return None
 
-    async def _show(self, run: RunView) -> None:
+    async def show(self, run: RunView) -> None:
+        """Show the run's checklist as it stands (the notifier keeps one message per run)."""
         # Shielded: a stop that cancels the step must not cut the root message off half-posted,
         # or the run would lose track of it and post a second one.
         shown = asyncio.ensure_future(self._show_and_remember(run))
@@ -177,15 +181,17 @@ class Engine:
         await asyncio.shield(shown)
 
     async def _show_and_remember(self, run: RunView) -> None:
-        ref = await self._call(self._notifier.run_changed(run))
+        ref = await self.tell(self._notifier.run_changed(run))
         if isinstance(ref, dict) and ref != run.notifier_ref:
-            await self._db(self._store.set_notifier_ref, run.id, ref)
+            await self.db(self._store.set_notifier_ref, run.id, ref)
 
-    async def _refresh(self, run: RunView) -> RunView:
-        fresh = await self._db(self._store.run, run.id)
+    async def refresh(self, run: RunView) -> RunView:
+        """The run as stored now."""
+        fresh = await self.db(self._store.run, run.id)
         return fresh if fresh is not None else run
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any], step_id: int | None = None) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, Any], step_id: int | None = None) -> None:
+        """Run work in the background as a task of the engine: a stop interrupts it, `drain()` waits for it."""
         task = asyncio.create_task(coro)
         self._tasks[task] = step_id
         task.add_done_callback(self._finished)
@@ -199,16 +205,16 @@ class Engine:
         log.error("background step failed unexpectedly (incident %s)", incident, exc_info=task.exception())
         if step_id is not None:
             error = f"Internal error (incident {incident}); the bot's log has the details."
-            self._spawn(self._fail(step_id, error))
+            self.spawn(self._fail(step_id, error))
 
     async def _fail(self, step_id: int, error: str) -> None:
-        step = await self._db(self._store.finish_step, step_id, StepState.FAILED, error=error)
-        run = await self._db(self._store.run, step.run_id)
+        step = await self.db(self._store.finish_step, step_id, StepState.FAILED, error=error)
+        run = await self.db(self._store.run, step.run_id)
         if run is not None:
-            await self._show(run)
+            await self.show(run)
 
     @staticmethod
-    async def _call(awaitable: Awaitable[T]) -> T | None:
+    async def tell(awaitable: Awaitable[T]) -> T | None:
         """Deliver a notification; a delivery failure is logged, never fatal to the step."""
         try:
             return await awaitable
@@ -217,5 +223,5 @@ class Engine:
             return None
 
     @staticmethod
-    async def _db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)

@@ -1,13 +1,18 @@
-"""The bot's own errors: a setting it cannot use, or a request it refuses, each saying why and what to do."""
+"""The bot's own errors under the one root, `RegcleanError`: a setting it cannot use, or a request it
+refuses, each saying why and what to do. Actions raise `ActionError`, the third branch."""
 
 from __future__ import annotations
 
+from actions.errors import ActionError, RegcleanError
 
-class ConfigError(Exception):
+__all__ = ["ActionError", "ConfigError", "RegcleanError", "RunbookError", "StepBusy", "WindowError"]
+
+
+class ConfigError(RegcleanError):
     """A setting is missing or malformed; the message names it and never echoes a value."""
 
 
-class RunbookError(Exception):
+class RunbookError(RegcleanError):
     """The engine refuses a request; `str(err)` is safe to show to a person."""
 
 

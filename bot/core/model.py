@@ -31,30 +31,43 @@ class StepState(StrEnum):
     INTERRUPTED = "interrupted"
 
 
+class StepName(StrEnum):
+    """The runbook's steps, by the key the store, the checklist and the slash commands use."""
+
+    INVENTORY = "inventory"
+    BACKUP = "backup"
+    PREFLIGHT = "preflight"
+    PURGE = "purge"
+    RESTORE_CORE = "restore_core"
+    RESTORE_PLUGINS = "restore_plugins"
+    VERIFY = "verify"
+    CLOSE = "close"
+
+
 #: what a person should check after a step was cut off, by step (nothing is restarted on its own)
-_AFTER_INTERRUPTION = {
-    "inventory": "Nothing was changed on the cluster. Record it again with `/regclean inventory`.",
-    "backup": (
+_AFTER_INTERRUPTION: dict[str, str] = {
+    StepName.INVENTORY: "Nothing was changed on the cluster. Record it again with `/regclean inventory`.",
+    StepName.BACKUP: (
         "A node may keep a temporary archive next to the backup directory; it is never named like a "
         "complete one. Run `/regclean backup` again."
     ),
-    "preflight": "Nothing was changed. Run `/regclean preflight` again.",
-    "purge": (
+    StepName.PREFLIGHT: "Nothing was changed. Run `/regclean preflight` again.",
+    StepName.PURGE: (
         "The purge may have emptied part of the bucket, and the registry pods may not have been restarted. "
         "Check the bucket in the MinIO pod (`mc ls --recursive`) and the registry pods first. Restoring stays "
         "blocked until a purge is recorded as done, or an approver overrides with `/regclean restore core "
         "--override`. regclean does not start the purge again on its own."
     ),
-    "restore_core": (
+    StepName.RESTORE_CORE: (
         "`upload.sh` may still be running on the installer node (`ps -ef | grep upload.sh`). Once it has "
         "ended, run `/regclean restore core` again."
     ),
-    "restore_plugins": (
+    StepName.RESTORE_PLUGINS: (
         "A `violet push` may still be running on the installer node (`ps -ef | grep violet`). Once it has "
         "ended, run `/regclean restore plugins` again; pushing a package twice is harmless."
     ),
-    "verify": "Nothing was changed. Run `/regclean verify` again.",
-    "close": "The run is still open. Close it again with `/regclean close`.",
+    StepName.VERIFY: "Nothing was changed. Run `/regclean verify` again.",
+    StepName.CLOSE: "The run is still open. Close it again with `/regclean close`.",
 }
 
 
@@ -68,7 +81,7 @@ def stopped_while_running(step: str) -> str:
 class RunbookStep:
     """One step of the runbook, as the checklist shows it."""
 
-    name: str
+    name: StepName
     """The step's key, also its slash subcommand where it has one."""
     title: str
     """What the checklist calls it."""
@@ -76,14 +89,14 @@ class RunbookStep:
 
 #: the runbook in order (design §1); the checklist shows every step, done or not
 RUNBOOK: tuple[RunbookStep, ...] = (
-    RunbookStep("inventory", "Record operators and cluster plugins"),
-    RunbookStep("backup", "Back up /cpaas/minio on every control-plane node"),
-    RunbookStep("preflight", "Check the gates"),
-    RunbookStep("purge", "Purge the registry bucket (two approvals)"),
-    RunbookStep("restore_core", "Restore core images"),
-    RunbookStep("restore_plugins", "Restore plugin and operator images"),
-    RunbookStep("verify", "Verify that every image pulls"),
-    RunbookStep("close", "Close the run: inventory again, catalog, final report"),
+    RunbookStep(StepName.INVENTORY, "Record operators and cluster plugins"),
+    RunbookStep(StepName.BACKUP, "Back up /cpaas/minio on every control-plane node"),
+    RunbookStep(StepName.PREFLIGHT, "Check the gates"),
+    RunbookStep(StepName.PURGE, "Purge the registry bucket (two approvals)"),
+    RunbookStep(StepName.RESTORE_CORE, "Restore core images"),
+    RunbookStep(StepName.RESTORE_PLUGINS, "Restore plugin and operator images"),
+    RunbookStep(StepName.VERIFY, "Verify that every image pulls"),
+    RunbookStep(StepName.CLOSE, "Close the run: inventory again, catalog, final report"),
 )
 
 

@@ -17,7 +17,8 @@ from bot.core.model import Notice as Notice
 from bot.core.model import RunView, SnapshotView, StepView
 from bot.steps.close.report import FinalReport
 from bot.steps.inventory.diff import InventoryDiff
-from bot.steps.purge.model import ApprovalNotice, PreflightReport, PurgeChoice
+from bot.steps.preflight.model import PreflightReport
+from bot.steps.purge.model import ApprovalNotice, PurgeChoice
 from bot.steps.restore.model import PluginRestore, Verification
 
 

@@ -76,7 +76,7 @@ async def test_two_approvals_purge_the_bucket_and_restart_the_registry(
     assert actions.count("purge.approved") == 2 and actions.count("purge.started") == 1
     assert actions.count("purge.request.claimed") == 1
     assert "custom_images.acknowledged" in actions
-    stored = bot.bot.runbook._records.latest_purge(run.id)
+    stored = bot.bot.runbook.purge.latest(run.id)
     assert stored is not None and stored[0].empty and stored[0].objects_before == objects_before
 
     # The MinIO secret lived only in the pod: nothing the bot wrote shows it.
@@ -182,7 +182,7 @@ async def test_an_expired_request_says_so_and_takes_no_approvals(
     request_id = int(button(request, APPROVE)["value"])  # type: ignore[index]
     job = http_bot.bot.scheduler.get_job(f"expire-request-{request_id}")
     assert job is not None, "the expiry is a job in the persistent scheduler"
-    view = http_bot.bot.runbook._approvals.get(request_id)
+    view = http_bot.bot.runbook.approval.approvals.get(request_id)
     assert abs((job.next_run_time - view.expires_at).total_seconds()) < 1
     _make_due(sandbox, request_id)
     job.modify(next_run_time=view.created_at)  # the deadline has come: the scheduler runs the job now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox, running_bot
@@ -14,7 +15,7 @@ def refused(ws: SlackWorkspace, needle: str) -> bool:
     return any(e.user == "UALICE" and needle in e.text for e in ws.ephemerals)
 
 
-def minio_pod(sandbox: Sandbox) -> dict:  # type: ignore[type-arg]
+def minio_pod(sandbox: Sandbox) -> dict[str, Any]:
     pod = sandbox.kube.get("pods", "kube-system", "minio-0")
     assert pod is not None
     return copy.deepcopy(pod)
@@ -89,7 +90,7 @@ async def test_a_cut_stream_is_outcome_unknown_never_success(http_bot: RunningBo
     assert run is not None
     [step] = [s for s in run.steps if s.name == "purge"]
     assert step.state == "failed" and "outcome unknown" in (step.error or "")
-    stored = http_bot.bot.runbook._records.latest_purge(run.id)
+    stored = http_bot.bot.runbook.purge.latest(run.id)
     assert stored is not None and not stored[0].empty and not stored[0].registry_ready
     pods_after = sorted(p["metadata"]["name"] for p in sandbox.kube.objects("pods", "kube-system"))
     assert pods_after == pods_before, "the registry is not restarted after an unknown outcome"

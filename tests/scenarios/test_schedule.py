@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sandbox.clock import FakeClock
 from sandbox.slack.driver import DriverReply
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import text_of
@@ -34,9 +33,8 @@ def told(sandbox: Sandbox, user: str, needle: str) -> bool:
 async def test_a_purge_scheduled_at_the_window_start_runs_then_and_not_before(
     http_bot: RunningBot, sandbox: Sandbox
 ) -> None:
-    ws, driver, runbook = sandbox.slack, http_bot.driver, http_bot.bot.runbook
-    clock = FakeClock(datetime.now(UTC))
-    runbook.use_clock(clock)
+    ws, driver = sandbox.slack, http_bot.driver
+    clock = http_bot.clock
     start = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=10)
 
     reply = await driver.slash("UALICE", "window 2026-12-01T02:00 4h")

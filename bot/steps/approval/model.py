@@ -1,14 +1,12 @@
-"""The vocabulary of the two-person rule: request states, click outcomes, and the plan's fingerprint."""
+"""The vocabulary of the two-person rule: request states, click outcomes, and a request as stored."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+
+from bot.steps.approval.plan import Plan
 
 
 class RequestState(StrEnum):
@@ -57,7 +55,7 @@ class RequestView:
     run_id: int
     requester: str
     fingerprint: str
-    plan: dict[str, Any]
+    plan: Plan
     required: int
     state: RequestState
     created_at: datetime
@@ -65,9 +63,3 @@ class RequestView:
     approvals: tuple[str, ...]
     closed_by: str | None = None
     """Who closed the request (a rejecting approver, or `regclean` for expiry and void)."""
-
-
-def fingerprint(plan: Mapping[str, Any]) -> str:
-    """A stable digest of the plan: any change to it (a new backup, another pod) changes this."""
-    canonical = json.dumps(plan, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()

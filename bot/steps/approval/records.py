@@ -8,7 +8,6 @@ request from `approved` to `started` is the one, and the only one, that may star
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -16,7 +15,8 @@ from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.steps.approval.model import Click, Outcome, RequestState, RequestView, fingerprint
+from bot.steps.approval.model import Click, Outcome, RequestState, RequestView
+from bot.steps.approval.plan import Plan
 from bot.store.database import Database
 from bot.store.schema import ApprovalRequestRow, ApprovalRow, AuditRow, aware
 
@@ -27,9 +27,7 @@ class Approvals:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def open(
-        self, run_id: int, requester: str, plan: Mapping[str, Any], required: int, ttl: timedelta
-    ) -> RequestView:
+    def open(self, run_id: int, requester: str, plan: Plan, required: int, ttl: timedelta) -> RequestView:
         """Open a request for a plan; an older open request of the run becomes void."""
         now = self._db.clock.now()
         with self._db.session() as s:
@@ -41,8 +39,8 @@ class Approvals:
             row = ApprovalRequestRow(
                 run_id=run_id,
                 requester=requester,
-                fingerprint=fingerprint(plan),
-                plan=dict(plan),
+                fingerprint=plan.fingerprint,
+                plan=plan.encode(),
                 required=required,
                 state=RequestState.OPEN,
                 created_at=now,
@@ -259,7 +257,7 @@ def _view(s: Session, row: ApprovalRequestRow) -> RequestView:
         row.run_id,
         row.requester,
         row.fingerprint,
-        dict(row.plan),
+        Plan.decode(row.plan),
         row.required,
         RequestState(row.state),
         aware(row.created_at),

@@ -1,4 +1,4 @@
-"""Close the run (issue 5): record the inventory again, read the catalog again, and report.
+"""Close the run: record the inventory again, read the catalog again, measure the bucket, and report.
 
 The run closes on its own once a pull check of every recorded image passes after the plugin
 restore; `/regclean close` closes it by hand (as failed, when something is missing). The run is
@@ -7,94 +7,67 @@ restore; `/regclean close` closes it by hand (as failed, when something is missi
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 
 from actions.errors import ActionError
-from actions.inventory import Inventory, InventoryProgress, InventoryRequest, record_inventory
 from actions.minio import PurgeResult, bucket_usage, minio_pod
 from actions.registry import RegistryClient
-from actions.slices import in_slices
 from bot.config.targets import minio_target, registry_target
-from bot.core.model import RunView, SnapshotView, StepState, StepView
+from bot.core.model import RunView, SnapshotView, StepName, StepState, StepView
 from bot.core.notifier import Requester
-from bot.scheduler import Scheduled
+from bot.steps.approval.step import ApprovalStep
 from bot.steps.close.judge import check_inventory, compare_catalog, left_to_do, step_times
 from bot.steps.close.records import CloseRecords
 from bot.steps.close.report import Bucket, FinalReport
-from bot.steps.inventory.codec import inventory_lines
+from bot.steps.context import StepContext
 from bot.steps.inventory.diff import diff_inventories
+from bot.steps.inventory.step import InventoryStep
+from bot.steps.preflight.records import Records
 from bot.steps.restore.model import Verification
-from bot.steps.restore.step import RestoreSteps
+from bot.steps.restore.records import RestoreRecords
 
 
-class CloseSteps(RestoreSteps):
+class CloseStep:
     """`/regclean close`, and the close that follows a pull check of everything that passed."""
 
-    _page_size: int = 500
-    """operatorviews and modulepluginviews read per request"""
+    def __init__(self, ctx: StepContext, inventory: InventoryStep, approval: ApprovalStep) -> None:
+        self._ctx = ctx
+        self._inventory = inventory
+        self._approval = approval
+        self._closing = CloseRecords(ctx.db)
+        self._records = Records(ctx.db)
+        self._restores = RestoreRecords(ctx.db)
 
-    @functools.cached_property
-    def _closing(self) -> CloseRecords:
-        return CloseRecords(self._store.db)
+    def last_closed(self) -> tuple[int, str, datetime] | None:
+        """The newest run that ended: its id, state and when (blocking: read with the rest of a status)."""
+        return self._closing.last_closed()
 
-    def start_close(self, requester: Requester) -> None:
-        """Close the active run with its final report."""
-        self._spawn(self._close_requested(requester))
-
-    async def overview(self) -> tuple[RunView | None, list[Scheduled], tuple[int, str, datetime] | None]:
-        """`/regclean status`: the active run, what is scheduled, and the newest run that ended (its id,
-        state and when), read in one worker thread so that the acknowledgement stays fast."""
-
-        def read() -> tuple[RunView | None, list[Scheduled], tuple[int, str, datetime] | None]:
-            return self._store.active_run(), self._live_jobs(), self._closing.last_closed()
-
-        return await self._db(read)
-
-    async def _verified_all(self, run: RunView, requester: Requester) -> None:
-        """A pull check of every recorded image passed: after the plugin restore, the run is done."""
-        plugins = run.latest("restore_plugins")
-        if plugins is not None and plugins.state is StepState.SUCCEEDED:
-            await self._requested(requester, "close", self._close)
-
-    async def _close_requested(self, requester: Requester) -> None:
-        run = await self._db(self._store.active_run)
+    async def close(self, requester: Requester) -> None:
+        """Close the active run with its final report; refused while a step runs, or after a purge
+        whose core restore has not succeeded."""
+        engine = self._ctx.engine
+        run = await engine.db(self._ctx.store.active_run)
         refusal = _refusal(run)
         if refusal is not None:
-            await self._call(self._notifier.request_refused(requester, refusal))
+            await engine.refuse(requester, refusal)
             return
-        await self._requested(requester, "close", self._close)
-
-    async def _read_inventory(self, run: RunView, step: StepView) -> Inventory:
-        """Both inventories, read from the cluster with progress on the checklist."""
-
-        async def progress(p: InventoryProgress) -> None:
-            text = f"{p.operators_seen:,} operatorviews and {p.plugins_seen:,} modulepluginviews read"
-            await self._call(self._notifier.step_progress(run, step, text))
-
-        kube = self._kube()
-        try:
-            return await record_inventory(kube, InventoryRequest(page_size=self._page_size), progress)
-        finally:
-            close = getattr(kube, "close", None)
-            if callable(close):
-                close()
+        await engine.requested(requester, StepName.CLOSE, self._close)
 
     async def _close(self, run: RunView, step: StepView, requester: Requester) -> None:
-        settings = self._need_settings()
+        ctx, engine = self._ctx, self._ctx.engine
+        settings = ctx.settings
 
         async def say(text: str) -> None:
-            await self._call(self._notifier.step_progress(run, step, text))
+            await engine.tell(ctx.notifier.step_progress(run, step, text))
 
         async def work() -> FinalReport:
-            after = await self._read_inventory(run, step)
-            data = "\n".join(await in_slices(inventory_lines(after)))
-            saved = await self._db(
-                self._store.save_inventory, run.id, step.id, requester.user, self._clock.now(), data
+            after = await self._inventory.read(run, step)
+            saved = await self._inventory.save(run, step, requester, after)
+            request_id = await engine.db(self._closing.purge_request, run.id)
+            view = await self._approval.get(request_id) if request_id is not None else None
+            before = await self._approved_snapshot(
+                run, view.plan.inventory.snapshot if view else None, saved.id
             )
-            request_id = await self._db(self._closing.purge_request, run.id)
-            view = await self._db(self._approvals.get, request_id) if request_id is not None else None
-            before = await self._approved_snapshot(run, view.plan if view else None, saved.id)
             diff = await diff_inventories(before.inventory, after) if before and before.inventory else None
             inventory = check_inventory(
                 before.inventory if before else None,
@@ -106,7 +79,7 @@ class CloseSteps(RestoreSteps):
             target = registry_target(settings)
             async with RegistryClient(target) as client:
                 now = await client.record()
-            record = await self._db(self._records.latest_preflight, run.id)
+            record = await engine.db(self._records.latest_preflight, run.id)
             catalog = compare_catalog(
                 record.repositories if record else {},
                 now.repositories,
@@ -115,13 +88,13 @@ class CloseSteps(RestoreSteps):
                 custom=record.custom if record else (),
             )
             await say(f"measuring the bucket {settings.minio_bucket}")
-            purged = await self._db(self._records.latest_purge, run.id)
+            purged = await engine.db(self._records.latest_purge, run.id)
             # A purge that was cut off or failed may still have emptied the bucket: it counts.
-            purged_ok = run.latest("purge") is not None
+            purged_ok = run.latest(StepName.PURGE) is not None
             bucket = await self._bucket(purged[0] if purged else None)
-            verification = await self._db(self._restores.latest_verification, run.id)
-            plugins = await self._db(self._restores.latest_plugins, run.id)
-            backups = await self._db(self._store.latest_backups, run.id)
+            verification = await engine.db(self._restores.latest_verification, run.id)
+            plugins = await engine.db(self._restores.latest_plugins, run.id)
+            backups = await engine.db(ctx.store.latest_backups, run.id)
             failed_packages = [p.package for p in plugins.failed] if plugins else []
             verified_all = _verified_all(verification)
             todo = left_to_do(
@@ -168,33 +141,32 @@ class CloseSteps(RestoreSteps):
                 ),
             )
 
-        report = await self._guarded(run, step, requester, work)
+        report = await engine.guarded(run, step, requester, work)
         if report is None:
             return
         summary = f"run {report.state}; {len(report.left_to_do)} things left to do"
-        if not await self._db(self._closing.close, step.id, report, summary):
+        if not await engine.db(self._closing.close, step.id, report, summary):
             return  # stopped meanwhile: the step is interrupted and the run stays open
-        run = await self._refresh(run)
-        done = await self._db(self._store.run_step, step.id)
-        await self._call(self._notifier.run_closed(run, done, report))
-        await self._show(run)
+        run = await engine.refresh(run)
+        done = await engine.db(ctx.store.run_step, step.id)
+        await engine.tell(ctx.notifier.run_closed(run, done, report))
+        await engine.show(run)
 
     async def _approved_snapshot(
-        self, run: RunView, plan: dict[str, object] | None, newest: int
+        self, run: RunView, snapshot_id: int | None, newest: int
     ) -> SnapshotView | None:
         """The inventory the purge was approved on, or the run's newest one before this close."""
-        inventory = plan.get("inventory") if plan else None
-        snapshot_id = inventory.get("snapshot") if isinstance(inventory, dict) else None
-        if isinstance(snapshot_id, int):
-            return await self._db(self._closing.snapshot, snapshot_id)
-        return await self._db(self._store.latest_inventory, before_id=newest, run_id=run.id)
+        engine = self._ctx.engine
+        if snapshot_id is not None:
+            return await engine.db(self._closing.snapshot, snapshot_id)
+        return await engine.db(self._ctx.store.latest_inventory, before_id=newest, run_id=run.id)
 
     async def _bucket(self, purged: PurgeResult | None) -> Bucket:
         """The bucket's size before the purge (as it measured) and now (measured again in the MinIO pod)."""
-        settings = self._need_settings()
+        settings = self._ctx.settings
         measured: tuple[int, int] | None = None
         try:
-            with self._kube_client() as kube:
+            with self._ctx.kube_client() as kube:
                 pod = await minio_pod(kube, minio_target(settings))
                 measured = await bucket_usage(kube, minio_target(settings), str(pod["metadata"]["name"]))
         except ActionError:
@@ -219,7 +191,7 @@ def _refusal(run: RunView | None) -> str | None:
     running = [s.name for s in run.steps if s.state is StepState.RUNNING]
     if running:
         return f"The {', '.join(running)} step of run #{run.id} is running. Close the run once it finished."
-    purge, core = run.latest("purge"), run.latest("restore_core")
+    purge, core = run.latest(StepName.PURGE), run.latest(StepName.RESTORE_CORE)
     if purge is not None and (core is None or core.state is not StepState.SUCCEEDED):
         return (
             f"Run #{run.id} started a purge ({purge.state.value}), and its core images are not restored yet: "

@@ -16,7 +16,7 @@ from actions.packages import Coverage
 from bot.core.model import SnapshotView
 
 if TYPE_CHECKING:  # purge_model's reports hold Gates
-    from bot.steps.purge.model import PreflightRecord
+    from bot.steps.preflight.model import PreflightRecord
 
 
 @dataclass(frozen=True)

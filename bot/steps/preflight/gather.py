@@ -2,7 +2,8 @@
 
 Reading (`gather`) talks to the installer node, the registry and the cluster. Judging
 (`judge`) only looks at what the run stored, so the purge can re-check the very same gates
-the moment it starts, and the approval's plan (`plan_of`) is built from the same facts.
+the moment it starts, and the approval's plan (`bot.steps.approval.plan.plan_of`) is built from the
+same facts.
 """
 
 from __future__ import annotations
@@ -10,21 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from actions.backup import NodeBackup
 from actions.kube import KubeReader
-from actions.minio import purge_command
 from actions.packages import coverage, custom_repositories, parse_package
 from actions.plugin_dir import list_packages
 from actions.registry import RegistryClient, RegistryTarget
 from actions.ssh import SshTarget
 from actions.workloads import workload_images
 from bot.config.settings import Settings
-from bot.config.targets import minio_target
 from bot.core.model import SnapshotView
 from bot.steps.preflight.gates import Gate, backup_gate, inventory_gate, package_gate, registry_gate
-from bot.steps.purge.model import PreflightRecord, PreflightReport
+from bot.steps.preflight.model import PreflightRecord, PreflightReport
 
 
 @dataclass(frozen=True)
@@ -92,45 +90,3 @@ def judge(
         window,
     )
     return PreflightReport(record, covered, gates)
-
-
-def plan_of(
-    settings: Settings,
-    run_id: int,
-    snapshot: SnapshotView,
-    backups: Sequence[NodeBackup],
-    record: PreflightRecord,
-    pod: dict[str, Any],
-) -> dict[str, Any]:
-    """The plan two people approve; its fingerprint changes with any of it (a new backup, another pod)."""
-    inventory = snapshot.inventory
-    metadata = pod.get("metadata") or {}
-    return {
-        "run": run_id,
-        "bucket": settings.minio_bucket,
-        "minio": {
-            "namespace": metadata.get("namespace"),
-            "pod": metadata.get("name"),
-            "uid": metadata.get("uid"),
-        },
-        "command": purge_command(minio_target(settings)),
-        "backups": [
-            {"node": b.node, "address": b.address, "archive": b.archive, "bytes": b.bytes, "sha256": b.sha256}
-            for b in sorted(backups, key=lambda b: b.address)
-        ],
-        "inventory": {
-            "snapshot": snapshot.id,
-            "operators": len(inventory.operators) if inventory else None,
-            "plugins": len(inventory.plugins) if inventory else None,
-        },
-        "preflight": {
-            "id": record.id,
-            "packages": len(record.packages),
-            "repositories": len(record.repositories),
-            "tags": record.tag_count,
-            "custom": len(record.custom),
-            "custom_ack_by": record.custom_ack_by,
-            "workload_images": len(record.workload_images),
-        },
-        "window": "no maintenance windows are configured",
-    }

@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 
 from actions.minio import PurgeResult
-from bot.steps.purge.model import PreflightRecord
+from bot.steps.preflight.model import PreflightRecord
 from bot.store.database import Database
 from bot.store.schema import ApprovalRequestRow, AuditRow, PreflightRow, PurgeRow, aware, maybe_aware
 

@@ -1,4 +1,4 @@
-"""Helpers of the restore steps: script output shown at a pace, credentials, what the core brought back."""
+"""A vendor script as the restore runs it: its output shown at a pace, its credentials, its verdict."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from actions.errors import ActionError
-from actions.registry import RegistryClient, RegistryTarget
+from actions.registry import RegistryTarget
 from actions.restore import RestoreOutcome
 from bot.config.settings import Settings
 from bot.config.targets import registry_target
-from bot.steps.close.judge import in_catalog
 
 Output = Callable[[str, Sequence[str]], Awaitable[object]]
 
@@ -62,15 +61,3 @@ def raise_unless_done(outcome: RestoreOutcome, what: str) -> None:
     raise ActionError(
         f"{what} exited with status {outcome.exit_status}: {tail}. Fix it, then run the step again."
     )
-
-
-async def present(target: RegistryTarget, images: Sequence[str]) -> list[str]:
-    """The images whose repository and tag are in the registry now (what the core restore brought back)."""
-    async with RegistryClient(target) as client:
-        catalog = await client.record()
-    return [image for image in images if in_catalog(image, target.address, catalog.repositories)]
-
-
-def unique(images: Sequence[str]) -> list[str]:
-    """In order, each once."""
-    return list(dict.fromkeys(images))

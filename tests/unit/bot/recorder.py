@@ -11,7 +11,8 @@ from actions.minio import PurgeResult
 from bot.core.model import RunView, StepView
 from bot.core.notifier import InventoryReport, Notice, Requester
 from bot.steps.close.report import FinalReport
-from bot.steps.purge.model import ApprovalNotice, PreflightReport, PurgeChoice
+from bot.steps.preflight.model import PreflightReport
+from bot.steps.purge.model import ApprovalNotice, PurgeChoice
 from bot.steps.restore.model import PluginRestore, Verification
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -12,13 +13,24 @@ from pathlib import Path
 
 import pytest
 
-from bot.steps.approval.model import Outcome, RequestState, fingerprint
+from bot.steps.approval.model import Outcome, RequestState
+from bot.steps.approval.plan import MinioPod, Plan, PlannedBackup, PlannedInventory, PlannedPreflight
 from bot.steps.approval.records import Approvals
 from bot.store.database import Database
 from bot.store.runs import Store
 from tests.databases import open_store
 
-PLAN = {"bucket": "registry", "pod": "kube-system/minio-0", "backups": {"127.0.0.11": "ab" * 32}}
+PLAN = Plan(
+    run=1,
+    bucket="registry",
+    minio=MinioPod("kube-system", "minio-0", "u1"),
+    command="mc rm --recursive --force minio/registry/",
+    backups=(PlannedBackup("master-1", "127.0.0.11", "/cpaas/backup/127.0.0.11-minio.tar", 100, "ab" * 32),),
+    inventory=PlannedInventory(3, 1, 1),
+    preflight=PlannedPreflight(5, 2, 2, 3, 1, "UBOB", 1),
+    gates=(),
+    window="no maintenance windows are configured",
+)
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -32,6 +44,12 @@ def opened(url: str, *, required: int = 2, ttl: timedelta = timedelta(minutes=30
     run = store.open_run("UREQ", "C1")
     approvals = Approvals(store.db)
     return approvals, approvals.open(run.id, "UREQ", PLAN, required, ttl).id
+
+
+def test_the_request_keeps_the_plan_and_its_fingerprint(url: str) -> None:
+    approvals, request = opened(url)
+    view = approvals.get(request)
+    assert view.plan == PLAN and view.fingerprint == PLAN.fingerprint
 
 
 @pytest.mark.parametrize(
@@ -87,10 +105,10 @@ def test_a_changed_plan_voids_the_approval_and_nothing_starts(url: str) -> None:
     approvals, request = opened(url)
     approvals.approve(request, "UBOB", may_approve=True, allow_self=False)
     approvals.approve(request, "UCAROL", may_approve=True, allow_self=False)
-    changed = fingerprint({**PLAN, "pod": "kube-system/minio-1"})
+    changed = dataclasses.replace(PLAN, minio=MinioPod("kube-system", "minio-1", "u2")).fingerprint
     assert approvals.claim_start(request, changed) is False
     assert approvals.get(request).state is RequestState.VOID
-    assert approvals.claim_start(request, fingerprint(PLAN)) is False
+    assert approvals.claim_start(request, PLAN.fingerprint) is False
 
 
 def test_fifty_concurrent_clicks_complete_once_and_start_once(url: str) -> None:
@@ -109,7 +127,7 @@ def test_fifty_concurrent_clicks_complete_once_and_start_once(url: str) -> None:
 
     def start(_: int) -> bool:
         barrier.wait()
-        return approvals.claim_start(request, fingerprint(PLAN))
+        return approvals.claim_start(request, PLAN.fingerprint)
 
     with ThreadPoolExecutor(50) as pool:
         starts = list(pool.map(start, range(50)))
@@ -145,7 +163,7 @@ def test_expiry_at_the_moment_of_the_last_approval_has_one_outcome(url: str) -> 
         assert (outcome is Outcome.COMPLETED) == (state is RequestState.APPROVED)
         assert not did_expire or state is RequestState.EXPIRED
         assert state in (RequestState.APPROVED, RequestState.EXPIRED), "never left open and unapprovable"
-        assert approvals.claim_start(request, fingerprint(PLAN)) == (state is RequestState.APPROVED)
+        assert approvals.claim_start(request, PLAN.fingerprint) == (state is RequestState.APPROVED)
     assert seen == {RequestState.APPROVED, RequestState.EXPIRED}, "both outcomes happened, each one alone"
 
 
@@ -155,12 +173,11 @@ def test_two_processes_sharing_the_database_start_the_purge_once(url: str) -> No
         f"""
         import sys
         from bot.steps.approval.records import Approvals
-        from bot.steps.approval.model import fingerprint
         from bot.store.database import Database
         approvals = Approvals(Database.from_url({url!r}))
         for user in sys.argv[1:]:
             approvals.approve({request}, user, may_approve=True, allow_self=False)
-        started = sum(approvals.claim_start({request}, fingerprint({PLAN!r})) for _ in range(25))
+        started = sum(approvals.claim_start({request}, {PLAN.fingerprint!r}) for _ in range(25))
         print(started)
         """
     )
@@ -193,4 +210,4 @@ def test_every_click_is_audited_with_the_fingerprint(url: str) -> None:
         ("UBOB", "purge.approved"),
         ("UMALLORY", "purge.reject.refused"),
     ]
-    assert all(e.detail["fingerprint"] == fingerprint(PLAN) for e in log)
+    assert all(e.detail["fingerprint"] == PLAN.fingerprint for e in log)

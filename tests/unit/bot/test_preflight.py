@@ -1,4 +1,4 @@
-"""The preflight's judgement, the plan two people approve, and the records it leaves."""
+"""The preflight's judgement and the records it leaves."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from actions.workloads import pod_images, repository_of
 from bot.config.settings import Settings
 from bot.config.targets import minio_target, plugin_dir
 from bot.core.model import SnapshotView
-from bot.steps.approval.model import fingerprint
-from bot.steps.preflight.gather import judge, plan_of
+from bot.steps.approval.plan import plan_of
+from bot.steps.preflight.gather import judge
+from bot.steps.preflight.model import PreflightRecord
 from bot.steps.preflight.records import Records
-from bot.steps.purge.model import PreflightRecord
 from bot.steps.schedule.gate import window_gate
 from bot.steps.schedule.windows import parse_recurring
 from bot.store.runs import Store
@@ -115,18 +115,6 @@ def test_custom_images_are_repositories_no_installer_namespace_or_package_restor
     assert custom_repositories(repos, packages, ("acp", "ait", "3rdparty")) == ("retail/shop", "shop")
 
 
-def test_the_plan_fingerprint_changes_with_the_pod_the_backups_and_the_acknowledgement() -> None:
-    pod = {"metadata": {"namespace": "kube-system", "name": "minio-0", "uid": "u1"}}
-    base = fingerprint(plan_of(SETTINGS, 1, snapshot(), backups(), record(ack="UBOB"), pod))
-    assert base == fingerprint(plan_of(SETTINGS, 1, snapshot(), backups(), record(ack="UBOB"), pod))
-    other_pod = {"metadata": {**pod["metadata"], "uid": "u2"}}
-    assert base != fingerprint(plan_of(SETTINGS, 1, snapshot(), backups(), record(ack="UBOB"), other_pod))
-    newer = backups(NOW)
-    newer[0] = NodeBackup(*[*vars(newer[0]).values()][:5], "cd" * 32, *[*vars(newer[0]).values()][6:])  # type: ignore[arg-type]
-    assert base != fingerprint(plan_of(SETTINGS, 1, snapshot(), newer, record(ack="UBOB"), pod))
-    assert base != fingerprint(plan_of(SETTINGS, 1, snapshot(), backups(), record(ack="UCAROL"), pod))
-
-
 def test_the_purge_command_is_the_runbooks_with_configured_inputs_quoted() -> None:
     assert purge_command(minio_target(SETTINGS)) == (
         '. /etc/config/minio.env && mc --insecure alias set minio https://127.0.0.1:9000 "$MINIO_ACCESS_KEY" '
@@ -184,4 +172,5 @@ def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None
 def _request(store: Store, run_id: int) -> int:
     from bot.steps.approval.records import Approvals
 
-    return Approvals(store.db).open(run_id, "UALICE", {"x": 1}, 2, timedelta(minutes=5)).id
+    plan = plan_of(SETTINGS, run_id, snapshot(), backups(), record(), {}, gates=(), window="")
+    return Approvals(store.db).open(run_id, "UALICE", plan, 2, timedelta(minutes=5)).id

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from actions.kube import KubeClient
+from bot.config.settings import Settings
 from bot.core.model import RunView, SnapshotView, StepState
 from bot.core.notifier import Requester
 from bot.runbook import Runbook
@@ -28,7 +29,7 @@ def db(tmp_path: Path) -> str:
 
 
 def runbook(store: Store, notifier: RecordingNotifier, kubeconfig: Path) -> Runbook:
-    return Runbook(store, notifier, lambda: KubeClient.from_config(str(kubeconfig)))
+    return Runbook(store, notifier, lambda: KubeClient.from_config(str(kubeconfig)), Settings.load({}))
 
 
 async def test_a_recorded_inventory_is_stored_with_who_asked_and_when(
@@ -177,7 +178,7 @@ async def test_a_step_that_breaks_outside_its_error_handling_ends_as_failed(
     kube_api.load([operatorview("rds-operator")])
 
     class BrokenStore(Store):
-        def save_inventory(self, *args: object, **kwargs: object) -> SnapshotView:  # type: ignore[override]
+        def save_inventory(self, *args: object, **kwargs: object) -> SnapshotView:
             raise RuntimeError("disk on fire")
 
     store = BrokenStore(open_database(db))

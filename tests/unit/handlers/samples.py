@@ -9,9 +9,18 @@ from typing import Any
 from actions.minio import PurgeResult
 from actions.packages import Coverage
 from bot.core.model import RunState, RunView, StepState, StepView
-from bot.steps.approval.model import RequestState, RequestView, fingerprint
+from bot.steps.approval.model import RequestState, RequestView
+from bot.steps.approval.plan import (
+    GateVerdict,
+    MinioPod,
+    Plan,
+    PlannedBackup,
+    PlannedInventory,
+    PlannedPreflight,
+)
 from bot.steps.preflight.gates import Gate
-from bot.steps.purge.model import ApprovalNotice, PreflightRecord, PreflightReport
+from bot.steps.preflight.model import PreflightRecord, PreflightReport
+from bot.steps.purge.model import ApprovalNotice
 from handlers.tables import MAX_SECTION_TEXT
 from sandbox.slack.validation import validate_message
 
@@ -58,42 +67,47 @@ def report(rec: PreflightRecord | None = None, gates: tuple[Gate, ...] = GATES) 
     return PreflightReport(rec if rec is not None else record(), Coverage((), (), ()), gates)
 
 
-def plan(**changes: Any) -> dict[str, Any]:
-    """A plan as the core stores it with a request."""
-    base: dict[str, Any] = {
-        "bucket": "registry",
-        "minio": {"namespace": "kube-system", "pod": "minio-0"},
-        "backups": [
-            {
-                "node": f"master-{i}",
-                "address": f"127.0.0.1{i}",
-                "archive": f"/cpaas/backup/127.0.0.1{i}-minio.tar",
-                "bytes": 3 * 1024**3 + i,
-                "sha256": f"{i}" * 64,
-            }
+def plan(**changes: Any) -> Plan:
+    """A plan as the core makes it for a request (fields replaced by `changes`)."""
+    base = Plan(
+        run=1,
+        bucket="registry",
+        minio=MinioPod("kube-system", "minio-0", "0f9e8d7c"),
+        command=(
+            ". /etc/config/minio.env && mc --insecure alias set minio https://127.0.0.1:9000 "
+            '"$MINIO_ACCESS_KEY" "$MINIO_SECRET_KEY" && mc --insecure rm --recursive --force minio/registry/'
+        ),
+        backups=tuple(
+            PlannedBackup(
+                f"master-{i}",
+                f"127.0.0.1{i}",
+                f"/cpaas/backup/127.0.0.1{i}-minio.tar",
+                3 * 1024**3 + i,
+                f"{i}" * 64,
+            )
             for i in range(1, 4)
-        ],
-        "inventory": {"snapshot": 4, "operators": 12, "plugins": 30},
-        "preflight": {
-            "id": 3,
-            "packages": 40,
-            "repositories": 3400,
-            "tags": 9100,
-            "custom": 2,
-            "custom_ack_by": "UALICE",
-            "workload_images": 230,
-        },
-        "window": "Sat 22:00–Sun 04:00 UTC",
-    }
-    base.update(changes)
-    return base
+        ),
+        inventory=PlannedInventory(snapshot=4, operators=12, plugins=30),
+        preflight=PlannedPreflight(
+            id=3,
+            packages=40,
+            repositories=3400,
+            tags=9100,
+            custom=2,
+            custom_ack_by="UALICE",
+            workload_images=230,
+        ),
+        gates=tuple(GateVerdict.of(g) for g in GATES if g.key != "window"),
+        window="Sat 22:00–Sun 04:00 UTC",
+    )
+    return dataclasses.replace(base, **changes)
 
 
 def request(
     state: RequestState = RequestState.OPEN,
     approvals: tuple[str, ...] = (),
     closed_by: str | None = None,
-    the_plan: dict[str, Any] | None = None,
+    the_plan: Plan | None = None,
 ) -> RequestView:
     """A purge request of UALICE that needs two approvals."""
     chosen = the_plan if the_plan is not None else plan()
@@ -101,7 +115,7 @@ def request(
         7,
         1,
         "UALICE",
-        fingerprint(chosen),
+        chosen.fingerprint,
         chosen,
         2,
         state,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
 from bot.steps.approval.model import RequestState
+from bot.steps.approval.plan import MinioPod, PlannedBackup, PlannedInventory
 from bot.steps.purge.model import ApprovalNotice
 from handlers.approval_blocks import APPROVE, REJECT, approval_blocks, approval_text
 from handlers.tables import MAX_BLOCKS
@@ -35,6 +37,7 @@ def test_an_open_request_shows_the_plan_gates_fingerprint_and_who_asked() -> Non
     assert "*Preflight* #3: 40 packages; 3,400 repositories and 9,100 tags" in text
     assert "2 custom images, acknowledged by <@UALICE>; 230 images used by workloads" in text
     assert "*Window* Sat 22:00–Sun 04:00 UTC" in text
+    assert "*Also in the plan*\n*command* `. /etc/config/minio.env &amp;&amp; mc --insecure alias set" in text
     for gate in GATES:
         assert f"✅ *{gate.title}*" in text
     assert f"*Fingerprint* `{view.fingerprint[:12]}`" in text
@@ -111,16 +114,13 @@ def test_a_request_closed_by_regclean_is_not_called_rejected_by_it() -> None:
 
 
 def test_a_long_plan_stays_within_the_limits_and_says_what_it_left_out() -> None:
-    backups = [
-        {"node": f"node-{i:03d}", "address": f"10.0.{i // 256}.{i % 256}", "archive": "/b/" + "a" * 120,
-         "bytes": i * 1024**2, "sha256": f"{i:064x}"}
+    backups = tuple(
+        PlannedBackup(
+            f"node-{i:03d}", f"10.0.{i // 256}.{i % 256}", "/b/" + "a" * 120, i * 1024**2, f"{i:064x}"
+        )
         for i in range(200)
-    ]  # fmt: skip
-    long_plan = plan(
-        backups=backups,
-        window="w" * 5000,
-        **{f"extra_{i:02d}": {"nested": "x" * 1000} for i in range(30)},
     )
+    long_plan = plan(backups=backups, window="w" * 5000, command="c" * 5000)
     text, blocks = rendered(notice(request(the_plan=long_plan)))
     assert len(blocks) <= MAX_BLOCKS
     assert "*Backups* of 200 nodes" in text
@@ -128,24 +128,30 @@ def test_a_long_plan_stays_within_the_limits_and_says_what_it_left_out() -> None
     assert more is not None
     shown = sum(f"node-{i:03d}" in text for i in range(200))
     assert shown + int(more.group(1)) == 200
-    assert "extra_00" in text and "…and 20 more" in text
+    assert "*command* `" + "c" * 199 + "…`" in text, "a long value is cut"
     assert set(buttons(blocks)) == {APPROVE, REJECT}, "the buttons survive a long plan"
 
 
-def test_a_plan_the_core_extended_is_shown_whole_and_missing_keys_do_not_break_it() -> None:
-    text, _ = rendered(notice(request(the_plan={"bucket": "registry", "registry_selector": "app=registry"})))
-    assert "*registry_selector* `app=registry`" in text
-    assert "snapshot #–" in text and "*Window* –" in text and "*Backups* –" in text
+def test_missing_values_show_as_a_dash() -> None:
+    sparse = plan(
+        minio=MinioPod(None, None, None),
+        backups=(),
+        inventory=PlannedInventory(4, None, None),
+        window="",
+    )
+    text, _ = rendered(notice(request(the_plan=sparse)))
+    assert "through the MinIO pod `–`" in text and "snapshot #4: – operators, – plugins" in text
+    assert "*Window* –" in text and "*Backups* –" in text
 
 
 def test_plan_values_and_names_are_escaped_never_interpreted() -> None:
     hostile = plan(
         bucket="<!channel>",
-        minio={"namespace": "kube-system", "pod": "minio-0` <!here> `"},
+        minio=MinioPod("kube-system", "minio-0` <!here> `", None),
         window="<https://evil.example|click me> & more",
-        password="<@UADMIN> s3cr3t&",
+        command="<@UADMIN> s3cr3t&",
+        preflight=dataclasses.replace(plan().preflight, custom_ack_by="cli:<root>"),
     )
-    hostile["preflight"]["custom_ack_by"] = "cli:<root>"
     text, _ = rendered(notice(request(the_plan=hostile, closed_by="<@UX>", state=RequestState.REJECTED)))
     assert not re.search(r"<!(channel|here)|<https://evil|<@UADMIN>|<@UX>", text)
     assert "&lt;!channel&gt;" in text and "&lt;!here&gt;" in text

@@ -8,6 +8,7 @@ Slack would show.
 from __future__ import annotations
 
 import asyncio
+import types
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,7 +78,12 @@ class Clicks:
 
 def lazy_listeners() -> list[asyncio.Task[Any]]:
     """The clicks Bolt is still working on after acknowledging them."""
-    return [t for t in asyncio.all_tasks() if "to_runnable_function" in t.get_coro().__qualname__]
+    return [
+        t
+        for t in asyncio.all_tasks()
+        if isinstance(coro := t.get_coro(), types.CoroutineType)
+        and "to_runnable_function" in coro.__qualname__
+    ]
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import dataclasses
 import re
 
 from actions.packages import Coverage
-from bot.steps.purge.model import PreflightReport
+from bot.steps.preflight.model import PreflightReport
 from handlers.preflight_blocks import ACK_CUSTOM, preflight_blocks, preflight_text
 from handlers.purge_blocks import purge_blocks, purge_text
 from handlers.tables import MAX_BLOCKS

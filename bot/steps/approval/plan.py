@@ -1,0 +1,356 @@
+"""The plan two people approve: a frozen value, its canonical JSON form, and its fingerprint.
+
+The encoding keeps exactly the keys and nesting of the untyped dict that approval requests have
+always stored, so a request stored by an earlier release decodes, and a plan encodes to the very
+JSON that was fingerprinted then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from actions.backup import NodeBackup
+from actions.minio import purge_command
+from bot.config.settings import Settings
+from bot.config.targets import minio_target
+from bot.core.model import SnapshotView
+from bot.steps.preflight.gates import Gate
+from bot.steps.preflight.model import PreflightRecord
+
+
+def canonical_json(data: Mapping[str, Any]) -> str:
+    """The one JSON text of an encoded plan: sorted keys, no spaces, non-ASCII kept as is."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest(data: Mapping[str, Any]) -> str:
+    """The sha256 (hex) of an encoded plan's canonical JSON."""
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class MinioPod:
+    """The MinIO pod the purge runs in."""
+
+    namespace: str | None
+    pod: str | None
+    uid: str | None
+    """A pod recreated under the same name has another uid, and so another plan."""
+
+    def encode(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"namespace": self.namespace, "pod": self.pod, "uid": self.uid}
+
+
+@dataclass(frozen=True)
+class PlannedBackup:
+    """One node's verified backup, as approved."""
+
+    node: str
+    address: str
+    archive: str
+    """The archive's path on the node."""
+    bytes: int | None
+    """The archive's size."""
+    sha256: str | None
+
+    def encode(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "node": self.node,
+            "address": self.address,
+            "archive": self.archive,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True)
+class PlannedInventory:
+    """The inventory snapshot the plan was made on."""
+
+    snapshot: int
+    """The snapshot's id."""
+    operators: int | None
+    """How many operators it holds (None when the snapshot was not loaded)."""
+    plugins: int | None
+    """How many cluster plugins it holds (None when the snapshot was not loaded)."""
+
+    def encode(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"snapshot": self.snapshot, "operators": self.operators, "plugins": self.plugins}
+
+
+@dataclass(frozen=True)
+class PlannedPreflight:
+    """The preflight the plan was made on, as counts."""
+
+    id: int
+    packages: int
+    """Package files in the plugin directory."""
+    repositories: int
+    """Repositories in the registry."""
+    tags: int
+    """Tags in the registry, over every repository."""
+    custom: int
+    """Custom repositories (neither the installer nor a package restores them)."""
+    custom_ack_by: str | None
+    """Who acknowledged that the custom images are lost, if anybody did."""
+    workload_images: int
+    """Images from the registry that the cluster's pods use."""
+
+    def encode(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "id": self.id,
+            "packages": self.packages,
+            "repositories": self.repositories,
+            "tags": self.tags,
+            "custom": self.custom,
+            "custom_ack_by": self.custom_ack_by,
+            "workload_images": self.workload_images,
+        }
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """One gate's verdict when the plan was made (without its detail, which may mention times)."""
+
+    key: str
+    title: str
+    passed: bool
+
+    @classmethod
+    def of(cls, gate: Gate) -> GateVerdict:
+        """The verdict of a judged gate."""
+        return cls(gate.key, gate.title, gate.passed)
+
+    def encode(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"key": self.key, "title": self.title, "passed": self.passed}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What two people approve; any change to it (a new backup, another pod) changes its fingerprint."""
+
+    run: int
+    bucket: str
+    minio: MinioPod
+    command: str
+    """The shell command the purge runs in the MinIO pod."""
+    backups: tuple[PlannedBackup, ...]
+    """Ordered by address."""
+    inventory: PlannedInventory
+    preflight: PlannedPreflight
+    gates: tuple[GateVerdict, ...]
+    """The gates as judged when the plan was made, the window's gate left out (its verdict changes
+    as time passes; the window itself is `window`). Empty in requests stored before gates were kept."""
+    window: str
+    """The window the purge runs in, `START/END` in ISO 8601, or a sentence saying there is none.
+    Empty in requests stored before the window was part of the plan."""
+
+    def encode(self) -> dict[str, Any]:
+        """The canonical JSON-able form, as the approval request stores it."""
+        return {
+            "run": self.run,
+            "bucket": self.bucket,
+            "minio": self.minio.encode(),
+            "command": self.command,
+            "backups": [b.encode() for b in self.backups],
+            "inventory": self.inventory.encode(),
+            "preflight": self.preflight.encode(),
+            "window": self.window,
+            "gates": [g.encode() for g in self.gates],
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        """The sha256 of the canonical encoding: the plan the approvers saw is the plan that runs."""
+        return digest(self.encode())
+
+    @classmethod
+    def decode(cls, data: Mapping[str, Any]) -> Plan:
+        """A plan from its stored form; ValueError names what is missing, unknown or of the wrong type.
+
+        A key this type does not know is refused rather than dropped: the approvers approved the
+        whole plan, so none of it may silently vanish from what is shown and checked.
+        """
+        top = _Fields(data, "plan", _PLAN_KEYS, optional=("gates", "window"))
+        minio = _Fields(top.get("minio"), "plan.minio", ("namespace", "pod", "uid"))
+        inventory = _Fields(top.get("inventory"), "plan.inventory", ("snapshot", "operators", "plugins"))
+        pre = _Fields(top.get("preflight"), "plan.preflight", _PREFLIGHT_KEYS)
+        return cls(
+            run=top.integer("run"),
+            bucket=top.text("bucket"),
+            minio=MinioPod(minio.maybe_text("namespace"), minio.maybe_text("pod"), minio.maybe_text("uid")),
+            command=top.text("command"),
+            backups=tuple(
+                _backup(_Fields(b, f"plan.backups[{i}]", _BACKUP_KEYS))
+                for i, b in enumerate(top.array("backups"))
+            ),
+            inventory=PlannedInventory(
+                inventory.integer("snapshot"),
+                inventory.maybe_integer("operators"),
+                inventory.maybe_integer("plugins"),
+            ),
+            preflight=PlannedPreflight(
+                id=pre.integer("id"),
+                packages=pre.integer("packages"),
+                repositories=pre.integer("repositories"),
+                tags=pre.integer("tags"),
+                custom=pre.integer("custom"),
+                custom_ack_by=pre.maybe_text("custom_ack_by"),
+                workload_images=pre.integer("workload_images"),
+            ),
+            gates=tuple(
+                _verdict(_Fields(g, f"plan.gates[{i}]", ("key", "title", "passed")))
+                for i, g in enumerate(top.array("gates") if "gates" in top else ())
+            ),
+            window=top.text("window") if "window" in top else "",
+        )
+
+
+def plan_of(
+    settings: Settings,
+    run_id: int,
+    snapshot: SnapshotView,
+    backups: Sequence[NodeBackup],
+    record: PreflightRecord,
+    pod: Mapping[str, Any],
+    *,
+    gates: Sequence[Gate],
+    window: str,
+) -> Plan:
+    """The plan of a run as it stands: its facts, the MinIO pod, the gates to keep, and the window."""
+    inventory = snapshot.inventory
+    metadata = pod.get("metadata") or {}
+    return Plan(
+        run=run_id,
+        bucket=settings.minio_bucket,
+        minio=MinioPod(
+            _maybe_str(metadata.get("namespace")),
+            _maybe_str(metadata.get("name")),
+            _maybe_str(metadata.get("uid")),
+        ),
+        command=purge_command(minio_target(settings)),
+        backups=tuple(
+            PlannedBackup(b.node, b.address, b.archive, b.bytes, b.sha256)
+            for b in sorted(backups, key=lambda b: b.address)
+        ),
+        inventory=PlannedInventory(
+            snapshot.id,
+            len(inventory.operators) if inventory else None,
+            len(inventory.plugins) if inventory else None,
+        ),
+        preflight=PlannedPreflight(
+            id=record.id,
+            packages=len(record.packages),
+            repositories=len(record.repositories),
+            tags=record.tag_count,
+            custom=len(record.custom),
+            custom_ack_by=record.custom_ack_by,
+            workload_images=len(record.workload_images),
+        ),
+        gates=tuple(GateVerdict.of(g) for g in gates),
+        window=window,
+    )
+
+
+_PLAN_KEYS = ("run", "bucket", "minio", "command", "backups", "inventory", "preflight", "window", "gates")
+_BACKUP_KEYS = ("node", "address", "archive", "bytes", "sha256")
+_PREFLIGHT_KEYS = ("id", "packages", "repositories", "tags", "custom", "custom_ack_by", "workload_images")
+
+
+def _backup(fields: _Fields) -> PlannedBackup:
+    return PlannedBackup(
+        fields.text("node"),
+        fields.text("address"),
+        fields.text("archive"),
+        fields.maybe_integer("bytes"),
+        fields.maybe_text("sha256"),
+    )
+
+
+def _verdict(fields: _Fields) -> GateVerdict:
+    return GateVerdict(fields.text("key"), fields.text("title"), fields.flag("passed"))
+
+
+def _maybe_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+class _Fields:
+    """One JSON object of a stored plan, read with its type checked; errors say where (`plan.minio.pod`)."""
+
+    def __init__(
+        self, value: object, where: str, keys: Collection[str], optional: Collection[str] = ()
+    ) -> None:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{where} is {_kind(value)}, not an object")
+        unknown = sorted(str(k) for k in value if k not in keys)
+        if unknown:
+            raise ValueError(f"{where} has keys a plan does not have: {', '.join(unknown)}")
+        missing = [k for k in keys if k not in value and k not in optional]
+        if missing:
+            raise ValueError(f"{where} lacks {', '.join(missing)}")
+        self._value: Mapping[str, Any] = value
+        self._where = where
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._value
+
+    def get(self, key: str) -> object:
+        """The raw value."""
+        return self._value[key]
+
+    def integer(self, key: str) -> int:
+        """An integer (a bool is not one)."""
+        value = self._value[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._wrong(key, "an integer")
+        return value
+
+    def maybe_integer(self, key: str) -> int | None:
+        """An integer or null."""
+        return None if self._value[key] is None else self.integer(key)
+
+    def text(self, key: str) -> str:
+        """A string."""
+        value = self._value[key]
+        if not isinstance(value, str):
+            raise self._wrong(key, "a string")
+        return value
+
+    def maybe_text(self, key: str) -> str | None:
+        """A string or null."""
+        return None if self._value[key] is None else self.text(key)
+
+    def flag(self, key: str) -> bool:
+        """A boolean."""
+        value = self._value[key]
+        if not isinstance(value, bool):
+            raise self._wrong(key, "true or false")
+        return value
+
+    def array(self, key: str) -> Sequence[object]:
+        """A list."""
+        value = self._value[key]
+        if not isinstance(value, list | tuple):
+            raise self._wrong(key, "a list")
+        return value
+
+    def _wrong(self, key: str, expected: str) -> ValueError:
+        return ValueError(f"{self._where}.{key} is {_kind(self._value[key])}, not {expected}")
+
+
+def _kind(value: object) -> str:
+    """How an error names a value: `null`, or its type and a short repr."""
+    if value is None:
+        return "null"
+    shown = repr(value)
+    return f"{type(value).__name__} {shown[:40] + '…' if len(shown) > 40 else shown}"

@@ -49,6 +49,8 @@ class SshTarget:
     """The only source of trusted host keys."""
     connect_timeout: float = 15.0
     command_timeout: float = 4 * 3600.0
+    timeout_setting: str = "REGCLEAN_SSH_COMMAND_TIMEOUT"
+    """The setting that `command_timeout` comes from, named when a command runs out of time."""
 
     @property
     def where(self) -> str:
@@ -115,7 +117,7 @@ class Session:
         except TimeoutError:
             raise RemoteCommandFailed(
                 f"{self.target.address}: the command did not finish within "
-                f"{self.target.command_timeout:.0f} s (REGCLEAN_SSH_COMMAND_TIMEOUT); it was abandoned."
+                f"{self.target.command_timeout:.0f} s ({self.target.timeout_setting}); it was abandoned."
             ) from None
         except (asyncssh.Error, OSError) as exc:
             raise ConnectionDropped(
@@ -154,7 +156,7 @@ class Session:
             return StreamedExit(
                 None,
                 f"the command did not finish within {self.target.command_timeout:.0f} s "
-                "(REGCLEAN_SSH_COMMAND_TIMEOUT) and was stopped; how far it got is unknown",
+                f"({self.target.timeout_setting}) and was stopped; how far it got is unknown",
             )
         except (asyncssh.Error, OSError) as exc:
             return StreamedExit(None, f"the SSH connection was lost while the command ran ({_reason(exc)})")

@@ -196,10 +196,11 @@ async def test_a_command_that_outlives_its_timeout_is_abandoned_with_an_unknown_
     os.mkfifo(rig.node.root / "never")
     rig.install_upload('echo "started with $4"\nread -r _ < "$HOME/never"\n')
     lines = Lines()
-    outcome = await rig.upload(lines, command_timeout=1.0)
+    outcome = await rig.upload(lines, command_timeout=1.0, timeout_setting="REGCLEAN_RESTORE_TIMEOUT")
 
     assert outcome.exit_status is None
     assert outcome.problem is not None and "did not finish within 1 s" in outcome.problem
+    assert "(REGCLEAN_RESTORE_TIMEOUT)" in outcome.problem, "the message names the setting to raise"
     assert lines.seen == ["started with ••••"]
     rig.assert_no_password(outcome, lines.seen)
 

@@ -7,10 +7,12 @@ masked first. What follows a restore (its pull check) is wired in `bot/runbook.p
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from actions.errors import ActionError
 from actions.plugin_dir import list_packages
 from actions.restore import RestoreOutcome, run_upload, violet_push
+from actions.ssh import SshTarget
 from bot.config.targets import plugin_dir
 from bot.core.model import RunView, StepName, StepState, StepView
 from bot.core.notifier import Requester
@@ -28,6 +30,16 @@ _GATE = (
     "If you know the registry is in a fit state, an approver can override: "
     "`/regclean restore core --override`."
 )
+
+
+async def _installer(ctx: StepContext) -> SshTarget:
+    """The installer node, with the restore's own time limit for each script (REGCLEAN_RESTORE_TIMEOUT)."""
+    target = await installer_target(ctx.settings, ctx.kube)
+    return dataclasses.replace(
+        target,
+        command_timeout=ctx.settings.restore_timeout.total_seconds(),
+        timeout_setting="REGCLEAN_RESTORE_TIMEOUT",
+    )
 
 
 class RestoreStep:
@@ -86,7 +98,7 @@ class RestoreStep:
 
         async def work() -> int:
             registry, user, password = credentials(settings)
-            target = await installer_target(settings, ctx.kube)
+            target = await _installer(ctx)
             lines = 0
             for mode in ("all", "necessary"):
                 report = Progress(
@@ -125,7 +137,7 @@ class RestoreStep:
             settings.require("platform_url", "platform_username", "platform_password")
             assert settings.platform_url and settings.platform_username and settings.platform_password
             password = settings.platform_password.get_secret_value()
-            target = await installer_target(settings, ctx.kube)
+            target = await _installer(ctx)
             directory = plugin_dir(settings)
             packages = list(await list_packages(target, directory))
             if retry_failed:

@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 LATENCY = 1.0
 """Seconds each simulated Kubernetes API request takes while a step is to be cut off."""
 INTERRUPTED = "regclean stopped while this step was running."
-TITLES = {step.name: step.title for step in RUNBOOK}
+TITLES: dict[str, str] = {step.name: step.title for step in RUNBOOK}
 RUNNING, DONE, FAILED, CUT = "⏳", "✅", "❌", "⚠️"
 
 

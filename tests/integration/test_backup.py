@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.backup import BackupResult, NodeProgress, back_up
+from actions.backup import BackupResult, NodeProgress, Progress, back_up
 from sandbox.nodes import SandboxCluster, SandboxNode, generate_keys, tree_stats
 from tests.integration.conftest import request
 
@@ -24,7 +24,7 @@ async def no_progress(_: NodeProgress) -> None:
     return None
 
 
-def on_archiving(address: str, action: Callable[[], None]) -> Callable[[NodeProgress], object]:
+def on_archiving(address: str, action: Callable[[], object]) -> Progress:
     """A progress callback that acts once, when `address` starts writing its archive."""
     done = False
 

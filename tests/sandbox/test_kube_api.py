@@ -23,6 +23,7 @@ from sandbox.kube.fixtures import (
     load_fixture,
     without_empty_channels,
 )
+from tests.present import present
 
 OPERATORVIEWS = "/apis/app.alauda.io/v1alpha1/operatorviews"
 
@@ -309,16 +310,18 @@ async def test_python_client_lists_nodes_and_pods(sample, tmp_path) -> None:
     core = k8s.CoreV1Api(python_client(sample, tmp_path))
     nodes = await asyncio.to_thread(core.list_node)
     ips = {
-        n.metadata.name: [a.address for a in n.status.addresses if a.type == "InternalIP"]
+        present(n.metadata).name: [
+            a.address for a in present(present(n.status).addresses) if a.type == "InternalIP"
+        ]
         for n in nodes.items
     }
     assert ips["acp-global-m1"] == ["127.0.0.11"] and ips["acp-global-m3"] == ["127.0.0.13"]
     pods = await asyncio.to_thread(core.list_pod_for_all_namespaces)
     assert len(pods.items) == len(sample.objects("pods"))
-    statuses = [s for p in pods.items for s in p.status.container_statuses]
+    statuses = [s for p in pods.items for s in present(present(p.status).container_statuses)]
     assert all(s.image_id and s.restart_count == 0 for s in statuses)
     page = await asyncio.to_thread(core.list_pod_for_all_namespaces, limit=4)
-    assert len(page.items) == 4 and page.metadata._continue
+    assert len(page.items) == 4 and present(page.metadata)._continue
 
 
 async def test_deleting_a_pod_returns_the_pod_and_calls_the_hook(sample, tmp_path) -> None:
@@ -330,8 +333,8 @@ async def test_deleting_a_pod_returns_the_pod_and_calls_the_hook(sample, tmp_pat
     sample.on_pod_deleted = hook
     core = k8s.CoreV1Api(python_client(sample, tmp_path))
     pod = await asyncio.to_thread(core.delete_namespaced_pod, "registry-6f9c8d7b5-h4t9m", "kube-system")
-    assert isinstance(pod, k8s.V1Pod) and pod.metadata.name == "registry-6f9c8d7b5-h4t9m"
-    assert pod.metadata.deletion_timestamp is not None
+    assert isinstance(pod, k8s.V1Pod) and present(pod.metadata).name == "registry-6f9c8d7b5-h4t9m"
+    assert present(pod.metadata).deletion_timestamp is not None
     assert [p["metadata"]["name"] for p in deleted] == ["registry-6f9c8d7b5-h4t9m"]
     assert sample.get("pods", "kube-system", "registry-6f9c8d7b5-h4t9m") is None
     with pytest.raises(k8s.ApiException) as missing:

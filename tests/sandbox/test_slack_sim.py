@@ -586,7 +586,7 @@ async def test_socket_mode_bolt_app_connects_acks_and_responds(ws: SlackWorkspac
         app_token=ws.app_token,
         web_client=AsyncWebClient(token=ws.app_token, base_url=ws.api_url),
     )
-    await handler.connect_async()  # type: ignore[no-untyped-call]
+    await handler.connect_async()
     try:
         driver = SlackDriver(ws)
         await driver.wait_connected()
@@ -606,7 +606,7 @@ async def test_socket_mode_bolt_app_connects_acks_and_responds(ws: SlackWorkspac
         await ws.wait_for(lambda w: w.socket.connects == 2 and w.socket.connections)
         assert (await driver.slash("U0ALICE", "again")).status == 200
     finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]
+        await handler.close_async()
 
 
 async def test_socket_mode_envelope_without_ack_times_out_like_slack(ws: SlackWorkspace) -> None:

@@ -26,6 +26,7 @@ from sandbox.registry import registry_binary, skopeo_binary
 from sandbox.registry.images import layout_blobs, make_oci_layout
 from sandbox.registry.seed import LAYER_SIZE, image_seed
 from sandbox.stack import Sandbox
+from tests.present import present
 
 pytestmark = [
     pytest.mark.e2e,
@@ -129,10 +130,8 @@ async def test_the_registry_holds_the_workloads_images_and_old_tags(box: Sandbox
 
     archon = box.kube.objects("pods", "cpaas-system")[0]
     assert archon["spec"]["containers"][0]["image"] == f"{box.registry.address}/acp/archon:v4.2.5"
-    assert (
-        box.kube.get("pods", "retail-prod", "storefront-7f6d5c4b3-9zqwe")["spec"]["containers"][0]["image"]
-        == "docker.io/library/nginx:1.27.4"
-    )
+    storefront = present(box.kube.get("pods", "retail-prod", "storefront-7f6d5c4b3-9zqwe"))
+    assert storefront["spec"]["containers"][0]["image"] == "docker.io/library/nginx:1.27.4"
 
 
 async def test_the_purge_command_empties_the_bucket_from_the_minio_pod(box: Sandbox) -> None:
@@ -174,23 +173,22 @@ async def test_deleting_a_registry_pod_restarts_the_registry_and_a_replacement_t
 
     with core_api(kubeconfig(box)) as api:
         gone = await asyncio.to_thread(api.delete_namespaced_pod, GONE, "kube-system")
-        assert gone.metadata.deletion_timestamp is not None
+        assert present(gone.metadata).deletion_timestamp is not None
 
         def ready_replacement() -> Any:
             pods = api.list_namespaced_pod("kube-system", label_selector=REGISTRY_SELECTOR).items
-            assert GONE not in {p.metadata.name for p in pods}
+            assert GONE not in {present(p.metadata).name for p in pods}
             assert len(pods) == 3, "one replacement, at once, not Ready until the registry is back"
-            new = next(p for p in pods if p.metadata.name not in KEPT)
-            return (
-                new if any(c.type == "Ready" and c.status == "True" for c in new.status.conditions) else None
-            )
+            new = next(p for p in pods if present(p.metadata).name not in KEPT)
+            conditions = present(present(new.status).conditions)
+            return new if any(c.type == "Ready" and c.status == "True" for c in conditions) else None
 
         await box.registry_pods.wait_idle()  # the deletion queued the restart before the API answered
         pod = await asyncio.to_thread(ready_replacement)
         assert pod is not None, "the replacement is Ready once the restart is done"
     assert pod.metadata.name.startswith("registry-6f9c8d7b5-")
-    assert pod.metadata.uid != gone.metadata.uid
-    assert pod.metadata.labels == gone.metadata.labels
+    assert pod.metadata.uid != present(gone.metadata).uid
+    assert pod.metadata.labels == present(gone.metadata).labels
     assert pod.status.container_statuses[0].ready is True
     assert box.registry_pods.restarts == 1
     assert await blob_status(box, image) == 404, "the restarted registry forgot the blobs"
@@ -225,7 +223,7 @@ async def test_a_replacement_stays_not_ready_until_a_restart_after_its_deletion(
             first, second = pods.replacements
             assert not ready(kube.get("pods", "kube-system", first))
             assert not ready(kube.get("pods", "kube-system", second))
-            assert kube.get("pods", "kube-system", first)["status"]["phase"] == "Pending"
+            assert present(kube.get("pods", "kube-system", first))["status"]["phase"] == "Pending"
 
             registry.release.set()
             await pods.wait_idle()

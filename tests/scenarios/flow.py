@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sandbox.kube import KubeApiServer
 from sandbox.platform import settle_missing_csvs
-from sandbox.slack import Message, SlackWorkspace
-from sandbox.stack import RunningBot, Sandbox
+from sandbox.slack import Message, SlackDriver, SlackWorkspace
+from sandbox.stack import Sandbox
 from tests.scenarios.conftest import inventory_done, root, text_of
 
 APPROVE = "regclean_purge_approve"
@@ -16,6 +16,15 @@ ACK_CUSTOM = "regclean_ack_custom"
 RESTORE_CORE = "Restore core images"
 RESTORE_PLUGINS = "Restore plugin and operator images"
 VERIFY = "Verify that every image pulls"
+
+
+class Driven(Protocol):
+    """A bot people talk to: a RunningBot in the test's loop, or a BotProcess in its own process."""
+
+    @property
+    def driver(self) -> SlackDriver:
+        """Signed slash commands and clicks, to the bot."""
+        ...
 
 
 def button(message: Message, action_id: str) -> dict[str, Any] | None:
@@ -44,9 +53,7 @@ def step_line(ws: SlackWorkspace, icon: str, title: str) -> Message | None:
     return top if top is not None and f"{icon} *{title}" in text_of(top) else None
 
 
-async def recorded_and_backed_up(
-    bot: RunningBot, ws: SlackWorkspace, kube: KubeApiServer | None = None
-) -> None:
+async def recorded_and_backed_up(bot: Driven, ws: SlackWorkspace, kube: KubeApiServer | None = None) -> None:
     """`/regclean inventory`, then `/regclean backup`, each to its end.
 
     With `kube`, the sample's operator that reports no installed CSV is settled first (see
@@ -60,7 +67,7 @@ async def recorded_and_backed_up(
     await ws.wait_for(lambda w: step_line(w, "✅", "Back up"), timeout=60)
 
 
-async def preflight(bot: RunningBot, ws: SlackWorkspace) -> Message:
+async def preflight(bot: Driven, ws: SlackWorkspace) -> Message:
     """`/regclean preflight`, and the report it posts."""
     before = len([m for m in ws.messages if "Preflight — run #" in text_of(m)])
 
@@ -72,7 +79,7 @@ async def preflight(bot: RunningBot, ws: SlackWorkspace) -> Message:
     return await ws.wait_for(posted, timeout=30)
 
 
-async def acknowledge_custom_images(bot: RunningBot, ws: SlackWorkspace, report: Message) -> None:
+async def acknowledge_custom_images(bot: Driven, ws: SlackWorkspace, report: Message) -> None:
     """Press the preflight report's Acknowledge button, as an operator."""
     pressed = button(report, ACK_CUSTOM)
     assert pressed is not None, text_of(report)
@@ -82,7 +89,7 @@ async def acknowledge_custom_images(bot: RunningBot, ws: SlackWorkspace, report:
     )
 
 
-async def gates_hold(bot: RunningBot, sandbox: Sandbox) -> None:
+async def gates_hold(bot: Driven, sandbox: Sandbox) -> None:
     """Everything the gates need: inventory, backup, preflight, custom images acknowledged."""
     ws = sandbox.slack
     await recorded_and_backed_up(bot, ws, sandbox.kube)
@@ -90,21 +97,21 @@ async def gates_hold(bot: RunningBot, sandbox: Sandbox) -> None:
     await acknowledge_custom_images(bot, ws, report)
 
 
-async def ready_for_purge(bot: RunningBot, sandbox: Sandbox) -> Message:
+async def ready_for_purge(bot: Driven, sandbox: Sandbox) -> Message:
     """Everything the gates need, then `/regclean purge`; returns the approval request."""
     await gates_hold(bot, sandbox)
     await bot.driver.slash("UALICE", "purge")
     return await sandbox.slack.wait_for(request_message, timeout=30)
 
 
-async def approve(bot: RunningBot, user: str, request: Message, *, retry_num: int | None = None) -> None:
+async def approve(bot: Driven, user: str, request: Message, *, retry_num: int | None = None) -> None:
     """Press Approve on the request message."""
     pressed = button(request, APPROVE)
     assert pressed is not None, text_of(request)
     await bot.driver.click(user, APPROVE, pressed["value"], message=request, retry_num=retry_num)
 
 
-async def purged(bot: RunningBot, sandbox: Sandbox) -> None:
+async def purged(bot: Driven, sandbox: Sandbox) -> None:
     """Everything the gates need, the purge request, two approvals, and the purge to its end."""
     request = await ready_for_purge(bot, sandbox)
     await approve(bot, "UBOB", request)

@@ -35,7 +35,7 @@ async def test_backup_posts_progress_then_a_verified_table_for_every_node(
         assert f"{address}-minio.tar" in text
         assert (sandbox.nodes.nodes[address].backup_dir / f"{address}-minio.tar").exists()
     assert table.updates >= 1, "the progress message was updated in place into the table"
-    checklist = await ws.wait_for(lambda w: root(w) if "✅ *Back up" in text_of(root(w)) else None)  # type: ignore[arg-type]
+    checklist = await ws.wait_for(lambda w: root(w) if "✅ *Back up" in text_of(root(w)) else None)
     assert "3 of 3 nodes verified" in text_of(checklist)
     run = await bot.bot.runbook.status()
     assert run is not None
@@ -61,7 +61,7 @@ async def test_a_failed_node_fails_the_step_and_the_others_are_kept(
         lambda w: [e for e in w.ephemerals if e.user == "UALICE" and e.source == "chat.postEphemeral"]
     )
     assert "127.0.0.12" in private[0].text
-    checklist = await ws.wait_for(lambda w: root(w) if "❌ *Back up" in text_of(root(w)) else None)  # type: ignore[arg-type]
+    checklist = await ws.wait_for(lambda w: root(w) if "❌ *Back up" in text_of(root(w)) else None)
     assert "2 of 3 nodes verified" in text_of(checklist)
 
 
@@ -77,7 +77,7 @@ async def test_a_second_backup_is_refused_while_one_runs(http_bot: RunningBot, s
     node = sandbox.nodes.nodes["127.0.0.13"]
     node.blackhole()  # keeps the first backup busy until its connect timeout
     await http_bot.driver.slash("UALICE", "backup")
-    await ws.wait_for(lambda w: root(w) is not None and "⏳ *Back up" in text_of(root(w)))  # type: ignore[arg-type]
+    await ws.wait_for(lambda w: root(w) is not None and "⏳ *Back up" in text_of(root(w)))
     await http_bot.driver.slash("UOSCAR", "backup")
     refused = await ws.wait_for(
         lambda w: [e for e in w.ephemerals if e.user == "UOSCAR" and "already running" in e.text]

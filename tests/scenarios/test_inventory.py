@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from sandbox.kube.fixtures import installed_operators
+from sandbox.kube.fixtures import Fixture, installed_operators
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import inventory_done, root, text_of
@@ -140,9 +140,7 @@ async def test_a_failed_inventory_is_told_in_the_thread_and_to_the_requester(
     assert ws.files == []
 
 
-def _fixture(sandbox: Sandbox):  # type: ignore[no-untyped-def]
-    from sandbox.kube.fixtures import Fixture
-
+def _fixture(sandbox: Sandbox) -> Fixture:
     return Fixture(objects=tuple(sandbox.kube.objects("operatorviews")))
 
 

@@ -1,6 +1,6 @@
 """Runbook steps 1 and 2: record the installed operators and cluster plugins.
 
-The rules are the runbook's (design §1), with one difference: nothing is silently lost. The
+The rules are the runbook's, with one difference: nothing is silently lost. The
 runbook's kubectl command stops at an operator whose channel list is empty; here such an
 operator keeps its row with no display name, and everything left out by a rule is counted.
 """

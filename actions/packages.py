@@ -1,4 +1,4 @@
-"""Plugin packages named the vendor's way, and whether they cover what is installed (issue 4, gate 3).
+"""Plugin packages named the vendor's way, and whether they cover what is installed (gate 3).
 
 `violet` reads name, architecture and version from a package's file name,
 `NAME.ARCH.VERSION.tgz` (`sriov-network-plugin.amd64.v4.3.7.tgz`, `langflow.ALL.v1.6.4-1.tgz`),

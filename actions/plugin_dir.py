@@ -1,4 +1,4 @@
-"""The plugin packages on the installer node, listed over SSH (issue 4, gate 3)."""
+"""The plugin packages on the installer node, listed over SSH (gate 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The pull check of design §5: fetch an image exactly as a client pulls it, and check every digest.
+"""The pull check: fetch an image exactly as a client pulls it, and check every digest
+(docs/architecture.md, "Verification").
 
 A HEAD, or a 200, proves nothing: after the bucket was emptied, the registry's blob-descriptor
 cache still vouches for blobs and answers a GET with a Content-Length and no body. So every

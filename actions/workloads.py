@@ -1,4 +1,4 @@
-"""The images that the global cluster's pods pull from the platform registry (issue 4).
+"""The images that the global cluster's pods pull from the platform registry.
 
 The final verification pulls every one of them; an image the purge would lose and nobody
 restores shows up there by name.

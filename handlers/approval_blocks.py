@@ -1,4 +1,4 @@
-"""Block Kit for a purge request: the plan, its gates, the live count, and Approve / Reject (design §4).
+"""Block Kit for a purge request: the plan, its gates, the live count, and Approve / Reject.
 
 The plan comes from the core as a typed `Plan`; every value is escaped. The fields not rendered on
 their own (the command) are listed from the plan's encoding, so a field added to the plan is shown

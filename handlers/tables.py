@@ -1,4 +1,4 @@
-"""Plain-text tables cut to fit Slack's Block Kit limits (design §6)."""
+"""Plain-text tables cut to fit Slack's Block Kit limits."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Settings: the environment, over an optional YAML file (same names, lower case, no prefix).
 
-The environment names are a contract (design §7): tests, docs and operators rely on them.
+The environment names are a contract: tests, docs and operators rely on them.
 `bot/config/reference.py` renders the README's configuration table from this class, and a test
 checks that the README holds exactly that table.
 """

@@ -13,7 +13,7 @@ from typing import Protocol
 
 
 class Role(StrEnum):
-    """The roles of the runbook (design §4)."""
+    """The roles of the runbook (docs/architecture.md, "The two-person rule")."""
 
     OPERATOR = "operator"
     APPROVER = "approver"

@@ -22,7 +22,10 @@ class RunState(StrEnum):
 
 
 class StepState(StrEnum):
-    """`pending → running → succeeded | failed | interrupted` (design §3)."""
+    """`pending → running → succeeded | failed | interrupted`.
+
+    See docs/architecture.md, "The run's state machine".
+    """
 
     PENDING = "pending"
     RUNNING = "running"
@@ -87,7 +90,7 @@ class RunbookStep:
     """What the checklist calls it."""
 
 
-#: the runbook in order (design §1); the checklist shows every step, done or not
+#: the runbook in order; the checklist shows every step, done or not
 RUNBOOK: tuple[RunbookStep, ...] = (
     RunbookStep(StepName.INVENTORY, "Record operators and cluster plugins"),
     RunbookStep(StepName.BACKUP, "Back up /cpaas/minio on every control-plane node"),

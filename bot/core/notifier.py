@@ -1,4 +1,5 @@
-"""How the core tells the outside world what happened (design §2).
+"""How the core tells the outside world what happened, always after the store (docs/architecture.md,
+"Steps").
 
 `handlers/` implements this for Slack, `bot/console.py` for the terminal, and the tests with a
 recorder. The core never knows which one it talks to.

@@ -51,8 +51,9 @@ class StepRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-# At most one active run (design §3), and at most one running attempt of a step per run, enforced by the database itself: two processes
-# (or two threads) that both see no running step cannot both insert one.
+# At most one active run, and at most one running attempt of a step per run, enforced by the database
+# itself: two processes (or two threads) that both see no running step cannot both insert one
+# (docs/architecture.md, "The run's state machine").
 ONE_RUNNING_STEP = Index(
     "one_running_step",
     StepRow.run_id,
@@ -110,7 +111,8 @@ class BackupRow(Base):
 
 
 class ApprovalRequestRow(Base):
-    """A request to purge: the plan, its fingerprint, and where it stands (design §4)."""
+    """A request to purge: the plan, its fingerprint, and where it stands (docs/architecture.md,
+    "The two-person rule")."""
 
     __tablename__ = "approval_requests"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -140,7 +142,7 @@ class ApprovalRow(Base):
 
 
 class PreflightRow(Base):
-    """What a preflight read: packages, the registry's catalog, workload images (issue 4)."""
+    """What a preflight read: packages, the registry's catalog, workload images."""
 
     __tablename__ = "preflights"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,6 +1,7 @@
 """The images the installer holds, as OCI layouts: the same images, digest for digest, as the
 registry starts with (`sandbox.registry.seed`), so that a re-push after the purge meets the
-registry's blob-descriptor cache exactly as a real restore would (design §1).
+registry's blob-descriptor cache exactly as a real restore would
+(docs/architecture.md, "Verification").
 
 Each image's layout is built once per process and kept as bytes; later sandboxes only write files.
 """

@@ -6,7 +6,8 @@ An image is pushed with skopeo through the running registry the first time a san
 needs it. That costs about 60 S3 requests per image in moto, so the objects each push left in the
 bucket are kept per image, and later sandboxes copy them straight into their own bucket, then read
 every blob once through the registry so that its in-memory blob-descriptor cache is as warm as after
-a push (the hazard of design §1 depends on it). A sandbox pushes only the images no earlier one had.
+a push (the stale-cache hazard in docs/architecture.md, "Verification", depends on it). A sandbox
+pushes only the images no earlier one had.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .images import layout_blobs, layout_manifest, make_oci_layout, push
 from .registry import Registry
 
 EXTRA_IMAGES = ("acp/core:latest", "acp/archon:v4.1.0", "acp/courier-api:v4.1.2", "acp/toolbox:v4.1.0")
-"""The probe image (design §5) and old tags that no workload uses any more."""
+"""The probe image (docs/architecture.md, "Verification") and old tags that no workload uses any more."""
 
 LAYER_SIZE = 2048
 PARALLEL = 8

@@ -1,4 +1,4 @@
-"""The golden path of issue 5 through the simulated Slack, checked afterwards without regclean.
+"""The golden path, the whole runbook, through the simulated Slack, checked afterwards without regclean.
 
 The registry starts as a platform's does before its cleanup: every image the installer and the
 packages hold, the images workloads use (custom ones too), and old tags. People run the whole

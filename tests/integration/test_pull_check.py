@@ -130,7 +130,8 @@ async def test_a_blob_the_cache_still_vouches_for_is_not_pullable(
         aiohttp.ClientSession(headers=registry.auth_headers()) as session,
         session.head(f"{registry.url}/v2/acp/core/blobs/{layer}") as head,
     ):
-        assert head.status == 200  # the hazard of design §1: without a restart the cache says it exists
+        # the stale cache (docs/architecture.md, "Verification"): without a restart it says the blob exists
+        assert head.status == 200
     [result] = await check(registry, "acp/core:1")
     assert not result.pullable
     assert result.problem is not None

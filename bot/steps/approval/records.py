@@ -1,4 +1,5 @@
-"""The two-person rule (design §4): who may approve, and transitions that happen exactly once.
+"""The two-person rule: who may approve, and transitions that happen exactly once
+(docs/architecture.md, "The two-person rule").
 
 Every decision is a conditional UPDATE in the database (`… WHERE state = 'open'`), never an
 in-memory lock, so duplicate clicks, Slack's retries, two clicks in the same millisecond and

@@ -1,4 +1,4 @@
-"""How a run is judged at its close (issue 5): pure functions over what the run recorded.
+"""How a run is judged at its close: pure functions over what the run recorded.
 
 The inventory recorded at the close is held against the one the purge was approved on; the
 registry's catalog now against the catalog the preflight recorded; and what is left to do is

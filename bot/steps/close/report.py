@@ -1,4 +1,4 @@
-"""The final report that closes a run (issue 5): what came back, what went, what is left to do."""
+"""The final report that closes a run: what came back, what went, what is left to do."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The gates in front of the purge (design §3), each judged from what the run has stored.
+"""The gates in front of the purge, each judged from what the run has stored (docs/architecture.md,
+"Gates and the plan").
 
 Every gate says whether it holds, what it found, and — when it does not hold — what would
 satisfy it. The preflight posts them; the purge checks them again before it starts.

@@ -1,4 +1,5 @@
-"""The preflight: read what the gates need, and judge the gates of design §3 from the store.
+"""The preflight: read what the gates need, and judge the gates from the store (docs/architecture.md,
+"Gates and the plan").
 
 Reading (`gather`) talks to the installer node, the registry and the cluster. Judging
 (`judge`) only looks at what the run stored, so the purge can re-check the very same gates
@@ -78,7 +79,7 @@ def judge(
     now: datetime,
     window: Gate,
 ) -> PreflightReport:
-    """Gates 1 to 5 of design §3, from what the run stored (gate 6 is the approval itself)."""
+    """Gates 1 to 5, from what the run stored (gate 6 is the approval itself)."""
     covered = None
     if record is not None and snapshot is not None and snapshot.inventory is not None:
         covered = coverage(snapshot.inventory, record.packages)

@@ -1,4 +1,4 @@
-"""What the preflight and the purge leave in the store (issue 4), next to the runs and steps.
+"""What the preflight and the purge leave in the store, next to the runs and steps.
 
 Kept apart from `Store` by meaning: these records are the evidence the purge gate and the
 final report rely on, and the acknowledgement of custom images is a conditional update, so

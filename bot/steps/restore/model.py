@@ -1,4 +1,4 @@
-"""What the restore and the verification leave behind (issue 5), as the core hands them on."""
+"""What the restore and the verification leave behind, as the core hands them on."""
 
 from __future__ import annotations
 

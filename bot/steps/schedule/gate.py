@@ -1,4 +1,5 @@
-"""Gate 5 of design §3: inside a maintenance window, when windows are configured or declared."""
+"""Gate 5: inside a maintenance window, when windows are configured or declared (docs/architecture.md,
+"Gates and the plan")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What the core hands the Slack layer for issue 4, built the way the core builds it, and a validator."""
+"""What the core hands the Slack layer for the preflight and the purge request, built the way the core
+builds it, and a validator."""
 
 from __future__ import annotations
 

@@ -14,6 +14,9 @@ from sandbox.kube.fixtures import load_fixture
 from sandbox.registry import Registry, S3Server, registry_binary, skopeo_binary
 from sandbox.stack import Sandbox
 
+# with CI=true a skipped test fails the run
+pytest_plugins = ["tests.strict_skips"]
+
 NEEDS_REGISTRY_AND_SKOPEO = [
     pytest.mark.skipif(
         registry_binary() is None, reason="docker-registry is not installed (Debian package docker-registry)"

@@ -1,0 +1,115 @@
+"""PreflightStep alone: the acknowledgement of custom images, and the gates judged on the FakeClock."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from actions.backup import BackupResult, NodeBackup
+from actions.inventory import Inventory
+from bot.core.errors import RunbookError
+from bot.core.model import StepName, StepState
+from bot.steps.inventory.codec import inventory_lines
+from bot.steps.preflight.model import PreflightRecord
+from bot.steps.preflight.records import Records
+from bot.steps.preflight.step import PreflightStep
+from bot.steps.schedule.calendar import Calendar
+from bot.store.runs import Store
+from tests.unit.bot.steps.context import NOW, Fakes, end_run, finished_step, step_context
+from tests.unit.handlers import samples
+
+
+def preflight(f: Fakes) -> PreflightStep:
+    return PreflightStep(f.ctx, Calendar(f.ctx))
+
+
+def saved(
+    store: Store, run_id: int, custom: tuple[str, ...] = ("team-a/app", "team-b/api")
+) -> PreflightRecord:
+    """A preflight record of the run, as the preflight step stores it."""
+    step_id = finished_step(store, run_id, StepName.PREFLIGHT, StepState.SUCCEEDED)
+    record = samples.record(custom=custom, run_id=run_id, recorded_at=NOW)
+    return Records(store.db).save_preflight(run_id, step_id, record)
+
+
+async def test_custom_images_are_acknowledged_once_and_the_gate_then_holds(tmp_path: Path) -> None:
+    with step_context(tmp_path) as f:
+        run = f.store.open_run("UALICE", "C1")
+        record = saved(f.store, run.id)
+        step = preflight(f)
+        said = await step.acknowledge_custom(record.id, "UBOB")
+        assert said.startswith("You acknowledged 2 custom images")
+        [(report, user)] = f.notifier.of("custom_ack")
+        assert user == "UBOB" and report.record.custom_ack_by == "UBOB"
+        assert {g.key: g.passed for g in report.gates}["registry"]
+        again = await step.acknowledge_custom(record.id, "UCAROL")
+        assert again == "These custom images were already acknowledged by <@UBOB>."
+        assert len(f.notifier.of("custom_ack")) == 1, "the second press changes nothing"
+        actions = [(e.actor, e.action) for e in f.store.audit_log(run.id)]
+        assert actions.count(("UBOB", "custom_images.acknowledged")) == 1
+        assert ("UCAROL", "custom_images.acknowledged") not in actions
+
+
+async def test_acknowledging_is_refused_for_another_run_or_without_custom_images(tmp_path: Path) -> None:
+    with step_context(tmp_path) as f:
+        step = preflight(f)
+        old = f.store.open_run("UALICE", "C1")
+        stale = saved(f.store, old.id)
+        end_run(f.store, old.id)
+        current = f.store.open_run("UALICE", "C1")
+        assert current.id != old.id
+        with pytest.raises(RunbookError, match="not part of the active run"):
+            await step.acknowledge_custom(stale.id, "UBOB")
+        with pytest.raises(RunbookError, match="not part of the active run"):
+            await step.acknowledge_custom(stale.id + 100, "UBOB")
+        plain = saved(f.store, current.id, custom=())
+        with pytest.raises(RunbookError, match="found no custom images; there is nothing to acknowledge"):
+            await step.acknowledge_custom(plain.id, "UBOB")
+        assert Records(f.store.db).preflight(stale.id) == stale, "nothing was acknowledged"
+        assert f.notifier.of("custom_ack") == []
+
+
+async def test_the_gates_of_an_empty_run_fail_and_the_inventory_ages_on_the_clock(tmp_path: Path) -> None:
+    with step_context(tmp_path) as f:
+        step = preflight(f)
+        run = f.store.open_run("UALICE", "C1")
+        empty = {g.key: g for g in (await step.judge_now(run.id)).gates}
+        assert list(empty) == ["inventory", "backup", "packages", "registry", "window"]
+        assert not empty["inventory"].passed and empty["inventory"].detail == "No inventory in this run."
+        assert not empty["backup"].passed and empty["backup"].detail == "No backup in this run."
+        assert not empty["packages"].passed and not empty["registry"].passed
+        assert empty["window"].passed, "no windows configured: the window never gates"
+
+        inventory_step = finished_step(f.store, run.id, StepName.INVENTORY, StepState.SUCCEEDED)
+        data = "\n".join(inventory_lines(Inventory(operators=(), plugins=())))
+        f.store.save_inventory(run.id, inventory_step, "UALICE", NOW, data)
+        f.clock.advance(timedelta(minutes=10))
+        backup_step = finished_step(f.store, run.id, StepName.BACKUP, StepState.SUCCEEDED)
+        nodes = tuple(
+            NodeBackup(
+                f"master-{i}", a, f"/cpaas/backup/{a}-minio.tar", 100, 9, "ab" * 32, True, None, f.clock.now()
+            )
+            for i, a in enumerate(("127.0.0.11", "127.0.0.12", "127.0.0.13"), 1)
+        )
+        f.store.save_backups(run.id, backup_step, BackupResult(nodes))
+        held = {g.key: g.passed for g in (await step.judge_now(run.id)).gates}
+        assert held["inventory"] and held["backup"]
+
+        f.clock.advance(timedelta(hours=24))  # REGCLEAN_INVENTORY_MAX_AGE is 24h by default
+        aged = {g.key: g for g in (await step.judge_now(run.id)).gates}
+        assert not aged["inventory"].passed and "older than 24 h" in aged["inventory"].detail
+        assert aged["backup"].passed
+
+
+async def test_a_record_handed_in_is_judged_instead_of_the_stored_one(tmp_path: Path) -> None:
+    with step_context(tmp_path) as f:
+        run = f.store.open_run("UALICE", "C1")
+        record = saved(f.store, run.id)
+        step = preflight(f)
+        stored = {g.key: g.passed for g in (await step.judge_now(run.id)).gates}
+        assert not stored["registry"], "custom images not acknowledged yet"
+        acked = dataclasses.replace(record, custom_ack_by="UBOB")
+        assert {g.key: g.passed for g in (await step.judge_now(run.id, acked)).gates}["registry"]

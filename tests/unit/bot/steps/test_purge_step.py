@@ -1,0 +1,69 @@
+"""PurgeStep alone (with the ApprovalStep it claims requests from): a purge that must not start does not,
+and never reaches the cluster."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from bot.steps.approval.model import Outcome, RequestState, RequestView
+from bot.steps.approval.step import ApprovalStep
+from bot.steps.preflight.step import PreflightStep
+from bot.steps.purge.step import PurgeStep
+from bot.steps.schedule.calendar import Calendar
+from tests.unit.bot.steps.context import ALICE, Fakes, step_context
+from tests.unit.handlers import samples
+
+
+def steps(f: Fakes) -> tuple[ApprovalStep, PurgeStep]:
+    calendar = Calendar(f.ctx)
+    approval = ApprovalStep(f.ctx, PreflightStep(f.ctx, calendar), calendar)
+    return approval, PurgeStep(f.ctx, approval)
+
+
+async def requested(f: Fakes, approval: ApprovalStep, *approvers: str) -> RequestView:
+    """A request of UALICE in the active run, approved by `approvers`."""
+    run = f.store.open_run("UALICE", "C1")
+    request = approval.approvals.open(run.id, "UALICE", samples.plan(run=run.id), 2, timedelta(minutes=30))
+    for user in approvers:
+        click = await approval.approve(request.id, user, may_approve=True)
+        assert click.outcome in (Outcome.COUNTED, Outcome.COMPLETED)
+    return await approval.get(request.id)
+
+
+async def test_a_rejected_request_does_not_start_and_nothing_is_deleted(tmp_path: Path) -> None:
+    with step_context(tmp_path) as f:  # the cluster must not be touched
+        approval, purge = steps(f)
+        request = await requested(f, approval, "UBOB")
+        await approval.reject(request.id, "UCAROL", may_approve=True)
+        await purge.start(request.id, ALICE)
+        [(requester, reason)] = f.notifier.of("refused")
+        assert requester == ALICE
+        assert (
+            reason
+            == f"The purge of request #{request.id} did not start: the request is rejected. Nothing was deleted."
+        )
+        assert (await approval.get(request.id)).state is RequestState.REJECTED
+        run = f.store.active_run()
+        assert run is not None and run.steps == (), "no purge step was started"
+        assert purge.latest(run.id) is None
+
+
+async def test_an_approved_request_whose_gates_no_longer_hold_is_void_and_does_not_start(
+    tmp_path: Path,
+) -> None:
+    with step_context(tmp_path) as f:  # an empty run: no gate holds, so the cluster is never asked
+        approval, purge = steps(f)
+        request = await requested(f, approval, "UBOB", "UCAROL")
+        assert request.state is RequestState.APPROVED
+        await purge.start(request.id, ALICE)
+        [reason] = f.refusals()
+        assert reason.startswith(f"The purge of request #{request.id} did not start: the plan changed")
+        assert "or a gate no longer holds" in reason and reason.endswith("Nothing was deleted.")
+        assert (await approval.get(request.id)).state is RequestState.VOID
+        run = f.store.active_run()
+        assert run is not None and run.steps == ()
+        assert "purge.void" in [e.action for e in f.store.audit_log(run.id)]
+        await purge.start(request.id, ALICE)
+        assert f.refusals()[-1].endswith("Nothing was deleted."), "a second start is refused as well"
+        assert f.store.active_run() == run

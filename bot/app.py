@@ -1,6 +1,6 @@
 """The composition root: builds the store, scheduler, engine and Bolt app, and serves them.
 
-This module and `bot/cli.py` are the only places that import `handlers`.
+This module is the only place that imports `handlers` (`bot/cli.py` serves through it).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from actions.errors import ActionError
 from actions.pull_check import check_pulls
 from actions.registry import RegistryClient, RegistryTarget
 from bot.config.targets import registry_target
@@ -51,6 +52,11 @@ class VerifyStep:
             if scope == "core":
                 workloads = await _present(target, workloads)
             images = list(dict.fromkeys([*settings.probe_images, *workloads]))
+            if not images:  # a check of nothing would pass, and let the run close as succeeded
+                raise ActionError(
+                    "There is no image to pull: set REGCLEAN_PROBE_IMAGES, or record the workloads' images "
+                    "with `/regclean preflight`, then verify again."
+                )
             checked = 0
 
             async def counted(_: object) -> None:

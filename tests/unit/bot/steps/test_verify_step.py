@@ -56,3 +56,12 @@ async def test_after_the_core_restore_an_unreachable_registry_fails_the_step_wit
             assert state is StepState.FAILED and error is not None
             assert f"Cannot reach the registry at http://127.0.0.1:{port}" in error
             assert RestoreRecords(f.store.db).latest_verification(run_id) is None
+
+
+async def test_a_check_of_no_image_at_all_fails_instead_of_passing(tmp_path: Path) -> None:
+    with refused_port() as port:
+        env = {"REGCLEAN_REGISTRY": f"127.0.0.1:{port}", "REGCLEAN_PROBE_IMAGES": ","}
+        with step_context(tmp_path, env) as f:
+            assert await VerifyStep(f.ctx).run(ALICE, "all") is None
+            _, state, error = verify_step(f)
+            assert state is StepState.FAILED and error is not None and "no image to pull" in error

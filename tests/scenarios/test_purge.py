@@ -184,16 +184,9 @@ async def test_an_expired_request_says_so_and_takes_no_approvals(
     assert job is not None, "the expiry is a job in the persistent scheduler"
     view = http_bot.bot.runbook.approval.approvals.get(request_id)
     assert abs((job.next_run_time - view.expires_at).total_seconds()) < 1
-    _make_due(sandbox, request_id)
-    job.modify(next_run_time=view.created_at)  # the deadline has come: the scheduler runs the job now
+    http_bot.clock.set(view.expires_at)  # the deadline has come, on the bot's one clock
+    job.modify(next_run_time=view.created_at)  # APScheduler fires on the machine's clock: run it now
     await ws.wait_for(lambda w: "Expired" in text_of(request), timeout=10)
     await http_bot.driver.click("UBOB", APPROVE, str(request_id))
     await ws.wait_for(lambda w: ephemeral_to(w, "UBOB", "expired"))
     assert sandbox.s3.object_count() > 0
-
-
-def _make_due(sandbox: Sandbox, request_id: int) -> None:
-    import sqlite3
-
-    with sqlite3.connect(sandbox.workdir / "regclean.db") as db:
-        db.execute("UPDATE approval_requests SET expires_at = created_at WHERE id = ?", (request_id,))

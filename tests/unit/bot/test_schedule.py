@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from apscheduler.events import EVENT_JOB_MISSED, JobEvent
-from sqlalchemy import text
 
 from bot.config.settings import Settings
 from bot.core.engine import Engine
@@ -182,10 +181,7 @@ async def test_an_approval_that_lapses_while_waiting_for_its_window_cannot_start
     await h.declare(timedelta(minutes=30))
     view = await h.approved()
     assert view.state is RequestState.APPROVED
-    with h.store.db.engine.begin() as db:  # its deadline comes while it waits for the window
-        db.execute(
-            text("UPDATE approval_requests SET expires_at = created_at WHERE id = :id"), {"id": view.id}
-        )
+    h.clock.set(view.expires_at)  # its deadline comes while it waits for the window
     assert await h.approval.expire(view.id), "the expiry job lapses an approved request that waited"
     with pytest.raises(RunbookError, match="is expired"):
         await h.schedule.purge_at_window_start(view.id, "UALICE")

@@ -208,6 +208,7 @@ class ApprovalStep:
             settings.approvals_required,
             settings.approval_ttl,
         )
+        await self.schedule_expiry(view)  # before the post: a click may come as soon as it shows
         try:
             ref = await ctx.notifier.approval_changed(run, ApprovalNotice(view, gates))
         except Exception:
@@ -215,6 +216,8 @@ class ApprovalStep:
             # and tell whoever asked (that message may fail too; then the log is all there is).
             log.exception("posting purge request #%d failed; the request is void", view.id)
             await engine.db(self.approvals.claim_start, view.id, "void: the request could not be posted")
+            if ctx.jobs is not None:
+                await engine.db(ctx.jobs.cancel_request, view.id)
             await engine.tell(
                 ctx.notifier.request_refused(
                     requester,
@@ -223,7 +226,6 @@ class ApprovalStep:
                 )
             )
             return
-        await self.schedule_expiry(view)
         if ref:
             await engine.db(self._records.set_request_ref, view.id, ref)
 

@@ -6,7 +6,7 @@ it stands. Calls are synchronous and short; the engine runs them in a worker thr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
@@ -236,6 +236,11 @@ class Store:
             ]
 
     # audit ----------------------------------------------------------------
+    def audit(self, actor: str, action: str, run_id: int, detail: Mapping[str, Any]) -> None:
+        """One line of the audit log for a decision that is not a step's start or end (e.g. a restore override)."""
+        with self._session() as s:
+            s.add(AuditRow(at=self._now(), actor=actor, action=action, run_id=run_id, detail=dict(detail)))
+
     def audit_log(self, run_id: int | None = None) -> list[AuditEntry]:
         """The audit log, oldest first (of one run, when given)."""
         with self._session() as s:

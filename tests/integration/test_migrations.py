@@ -24,7 +24,8 @@ from bot.scheduler import expire_request, make_scheduler, purge_at_window, remin
 from bot.steps.approval.model import Outcome, RequestState
 from bot.steps.approval.records import Approvals
 from bot.steps.close.records import CloseRecords
-from bot.steps.preflight.records import Records
+from bot.steps.preflight.records import PreflightRecords
+from bot.steps.purge.records import PurgeRecords
 from bot.steps.restore.records import RestoreRecords
 from bot.steps.schedule.records import WindowRecords
 from bot.store.database import Database
@@ -158,14 +159,13 @@ def test_the_release_database_is_adopted_and_reads_back_through_todays_api(relea
     assert started.plan.fingerprint == started.fingerprint and started.plan.bucket == "registry"
     assert waiting.plan.fingerprint == waiting.fingerprint and waiting.plan.run == 2
 
-    records = Records(db)
-    preflight = records.latest_preflight(1)
+    preflight = PreflightRecords(db).latest_preflight(1)
     assert (
         preflight is not None and preflight.custom == ("acme/custom",) and preflight.custom_ack_by == "UBOB"
     )
-    purge = records.latest_purge(1)
+    purge = PurgeRecords(db).latest(1)
     assert purge is not None and purge[0].empty and purge[0].restarted == ("registry-7c9",)
-    assert records.request_ref(1) == {"channel": "C0REGCLEAN", "ts": "1700000000.000200"}
+    assert Approvals(db).request_ref(1) == {"channel": "C0REGCLEAN", "ts": "1700000000.000200"}
 
     report = CloseRecords(db).report(1)
     assert report is not None and report.state == "succeeded"

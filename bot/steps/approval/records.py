@@ -9,6 +9,7 @@ request from `approved` to `started` is the one, and the only one, that may star
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -185,6 +186,37 @@ class Approvals:
         """A request as it stands."""
         with self._db.session() as s:
             return _view(s, s.get_one(ApprovalRequestRow, request_id))
+
+    def set_request_ref(self, request_id: int, ref: Mapping[str, str]) -> None:
+        """Where the approval request was posted."""
+        with self._db.session() as s:
+            s.execute(
+                update(ApprovalRequestRow)
+                .where(ApprovalRequestRow.id == request_id)
+                .values(message_ref=dict(ref))
+            )
+
+    def request_ref(self, request_id: int) -> dict[str, str] | None:
+        """Where the approval request was posted, if it was."""
+        with self._db.session() as s:
+            row = s.get(ApprovalRequestRow, request_id)
+            return None if row is None or not row.message_ref else dict(row.message_ref)
+
+    def open_requests(self) -> list[tuple[int, datetime]]:
+        """Every request still open, with its deadline (to schedule expiry after a restart)."""
+        with self._db.session() as s:
+            rows = s.execute(
+                select(ApprovalRequestRow.id, ApprovalRequestRow.expires_at).where(
+                    ApprovalRequestRow.state == "open"
+                )
+            )
+            return [(rid, aware(at)) for rid, at in rows]
+
+    def latest_request(self, run_id: int) -> int | None:
+        """The id of the run's newest approval request."""
+        with self._db.session() as s:
+            query = select(ApprovalRequestRow.id).where(ApprovalRequestRow.run_id == run_id)
+            return s.scalars(query.order_by(ApprovalRequestRow.id.desc()).limit(1)).first()
 
     @staticmethod
     def _refusal(row: ApprovalRequestRow, user: str, may_approve: bool, allow_self: bool) -> str | None:

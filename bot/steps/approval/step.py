@@ -21,7 +21,6 @@ from bot.steps.approval.plan import Plan, plan_of
 from bot.steps.approval.records import Approvals
 from bot.steps.context import StepContext
 from bot.steps.preflight.gates import Gate
-from bot.steps.preflight.records import Records
 from bot.steps.preflight.step import PreflightStep
 from bot.steps.purge.model import ApprovalNotice
 from bot.steps.schedule.calendar import Calendar
@@ -41,7 +40,6 @@ class ApprovalStep:
         self._calendar = calendar
         self.approvals = Approvals(ctx.db)
         """The requests and their transitions (read by the purge, the schedule and the close)."""
-        self._records = Records(ctx.db)
         self._locks: dict[int, asyncio.Lock] = {}
 
     def start(self, requester: Requester) -> None:
@@ -89,7 +87,7 @@ class ApprovalStep:
         engine, jobs = self._ctx.engine, self._ctx.jobs
         if jobs is None:
             return 0
-        pending = await engine.db(self._records.open_requests)
+        pending = await engine.db(self.approvals.open_requests)
         for request_id, deadline in pending:
             await engine.db(jobs.expire, request_id, deadline)
         return len(pending)
@@ -183,13 +181,13 @@ class ApprovalStep:
         async with self._locks.setdefault(request_id, asyncio.Lock()):
             view = await engine.db(self.approvals.get, request_id)
             run = await engine.db(ctx.store.run, view.run_id)
-            ref = await engine.db(self._records.request_ref, request_id)
+            ref = await engine.db(self.approvals.request_ref, request_id)
             if run is None:
                 return
             gates = tuple(Gate(g.key, g.title, g.passed, "") for g in view.plan.gates)
             new_ref = await engine.tell(ctx.notifier.approval_changed(run, ApprovalNotice(view, gates, ref)))
             if new_ref and not ref:
-                await engine.db(self._records.set_request_ref, request_id, new_ref)
+                await engine.db(self.approvals.set_request_ref, request_id, new_ref)
 
     # ---------------------------------------------------------------------
     async def _request(self, requester: Requester) -> None:
@@ -227,7 +225,7 @@ class ApprovalStep:
             )
             return
         if ref:
-            await engine.db(self._records.set_request_ref, view.id, ref)
+            await engine.db(self.approvals.set_request_ref, view.id, ref)
 
     async def schedule_expiry(self, view: RequestView) -> None:
         """The request's expiry, and a reminder to the approvers five minutes before it."""

@@ -22,7 +22,8 @@ from bot.steps.close.report import Bucket, FinalReport
 from bot.steps.context import StepContext
 from bot.steps.inventory.diff import diff_inventories
 from bot.steps.inventory.step import InventoryStep
-from bot.steps.preflight.records import Records
+from bot.steps.preflight.records import PreflightRecords
+from bot.steps.purge.records import PurgeRecords
 from bot.steps.restore.model import Verification
 from bot.steps.restore.records import RestoreRecords
 
@@ -35,7 +36,8 @@ class CloseStep:
         self._inventory = inventory
         self._approval = approval
         self._closing = CloseRecords(ctx.db)
-        self._records = Records(ctx.db)
+        self._records = PreflightRecords(ctx.db)
+        self._purges = PurgeRecords(ctx.db)
         self._restores = RestoreRecords(ctx.db)
 
     def last_closed(self) -> tuple[int, str, datetime] | None:
@@ -88,7 +90,7 @@ class CloseStep:
                 custom=record.custom if record else (),
             )
             await say(f"measuring the bucket {settings.minio_bucket}")
-            purged = await engine.db(self._records.latest_purge, run.id)
+            purged = await engine.db(self._purges.latest, run.id)
             # A purge that was cut off or failed may still have emptied the bucket: it counts.
             purged_ok = run.latest(StepName.PURGE) is not None
             bucket = await self._bucket(purged[0] if purged else None)

@@ -13,7 +13,7 @@ from bot.steps.backup.plan import installer_target
 from bot.steps.context import StepContext
 from bot.steps.preflight.gather import Sources, gather, judge
 from bot.steps.preflight.model import PreflightRecord, PreflightReport
-from bot.steps.preflight.records import Records
+from bot.steps.preflight.records import PreflightRecords
 from bot.steps.schedule.calendar import Calendar
 
 
@@ -23,7 +23,7 @@ class PreflightStep:
     def __init__(self, ctx: StepContext, calendar: Calendar) -> None:
         self._ctx = ctx
         self._calendar = calendar
-        self._records = Records(ctx.db)
+        self._records = PreflightRecords(ctx.db)
 
     def start(self, requester: Requester) -> None:
         """Run the preflight in the background; its checklist goes to the run's thread."""

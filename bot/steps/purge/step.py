@@ -16,7 +16,7 @@ from bot.core.notifier import Requester
 from bot.steps.approval.model import RequestState
 from bot.steps.approval.step import ApprovalStep
 from bot.steps.context import StepContext
-from bot.steps.preflight.records import Records
+from bot.steps.purge.records import PurgeRecords
 
 
 class PurgeStep:
@@ -25,11 +25,11 @@ class PurgeStep:
     def __init__(self, ctx: StepContext, approval: ApprovalStep) -> None:
         self._ctx = ctx
         self._approval = approval
-        self._records = Records(ctx.db)
+        self._records = PurgeRecords(ctx.db)
 
     def latest(self, run_id: int) -> tuple[PurgeResult, datetime] | None:
         """What the run's newest purge did, and when it finished (blocking)."""
-        return self._records.latest_purge(run_id)
+        return self._records.latest(run_id)
 
     async def start(self, request_id: int, requester: Requester) -> None:
         """Re-check the gates and the fingerprint, claim the request, and purge; at most once."""
@@ -72,9 +72,9 @@ class PurgeStep:
                     )
             except PurgeFailed as exc:
                 outcome.append(exc.result)
-                await engine.db(self._records.save_purge, run.id, step.id, request_id, exc.result)
+                await engine.db(self._records.save, run.id, step.id, request_id, exc.result)
                 raise ActionError(str(exc)) from None
-            await engine.db(self._records.save_purge, run.id, step.id, request_id, result)
+            await engine.db(self._records.save, run.id, step.id, request_id, result)
             return result
 
         result = await engine.guarded(run, step, requester, work)

@@ -18,7 +18,7 @@ from bot.core.model import RunView, StepName, StepState, StepView
 from bot.core.notifier import Requester
 from bot.steps.backup.plan import installer_target
 from bot.steps.context import StepContext
-from bot.steps.preflight.records import Records
+from bot.steps.purge.records import PurgeRecords
 from bot.steps.restore.model import PackagePush, PluginRestore
 from bot.steps.restore.progress import Progress, credentials, raise_unless_done
 from bot.steps.restore.records import RestoreRecords
@@ -48,7 +48,7 @@ class RestoreStep:
     def __init__(self, ctx: StepContext, schedule: ScheduleStep) -> None:
         self._ctx = ctx
         self._schedule = schedule
-        self._records = Records(ctx.db)
+        self._purges = PurgeRecords(ctx.db)
         self._restores = RestoreRecords(ctx.db)
 
     async def core(self, requester: Requester, *, override: bool = False, may_override: bool = False) -> bool:
@@ -58,7 +58,7 @@ class RestoreStep:
         approver overrides (audited)."""
         ctx, engine = self._ctx, self._ctx.engine
         run = await engine.db(ctx.store.active_run)
-        purged = await engine.db(self._records.latest_purge, run.id) if run is not None else None
+        purged = await engine.db(self._purges.latest, run.id) if run is not None else None
         ready = purged is not None and purged[0].empty and purged[0].registry_ready
         if not ready and not override:
             await engine.refuse(requester, _GATE)
@@ -69,7 +69,7 @@ class RestoreStep:
                 return False
             if run is not None:
                 await engine.db(
-                    self._records.audit, requester.user, "restore.override", run.id, {"purged": bool(purged)}
+                    ctx.store.audit, requester.user, "restore.override", run.id, {"purged": bool(purged)}
                 )
         return bool(await engine.requested(requester, StepName.RESTORE_CORE, self._core))
 

@@ -20,7 +20,6 @@ from bot.scheduler import Scheduled
 from bot.steps.approval.model import RequestState, RequestView
 from bot.steps.approval.step import ApprovalStep
 from bot.steps.context import StepContext
-from bot.steps.preflight.records import Records
 from bot.steps.purge.model import PurgeChoice
 from bot.steps.schedule.calendar import Calendar
 from bot.steps.schedule.windows import finish_past
@@ -44,7 +43,6 @@ class ScheduleStep:
         self._calendar = calendar
         self._approval = approval
         self._start_purge = start_purge
-        self._records = Records(ctx.db)
 
     # the approved request ---------------------------------------------------
     async def offer_choice(self, view: RequestView) -> bool:
@@ -108,7 +106,7 @@ class ScheduleStep:
         if coming.start - WINDOW_REMINDER > ctx.clock.now():
             await engine.db(jobs.remind_window, request_id, coming.start - WINDOW_REMINDER)
         detail = {"at": coming.start.isoformat(), "fingerprint": view.fingerprint}
-        await engine.db(self._records.audit, user, "purge.scheduled", view.run_id, detail)
+        await engine.db(self._ctx.store.audit, user, "purge.scheduled", view.run_id, detail)
         await self._ctx.engine.notice(
             view.run_id,
             Notice(
@@ -153,7 +151,7 @@ class ScheduleStep:
         await engine.db(jobs.cancel, f"remind-window-{request_id}")
         view = await self._approval.get(request_id)
         await engine.db(
-            self._records.audit, user, "purge.schedule.cancelled", view.run_id, {"request": request_id}
+            self._ctx.store.audit, user, "purge.schedule.cancelled", view.run_id, {"request": request_id}
         )
         await self._ctx.engine.notice(
             view.run_id,
@@ -174,7 +172,7 @@ class ScheduleStep:
             return
         if late > PURGE_GRACE:
             await engine.db(
-                self._records.audit,
+                self._ctx.store.audit,
                 "regclean",
                 "purge.schedule.missed",
                 view.run_id,

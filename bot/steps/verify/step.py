@@ -16,7 +16,7 @@ from bot.core.model import RunView, StepName, StepState, StepView
 from bot.core.notifier import Requester
 from bot.steps.close.judge import in_catalog
 from bot.steps.context import StepContext
-from bot.steps.preflight.records import Records
+from bot.steps.preflight.records import PreflightRecords
 from bot.steps.restore.model import ImageCheck, Verification
 from bot.steps.restore.records import RestoreRecords
 
@@ -26,7 +26,7 @@ class VerifyStep:
 
     def __init__(self, ctx: StepContext) -> None:
         self._ctx = ctx
-        self._records = Records(ctx.db)
+        self._records = PreflightRecords(ctx.db)
         self._restores = RestoreRecords(ctx.db)
 
     async def run(self, requester: Requester, scope: str) -> Verification | None:

@@ -18,7 +18,8 @@ from bot.core.model import SnapshotView
 from bot.steps.approval.plan import plan_of
 from bot.steps.preflight.gather import judge
 from bot.steps.preflight.model import PreflightRecord
-from bot.steps.preflight.records import Records
+from bot.steps.preflight.records import PreflightRecords
+from bot.steps.purge.records import PurgeRecords
 from bot.steps.schedule.gate import window_gate
 from bot.steps.schedule.windows import parse_recurring
 from bot.store.runs import Store
@@ -150,7 +151,7 @@ def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None
     run = store.open_run("UALICE", "C1")
     step = store.start_step(run.id, "preflight", "UALICE")
     assert step is not None
-    records = Records(store.db)
+    records = PreflightRecords(store.db)
     saved = records.save_preflight(run.id, step.id, record())
     assert records.latest_preflight(run.id) == saved and saved.custom_ack_by is None
     with ThreadPoolExecutor(8) as pool:
@@ -163,8 +164,9 @@ def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None
     audited = [e for e in store.audit_log(run.id) if e.action == "custom_images.acknowledged"]
     assert len(audited) == 1 and audited[0].detail["repositories"] == ["retail/shop"]
     result = PurgeResult("minio-0", "registry", 10, 2, 2, 0, 0, True, ("registry-a",), True)
-    records.save_purge(run.id, step.id, _request(store, run.id), result)
-    latest = records.latest_purge(run.id)
+    purges = PurgeRecords(store.db)
+    purges.save(run.id, step.id, _request(store, run.id), result)
+    latest = purges.latest(run.id)
     assert latest is not None and latest[0] == result
     store.close()
 

@@ -10,9 +10,10 @@ from actions.backup import BackupResult, NodeBackup
 from actions.inventory import Inventory
 from bot.core.model import RunView, StepName, StepState
 from bot.steps.approval.model import Outcome, RequestState, RequestView
+from bot.steps.approval.records import Approvals
 from bot.steps.approval.step import ApprovalStep
 from bot.steps.inventory.codec import inventory_lines
-from bot.steps.preflight.records import Records
+from bot.steps.preflight.records import PreflightRecords
 from bot.steps.preflight.step import PreflightStep
 from bot.steps.purge.model import ApprovalNotice
 from bot.steps.schedule.calendar import Calendar
@@ -46,7 +47,7 @@ def gates_hold(f: Fakes, kube_api: KubeApiServer) -> int:
     )
     f.store.save_backups(run.id, step_id, BackupResult(nodes))
     step_id = finished_step(f.store, run.id, StepName.PREFLIGHT, StepState.SUCCEEDED)
-    Records(f.store.db).save_preflight(
+    PreflightRecords(f.store.db).save_preflight(
         run.id, step_id, samples.record(custom=(), run_id=run.id, recorded_at=NOW)
     )
     kube_api.add(
@@ -135,7 +136,7 @@ async def test_a_request_is_posted_with_the_minio_pod_in_its_plan(
         assert pod is not None
         assert (view.plan.minio.pod, view.plan.minio.uid) == ("minio-0", pod["metadata"]["uid"])
         assert view.expires_at == NOW + timedelta(minutes=30) and view.required == 2
-        assert Records(f.store.db).request_ref(view.id) == {"channel": "C", "ts": f"req-{view.id}"}
+        assert Approvals(f.store.db).request_ref(view.id) == {"channel": "C", "ts": f"req-{view.id}"}
 
 
 async def test_a_request_that_cannot_be_posted_is_voided_and_the_requester_told(
@@ -146,7 +147,7 @@ async def test_a_request_that_cannot_be_posted_is_voided_and_the_requester_told(
         step = approval(f)
         step.start(ALICE)
         await f.engine.drain()
-        request_id = Records(f.store.db).latest_request(run_id)
+        request_id = Approvals(f.store.db).latest_request(run_id)
         assert request_id is not None
         assert (await step.get(request_id)).state is RequestState.VOID
         [(requester, reason)] = f.notifier.of("refused")

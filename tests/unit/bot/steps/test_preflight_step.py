@@ -14,7 +14,7 @@ from bot.core.errors import RunbookError
 from bot.core.model import StepName, StepState
 from bot.steps.inventory.codec import inventory_lines
 from bot.steps.preflight.model import PreflightRecord
-from bot.steps.preflight.records import Records
+from bot.steps.preflight.records import PreflightRecords
 from bot.steps.preflight.step import PreflightStep
 from bot.steps.schedule.calendar import Calendar
 from bot.store.runs import Store
@@ -32,7 +32,7 @@ def saved(
     """A preflight record of the run, as the preflight step stores it."""
     step_id = finished_step(store, run_id, StepName.PREFLIGHT, StepState.SUCCEEDED)
     record = samples.record(custom=custom, run_id=run_id, recorded_at=NOW)
-    return Records(store.db).save_preflight(run_id, step_id, record)
+    return PreflightRecords(store.db).save_preflight(run_id, step_id, record)
 
 
 async def test_custom_images_are_acknowledged_once_and_the_gate_then_holds(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ async def test_acknowledging_is_refused_for_another_run_or_without_custom_images
         plain = saved(f.store, current.id, custom=())
         with pytest.raises(RunbookError, match="found no custom images; there is nothing to acknowledge"):
             await step.acknowledge_custom(plain.id, "UBOB")
-        assert Records(f.store.db).preflight(stale.id) == stale, "nothing was acknowledged"
+        assert PreflightRecords(f.store.db).preflight(stale.id) == stale, "nothing was acknowledged"
         assert f.notifier.of("custom_ack") == []
 
 

@@ -12,8 +12,8 @@ from actions.minio import PurgeResult
 from bot.core.model import StepName, StepState
 from bot.core.notifier import Requester
 from bot.steps.approval.step import ApprovalStep
-from bot.steps.preflight.records import Records
 from bot.steps.preflight.step import PreflightStep
+from bot.steps.purge.records import PurgeRecords
 from bot.steps.restore.step import RestoreStep
 from bot.steps.schedule.calendar import Calendar
 from bot.steps.schedule.step import ScheduleStep
@@ -45,7 +45,7 @@ def purged(f: Fakes, result: PurgeResult) -> int:
     plan = samples.plan(run=run.id)
     request = approval(f).approvals.open(run.id, "UALICE", plan, 2, timedelta(minutes=30))
     step_id = finished_step(f.store, run.id, StepName.PURGE, StepState.SUCCEEDED)
-    Records(f.store.db).save_purge(run.id, step_id, request.id, result)
+    PurgeRecords(f.store.db).save(run.id, step_id, request.id, result)
     return run.id
 
 

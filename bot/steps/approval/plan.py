@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from actions.minio import purge_command
 from bot.config.settings import Settings
 from bot.config.targets import minio_target
 from bot.core.model import SnapshotView
+from bot.steps.approval.fields import Fields
 from bot.steps.preflight.gates import Gate
 from bot.steps.preflight.model import PreflightRecord
 
@@ -180,17 +181,17 @@ class Plan:
         A key this type does not know is refused rather than dropped: the approvers approved the
         whole plan, so none of it may silently vanish from what is shown and checked.
         """
-        top = _Fields(data, "plan", _PLAN_KEYS, optional=("gates", "window"))
-        minio = _Fields(top.get("minio"), "plan.minio", ("namespace", "pod", "uid"))
-        inventory = _Fields(top.get("inventory"), "plan.inventory", ("snapshot", "operators", "plugins"))
-        pre = _Fields(top.get("preflight"), "plan.preflight", _PREFLIGHT_KEYS)
+        top = Fields(data, "plan", _PLAN_KEYS, optional=("gates", "window"))
+        minio = Fields(top.get("minio"), "plan.minio", ("namespace", "pod", "uid"))
+        inventory = Fields(top.get("inventory"), "plan.inventory", ("snapshot", "operators", "plugins"))
+        pre = Fields(top.get("preflight"), "plan.preflight", _PREFLIGHT_KEYS)
         return cls(
             run=top.integer("run"),
             bucket=top.text("bucket"),
             minio=MinioPod(minio.maybe_text("namespace"), minio.maybe_text("pod"), minio.maybe_text("uid")),
             command=top.text("command"),
             backups=tuple(
-                _backup(_Fields(b, f"plan.backups[{i}]", _BACKUP_KEYS))
+                _backup(Fields(b, f"plan.backups[{i}]", _BACKUP_KEYS))
                 for i, b in enumerate(top.array("backups"))
             ),
             inventory=PlannedInventory(
@@ -208,7 +209,7 @@ class Plan:
                 workload_images=pre.integer("workload_images"),
             ),
             gates=tuple(
-                _verdict(_Fields(g, f"plan.gates[{i}]", ("key", "title", "passed")))
+                _verdict(Fields(g, f"plan.gates[{i}]", ("key", "title", "passed")))
                 for i, g in enumerate(top.array("gates") if "gates" in top else ())
             ),
             window=top.text("window") if "window" in top else "",
@@ -266,7 +267,7 @@ _BACKUP_KEYS = ("node", "address", "archive", "bytes", "sha256")
 _PREFLIGHT_KEYS = ("id", "packages", "repositories", "tags", "custom", "custom_ack_by", "workload_images")
 
 
-def _backup(fields: _Fields) -> PlannedBackup:
+def _backup(fields: Fields) -> PlannedBackup:
     return PlannedBackup(
         fields.text("node"),
         fields.text("address"),
@@ -276,81 +277,9 @@ def _backup(fields: _Fields) -> PlannedBackup:
     )
 
 
-def _verdict(fields: _Fields) -> GateVerdict:
+def _verdict(fields: Fields) -> GateVerdict:
     return GateVerdict(fields.text("key"), fields.text("title"), fields.flag("passed"))
 
 
 def _maybe_str(value: object) -> str | None:
     return None if value is None else str(value)
-
-
-class _Fields:
-    """One JSON object of a stored plan, read with its type checked; errors say where (`plan.minio.pod`)."""
-
-    def __init__(
-        self, value: object, where: str, keys: Collection[str], optional: Collection[str] = ()
-    ) -> None:
-        if not isinstance(value, Mapping):
-            raise ValueError(f"{where} is {_kind(value)}, not an object")
-        unknown = sorted(str(k) for k in value if k not in keys)
-        if unknown:
-            raise ValueError(f"{where} has keys a plan does not have: {', '.join(unknown)}")
-        missing = [k for k in keys if k not in value and k not in optional]
-        if missing:
-            raise ValueError(f"{where} lacks {', '.join(missing)}")
-        self._value: Mapping[str, Any] = value
-        self._where = where
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._value
-
-    def get(self, key: str) -> object:
-        """The raw value."""
-        return self._value[key]
-
-    def integer(self, key: str) -> int:
-        """An integer (a bool is not one)."""
-        value = self._value[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._wrong(key, "an integer")
-        return value
-
-    def maybe_integer(self, key: str) -> int | None:
-        """An integer or null."""
-        return None if self._value[key] is None else self.integer(key)
-
-    def text(self, key: str) -> str:
-        """A string."""
-        value = self._value[key]
-        if not isinstance(value, str):
-            raise self._wrong(key, "a string")
-        return value
-
-    def maybe_text(self, key: str) -> str | None:
-        """A string or null."""
-        return None if self._value[key] is None else self.text(key)
-
-    def flag(self, key: str) -> bool:
-        """A boolean."""
-        value = self._value[key]
-        if not isinstance(value, bool):
-            raise self._wrong(key, "true or false")
-        return value
-
-    def array(self, key: str) -> Sequence[object]:
-        """A list."""
-        value = self._value[key]
-        if not isinstance(value, list | tuple):
-            raise self._wrong(key, "a list")
-        return value
-
-    def _wrong(self, key: str, expected: str) -> ValueError:
-        return ValueError(f"{self._where}.{key} is {_kind(self._value[key])}, not {expected}")
-
-
-def _kind(value: object) -> str:
-    """How an error names a value: `null`, or its type and a short repr."""
-    if value is None:
-        return "null"
-    shown = repr(value)
-    return f"{type(value).__name__} {shown[:40] + '…' if len(shown) > 40 else shown}"

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.steps.purge.model import ApprovalNotice
-from handlers.approval_blocks import approval_blocks, approval_text
+from handlers.blocks.approval import approval_blocks, approval_text
 from handlers.live import Clock, LiveMessage, Pacer
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,9 @@ from bot.core.errors import RunbookError
 from bot.core.notifier import Requester
 from bot.runbook import Runbook
 from handlers import schedule_commands
-from handlers.blocks import COMMANDS, help_blocks, refusal_text
+from handlers.blocks.run import COMMANDS, help_blocks, refusal_text
+from handlers.blocks.tables import escape
 from handlers.schedule_commands import Zones
-from handlers.tables import escape
 
 log = logging.getLogger(__name__)
 

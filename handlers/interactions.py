@@ -18,11 +18,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.core.authz import ACTION_ROLES, AccessPolicy
 from bot.core.errors import RunbookError
 from bot.steps.approval.model import Click, Outcome
-from handlers.approval_blocks import APPROVE, REJECT
-from handlers.blocks import who
-from handlers.preflight_blocks import ACK_CUSTOM
-from handlers.schedule_blocks import PURGE_AT_WINDOW, PURGE_NOW
-from handlers.tables import escape
+from handlers.blocks.approval import APPROVE, REJECT
+from handlers.blocks.preflight import ACK_CUSTOM
+from handlers.blocks.run import who
+from handlers.blocks.schedule import PURGE_AT_WINDOW, PURGE_NOW
+from handlers.blocks.tables import escape
 
 if TYPE_CHECKING:  # the listeners only call it; importing it here would pull in the whole core
     from bot.runbook import Runbook

@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.tables import Block
+from handlers.blocks.tables import Block
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]

@@ -19,16 +19,16 @@ from bot.steps.inventory.render import operators_csv, plugins_csv
 from bot.steps.preflight.model import PreflightReport
 from bot.steps.purge.model import ApprovalNotice
 from handlers.approval_messages import ApprovalMessages
-from handlers.backup_blocks import progress_blocks, result_blocks
-from handlers.blocks import checklist_blocks, checklist_text, failure_blocks, who
-from handlers.inventory_blocks import diff_messages, summary_blocks, table_messages
-from handlers.live import Clock, LiveMessage, Pacer
-from handlers.preflight_blocks import custom_listing, preflight_blocks, preflight_text
-from handlers.restore_blocks import (
+from handlers.blocks.backup import progress_blocks, result_blocks
+from handlers.blocks.inventory import diff_messages, summary_blocks, table_messages
+from handlers.blocks.preflight import custom_listing, preflight_blocks, preflight_text
+from handlers.blocks.restore import (
     output_blocks,
 )
+from handlers.blocks.run import checklist_blocks, checklist_text, failure_blocks, who
+from handlers.blocks.tables import Block, section
+from handlers.live import Clock, LiveMessage, Pacer
 from handlers.root_message import find_root, root_metadata
-from handlers.tables import Block, section
 from handlers.thread_posts import ThreadPosts
 
 log = logging.getLogger(__name__)

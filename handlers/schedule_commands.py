@@ -15,8 +15,8 @@ from bot.core.errors import RunbookError
 from bot.core.timefmt import format_span, format_time
 from bot.scheduler import Scheduled
 from bot.steps.schedule.windows import outlasts
-from handlers.blocks import checklist_blocks
-from handlers.tables import Block, escape, section
+from handlers.blocks.run import checklist_blocks
+from handlers.blocks.tables import Block, escape, section
 
 if TYPE_CHECKING:
     from bot.runbook import Runbook

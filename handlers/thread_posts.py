@@ -8,11 +8,11 @@ from bot.core.model import Notice, RunView, StepView
 from bot.steps.close.report import FinalReport
 from bot.steps.purge.model import PurgeChoice
 from bot.steps.restore.model import PluginRestore, Verification
-from handlers.purge_blocks import purge_blocks, purge_text
-from handlers.report_blocks import report_blocks, report_text
-from handlers.restore_blocks import plugins_blocks, plugins_text, verification_blocks, verification_text
-from handlers.schedule_blocks import choice_blocks, choice_text, notice_blocks, notice_text
-from handlers.tables import Block
+from handlers.blocks.purge import purge_blocks, purge_text
+from handlers.blocks.report import report_blocks, report_text
+from handlers.blocks.restore import plugins_blocks, plugins_text, verification_blocks, verification_text
+from handlers.blocks.schedule import choice_blocks, choice_text, notice_blocks, notice_text
+from handlers.blocks.tables import Block
 
 
 class ThreadPosts:

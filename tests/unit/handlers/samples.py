@@ -22,7 +22,7 @@ from bot.steps.approval.plan import (
 from bot.steps.preflight.gates import Gate
 from bot.steps.preflight.model import PreflightRecord, PreflightReport
 from bot.steps.purge.model import ApprovalNotice
-from handlers.tables import MAX_SECTION_TEXT
+from handlers.blocks.tables import MAX_SECTION_TEXT
 from sandbox.slack.validation import validate_message
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pytest
 from bot.steps.approval.model import RequestState
 from bot.steps.approval.plan import MinioPod, PlannedBackup, PlannedInventory
 from bot.steps.purge.model import ApprovalNotice
-from handlers.approval_blocks import APPROVE, REJECT, approval_blocks, approval_text
-from handlers.tables import MAX_BLOCKS
+from handlers.blocks.approval import APPROVE, REJECT, approval_blocks, approval_text
+from handlers.blocks.tables import MAX_BLOCKS
 from tests.unit.handlers.samples import GATES, NOW, buttons, notice, plan, request, valid
 
 EXPIRY = int(NOW.timestamp()) + 30 * 60

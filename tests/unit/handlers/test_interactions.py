@@ -23,9 +23,9 @@ from bot.core.authz import AccessList, AccessPolicy
 from bot.core.errors import RunbookError
 from bot.steps.approval.model import Click, Outcome
 from handlers import interactions
-from handlers.approval_blocks import APPROVE, REJECT
+from handlers.blocks.approval import APPROVE, REJECT
+from handlers.blocks.preflight import ACK_CUSTOM
 from handlers.membership import SlackMembership
-from handlers.preflight_blocks import ACK_CUSTOM
 from sandbox.slack import Ephemeral, SlackDriver, SlackWorkspace
 
 OPERATOR, APPROVER, STRANGER = "UOPAL", "UAPPROVER", "USTRANGER"

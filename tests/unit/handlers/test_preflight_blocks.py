@@ -7,9 +7,9 @@ import re
 
 from actions.packages import Coverage
 from bot.steps.preflight.model import PreflightReport
-from handlers.preflight_blocks import ACK_CUSTOM, preflight_blocks, preflight_text
-from handlers.purge_blocks import purge_blocks, purge_text
-from handlers.tables import MAX_BLOCKS
+from handlers.blocks.preflight import ACK_CUSTOM, preflight_blocks, preflight_text
+from handlers.blocks.purge import purge_blocks, purge_text
+from handlers.blocks.tables import MAX_BLOCKS
 from tests.unit.handlers.samples import (
     FAILED_PACKAGES,
     GATES,

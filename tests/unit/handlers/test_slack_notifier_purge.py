@@ -12,9 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.model import RunView
 from bot.steps.approval.model import RequestState
 from bot.steps.purge.model import ApprovalNotice
-from handlers.approval_blocks import APPROVE
+from handlers.blocks.approval import APPROVE
+from handlers.blocks.preflight import ACK_CUSTOM
 from handlers.notifier import SlackNotifier
-from handlers.preflight_blocks import ACK_CUSTOM
 from sandbox.slack import Message, SlackWorkspace
 from tests.scenarios.conftest import text_of
 from tests.unit.handlers.samples import GATES, NOW, RUN, STEP, buttons, purge_result, record, report, request

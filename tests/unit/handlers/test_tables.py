@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from actions.inventory import Inventory, OperatorRow
+from handlers.blocks.inventory import table_messages
+from handlers.blocks.tables import MAX_BLOCKS, MAX_SECTION_TEXT, code_chunks, escape
 from handlers.commands import ParseError, parse
-from handlers.inventory_blocks import table_messages
-from handlers.tables import MAX_BLOCKS, MAX_SECTION_TEXT, code_chunks, escape
 
 
 def test_chunks_fit_a_section_and_keep_every_row_once() -> None:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from bot.core.model import RunView, StepView
 from bot.steps.restore.model import PluginRestore, Verification
-from handlers.blocks import who
-from handlers.tables import Block, capped_chunks, context, escape, header, section, truncate
+from handlers.blocks.run import who
+from handlers.blocks.tables import Block, capped_chunks, context, escape, header, section, truncate
 
 #: code blocks of failures shown; the rest are counted
 MAX_CHUNKS = 6

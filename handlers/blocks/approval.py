@@ -16,10 +16,10 @@ from bot.steps.approval.model import RequestState, RequestView
 from bot.steps.approval.plan import Plan, PlannedBackup
 from bot.steps.inventory.render import align
 from bot.steps.purge.model import ApprovalNotice
-from handlers.backup_blocks import size
-from handlers.blocks import slack_date, who
-from handlers.preflight_blocks import gate_sections
-from handlers.tables import Block, and_list, capped_chunks, context, escape, header, section, truncate
+from handlers.blocks.backup import size
+from handlers.blocks.preflight import gate_sections
+from handlers.blocks.run import slack_date, who
+from handlers.blocks.tables import Block, and_list, capped_chunks, context, escape, header, section, truncate
 
 APPROVE = "regclean_purge_approve"
 REJECT = "regclean_purge_reject"

@@ -19,8 +19,8 @@ from bot.steps.inventory.render import (
     plugin_cells,
     plugin_table,
 )
-from handlers.blocks import when, who
-from handlers.tables import Block, code_chunks, context, escape, header, paginate, section
+from handlers.blocks.run import when, who
+from handlers.blocks.tables import Block, code_chunks, context, escape, header, paginate, section
 
 Row = TypeVar("Row", OperatorRow, PluginRow)
 

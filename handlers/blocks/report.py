@@ -8,9 +8,9 @@ from datetime import timedelta
 from bot.core.durations import format_duration
 from bot.core.model import RunView
 from bot.steps.close.report import FinalReport
-from handlers.backup_blocks import size
-from handlers.blocks import who
-from handlers.tables import Block, context, escape, header, section, truncate
+from handlers.blocks.backup import size
+from handlers.blocks.run import who
+from handlers.blocks.tables import Block, context, escape, header, section, truncate
 
 #: names shown in a list before the rest is counted
 SHOWN = 12

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from actions.minio import PurgeResult
 from bot.core.model import RunView, StepView
-from handlers.backup_blocks import size
-from handlers.blocks import who
-from handlers.tables import Block, and_list, context, escape, header, section, truncate
+from handlers.blocks.backup import size
+from handlers.blocks.run import who
+from handlers.blocks.tables import Block, and_list, context, escape, header, section, truncate
 
 
 def _count(n: int | None) -> str:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from actions.backup import BackupResult, NodeProgress
 from bot.core.model import RunView, StepView
 from bot.steps.inventory.render import align
-from handlers.blocks import who
-from handlers.tables import Block, code_chunks, context, escape, header, section
+from handlers.blocks.run import who
+from handlers.blocks.tables import Block, code_chunks, context, escape, header, section
 
 BAR = 20
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from bot.core.model import Notice
 from bot.steps.purge.model import PurgeChoice
-from handlers.blocks import slack_date, who
-from handlers.tables import Block, context, escape, section
+from handlers.blocks.run import slack_date, who
+from handlers.blocks.tables import Block, context, escape, section
 
 PURGE_NOW = "regclean_purge_now"
 PURGE_AT_WINDOW = "regclean_purge_at_window"

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from bot.core.model import RunView
 from bot.steps.preflight.gates import Gate
 from bot.steps.preflight.model import PreflightRecord, PreflightReport
-from handlers.blocks import when, who
-from handlers.tables import (
+from handlers.blocks.run import when, who
+from handlers.blocks.tables import (
     SECTION_BUDGET,
     Block,
     capped_chunks,

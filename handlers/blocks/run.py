@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.core.authz import Decision
 from bot.core.model import RUNBOOK, RunView, StepState, StepView
-from handlers.tables import Block, context, escape, header, section, truncate
+from handlers.blocks.tables import Block, context, escape, header, section, truncate
 
 ICONS = {
     StepState.PENDING: "⬜",

@@ -1,0 +1,1 @@
+"""Block Kit: how each step's results, the run's checklist and the approval request look in Slack."""

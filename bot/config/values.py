@@ -12,19 +12,20 @@ from datetime import timedelta
 
 from bot.core.durations import parse_duration
 from bot.core.errors import WindowError
+from bot.core.model import StepName
 from bot.core.timefmt import known_zone
 from bot.steps.schedule.windows import parse_recurring
 
 #: how long each step is expected to take, unless REGCLEAN_STEP_EXPECTED says otherwise
-STEP_EXPECTED = {
-    "inventory": timedelta(minutes=15),
-    "backup": timedelta(hours=2),
-    "preflight": timedelta(minutes=15),
-    "purge": timedelta(hours=2),
-    "restore_core": timedelta(hours=3),
-    "restore_plugins": timedelta(hours=3),
-    "verify": timedelta(hours=1),
-    "close": timedelta(minutes=30),
+STEP_EXPECTED: dict[str, timedelta] = {
+    StepName.INVENTORY: timedelta(minutes=15),
+    StepName.BACKUP: timedelta(hours=2),
+    StepName.PREFLIGHT: timedelta(minutes=15),
+    StepName.PURGE: timedelta(hours=2),
+    StepName.RESTORE_CORE: timedelta(hours=3),
+    StepName.RESTORE_PLUGINS: timedelta(hours=3),
+    StepName.VERIFY: timedelta(hours=1),
+    StepName.CLOSE: timedelta(minutes=30),
 }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from actions.inventory import Inventory, OperatorRow, PluginRow
 from actions.workloads import repository_of
-from bot.core.model import RUNBOOK, RunView, StepState
+from bot.core.model import RUNBOOK, RunView, StepName, StepState
 from bot.steps.close.report import CatalogCheck, InventoryCheck, StepTime
 from bot.steps.inventory.diff import InventoryDiff
 
@@ -109,7 +109,7 @@ def step_times(run: RunView) -> tuple[StepTime, ...]:
     """Each runbook step: attempts, the newest one's state, and the time all of them took."""
     times = []
     for entry in RUNBOOK:
-        if entry.name == "close":
+        if entry.name == StepName.CLOSE:
             continue  # the step that asks is still running
         attempts = [s for s in run.steps if s.name == entry.name]
         seconds = sum((s.finished_at - s.started_at).total_seconds() for s in attempts if s.finished_at)
@@ -130,7 +130,7 @@ def left_to_do(
 ) -> tuple[str, ...]:
     """What a person still has to do, most urgent first, each with the command or the check."""
     todo: list[str] = []
-    core, purge = run.latest("restore_core"), run.latest("purge")
+    core, purge = run.latest(StepName.RESTORE_CORE), run.latest(StepName.PURGE)
     if purge is not None and (core is None or core.state is not StepState.SUCCEEDED):
         todo.append("Restore the core images: `/regclean restore core`.")
     if failed_packages:

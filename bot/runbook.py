@@ -63,7 +63,7 @@ class Runbook:
         self.schedule = ScheduleStep(ctx, self.calendar, self.approval, self.purge.start)
         self.restore = RestoreStep(ctx, self.schedule)
         self.verify = VerifyStep(ctx)
-        self.close_step = CloseStep(ctx, self.inventory, self.approval)
+        self.closing = CloseStep(ctx, self.inventory, self.approval)
         self._ctx = ctx
 
     @classmethod
@@ -191,7 +191,7 @@ class Runbook:
         one worker thread so that the acknowledgement stays fast."""
 
         def read() -> tuple[RunView | None, list[Scheduled], tuple[int, str, datetime] | None]:
-            return self._ctx.store.active_run(), self.schedule.live_jobs(), self.close_step.last_closed()
+            return self._ctx.store.active_run(), self.schedule.live_jobs(), self.closing.last_closed()
 
         return await self.engine.db(read)
 
@@ -225,11 +225,11 @@ class Runbook:
         run = await self.engine.status()
         plugins = run.latest(StepName.RESTORE_PLUGINS) if run is not None else None
         if plugins is not None and plugins.state is StepState.SUCCEEDED:
-            await self.close_step.close(requester)
+            await self.closing.close(requester)
 
     def start_close(self, requester: Requester) -> None:
         """`/regclean close`."""
-        self.engine.spawn(self.close_step.close(requester))
+        self.engine.spawn(self.closing.close(requester))
 
     # the scheduler's jobs (bot/scheduler.py calls these) -------------------------------
     async def expire_request(self, request_id: int) -> bool:

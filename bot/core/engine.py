@@ -106,7 +106,7 @@ class Engine:
         try:
             run, step = await self.start(requester, name)
         except RunbookError as exc:
-            await self.tell(self._notifier.request_refused(requester, str(exc)))
+            await self.refuse(requester, str(exc))
             return None
         return await body(run, step, requester)
 

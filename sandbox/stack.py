@@ -77,6 +77,7 @@ class Sandbox:
         slack: SlackWorkspace | None = None,
         *,
         full_registry: bool = False,
+        s3: S3Server | None = None,
     ) -> None:
         self.workdir = workdir
         self.full_registry = full_registry
@@ -91,8 +92,10 @@ class Sandbox:
         self.slack = slack or SlackWorkspace()
         self.nodes = SandboxCluster(workdir / "nodes")
         """the three control-plane nodes (127.0.0.11–13, as in the fixture's Node objects)"""
-        self.s3 = S3Server(workdir / "s3")
-        """MinIO's S3 API (moto); `s3.url` is what the MinIO pod reaches as its own endpoint."""
+        self.s3 = s3 or S3Server(workdir / "s3")
+        """MinIO's S3 API (moto); `s3.url` is what the MinIO pod reaches as its own endpoint. A server
+        passed in is started already, and empty (`S3Server.reset`); the sandbox leaves it running."""
+        self._owns_s3 = s3 is None
         self.registry = Registry(self.s3, workdir / "registry")
         """The platform registry on the bucket `registry`; `registry.address` once started."""
         self.registry_pods = RegistryPods(self.kube, self.registry)
@@ -164,7 +167,8 @@ class Sandbox:
         ]
         restorable = self.restorable_images if self.full_registry else []
         self.images = sorted({*workload_images(workloads, SAMPLE_REGISTRY), *EXTRA_IMAGES, *restorable})
-        await self.s3.start()
+        if self._owns_s3:
+            await self.s3.start()
         await start_seeded(self.registry, self.images, self.workdir / "images")
         registry = Account(self.registry.address, self.registry.username, self.registry.password)
         platform = Account(self.platform_url, self.platform_username, self.platform_password)
@@ -196,7 +200,8 @@ class Sandbox:
         await self.slack.stop()
         await self.kube.stop()
         await self.registry.stop()
-        await self.s3.stop()
+        if self._owns_s3:
+            await self.s3.stop()
 
     async def _pod_deleted(self, pod: KubeObject) -> None:
         await self.registry_pods.on_pod_deleted(pod)

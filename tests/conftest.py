@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from sandbox.kube import KubeApiServer, ResourceDef
 from sandbox.kube.fixtures import load_fixture
@@ -106,13 +107,22 @@ def make_kube_api() -> Callable[..., KubeApiServer]:
     return make
 
 
-@pytest.fixture
-async def s3(tmp_path: Path) -> AsyncIterator[S3Server]:
-    """moto's S3 server, as the sandbox registry's storage."""
-    server = S3Server(tmp_path / "s3")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def s3_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[S3Server]:
+    """moto's S3 server, one per test process (each xdist worker has its own). Starting one costs
+    about half a second of CPU, forgetting everything (`s3`) a few milliseconds."""
+    server = S3Server(tmp_path_factory.mktemp("s3"))
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+def s3(s3_server: S3Server) -> S3Server:
+    """moto's S3 server, as the sandbox registry's storage: the process's one, without the buckets
+    earlier tests left. A test must not stop it; one that needs a server to go away starts its own."""
+    s3_server.reset()
+    return s3_server
 
 
 @pytest.fixture
@@ -125,9 +135,10 @@ async def registry(s3: S3Server, tmp_path: Path) -> AsyncIterator[Registry]:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    """The sample ACP cluster and the workspace, started (scenarios and the e2e drills)."""
-    box = Sandbox(tmp_path / "sandbox", load_fixture())
+async def sandbox(tmp_path: Path, s3: S3Server) -> AsyncIterator[Sandbox]:
+    """The sample ACP cluster and the workspace, started (scenarios and the e2e drills), on the
+    process's S3 server."""
+    box = Sandbox(tmp_path / "sandbox", load_fixture(), s3=s3)
     await box.start()
     yield box
     await box.stop()

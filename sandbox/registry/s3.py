@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,18 @@ class S3Server:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+    def reset(self) -> None:
+        """Forget every bucket and object, as a new server would (moto's `/moto-api/reset`): a few
+        milliseconds instead of the half second of CPU a new server takes to start."""
+        conn = HTTPConnection("127.0.0.1", self._port, timeout=10)
+        try:
+            conn.request("POST", "/moto-api/reset")
+            status = conn.getresponse().status
+        finally:
+            conn.close()
+        if status != 200:
+            raise RuntimeError(f"moto S3 server: reset answered {status}")
 
     # --- boto3 ---------------------------------------------------------------------------------
 

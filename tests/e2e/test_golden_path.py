@@ -20,7 +20,7 @@ import pytest
 from sandbox.installer.layouts import layout_files
 from sandbox.kube.fixtures import load_fixture
 from sandbox.platform import custom_images, push_custom_images
-from sandbox.registry import skopeo
+from sandbox.registry import S3Server, skopeo
 from sandbox.registry.seed import EXTRA_IMAGES
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import Sandbox, running_bot
@@ -34,9 +34,9 @@ SKOPEO_PARALLEL = 6
 
 
 @pytest.fixture
-async def platform(tmp_path: Path) -> AsyncIterator[Sandbox]:
+async def platform(tmp_path: Path, s3: S3Server) -> AsyncIterator[Sandbox]:
     """The sample cluster, with a registry that holds every current image and the old tags."""
-    box = Sandbox(tmp_path / "sandbox", load_fixture(), full_registry=True)
+    box = Sandbox(tmp_path / "sandbox", load_fixture(), full_registry=True, s3=s3)
     await box.start()
     yield box
     await box.stop()

@@ -44,10 +44,8 @@ async def regclean_verify(env: dict[str, str], cwd: Path, *args: str) -> tuple[i
 
 
 @pytest.fixture
-async def registry(tmp_path: Path) -> AsyncIterator[Registry]:
+async def registry(s3: S3Server, tmp_path: Path) -> AsyncIterator[Registry]:
     """A registry holding acp/core:latest (two layers) and acp/tool:1 (one layer)."""
-    s3 = S3Server(tmp_path / "s3")
-    await s3.start()
     reg = Registry(s3, tmp_path / "registry", password=CANARY)
     try:
         await reg.start()
@@ -56,7 +54,6 @@ async def registry(tmp_path: Path) -> AsyncIterator[Registry]:
         yield reg
     finally:
         await reg.stop()
-        await s3.stop()
 
 
 def env_of(reg: Registry, **extra: str) -> dict[str, str]:

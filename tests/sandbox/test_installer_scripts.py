@@ -14,7 +14,7 @@ import pytest
 
 from actions.registry import RegistryClient, RegistryTarget
 from sandbox.installer import FAIL_AFTER
-from sandbox.registry import SkopeoError, layout_manifest, pull, registry_binary, skopeo_binary
+from sandbox.registry import S3Server, SkopeoError, layout_manifest, pull, registry_binary, skopeo_binary
 from sandbox.stack import INSTALLER_NODE, PLATFORM_CANARY, Sandbox
 
 pytestmark = [
@@ -38,8 +38,8 @@ class Ran:
 
 
 @pytest.fixture
-async def box(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    sandbox = Sandbox(tmp_path / "sandbox")
+async def box(tmp_path: Path, s3: S3Server) -> AsyncIterator[Sandbox]:
+    sandbox = Sandbox(tmp_path / "sandbox", s3=s3)
     await sandbox.start()
     yield sandbox
     await sandbox.stop()

@@ -43,7 +43,15 @@ class Mc:
 
 
 @pytest.fixture
-async def s3(tmp_path: Path) -> AsyncIterator[S3Server]:
+def s3(s3: S3Server) -> S3Server:
+    """The process's S3 server (tests/conftest.py), with an empty bucket `registry`."""
+    s3.create_bucket("registry")
+    return s3
+
+
+@pytest.fixture
+async def own_s3(tmp_path: Path) -> AsyncIterator[S3Server]:
+    """An S3 server of this test's own, with an empty bucket `registry`, for a test that stops it."""
     server = S3Server(tmp_path / "s3")
     await server.start()
     server.create_bucket("registry")
@@ -205,9 +213,9 @@ async def test_an_unreachable_server_is_connection_refused(mc: Mc) -> None:
     assert done.stderr.rstrip().endswith("connect: connection refused.")
 
 
-async def test_a_configured_server_that_went_away_fails_the_removal(s3: S3Server, mc: Mc) -> None:
-    await mc.alias(s3.url)
-    await s3.stop()
+async def test_a_configured_server_that_went_away_fails_the_removal(own_s3: S3Server, mc: Mc) -> None:
+    await mc.alias(own_s3.url)
+    await own_s3.stop()
     done = await mc("--insecure", "rm", "--recursive", "--force", "minio/registry/")
     assert done.returncode == 1
     assert re.fullmatch(

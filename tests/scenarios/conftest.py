@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from sandbox.kube.fixtures import Fixture
+from sandbox.registry import S3Server
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox, running_bot
 
@@ -60,10 +61,10 @@ async def inventory_done(ws: SlackWorkspace) -> Message:
 
 
 async def record_large_inventory(
-    workdir: Path, fixture: Fixture, prepare: Callable[[Sandbox], None] | None = None
+    workdir: Path, fixture: Fixture, s3: S3Server, prepare: Callable[[Sandbox], None] | None = None
 ) -> tuple[Sandbox, Message]:
     """Run one `/regclean inventory` of a generated fixture through HTTP mode, to its CSV files."""
-    box = Sandbox(workdir, fixture)
+    box = Sandbox(workdir, fixture, s3=s3)
     if prepare is not None:
         prepare(box)
     await box.start()

@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from sandbox.kube.fixtures import generate_fixture
+from sandbox.registry import S3Server
 from sandbox.stack import RunningBot, Sandbox, running_bot
 from tests.scenarios.conftest import installed_names, inventory_done, record_large_inventory, root, text_of
 
@@ -38,10 +39,10 @@ async def test_healthz_answers_without_a_signature(http_bot: RunningBot) -> None
 
 
 async def test_1200_operators_over_40_clusters_post_without_a_message_slack_would_reject(
-    tmp_path: Path,
+    tmp_path: Path, s3: S3Server
 ) -> None:
     box, checklist = await record_large_inventory(
-        tmp_path / "big", generate_fixture(operators=1200, clusters=40, plugins=300)
+        tmp_path / "big", generate_fixture(operators=1200, clusters=40, plugins=300), s3
     )
     assert box.slack.rejections == []
     assert "✅" in text_of(checklist)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.kube.fixtures import generate_fixture
+from sandbox.registry import S3Server
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import Sandbox, running_bot
 from tests.scenarios.conftest import installed_names, inventory_done, record_large_inventory, text_of
@@ -20,11 +21,11 @@ CANARY_SIGNING = "canary-signing-secret-8J2WD"
 
 @pytest.mark.parametrize("mode", ["http", "socket"])
 async def test_tokens_and_the_signing_secret_never_leave_the_bot(
-    tmp_path: Path, mode: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, s3: S3Server, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     ws = SlackWorkspace(bot_token=CANARY_BOT_TOKEN, app_token=CANARY_APP_TOKEN, signing_secret=CANARY_SIGNING)
-    box = Sandbox(tmp_path / "box", slack=ws)
+    box = Sandbox(tmp_path / "box", slack=ws, s3=s3)
     await box.start()
     try:
         async with running_bot(box, mode) as bot:  # type: ignore[arg-type]
@@ -52,10 +53,11 @@ async def test_tokens_and_the_signing_secret_never_leave_the_bot(
     assert "Inventory recorded" in said, "the scenario really ran"
 
 
-async def test_rate_limited_posts_are_retried_and_none_is_lost(tmp_path: Path) -> None:
+async def test_rate_limited_posts_are_retried_and_none_is_lost(tmp_path: Path, s3: S3Server) -> None:
     box, root = await record_large_inventory(
         tmp_path / "box",
         generate_fixture(operators=600, clusters=10, plugins=50),
+        s3,
         prepare=lambda b: b.slack.rate_limit("chat.postMessage", 3),
     )
     assert any(r.error == "ratelimited" for r in box.slack.rejections), "the limit was really hit"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ REGION = "us-east-1"
 
 
 class S3Server:
-    """`python -m moto.server` on 127.0.0.1 and a free port; `url` is its endpoint (plain HTTP).
+    """moto's server (`python -m sandbox.registry.moto_server`) on 127.0.0.1 and a free port; `url` is its
+    endpoint (plain HTTP).
 
     moto accepts any credentials; `access_key`/`secret_key` are the fixed values the sandbox hands
     to every client (the registry, boto3, the `mc` stand-in) so that configurations look real.
@@ -34,6 +36,8 @@ class S3Server:
         self._log_dir = log_dir
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._child: ChildServer | None = None
+        self._session: Any = None
+        self._session_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -56,7 +60,7 @@ class S3Server:
         self._child = ChildServer("moto S3 server", log_dir / "moto.log")
         env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
         await self._child.start(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self._port)],
+            [sys.executable, "-m", "sandbox.registry.moto_server", "-H", "127.0.0.1", "-p", str(self._port)],
             env=env,
             ready_url=self.url + "/",
             ready_statuses={200},
@@ -85,14 +89,17 @@ class S3Server:
     # --- boto3 ---------------------------------------------------------------------------------
 
     def client(self) -> Any:
-        """A boto3 S3 client on this server (path-style addressing, as the registry uses)."""
-        session = boto3.session.Session(
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-            region_name=self.region,
-        )
+        """A new boto3 S3 client on this server (path-style addressing, as the registry uses). The
+        clients come from one session, which reads botocore's service model once, not per client."""
         config = Config(s3={"addressing_style": "path"})
-        return session.client("s3", endpoint_url=self.url, config=config)
+        with self._session_lock:  # a session is not thread-safe; its clients are
+            if self._session is None:
+                self._session = boto3.session.Session(
+                    aws_access_key_id=self.access_key,
+                    aws_secret_access_key=self.secret_key,
+                    region_name=self.region,
+                )
+            return self._session.client("s3", endpoint_url=self.url, config=config)
 
     def create_bucket(self, name: str = "registry") -> None:
         self.client().create_bucket(Bucket=name)

@@ -15,6 +15,8 @@ from .resources import DEFAULT_RESOURCES, ResourceDef, merge_resources, resource
 
 SAMPLE_FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "acp-sample.yaml"
 """The global cluster of an ACP 4.2 installation with two business clusters and every edge case."""
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it: each sandbox reads the sample, ten times faster."""
 
 SAMPLE_REGISTRY = "127.0.0.1:11440"
 """The platform registry that the sample's images come from."""
@@ -42,7 +44,7 @@ def load_fixture(path: str | Path = SAMPLE_FIXTURE, *, registry: str | None = No
     """
     resources: dict[str, ResourceDef] = {}
     objects: list[KubeObject] = []
-    for doc in yaml.safe_load_all(Path(path).read_text(encoding="utf-8")):
+    for doc in yaml.load_all(Path(path).read_text(encoding="utf-8"), Loader=_SAFE_LOADER):
         if doc is None:
             continue
         if isinstance(doc, list):

@@ -223,7 +223,7 @@ async def restart_registry_pods(sandbox: Sandbox) -> None:
     assert sandbox.registry_pods.restarts >= 1
 
 
-@pytest.mark.timeout(300)  # nine restarts of `regclean serve`, each migrating its database at start-up
+@pytest.mark.timeout(300)  # nine starts of `regclean serve` (~5 s each here), beside another xdist worker
 async def test_killed_during_every_step_the_bot_recovers_and_never_starts_a_step_on_its_own(
     sandbox: Sandbox,
 ) -> None:

@@ -94,7 +94,8 @@ class Sandbox:
         """the three control-plane nodes (127.0.0.11–13, as in the fixture's Node objects)"""
         self.s3 = s3 or S3Server(workdir / "s3")
         """MinIO's S3 API (moto); `s3.url` is what the MinIO pod reaches as its own endpoint. A server
-        passed in is started already, and empty (`S3Server.reset`); the sandbox leaves it running."""
+        passed in is started already, and the sandbox leaves it running; its bucket `registry` is
+        made to hold exactly the seeded images, whatever it held before."""
         self._owns_s3 = s3 is None
         self.registry = Registry(self.s3, workdir / "registry")
         """The platform registry on the bucket `registry`; `registry.address` once started."""

@@ -126,6 +126,21 @@ def s3(s3_server: S3Server) -> S3Server:
 
 
 @pytest.fixture
+def sandbox_s3(s3_server: S3Server) -> S3Server:
+    """The process's S3 server for a `Sandbox`, which makes the bucket `registry` hold exactly its
+    seeded images (`sandbox.registry.seed`): what an earlier sandbox left there is kept for that,
+    as a sandbox after an untouched one then copies nothing. Any other bucket is dropped (a reset)."""
+    client = s3_server.client()
+    try:
+        buckets = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    finally:
+        client.close()
+    if buckets - {"registry"}:
+        s3_server.reset()
+    return s3_server
+
+
+@pytest.fixture
 async def registry(s3: S3Server, tmp_path: Path) -> AsyncIterator[Registry]:
     """Debian's docker-registry on that bucket, basic auth."""
     reg = Registry(s3, tmp_path / "registry")
@@ -135,10 +150,10 @@ async def registry(s3: S3Server, tmp_path: Path) -> AsyncIterator[Registry]:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, s3: S3Server) -> AsyncIterator[Sandbox]:
+async def sandbox(tmp_path: Path, sandbox_s3: S3Server) -> AsyncIterator[Sandbox]:
     """The sample ACP cluster and the workspace, started (scenarios and the e2e drills), on the
     process's S3 server."""
-    box = Sandbox(tmp_path / "sandbox", load_fixture(), s3=s3)
+    box = Sandbox(tmp_path / "sandbox", load_fixture(), s3=sandbox_s3)
     await box.start()
     yield box
     await box.stop()

@@ -7,7 +7,9 @@ needs it. That costs about 60 S3 requests per image in moto, so the objects each
 bucket are kept per image, and later sandboxes copy them straight into their own bucket, then read
 every blob once through the registry so that its in-memory blob-descriptor cache is as warm as after
 a push (the stale-cache hazard in docs/architecture.md, "Verification", depends on it). A sandbox
-pushes only the images no earlier one had.
+pushes only the images no earlier one had. On an S3 server that an earlier sandbox used (the tests
+share one per process), the copy puts only the objects the bucket lacks or holds otherwise, and
+deletes the rest: after a sandbox that left the bucket as it was seeded, that is one listing.
 """
 
 from __future__ import annotations
@@ -176,13 +178,30 @@ def _create_bucket(registry: Registry) -> None:
 
 
 def _copy_in(registry: Registry, objects: Mapping[str, bytes]) -> None:
+    """Make the bucket hold exactly `objects`."""
     client = registry.s3.client()
     try:
+        paginator = client.get_paginator("list_objects_v2")
+        held = {
+            o["Key"]: o["ETag"].strip('"')
+            for page in paginator.paginate(Bucket=registry.bucket)
+            for o in page.get("Contents", [])
+        }
+        stale = [key for key in held if key not in objects]
+        for start in range(0, len(stale), 1000):
+            batch = [{"Key": key} for key in stale[start : start + 1000]]
+            client.delete_objects(Bucket=registry.bucket, Delete={"Objects": batch, "Quiet": True})
+        # a plain PUT's ETag is the body's MD5
+        wanted = [
+            (key, body)
+            for key, body in objects.items()
+            if held.get(key) != hashlib.md5(body, usedforsecurity=False).hexdigest()
+        ]
         with ThreadPoolExecutor(PARALLEL) as pool:
             list(
                 pool.map(
                     lambda kv: client.put_object(Bucket=registry.bucket, Key=kv[0], Body=kv[1]),
-                    objects.items(),
+                    wanted,
                 )
             )
     finally:

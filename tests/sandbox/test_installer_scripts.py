@@ -38,8 +38,8 @@ class Ran:
 
 
 @pytest.fixture
-async def box(tmp_path: Path, s3: S3Server) -> AsyncIterator[Sandbox]:
-    sandbox = Sandbox(tmp_path / "sandbox", s3=s3)
+async def box(tmp_path: Path, sandbox_s3: S3Server) -> AsyncIterator[Sandbox]:
+    sandbox = Sandbox(tmp_path / "sandbox", s3=sandbox_s3)
     await sandbox.start()
     yield sandbox
     await sandbox.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
-from tests.scenarios.conftest import root, text_of
+from tests.scenarios.conftest import BOTH_MODES, root, text_of
 
 
 def backup_message(ws: SlackWorkspace) -> Message | None:
@@ -22,6 +22,7 @@ async def finished_backup(ws: SlackWorkspace) -> Message:
     return await ws.wait_for(done, timeout=30)
 
 
+@BOTH_MODES
 async def test_backup_posts_progress_then_a_verified_table_for_every_node(
     bot: RunningBot, sandbox: Sandbox
 ) -> None:

@@ -8,13 +8,14 @@ import io
 from sandbox.kube.fixtures import Fixture, installed_operators
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
-from tests.scenarios.conftest import inventory_done, root, text_of
+from tests.scenarios.conftest import BOTH_MODES, inventory_done, root, text_of
 
 
 def acks(ws: SlackWorkspace, user: str) -> list[str]:
     return [e.text + "".join(str(b) for b in e.blocks) for e in ws.ephemerals if e.user == user]
 
 
+@BOTH_MODES
 async def test_inventory_posts_a_checklist_a_summary_the_tables_and_csv_files(
     bot: RunningBot, sandbox: Sandbox
 ) -> None:
@@ -82,6 +83,7 @@ async def test_the_second_inventory_shows_what_changed(bot: RunningBot, sandbox:
     assert f"- operator {victim['metadata']['namespace']}/{victim['metadata']['name']}" in changes
 
 
+@BOTH_MODES
 async def test_a_stranger_is_refused_and_told_who_may_run_it(bot: RunningBot, sandbox: Sandbox) -> None:
     reply = await bot.driver.slash("UMALLORY", "inventory")
     assert reply.status == 200

@@ -12,9 +12,10 @@ GLOBAL_FLAGS = frozenset({"insecure", "json", "quiet", "q", "no-color", "debug",
 GLOBAL_VALUES = frozenset({"config-dir", "C"})
 COMMAND_FLAGS = {
     "alias": frozenset(),
-    "ls": frozenset({"recursive", "r"}),
-    "rm": frozenset({"recursive", "r", "force", "dangerous", "fake"}),
-    "du": frozenset(),
+    "ls": frozenset({"recursive", "r", "versions"}),
+    "rm": frozenset({"recursive", "r", "force", "dangerous", "fake", "versions"}),
+    "du": frozenset({"versions"}),
+    "version": frozenset(),
 }
 
 

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from .remote import Alias
 
 VERSION = "10"
+RELEASE_FILE = "sandbox-release"
+"""Test switch in the config directory: the mc release to behave as (see `release`)."""
 _ALIAS = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*$")
 
 
@@ -71,3 +73,25 @@ def save(directory: Path, alias: Alias) -> None:
     with os.fdopen(fd, "w") as out:
         json.dump(doc, out, indent="\t")
     tmp.replace(path)
+
+
+def release(directory: Path) -> str:
+    """The release this stand-in behaves as: `RELEASE_FILE`'s date (`2022-06-26`), or the newest.
+
+    Only the wording of `rm` depends on it, as it changed in mc: `Removing` until 2022-07-30,
+    `Remove` until 2022-08-05, `Removed` since. `--json` lines kept their `status` throughout.
+    """
+    try:
+        return (directory / RELEASE_FILE).read_text().strip() or "9999-12-31"
+    except FileNotFoundError:
+        return "9999-12-31"
+
+
+def set_release(directory: Path, day: str | None) -> None:
+    """Test switch: behave as the mc released on `day` (ISO date), or as the newest (None)."""
+    path = directory / RELEASE_FILE
+    if day is None:
+        path.unlink(missing_ok=True)
+        return
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_text(day + "\n")

@@ -10,7 +10,7 @@ from .remote import Remote, S3Failure
 
 
 def ls_cmd(inv: Invocation) -> int:
-    """`mc ls [--recursive] ALIAS[/BUCKET[/PREFIX]]`: one line per object (or bucket, or folder)."""
+    """`mc ls [--recursive] [--versions] ALIAS[/BUCKET[/PREFIX]]`: one line per object (or bucket, or folder)."""
     status = 0
     for text in inv.args or [""]:
         target = resolve(inv, text)
@@ -35,6 +35,9 @@ def _list(inv: Invocation, remote: Remote, target: Target) -> None:
             _show(inv, target, bucket["CreationDate"], 0, "", bucket["Name"] + "/", "")
         return
     base = target.prefix[: target.prefix.rfind("/") + 1]
+    if "versions" in inv.flags:
+        _list_versions(inv, remote, target, base, recursive)
+        return
     now = datetime.now(UTC)
     for entry in remote.objects(target.bucket, target.prefix, delimiter="" if recursive else "/"):
         if "Prefix" in entry:
@@ -45,18 +48,62 @@ def _list(inv: Invocation, remote: Remote, target: Target) -> None:
         _show(inv, target, entry["LastModified"], int(entry["Size"]), storage, key, entry.get("ETag", ""))
 
 
+def _list_versions(inv: Invocation, remote: Remote, target: Target, base: str, recursive: bool) -> None:
+    """`ls --versions`: every version and delete marker, each key's newest first with the highest ordinal."""
+    now = datetime.now(UTC)
+    folders: set[str] = set()
+    entries = list(remote.versions(target.bucket, target.prefix))
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry["Key"]] = counts.get(entry["Key"], 0) + 1
+    seen: dict[str, int] = {}
+    for entry in entries:
+        key = entry["Key"][len(base) :]
+        if not recursive and "/" in key:
+            folder = key[: key.index("/") + 1]
+            if folder not in folders:
+                folders.add(folder)
+                _show(inv, target, now, 0, "", folder, "")
+            continue
+        index = seen[entry["Key"]] = seen.get(entry["Key"], 0) + 1
+        version = messages.Version(
+            str(entry.get("VersionId") or "null"), counts[entry["Key"]] - index + 1, entry["DeleteMarker"]
+        )
+        storage = "" if entry["DeleteMarker"] else entry.get("StorageClass") or "STANDARD"
+        _show(
+            inv,
+            target,
+            entry["LastModified"],
+            int(entry["Size"]),
+            storage,
+            key,
+            entry.get("ETag", ""),
+            version,
+        )
+
+
 def _show(
-    inv: Invocation, target: Target, when: datetime, size: int, storage: str, key: str, etag: str
+    inv: Invocation,
+    target: Target,
+    when: datetime,
+    size: int,
+    storage: str,
+    key: str,
+    etag: str,
+    version: messages.Version | None = None,
 ) -> None:
     if inv.json:
         url = f"{target.alias.url}/{target.bucket}/" if target.bucket else f"{target.alias.url}/"
-        messages.emit(messages.ls_json(when, size, storage, key, etag, url), True, "")
+        messages.emit(messages.ls_json(when, size, storage, key, etag, url, version), True, "")
     else:
-        print(messages.ls_line(when, size, storage, key))
+        print(messages.ls_line(when, size, storage, key, version))
 
 
 def du_cmd(inv: Invocation) -> int:
-    """`mc du ALIAS/BUCKET[/PREFIX]`: total size and object count (bytes exact with `--json`)."""
+    """`mc du [--versions] ALIAS/BUCKET[/PREFIX]`: total size and object count (bytes exact with
+    `--json`). Without `--versions` only current objects count: in a versioned bucket, noncurrent
+    versions and delete markers are hidden, though their bytes are still stored."""
+    versions = "versions" in inv.flags
     if not inv.args:
         messages.error("Invalid command usage: `du` needs a TARGET.")
         return 1
@@ -73,7 +120,12 @@ def du_cmd(inv: Invocation) -> int:
         remote = Remote(target.alias, insecure=inv.insecure)
         try:
             size = count = 0
-            for entry in remote.objects(target.bucket, target.prefix):
+            listed = (
+                remote.versions(target.bucket, target.prefix)
+                if versions
+                else remote.objects(target.bucket, target.prefix)
+            )
+            for entry in listed:
                 size += int(entry["Size"])
                 count += 1
         except S3Failure as err:
@@ -82,5 +134,5 @@ def du_cmd(inv: Invocation) -> int:
             continue
         finally:
             remote.close()
-        messages.du(f"{target.bucket}/{target.prefix}".strip("/"), size, count, inv.json)
+        messages.du(f"{target.bucket}/{target.prefix}".strip("/"), size, count, inv.json, versions=versions)
     return status

@@ -1,7 +1,8 @@
 """A stand-in for MinIO's client `mc`, covering what the runbook uses, errors included.
 
 `python -m sandbox.minio.mc [--insecure] [--json] [--quiet] COMMAND ...` with the commands
-`alias set`, `ls [--recursive]`, `rm [--recursive] [--force] [--dangerous] [--fake]` and `du`.
+`alias set`, `ls [--recursive] [--versions]`, `rm [--recursive] [--force] [--dangerous] [--fake]
+[--versions]`, `du [--versions]` and `version info|enable|suspend`.
 It talks S3 to the alias's server with boto3. No message ever contains a secret key.
 """
 
@@ -11,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from . import config, messages
-from .cli import Invocation, UsageError, parse
+from .cli import Invocation, UsageError, parse, resolve
 from .listing import du_cmd, ls_cmd
 from .remote import Alias, Remote, S3Failure
 from .removal import rm_cmd
@@ -24,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         messages.error(str(err))
         return 1
-    run = {"alias": alias_cmd, "ls": ls_cmd, "rm": rm_cmd, "du": du_cmd}[inv.command]
+    run = {"alias": alias_cmd, "ls": ls_cmd, "rm": rm_cmd, "du": du_cmd, "version": version_cmd}[inv.command]
     try:
         return run(inv)
     finally:
@@ -66,6 +67,40 @@ def alias_cmd(inv: Invocation) -> int:
         remote.close()
     config.save(config.config_dir(inv.config_dir), alias)
     messages.alias_added(name, url, alias.access_key, inv.json)
+    return 0
+
+
+# --- version -----------------------------------------------------------------------------------
+
+_VERSION_OPS = {"info": None, "enable": "Enabled", "suspend": "Suspended"}
+_VERSION_FAILURES = {
+    "info": "Unable to get versioning info",
+    "enable": "Unable to enable versioning",
+    "suspend": "Unable to suspend versioning",
+}
+
+
+def version_cmd(inv: Invocation) -> int:
+    """`mc version info|enable|suspend ALIAS/BUCKET`: ``ALIAS/BUCKET versioning is enabled``."""
+    if len(inv.args) != 2 or inv.args[0] not in _VERSION_OPS:
+        messages.error("Invalid command usage: `version` needs info, enable or suspend and ALIAS/BUCKET.")
+        return 1
+    op, text = inv.args
+    target = resolve(inv, text)
+    if target is None:
+        return 1
+    remote = Remote(target.alias, insecure=inv.insecure)
+    try:
+        wanted = _VERSION_OPS[op]
+        if wanted is not None:
+            remote.set_versioning(target.bucket, wanted)
+        status = remote.versioning(target.bucket)
+    except S3Failure as err:
+        messages.error(_VERSION_FAILURES[op], str(err), inv.json)
+        return 1
+    finally:
+        remote.close()
+    messages.versioning(text.rstrip("/"), status, inv.json, op)
     return 0
 
 

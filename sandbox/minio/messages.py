@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,15 +33,35 @@ def emit(doc: dict[str, Any], json_mode: bool, human: str) -> None:
     print(json.dumps(doc, separators=(",", ":")) if json_mode else human)
 
 
-def ls_line(modified: datetime, size: int, storage_class: str, key: str) -> str:
-    """`[2026-11-27 20:01:02 UTC]  1.2KiB STANDARD key`."""
+@dataclass(frozen=True)
+class Version:
+    """What `ls --versions` adds to an entry: its id, its ordinal (the newest has the highest)."""
+
+    version_id: str
+    ordinal: int
+    delete_marker: bool
+
+
+def ls_line(
+    modified: datetime, size: int, storage_class: str, key: str, version: Version | None = None
+) -> str:
+    """`[2026-11-27 20:01:02 UTC]  1.2KiB STANDARD key`; with a version, `… STANDARD ID v2 PUT key`."""
     stamp = modified.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     klass = f" {storage_class}" if storage_class else ""
-    return f"[{stamp}]{ibytes(size):>7}{klass} {key}"
+    desc = ""
+    if version is not None:
+        desc = f" {version.version_id} v{version.ordinal} {'DEL' if version.delete_marker else 'PUT'}"
+    return f"[{stamp}]{ibytes(size):>7}{klass}{desc} {key}"
 
 
 def ls_json(
-    modified: datetime, size: int, storage_class: str, key: str, etag: str, url: str
+    modified: datetime,
+    size: int,
+    storage_class: str,
+    key: str,
+    etag: str,
+    url: str,
+    version: Version | None = None,
 ) -> dict[str, Any]:
     """mc's `contentMessage` for `ls --json`."""
     doc: dict[str, Any] = {
@@ -52,30 +73,63 @@ def ls_json(
         "etag": etag.strip('"'),
         "url": url,
     }
+    if version is not None:
+        doc |= {"versionId": version.version_id, "versionOrdinal": version.ordinal}
+        if version.delete_marker:
+            doc["isDeleteMarker"] = True
     if storage_class:
         doc["storageClass"] = storage_class
     return doc
 
 
-def removed(key: str, json_mode: bool, *, dry_run: bool = False) -> None:
-    """``Removed `ALIAS/BUCKET/KEY`.`` (mc's `rmMessage`)."""
-    human = f"{'DRYRUN: Removing' if dry_run else 'Removed'} `{key}`."
-    doc = {
+def removed(
+    key: str,
+    json_mode: bool,
+    *,
+    dry_run: bool = False,
+    version_id: str = "",
+    delete_marker: bool = False,
+    release: str = "9999-12-31",
+) -> None:
+    """mc's `rmMessage`: ``Removed `ALIAS/BUCKET/KEY` (versionId=ID).``, or ``Created delete marker …``
+    when a versioned bucket only hid the object. `release` (an ISO date) picks the wording of the
+    mc of that day: `Removing`/`Creating delete marker` before 2022-07-30, `Remove` until 2022-08-05.
+    """
+    if release < "2022-07-30":
+        verb, marker = "Removing", "Creating delete marker"
+    elif release < "2022-08-05":
+        verb, marker = "Remove", "Creating delete marker"
+    else:
+        verb, marker = "Removed", "Created delete marker"
+    human = f"{marker if delete_marker else 'DRYRUN: Removing' if dry_run else verb} `{key}`"
+    if version_id:
+        human += f" (versionId={version_id})"
+    doc: dict[str, Any] = {
         "status": "success",
         "key": key,
-        "deleteMarker": False,
-        "versionID": "",
-        "modTime": None,
-        "dryRun": dry_run,
+        "deleteMarker": delete_marker,
+        "versionID": version_id,
     }
+    if release >= "2022-07-30":
+        doc |= {"modTime": None, "dryRun": dry_run}
+    emit(doc, json_mode, human + ".")
+
+
+def versioning(url: str, status: str, json_mode: bool, op: str = "info") -> None:
+    """mc's `version info|enable|suspend` message: ``ALIAS/BUCKET versioning is enabled``."""
+    if op == "info" and not status:
+        human = f"{url} is un-versioned"
+    else:
+        human = f"{url} versioning is {status.lower()}"
+    doc = {"Op": op, "status": "success", "url": url, "versioning": {"status": status, "MFADelete": ""}}
     emit(doc, json_mode, human)
 
 
-def du(prefix: str, size: int, objects: int, json_mode: bool) -> None:
-    """`1.2MiB<TAB>42 objects<TAB>registry` (mc's `duMessage`)."""
-    noun = "object" if objects == 1 else "objects"
-    human = f"{ibytes(size)}\t{objects} {noun}\t{prefix}"
-    doc = {"prefix": prefix, "size": size, "objects": objects, "status": "success", "isVersions": False}
+def du(prefix: str, size: int, objects: int, json_mode: bool, *, versions: bool = False) -> None:
+    """`1.2MiB<TAB>42 objects<TAB>registry` (mc's `duMessage`); `N versions` with `--versions`."""
+    noun = "version" if versions else "object"
+    human = f"{ibytes(size)}\t{objects} {noun}{'' if objects == 1 else 's'}\t{prefix}"
+    doc = {"prefix": prefix, "size": size, "objects": objects, "status": "success", "isVersions": versions}
     emit(doc, json_mode, human)
 
 

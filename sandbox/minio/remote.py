@@ -133,10 +133,55 @@ class Remote:
                 return None
             raise
 
-    def delete(self, bucket: str, keys: list[str]) -> None:
-        """Delete up to 1000 objects in one request (S3 DeleteObjects, as mc does)."""
+    def versions(self, bucket: str, prefix: str = "") -> Iterator[dict[str, Any]]:
+        """Every version and delete marker under prefix (ListObjectVersions), by key, newest first.
+
+        Each entry has `Key`, `VersionId`, `IsLatest`, `LastModified`, and `Size` (0 for a delete
+        marker), and `DeleteMarker` (True for one).
+        """
         self.authorize()
-        request = {"Objects": [{"Key": k} for k in keys], "Quiet": True}
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        where = f"/{bucket}/?versions&prefix={quote(prefix)}"
+        while True:
+            page = self._call(lambda: self.client.list_object_versions(**kwargs), where)
+            entries = [{**v, "DeleteMarker": False} for v in page.get("Versions", [])]
+            entries += [{**m, "Size": 0, "DeleteMarker": True} for m in page.get("DeleteMarkers", [])]
+            # S3 lists each key's versions newest first, and its delete markers apart: the latest
+            # entry leads, the rest follow by time (a stable sort keeps the server's order on ties).
+            entries.sort(key=lambda e: (e["Key"], not e.get("IsLatest"), -e["LastModified"].timestamp()))
+            yield from entries
+            if not page.get("IsTruncated"):
+                return
+            kwargs["KeyMarker"] = page.get("NextKeyMarker", "")
+            kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
+
+    def versioning(self, bucket: str) -> str:
+        """The bucket's versioning status: `Enabled`, `Suspended`, or "" (never enabled)."""
+        self.authorize()
+        answer = self._call(
+            lambda: self.client.get_bucket_versioning(Bucket=bucket), f"/{bucket}/?versioning"
+        )
+        return str(answer.get("Status") or "")
+
+    def set_versioning(self, bucket: str, status: str) -> None:
+        """`Enabled` or `Suspended` (PutBucketVersioning)."""
+        self.authorize()
+        config = {"Status": status}
+        self._call(
+            lambda: self.client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=config),
+            f"/{bucket}/?versioning",
+        )
+
+    def delete(self, bucket: str, objects: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
+        """Delete up to 1000 objects or versions in one request (S3 DeleteObjects, as mc does).
+
+        `objects` are (key, version id or None). Returns S3's `Deleted` entries: without a version
+        id, a versioned bucket answers with a new delete marker (`DeleteMarker`,
+        `DeleteMarkerVersionId`) and frees nothing.
+        """
+        self.authorize()
+        items = [{"Key": k, **({"VersionId": v} if v else {})} for k, v in objects]
+        request = {"Objects": items, "Quiet": False}
         result = self._call(
             lambda: self.client.delete_objects(Bucket=bucket, Delete=request), f"/{bucket}/?delete"
         )
@@ -144,6 +189,7 @@ class Remote:
         if errors:
             first = errors[0]
             raise S3Failure(str(first.get("Message") or first.get("Code")), str(first.get("Code", "")))
+        return list(result.get("Deleted") or [])
 
     def _call(self, request: Callable[[], Any], path: str) -> Any:
         try:

@@ -1,8 +1,16 @@
-"""`mc rm`: one object, or everything under a prefix with `--recursive --force`."""
+"""`mc rm`: one object, or everything under a prefix with `--recursive --force`; with `--versions`,
+every version and delete marker too.
+
+On a versioned bucket, a removal without `--versions` deletes nothing: S3 answers each key with a
+new delete marker, and mc prints ``Created delete marker `KEY` (versionId=ID).``. `ls` and `du`
+then no longer show the objects, yet every byte is still stored.
+"""
 
 from __future__ import annotations
 
-from . import messages
+from typing import Any
+
+from . import config, messages
 from .cli import Invocation, Target, resolve
 from .remote import Remote, S3Failure
 
@@ -19,9 +27,13 @@ DANGEROUS_NEEDED = (
 
 
 def rm_cmd(inv: Invocation) -> int:
-    """`mc rm [--recursive --force] TARGET...`: ``Removed `ALIAS/BUCKET/KEY`.`` per object."""
+    """`mc rm [--recursive --force] [--versions] TARGET...`: ``Removed `ALIAS/BUCKET/KEY`.`` per object."""
     recursive = bool(inv.flags & {"recursive", "r"})
     force, dangerous, fake = "force" in inv.flags, "dangerous" in inv.flags, "fake" in inv.flags
+    versions = "versions" in inv.flags
+    if versions and not force:
+        messages.error(FORCE_NEEDED, json_mode=inv.json)
+        return 1
     if not inv.args:
         messages.error("Invalid command usage: `rm` needs a TARGET.")
         return 1
@@ -36,7 +48,7 @@ def rm_cmd(inv: Invocation) -> int:
         if recursive and not force:
             messages.error(FORCE_NEEDED, json_mode=inv.json)
             return 1
-        if not recursive and (not target.prefix or target.prefix.endswith("/")):
+        if not recursive and (not target.prefix or target.prefix.endswith("/")) and not versions:
             messages.error(RECURSIVE_NEEDED, json_mode=inv.json)
             return 1
         targets.append(target)
@@ -58,19 +70,27 @@ def rm_cmd(inv: Invocation) -> int:
 
 
 def _remove_one(inv: Invocation, remote: Remote, target: Target, fake: bool) -> None:
+    if "versions" in inv.flags:
+        every = [v for v in remote.versions(target.bucket, target.prefix) if v["Key"] == target.prefix]
+        if not every:
+            raise S3Failure("Object does not exist.", "NoSuchKey")
+        _flush(inv, remote, target, target.bucket, [(v["Key"], v["VersionId"]) for v in every], fake)
+        return
     if remote.head(target.bucket, target.prefix) is None:
         raise S3Failure("Object does not exist.", "NoSuchKey")
-    if not fake:
-        remote.delete(target.bucket, [target.prefix])
-    messages.removed(target.key_url(target.bucket, target.prefix), inv.json, dry_run=fake)
+    _flush(inv, remote, target, target.bucket, [(target.prefix, None)], fake)
 
 
 def _remove_all(inv: Invocation, remote: Remote, target: Target, fake: bool) -> None:
     buckets = [target.bucket] if target.bucket else [b["Name"] for b in remote.buckets()]
     for bucket in buckets:
-        batch: list[str] = []
-        for entry in remote.objects(bucket, target.prefix):
-            batch.append(entry["Key"])
+        batch: list[tuple[str, str | None]] = []
+        if "versions" in inv.flags:
+            listed = ((v["Key"], v["VersionId"]) for v in remote.versions(bucket, target.prefix))
+        else:
+            listed = ((o["Key"], None) for o in remote.objects(bucket, target.prefix))
+        for item in listed:
+            batch.append(item)
             if len(batch) == BATCH:
                 _flush(inv, remote, target, bucket, batch, fake)
                 batch = []
@@ -78,10 +98,33 @@ def _remove_all(inv: Invocation, remote: Remote, target: Target, fake: bool) -> 
     # With --force, nothing to remove is no error (`rm -f`), as in current mc.
 
 
-def _flush(inv: Invocation, remote: Remote, target: Target, bucket: str, keys: list[str], fake: bool) -> None:
-    if not keys:
+def _flush(
+    inv: Invocation,
+    remote: Remote,
+    target: Target,
+    bucket: str,
+    objects: list[tuple[str, str | None]],
+    fake: bool,
+) -> None:
+    if not objects:
         return
-    if not fake:
-        remote.delete(bucket, keys)
-    for key in keys:
-        messages.removed(target.key_url(bucket, key), inv.json, dry_run=fake)
+    release = config.release(config.config_dir(inv.config_dir))
+    if fake:
+        for key, version in objects:
+            messages.removed(target.key_url(bucket, key), inv.json, dry_run=True, version_id=version or "")
+        return
+    for deleted in remote.delete(bucket, objects):
+        _report(inv, target, bucket, deleted, release)
+
+
+def _report(inv: Invocation, target: Target, bucket: str, deleted: dict[str, Any], release: str) -> None:
+    # As mc reports S3's answer: a delete marker made (or removed) is named by the marker's id.
+    marker = bool(deleted.get("DeleteMarker"))
+    version = str((deleted.get("DeleteMarkerVersionId") if marker else deleted.get("VersionId")) or "")
+    messages.removed(
+        target.key_url(bucket, str(deleted["Key"])),
+        inv.json,
+        version_id=version,
+        delete_marker=marker,
+        release=release,
+    )

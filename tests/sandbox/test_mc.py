@@ -242,3 +242,80 @@ def test_the_wrapper_is_an_executable_named_mc(mc: Mc) -> None:
     assert SECRET_KEY in wrapper.read_text(), (
         "the expected keys live in the wrapper, not the pod's environment"
     )
+
+
+def all_versions(s3: S3Server) -> tuple[int, int, int]:
+    """(versions, delete markers, bytes of every version) that the S3 server holds in `registry`."""
+    client = s3.client()
+    try:
+        page = client.list_object_versions(Bucket="registry")
+    finally:
+        client.close()
+    versions = page.get("Versions", [])
+    return len(versions), len(page.get("DeleteMarkers", [])), sum(int(v["Size"]) for v in versions)
+
+
+async def test_version_info_tells_whether_the_bucket_is_versioned(s3: S3Server, mc: Mc) -> None:
+    await mc.alias(s3.url)
+    before = await mc("--insecure", "version", "info", "minio/registry")
+    assert (before.returncode, before.stdout) == (0, "minio/registry is un-versioned\n")
+    enabled = await mc("--insecure", "version", "enable", "minio/registry")
+    assert enabled.stdout == "minio/registry versioning is enabled\n"
+    info = await mc("--insecure", "--json", "version", "info", "minio/registry")
+    assert json.loads(info.stdout)["versioning"]["status"] == "Enabled"
+    missing = await mc("--insecure", "version", "info", "minio/nothing")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("mc: <ERROR> Unable to get versioning info")
+
+
+async def test_on_a_versioned_bucket_rm_only_makes_delete_markers_and_versions_removes_all(
+    s3: S3Server, mc: Mc
+) -> None:
+    await mc.alias(s3.url)
+    assert (await mc("--insecure", "version", "enable", "minio/registry")).returncode == 0
+    objects = blob_keys(5)
+    put_objects(s3, objects)
+    put_objects(s3, {key: b"y" * 10 for key in list(objects)[:2]})  # two keys with an older version
+    stored = sum(len(b) for b in objects.values()) + 20
+
+    hidden = await mc("--insecure", "--json", "rm", "--recursive", "--force", "minio/registry/")
+    lines = [json.loads(line) for line in hidden.stdout.splitlines()]
+    assert len(lines) == 5 and all(doc["deleteMarker"] and doc["versionID"] for doc in lines)
+    human = await mc("--insecure", "ls", "--recursive", "minio/registry/")
+    assert human.stdout == "", "ls hides what delete markers cover"
+    du = json.loads((await mc("--insecure", "--json", "du", "minio/registry")).stdout)
+    assert (du["objects"], du["size"]) == (0, 0)
+    assert all_versions(s3) == (7, 5, stored), "nothing was freed"
+    du_all = json.loads((await mc("--insecure", "--json", "du", "--versions", "minio/registry")).stdout)
+    assert (du_all["objects"], du_all["size"], du_all["isVersions"]) == (12, stored, True)
+    listed = (
+        await mc("--insecure", "ls", "--recursive", "--versions", "minio/registry/")
+    ).stdout.splitlines()
+    assert len(listed) == 12 and sum(" DEL " in line for line in listed) == 5
+    assert sum(re.search(r" v3 DEL docker/", line) is not None for line in listed) == 2
+
+    purged = await mc("--insecure", "--json", "rm", "--recursive", "--force", "--versions", "minio/registry/")
+    assert purged.returncode == 0, purged.stderr
+    docs = [json.loads(line) for line in purged.stdout.splitlines()]
+    assert len(docs) == 12 and {doc["status"] for doc in docs} == {"success"}
+    assert all_versions(s3) == (0, 0, 0)
+
+
+async def test_older_releases_word_the_removal_differently_and_json_stays(s3: S3Server, mc: Mc) -> None:
+    from sandbox.minio.config import set_release
+
+    await mc.alias(s3.url)
+    wording = {}
+    for day, word in (("2022-06-26", "Removing"), ("2022-08-01", "Remove"), (None, "Removed")):
+        set_release(mc.home / ".mc", day)
+        put_objects(s3, {"a": b"1"})
+        done = await mc("--insecure", "rm", "--recursive", "--force", "minio/registry/")
+        wording[word] = done.stdout
+        put_objects(s3, {"a": b"1"})
+        as_json = await mc("--insecure", "--json", "rm", "--recursive", "--force", "minio/registry/")
+        assert json.loads(as_json.stdout)["status"] == "success"
+    assert wording == {
+        "Removing": "Removing `minio/registry/a`.\n",
+        "Remove": "Remove `minio/registry/a`.\n",
+        "Removed": "Removed `minio/registry/a`.\n",
+    }

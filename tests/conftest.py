@@ -129,13 +129,14 @@ def s3(s3_server: S3Server) -> S3Server:
 def sandbox_s3(s3_server: S3Server) -> S3Server:
     """The process's S3 server for a `Sandbox`, which makes the bucket `registry` hold exactly its
     seeded images (`sandbox.registry.seed`): what an earlier sandbox left there is kept for that,
-    as a sandbox after an untouched one then copies nothing. Any other bucket is dropped (a reset)."""
+    as a sandbox after an untouched one then copies nothing. Any other bucket, and a versioned
+    `registry`, are dropped (a reset)."""
     client = s3_server.client()
     try:
         buckets = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     finally:
         client.close()
-    if buckets - {"registry"}:
+    if buckets - {"registry"} or ("registry" in buckets and s3_server.versioning()):
         s3_server.reset()
     return s3_server
 

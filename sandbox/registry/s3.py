@@ -118,6 +118,32 @@ class S3Server:
     def bucket_bytes(self, bucket: str = "registry") -> int:
         return sum(self.object_sizes(bucket).values())
 
+    def set_versioning(self, status: str, bucket: str = "registry") -> None:
+        """Turn the bucket's versioning `Enabled` or `Suspended` (as `mc version enable|suspend`)."""
+        client = self.client()
+        try:
+            client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
+        finally:
+            client.close()
+
+    def versioning(self, bucket: str = "registry") -> str:
+        """`Enabled`, `Suspended`, or "" for a bucket that was never versioned."""
+        client = self.client()
+        try:
+            return str(client.get_bucket_versioning(Bucket=bucket).get("Status") or "")
+        finally:
+            client.close()
+
+    def stored(self, bucket: str = "registry") -> tuple[int, int]:
+        """(bytes, entries) the server really keeps: every version, and every delete marker as an
+        entry of 0 bytes, which `list_objects_v2` (and so `bucket_bytes`) does not show."""
+        paginator = self.client().get_paginator("list_object_versions")
+        size = count = 0
+        for page in paginator.paginate(Bucket=bucket):
+            size += sum(int(v["Size"]) for v in page.get("Versions", []))
+            count += len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+        return size, count
+
     def empty_bucket(self, bucket: str = "registry") -> int:
         """Delete every object in the bucket (as `mc rm --recursive --force` does); returns how many."""
         client = self.client()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from actions.errors import RegistryAuthFailed, RegistryError, RegistryUnreachable
 from actions.oci import (
@@ -29,6 +30,7 @@ from actions.oci import (
     valid_digest,
 )
 from actions.registry import RegistryAuth, RegistryTarget, pull_scope
+from actions.registry_http import RegistryBusy, RegistryTlsError, RetryPolicy, open_session, status_text
 
 MAX_MANIFEST = 4 * 2**20
 TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
@@ -59,15 +61,20 @@ async def check_pulls(
     *,
     concurrency: int,
     on_result: Callable[[PullResult], Awaitable[None]] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> list[PullResult]:
     """Pull-check every image, `concurrency` images and blob downloads at a time; results in the
-    order given, and each also to `on_result` as soon as it is known. Problems never raise."""
+    order given, and each also to `on_result` as soon as it is known. Problems never raise, a
+    CA file that cannot be read included (every image then names it)."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
+    try:
+        session = open_session(target.ca_file, limit=2 * concurrency, timeout=TIMEOUT)
+    except RegistryError as exc:
+        return [PullResult(image, False, f"tls: {exc}", 0, 0, 0) for image in images]
     limit = asyncio.Semaphore(concurrency)
-    connector = aiohttp.TCPConnector(limit=2 * concurrency)
-    async with aiohttp.ClientSession(connector=connector, timeout=TIMEOUT) as session:
-        puller = _Puller(RegistryAuth(target, session), target, concurrency)
+    async with session:
+        puller = _Puller(RegistryAuth(target, session, retry), target, concurrency)
 
         async def one(image: str) -> PullResult:
             async with limit:
@@ -130,6 +137,10 @@ class _Puller:
             problem = str(exc)
         except RegistryAuthFailed as exc:
             problem = f"auth: {exc}"
+        except RegistryTlsError as exc:
+            problem = f"tls: {exc}"
+        except RegistryBusy as exc:
+            problem = f"registry busy: {exc}"
         except RegistryUnreachable as exc:
             problem = f"unreachable: {exc}"
         except RegistryError as exc:
@@ -226,7 +237,14 @@ class _Puller:
             raise _BlobProblem(blob.digest, "digest mismatch", f" (got {got})")
 
     def _refuse_errors(self, response: aiohttp.ClientResponse, what: str) -> None:
-        """Statuses that say nothing about the image but about us or the registry."""
+        """Statuses that say nothing about the image but about us, the registry or its storage."""
+        if response.url.origin() != URL(self._target.base).origin() and response.status not in (200, 404):
+            raise RegistryError(
+                f"The registry's storage {response.url.host}:{response.url.port} answered "
+                f"{status_text(response.status)} for {what}, to which the registry redirected "
+                "(a pre-signed URL: check the clocks of the registry and the storage, and the "
+                "registry's storage credentials)."
+            )
         if response.status == 403:
             raise RegistryAuthFailed(
                 f"The registry {self._target.address} denied {self._target.username or 'an anonymous client'} "

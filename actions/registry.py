@@ -3,7 +3,7 @@
 Authentication as a client does it: the first 401 names the scheme (`WWW-Authenticate`);
 basic sends the credentials, bearer fetches a token from the realm with them (`RegistryAuth`,
 shared with the pull check). The password, the Authorization header and tokens never appear in
-an error.
+an error. TLS, redirects and retries are `actions/registry_http.py`'s.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from typing import Any
 from urllib.parse import urlencode, urljoin
 
 import aiohttp
+from yarl import URL
 
 from actions.errors import RegistryAuthFailed, RegistryError, RegistryUnreachable
+from actions.registry_http import RetryPolicy, Transport, open_session
 
 PAGE = 1000
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -34,13 +36,21 @@ class RegistryTarget:
     """`host:port`"""
     username: str | None = None
     password: str | None = field(default=None, repr=False)
-    insecure: bool = False
+    plain_http: bool = False
     """Plain HTTP instead of HTTPS."""
+    ca_file: str | None = None
+    """PEM bundle trusted besides the system's CAs (the platform's CA); TLS is always verified."""
+    insecure: bool = field(default=False, repr=False, compare=False)
+    """The former name of `plain_http`, still accepted from callers (the setting's alias too)."""
+
+    def __post_init__(self) -> None:
+        if self.insecure and not self.plain_http:
+            object.__setattr__(self, "plain_http", True)
 
     @property
     def base(self) -> str:
         """The registry's base URL."""
-        return f"{'http' if self.insecure else 'https'}://{self.address}"
+        return f"{'http' if self.plain_http else 'https'}://{self.address}"
 
 
 @dataclass(frozen=True)
@@ -63,9 +73,11 @@ class RegistryAuth:
     and fetched again once when the registry refuses it (it may have expired).
     """
 
-    def __init__(self, target: RegistryTarget, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, target: RegistryTarget, session: aiohttp.ClientSession, retry: RetryPolicy | None = None
+    ) -> None:
         self.target = target
-        self._session = session
+        self._http = Transport(session, ca_file=target.ca_file, retry=retry)
         self._basic = (
             None
             if target.username is None or target.password is None
@@ -85,23 +97,17 @@ class RegistryAuth:
     async def get(
         self, url: str, scope: str, headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """GET url authenticated for scope (redirects followed); any status but 401 is the caller's."""
+        """GET url authenticated for scope (`Transport`: redirects, retries, TLS named); any status
+        but 401 is the caller's."""
         for attempt in range(2):
             sent = self.authorization(scope)
-            try:
-                response = await self._session.get(
-                    url, headers={**(headers or {}), **({"Authorization": sent} if sent else {})}
-                )
-            except aiohttp.ClientError as exc:
-                raise self._unreachable(exc) from None
-            if response.status != 401:
-                try:
+            async with self._http.get(
+                url, {**(headers or {}), **({"Authorization": sent} if sent else {})}
+            ) as response:
+                if response.status != 401:
                     yield response
-                finally:
-                    response.release()
-                return
-            challenge = response.headers.get("WWW-Authenticate", "")
-            response.release()
+                    return
+                challenge = response.headers.get("WWW-Authenticate", "")
             if attempt == 0:
                 await self._answer(challenge, scope, sent)
         raise RegistryAuthFailed(
@@ -110,11 +116,9 @@ class RegistryAuth:
             "and REGCLEAN_REGISTRY_PASSWORD."
         )
 
-    def _unreachable(self, exc: BaseException) -> RegistryUnreachable:
-        return RegistryUnreachable(
-            f"Cannot reach the registry at {self.target.base}: {type(exc).__name__}. "
-            "Check REGCLEAN_REGISTRY (and REGCLEAN_REGISTRY_INSECURE for plain HTTP)."
-        )
+    def unreachable(self, exc: aiohttp.ClientError, url: str) -> RegistryUnreachable:
+        """The error of a request to url that broke off: TLS named for a person, else unreachable."""
+        return self._http.failure(exc, URL(url))
 
     async def _answer(self, challenge: str, scope: str, sent: str | None) -> None:
         scheme = challenge.split(" ", 1)[0].lower()
@@ -142,8 +146,9 @@ class RegistryAuth:
             raise RegistryAuthFailed(
                 f"The registry {self.target.address} sent a bearer challenge without a realm."
             )
+        url = str(URL(realm).update_query(params))
         try:
-            async with self._session.get(realm, params=params, headers={"Authorization": basic}) as response:
+            async with self._http.get(url, {"Authorization": basic}) as response:
                 if response.status in (401, 403):
                     raise RegistryAuthFailed(
                         f"The token service of {self.target.address} refused the credentials of "
@@ -156,7 +161,7 @@ class RegistryAuth:
                 body = await response.json(content_type=None)
         except aiohttp.ClientError as exc:
             raise RegistryUnreachable(
-                f"Cannot reach the token service of {self.target.address}: {type(exc).__name__}."
+                f"Cannot read the token service of {self.target.address}: {type(exc).__name__}."
             ) from None
         except ValueError:
             body = None
@@ -169,16 +174,24 @@ class RegistryAuth:
 class RegistryClient:
     """A small distribution API client; use it as an async context manager."""
 
-    def __init__(self, target: RegistryTarget, *, timeout: float = 30.0, page_size: int = PAGE) -> None:
+    def __init__(
+        self,
+        target: RegistryTarget,
+        *,
+        timeout: float = 30.0,
+        page_size: int = PAGE,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.target = target
         self._page_size = page_size
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._retry = retry
         self._session: aiohttp.ClientSession | None = None
         self._auth: RegistryAuth | None = None
 
     async def __aenter__(self) -> RegistryClient:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
-        self._auth = RegistryAuth(self.target, self._session)
+        self._session = open_session(self.target.ca_file, limit=100, timeout=self._timeout)
+        self._auth = RegistryAuth(self.target, self._session, self._retry)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -213,7 +226,7 @@ class RegistryClient:
                     )
                 return await response.json(content_type=None), response.headers.get("Link")
         except aiohttp.ClientError as exc:
-            raise self._auth._unreachable(exc) from None
+            raise self._auth.unreachable(exc, url) from None
         except ValueError:
             raise RegistryError(
                 f"The registry {self.target.address} answered {url} with something that is not JSON."

@@ -34,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_demo(mode=args.mode))
         settings = Settings.load(config_file=args.config)
         _logging(settings.log_level)
+        for deprecated in settings.deprecations():
+            logging.getLogger("regclean.config").warning("%s", deprecated)
         if args.command == "serve":
             return _serve(settings, args)
         if args.command == "backup":

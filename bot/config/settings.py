@@ -14,17 +14,34 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config.file import read_config_file
-from bot.config.values import STEP_EXPECTED, check_selector, check_windows, check_zone, step_expected
+from bot.config.values import (
+    STEP_EXPECTED,
+    check_ca_file,
+    check_selector,
+    check_windows,
+    check_zone,
+    step_expected,
+)
 from bot.core.durations import parse_duration
 from bot.core.errors import ConfigError as ConfigError
 from bot.steps.schedule.windows import split_rules
 
 CONFIG_FILE_ENV = "REGCLEAN_CONFIG"
 PREFIX = "REGCLEAN_"
+_BOOL = TypeAdapter(bool)
 
 
 def _env(name: str) -> dict[str, Any]:
@@ -141,8 +158,12 @@ class Settings(BaseSettings):
     """User for the platform registry."""
     registry_password: SecretStr | None = None
     """Password for the platform registry."""
-    registry_insecure: bool = False
-    """Talk plain HTTP to the registry instead of HTTPS."""
+    registry_ca_file: str | None = None
+    """PEM bundle of the platform's CA. TLS to the registry (and to the storage it redirects blob downloads to) is always verified, against the system's CAs plus this bundle."""
+    registry_plain_http: bool = False
+    """The registry speaks plain HTTP, not HTTPS."""
+    registry_insecure: bool | None = None
+    """Deprecated alias of `REGCLEAN_REGISTRY_PLAIN_HTTP`, accepted for one release; a warning at start-up names the new setting."""
     platform_namespaces: tuple[str, ...] = ("acp", "ait", "3rdparty")
     """Registry namespaces the installer restores; other repositories no package restores are custom images."""
     platform_url: str | None = None
@@ -223,6 +244,45 @@ class Settings(BaseSettings):
     @classmethod
     def _zone(cls, value: str) -> str:
         return check_zone(value)
+
+    @field_validator("registry_ca_file")
+    @classmethod
+    def _ca_file(cls, value: str | None) -> str | None:
+        return check_ca_file(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _insecure_alias(cls, data: Any) -> Any:
+        """REGCLEAN_REGISTRY_INSECURE sets REGCLEAN_REGISTRY_PLAIN_HTTP, unless that says otherwise."""
+        if not isinstance(data, dict) or data.get("registry_insecure") in (None, ""):
+            return data
+        try:
+            alias = _BOOL.validate_python(data["registry_insecure"])
+            plain = (
+                None
+                if data.get("registry_plain_http") in (None, "")
+                else _BOOL.validate_python(data["registry_plain_http"])
+            )
+        except ValidationError:
+            return data  # the field's own check names it
+        if plain is None:
+            return {**data, "registry_plain_http": alias}
+        if plain != alias:
+            raise ConfigError(
+                f"Invalid configuration: REGCLEAN_REGISTRY_INSECURE={str(alias).lower()} (deprecated) "
+                f"contradicts REGCLEAN_REGISTRY_PLAIN_HTTP={str(plain).lower()}; remove REGCLEAN_REGISTRY_INSECURE."
+            )
+        return data
+
+    def deprecations(self) -> list[str]:
+        """Sentences to log at start-up about deprecated settings in use, each naming its replacement."""
+        if self.registry_insecure is None:
+            return []
+        return [
+            "REGCLEAN_REGISTRY_INSECURE is deprecated and will be removed in the next release: set "
+            f"REGCLEAN_REGISTRY_PLAIN_HTTP={str(self.registry_insecure).lower()} instead (plain HTTP "
+            "to the registry). For an HTTPS registry with the platform's CA, set REGCLEAN_REGISTRY_CA_FILE."
+        ]
 
     @field_validator("minio_selector", "registry_selector")
     @classmethod

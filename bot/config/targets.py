@@ -8,11 +8,17 @@ from bot.config.settings import Settings
 
 
 def registry_target(settings: Settings) -> RegistryTarget:
-    """The platform registry as configured (REGCLEAN_REGISTRY…)."""
+    """The platform registry as configured (REGCLEAN_REGISTRY…: PLAIN_HTTP, or HTTPS verified with CA_FILE)."""
     settings.require("registry")
     assert settings.registry is not None
     password = settings.registry_password.get_secret_value() if settings.registry_password else None
-    return RegistryTarget(settings.registry, settings.registry_username, password, settings.registry_insecure)
+    return RegistryTarget(
+        settings.registry,
+        settings.registry_username,
+        password,
+        plain_http=settings.registry_plain_http,
+        ca_file=settings.registry_ca_file,
+    )
 
 
 def plugin_dir(settings: Settings) -> str:

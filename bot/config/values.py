@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 
 from bot.core.durations import parse_duration
 from bot.core.errors import WindowError
@@ -63,4 +64,19 @@ def check_selector(value: str | None) -> str | None:
         raise ValueError(
             f"'{value}' is not a label selector like app=minio or app=registry,component=registry"
         )
+    return value
+
+
+def check_ca_file(value: str | None) -> str | None:
+    """A readable PEM file holding at least one certificate."""
+    if value is None:
+        return None
+    try:
+        text = Path(value).read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        raise ValueError(
+            f"cannot read '{value}' ({exc.strerror}); give the PEM bundle of the platform's CA"
+        ) from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ValueError(f"'{value}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
     return value

@@ -179,12 +179,13 @@ async def skopeo(*args: str) -> str:
 
 
 async def push(layout: Path, registry: Registry, reference: str, *, all_platforms: bool = False) -> None:
-    """`skopeo copy` the layout's image to ADDRESS/REFERENCE ("repo:tag") with the registry's creds;
-    `all_platforms` copies a whole index (`--all`) instead of the one platform skopeo would pick."""
+    """`skopeo copy` the layout's image to ADDRESS/REFERENCE ("repo:tag") with the registry's creds
+    (trusting its CA over HTTPS); `all_platforms` copies a whole index (`--all`) instead of the one
+    platform skopeo would pick."""
     await skopeo(
         "copy",
         *(["--all"] if all_platforms else []),
-        "--dest-tls-verify=false",
+        *registry.skopeo_tls("dest"),
         "--dest-creds",
         f"{registry.username}:{registry.password}",
         f"oci:{layout}",
@@ -196,7 +197,7 @@ async def pull(registry: Registry, reference: str, layout: Path, *, creds: str |
     """`skopeo copy` ADDRESS/REFERENCE into an OCI layout; creds "user:password" default to the registry's."""
     await skopeo(
         "copy",
-        "--src-tls-verify=false",
+        *registry.skopeo_tls("src"),
         "--src-creds",
         creds or f"{registry.username}:{registry.password}",
         f"docker://{registry.address}/{reference}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 class ChildServer:
     """One run of a program whose output goes to `log_path`; `start` returns once `ready_url` answers
-    with one of `ready_statuses`, and fails with the log's tail if the program exits first."""
+    with one of `ready_statuses` (over HTTPS verified with `ready_ssl` when given), and fails with
+    the log's tail if the program exits first."""
 
     def __init__(self, name: str, log_path: Path) -> None:
         self.name = name
@@ -49,6 +51,7 @@ class ChildServer:
         ready_url: str,
         ready_statuses: Collection[int],
         ready_within: float = READY_TIMEOUT,
+        ready_ssl: ssl.SSLContext | None = None,
     ) -> None:
         if self.running:
             raise RuntimeError(f"{self.name} is already running")
@@ -63,7 +66,7 @@ class ChildServer:
                 start_new_session=True,
             )
         try:
-            await asyncio.wait_for(self._wait_ready(ready_url, ready_statuses), ready_within)
+            await asyncio.wait_for(self._wait_ready(ready_url, ready_statuses, ready_ssl), ready_within)
         except BaseException as err:
             await self.stop()
             if isinstance(err, TimeoutError):
@@ -72,11 +75,12 @@ class ChildServer:
                 ) from err
             raise
 
-    async def _wait_ready(self, url: str, statuses: Collection[int]) -> None:
+    async def _wait_ready(self, url: str, statuses: Collection[int], context: ssl.SSLContext | None) -> None:
         proc = self._proc
         assert proc is not None
         client_timeout = aiohttp.ClientTimeout(total=2)
-        async with aiohttp.ClientSession(timeout=client_timeout) as session:
+        connector = aiohttp.TCPConnector(ssl=context if context is not None else True)
+        async with aiohttp.ClientSession(timeout=client_timeout, connector=connector) as session:
             while True:
                 if proc.returncode is not None:
                     raise RuntimeError(f"{self.name} exited with {proc.returncode} at start{self._tail()}")

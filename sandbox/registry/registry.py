@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ import yaml
 from .htpasswd import write_htpasswd
 from .process import ChildServer, free_port
 from .s3 import S3Server
+from .tls import SandboxCA
 from .token import TokenServer
 
 REGISTRY_BINARY = "docker-registry"
@@ -30,6 +32,13 @@ class Registry:
     With `auth="token"` it asks for bearer tokens instead, from a `TokenServer` (the realm) that
     checks the same username and password; the token server keeps running across restarts.
 
+    With `tls=True` it serves HTTPS, as ACP's registry does, with a certificate for 127.0.0.1 from
+    a CA made at the first start (`ca`: `ca.ca_file` is the platform's CA bundle, `ca.cert_dir` is
+    for skopeo). With `redirect=True` it answers blob GETs and HEADs with 307 to a pre-signed URL of
+    the S3 server (`storage.redirect.disable: false`, distribution's default); `storage_endpoint`
+    puts something else in front of the S3 server (a recording tap), for the registry and those
+    URLs alike.
+
     The bucket is created at the first start. `restart()` runs a new process on the same address,
     so its in-memory blob-descriptor cache starts empty (as when the registry pod is deleted).
     """
@@ -43,6 +52,9 @@ class Registry:
         password: str = "sandbox-registry-password",  # noqa: S107 (a sandbox test value)
         bucket: str = "registry",
         auth: Literal["htpasswd", "token"] = "htpasswd",
+        tls: bool = False,
+        redirect: bool = False,
+        storage_endpoint: str | None = None,
     ) -> None:
         self.s3 = s3
         self.workdir = workdir
@@ -57,6 +69,12 @@ class Registry:
         self.token_server = (
             TokenServer(workdir, username=username, password=password) if auth == "token" else None
         )
+        self.tls = tls
+        self.redirect = redirect
+        self.storage_endpoint = storage_endpoint
+        self.ca: SandboxCA | None = None
+        """The platform's CA (with `tls`), made at the first start."""
+        self._certificate: tuple[Path, Path] | None = None
 
     @property
     def address(self) -> str:
@@ -66,7 +84,22 @@ class Registry:
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}"
+        return f"{'https' if self.tls else 'http'}://{self.address}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA bundle a client needs to trust this registry (with `tls`, once started)."""
+        return self.ca.ca_file if self.ca is not None else None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A client context trusting the registry's CA (with `tls`), for the sandbox's own probes."""
+        return self.ca.client_context() if self.ca is not None else None
+
+    def skopeo_tls(self, side: Literal["src", "dest"]) -> list[str]:
+        """skopeo's flags to reach this registry: trust its CA over HTTPS, or allow plain HTTP."""
+        if self.ca is not None:
+            return [f"--{side}-cert-dir", str(self.ca.cert_dir)]
+        return [f"--{side}-tls-verify=false"]
 
     @property
     def pid(self) -> int | None:
@@ -90,6 +123,9 @@ class Registry:
             self._port = free_port()
         if self.token_server is not None and not self.token_server.running:
             await self.token_server.start()
+        if self.tls and self._certificate is None:
+            self.ca = SandboxCA(self.workdir / "tls")
+            self._certificate = self.ca.issue("registry", ["127.0.0.1"])
         if self.token_server is None and not self.htpasswd_path.exists():
             write_htpasswd(self.htpasswd_path, self.username, self.password)
         self.config_path.write_text(yaml.safe_dump(self.config(), sort_keys=False))
@@ -100,6 +136,7 @@ class Registry:
             env=env,
             ready_url=f"{self.url}/v2/",
             ready_statuses={200, 401},
+            ready_ssl=self.ssl_context(),
         )
 
     async def stop(self) -> None:
@@ -133,17 +170,24 @@ class Registry:
                     "accesskey": self.s3.access_key,
                     "secretkey": self.s3.secret_key,
                     "region": self.s3.region,
-                    "regionendpoint": self.s3.url,
+                    "regionendpoint": self.storage_endpoint or self.s3.url,
                     "bucket": self.bucket,
                     "secure": False,
                     "v4auth": True,
                     "rootdirectory": "/",
                 },
-                "redirect": {"disable": True},
+                "redirect": {"disable": not self.redirect},
                 "delete": {"enabled": True},
                 "cache": {"blobdescriptor": "inmemory"},
                 "maintenance": {"uploadpurging": {"enabled": False}},
             },
             "auth": self._auth_config(),
-            "http": {"addr": self.address, "secret": "sandbox-registry-http-secret"},
+            "http": self._http_config(),
         }
+
+    def _http_config(self) -> dict[str, Any]:
+        http: dict[str, Any] = {"addr": self.address, "secret": "sandbox-registry-http-secret"}
+        if self._certificate is not None:
+            certificate, key = self._certificate
+            http["tls"] = {"certificate": str(certificate), "key": str(key)}
+        return http

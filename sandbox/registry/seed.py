@@ -209,13 +209,16 @@ def _copy_in(registry: Registry, objects: Mapping[str, bytes]) -> None:
 
 
 async def _warm(registry: Registry, digests: Mapping[str, tuple[str, ...]]) -> None:
-    """HEAD every blob and manifest through the registry, which caches each descriptor it finds."""
+    """HEAD every blob and manifest through the registry, which caches each descriptor it finds
+    (before it answers, so a redirect to the storage, not followed, counts as found)."""
     limit = asyncio.Semaphore(PARALLEL)
-    async with aiohttp.ClientSession(headers=registry.auth_headers()) as session:
+    connector = aiohttp.TCPConnector(ssl=registry.ssl_context() or True)
+    async with aiohttp.ClientSession(headers=registry.auth_headers(), connector=connector) as session:
 
         async def head(path: str) -> None:
-            async with limit, session.head(f"{registry.url}{path}", headers=_ACCEPT) as resp:
-                if resp.status != 200:
+            url = f"{registry.url}{path}"
+            async with limit, session.head(url, headers=_ACCEPT, allow_redirects=False) as resp:
+                if resp.status not in (200, 307):
                     raise RuntimeError(f"sandbox registry: HEAD {path} answered {resp.status} after the copy")
 
         paths = []

@@ -38,7 +38,7 @@ async def core(registry: Registry, tmp_path: Path) -> Path:
 
 
 def target(reg: Registry, password: str | None = None) -> RegistryTarget:
-    return RegistryTarget(reg.address, reg.username, password or reg.password, insecure=True)
+    return RegistryTarget(reg.address, reg.username, password or reg.password, plain_http=True)
 
 
 def blob_key(digest: str) -> str:
@@ -194,7 +194,7 @@ async def test_bearer_token_auth_pulls_and_refuses_a_wrong_password(s3: S3Server
 async def test_references_that_are_not_in_the_platform_registry_are_problems_not_exceptions() -> None:
     address = f"127.0.0.1:{free_port()}"  # nothing listens: none of these may send a request
     images = ["", "Acp/Core:1", "acp/core:bad tag", "acp/core@sha256:1234", "acp/core@", "quay.io/acp/core:1"]
-    results = await check_pulls(RegistryTarget(address, "u", "p", insecure=True), images, concurrency=2)
+    results = await check_pulls(RegistryTarget(address, "u", "p", plain_http=True), images, concurrency=2)
     problems = [r.problem or "" for r in results]
     assert all(p.startswith("bad reference: ") for p in problems[:5]), problems
     assert problems[1] == "bad reference: 'Acp/Core:1' has no valid repository name"
@@ -205,7 +205,7 @@ async def test_references_that_are_not_in_the_platform_registry_are_problems_not
 async def test_an_unreachable_registry_is_a_problem_of_each_image() -> None:
     address = f"127.0.0.1:{free_port()}"
     results = await check_pulls(
-        RegistryTarget(address, "u", CANARY, insecure=True), ["a:1", "b:2"], concurrency=1
+        RegistryTarget(address, "u", CANARY, plain_http=True), ["a:1", "b:2"], concurrency=1
     )
     assert [r.problem and r.problem.split(":")[0] for r in results] == ["unreachable", "unreachable"]
     assert all(address in (r.problem or "") and CANARY not in (r.problem or "") for r in results)

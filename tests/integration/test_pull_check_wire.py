@@ -70,7 +70,7 @@ async def test_blob_downloads_run_concurrently_up_to_the_bound(serve: Serve) -> 
         return web.Response(body=BLOBS[request.match_info["digest"]])
 
     address = await serve({"/v2/app/manifests/{ref}": manifest, "/v2/app/blobs/{digest}": blob})
-    [result] = await check_pulls(RegistryTarget(address, insecure=True), ["app:1"], concurrency=bound)
+    [result] = await check_pulls(RegistryTarget(address, plain_http=True), ["app:1"], concurrency=bound)
     assert (result.pullable, result.blobs) == (True, LAYERS + 1)
     assert peak == bound
 
@@ -107,7 +107,7 @@ async def test_an_expired_bearer_token_is_fetched_again_once_and_the_password_st
     address = await serve(
         {"/v2/app/manifests/{ref}": guarded(manifest), "/v2/app/blobs/{digest}": guarded(blob)}
     )
-    target = RegistryTarget(address, "admin", "secret", insecure=True)
+    target = RegistryTarget(address, "admin", "secret", plain_http=True)
 
     first, second = await check_pulls(target, ["app:1", "app:2"], concurrency=1)
     assert first.pullable and second.pullable

@@ -15,10 +15,8 @@ from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
 
-def target(reg: Registry, **overrides: str) -> RegistryTarget:
-    values = {"address": reg.address, "username": reg.username, "password": reg.password}
-    values.update(overrides)
-    return RegistryTarget(insecure=True, **values)
+def target(reg: Registry, password: str | None = None) -> RegistryTarget:
+    return RegistryTarget(reg.address, reg.username, password or reg.password, plain_http=True)
 
 
 async def test_the_record_lists_every_repository_and_tag(registry: Registry, tmp_path: Path) -> None:
@@ -34,7 +32,7 @@ async def test_the_record_lists_every_repository_and_tag(registry: Registry, tmp
 
 
 async def test_wrong_credentials_are_refused_without_showing_the_password(registry: Registry) -> None:
-    async with RegistryClient(target(registry, password="canary-wrong-password-5T")) as client:
+    async with RegistryClient(target(registry, "canary-wrong-password-5T")) as client:
         with pytest.raises(RegistryAuthFailed) as refused:
             await client.record()
     assert "canary-wrong-password-5T" not in str(refused.value)
@@ -43,6 +41,6 @@ async def test_wrong_credentials_are_refused_without_showing_the_password(regist
 
 async def test_a_registry_that_does_not_answer_is_named() -> None:
     address = f"127.0.0.1:{free_port()}"
-    async with RegistryClient(RegistryTarget(address, "u", "p", insecure=True)) as client:
+    async with RegistryClient(RegistryTarget(address, "u", "p", plain_http=True)) as client:
         with pytest.raises(RegistryUnreachable, match=address):
             await client.record()

@@ -3,10 +3,13 @@ docker-registry on its bucket, and skopeo pushing and pulling small OCI images."
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from sandbox.registry import (
     Registry,
@@ -21,6 +24,7 @@ from sandbox.registry import (
     skopeo,
     skopeo_binary,
 )
+from sandbox.registry.proxy import Proxy
 
 pytestmark = [
     pytest.mark.e2e,
@@ -105,3 +109,67 @@ async def test_a_blob_stays_visible_from_the_cache_after_the_bucket_is_emptied_u
 
     await registry.restart()
     assert await blob_status(registry, layer) == 404
+
+
+@pytest.fixture
+async def platform_registry(s3: S3Server, tmp_path: Path) -> AsyncIterator[Registry]:
+    """The registry as ACP runs it: HTTPS with a CA made at start-up, blob downloads redirected."""
+    reg = Registry(s3, tmp_path / "tls-registry", tls=True, redirect=True)
+    await reg.start()
+    yield reg
+    await reg.stop()
+
+
+async def test_over_https_skopeo_trusts_the_ca_and_a_client_without_it_is_refused(
+    platform_registry: Registry, tmp_path: Path
+) -> None:
+    assert platform_registry.url.startswith("https://") and platform_registry.ca_file is not None
+    layout = make_oci_layout(tmp_path / "image", layers=1, seed=8)
+    await push(layout, platform_registry, f"{REPO}:1")  # --dest-cert-dir with the CA
+    await pull(platform_registry, f"{REPO}:1", tmp_path / "pulled")
+    assert layout_manifest(tmp_path / "pulled")["digest"] == layout_manifest(layout)["digest"]
+    with pytest.raises(SkopeoError, match="certificate signed by unknown authority"):
+        await skopeo("inspect", "--creds", "admin:x", f"docker://{platform_registry.address}/{REPO}:1")
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await session.get(f"{platform_registry.url}/v2/")
+
+
+async def test_with_redirects_a_blob_get_is_a_307_to_a_presigned_url_of_the_bucket(
+    platform_registry: Registry, s3: S3Server, tmp_path: Path
+) -> None:
+    layout = make_oci_layout(tmp_path / "image", layers=1, seed=9)
+    await push(layout, platform_registry, f"{REPO}:1")
+    layer = layout_blobs(layout)[1]
+    connector = aiohttp.TCPConnector(ssl=platform_registry.ssl_context() or True)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        url = f"{platform_registry.url}/v2/{REPO}/blobs/{layer}"
+        headers = platform_registry.auth_headers()
+        async with session.get(url, headers=headers, allow_redirects=False) as resp:
+            assert resp.status == 307
+            location = resp.headers["Location"]
+        assert location.startswith(f"{s3.url}/registry/docker/registry/v2/blobs/sha256/")
+        assert "X-Amz-Signature=" in location
+        async with session.get(URL(location, encoded=True)) as stored:  # no credentials: the URL is signed
+            assert stored.status == 200
+            assert "sha256:" + hashlib.sha256(await stored.read()).hexdigest() == layer
+
+
+async def test_the_busy_proxy_sheds_the_first_requests_with_retry_after_then_passes_through(
+    registry: Registry,
+) -> None:
+    proxy = Proxy(registry.url)
+    await proxy.start()
+    try:
+        proxy.busy(2, status=429, retry_after="3")
+        async with aiohttp.ClientSession(headers=registry.auth_headers()) as session:
+            answers = []
+            for _ in range(3):
+                async with session.get(f"{proxy.url}/v2/_catalog") as resp:
+                    answers.append((resp.status, resp.headers.get("Retry-After"), await resp.json()))
+        assert [a[:2] for a in answers] == [(429, "3"), (429, "3"), (200, None)]
+        assert answers[0][2]["errors"][0]["code"] == "TOOMANYREQUESTS"
+        assert answers[2][2] == {"repositories": []}
+        assert proxy.answered_busy == 2 and len(proxy.seen) == 3
+    finally:
+        await proxy.stop()

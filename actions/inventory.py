@@ -80,6 +80,9 @@ class Inventory:
     """lifecycle → count of plugins left out by the runbook's rule (`core`, unknown values)."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """plural → the `group/version` discovery found it at."""
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    """`group/version` → what it answered: API groups that did not answer discovery and serve
+    neither kind, skipped as kubectl skips them (e.g. `metrics.k8s.io/v1beta1` with its backend down)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The documented JSON shape: `{"operators": [...], "plugins": [...]}`."""
@@ -113,6 +116,7 @@ class Inventory:
             "operators_not_installed": self.operators_not_installed,
             "plugins_left_out": dict(self.plugins_left_out),
             "sources": dict(self.sources),
+            "skipped": dict(self.skipped),
         }
 
     @classmethod
@@ -132,6 +136,7 @@ class Inventory:
             operators_not_installed=int(record.get("operators_not_installed", 0)),
             plugins_left_out=dict(record.get("plugins_left_out", {})),
             sources=dict(record.get("sources", {})),
+            skipped=dict(record.get("skipped", {})),
         )
 
 
@@ -158,10 +163,13 @@ Progress = Callable[[InventoryProgress], Awaitable[None]]
 async def record_inventory(kube: KubeReader, request: InventoryRequest, progress: Progress) -> Inventory:
     """Record both inventories, reading every page of both kinds.
 
-    Pages are turned into rows in slices on the event loop, so that a large inventory never
-    holds the loop (and with it every Slack acknowledgement) for long.
+    API groups that do not answer discovery are skipped and named in `Inventory.skipped`, unless
+    one of them must be where a kind is served (then discovery's error says which). Pages are
+    turned into rows in slices on the event loop, so that a large inventory never holds the loop
+    (and with it every Slack acknowledgement) for long.
     """
-    resources = await kube.discover([OPERATORS, PLUGINS])
+    discovery = await kube.discover([OPERATORS, PLUGINS])
+    resources = discovery.resources
     operators: list[OperatorRow] = []
     plugins: list[PluginRow] = []
     not_installed = 0
@@ -191,6 +199,7 @@ async def record_inventory(kube: KubeReader, request: InventoryRequest, progress
         operators_not_installed=not_installed,
         plugins_left_out=dict(left_out),
         sources={plural: res.group_version for plural, res in resources.items()},
+        skipped={f.group_version: f.problem for f in discovery.skipped},
     )
 
 

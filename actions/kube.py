@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, Protocol, cast
 
 import kubernetes.client
@@ -28,47 +27,25 @@ from actions.errors import (
     ApiUnauthorized,
     ApiUnreachable,
     KubeConfigError,
-    ResourceNotServed,
 )
+from actions.kube_discovery import ApiResource, Discovery, discover
+from actions.kube_retry import ApiStatusError, RetryPolicy, Sleep, status_text, with_retries
+
+__all__ = ["ApiResource", "Discovery", "JsonObject", "KubeClient", "KubeReader", "RetryPolicy"]
 
 JsonObject = dict[str, Any]
 
 #: (connect, read) seconds for one API request
 REQUEST_TIMEOUT = (10.0, 120.0)
-
-
-@dataclass(frozen=True)
-class ApiResource:
-    """A resource as API discovery describes it."""
-
-    group: str
-    """API group; empty for the core group."""
-    version: str
-    """The version the server prefers for this group."""
-    plural: str
-    """The name used in URLs, e.g. `operatorviews`."""
-    kind: str
-    """The object kind, e.g. `OperatorView`."""
-    namespaced: bool
-    """Whether objects live in namespaces."""
-
-    @property
-    def group_version(self) -> str:
-        """`group/version`, or just `version` for the core group."""
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    def collection_path(self, namespace: str | None = None) -> str:
-        """The URL path of the collection, across all namespaces when `namespace` is None."""
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if namespace and self.namespaced:
-            return f"{base}/namespaces/{namespace}/{self.plural}"
-        return f"{base}/{self.plural}"
+#: urllib3's own retries: connection failures only. Its default would also retry a 429 or 503 with
+#: `Retry-After`, sleeping in the worker thread, outside RetryPolicy's bounds and the log.
+TRANSPORT_RETRIES = urllib3.Retry(total=3, status=0, status_forcelist=(), respect_retry_after_header=False)
 
 
 class KubeReader(Protocol):
     """What the actions need from a Kubernetes client (`KubeClient` is the real one)."""
 
-    async def discover(self, plurals: Iterable[str]) -> dict[str, ApiResource]: ...
+    async def discover(self, plurals: Iterable[str]) -> Discovery: ...
 
     def list_pages(
         self,
@@ -81,23 +58,36 @@ class KubeReader(Protocol):
 
 
 class KubeClient:
-    """Reads from the Kubernetes API; every public method is async and never blocks the loop."""
+    """Reads from the Kubernetes API; every public method is async and never blocks the loop.
 
-    def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
+    Every GET (discovery, and each page of a list) that is answered 429 or 5xx is tried again as
+    `retry` says (`actions.kube_retry`), waiting with `sleep`, which a test replaces.
+    """
+
+    def __init__(
+        self,
+        api_client: kubernetes.client.ApiClient,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self._api = api_client
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
 
     @classmethod
-    def from_config(cls, kubeconfig: str | None = None) -> KubeClient:
+    def from_config(
+        cls, kubeconfig: str | None = None, *, retry: RetryPolicy | None = None, sleep: Sleep = asyncio.sleep
+    ) -> KubeClient:
         """Build a client from a kubeconfig path (or `KUBECONFIG`), falling back to in-cluster config."""
+        configuration = kubernetes.client.Configuration()
         try:
-            if kubeconfig:
-                return cls(kubernetes.config.new_client_from_config(config_file=kubeconfig))
             try:
-                return cls(kubernetes.config.new_client_from_config())
+                kubernetes.config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
             except ConfigException:
-                configuration = kubernetes.client.Configuration()
+                if kubeconfig:
+                    raise
                 kubernetes.config.load_incluster_config(client_configuration=configuration)
-                return cls(kubernetes.client.ApiClient(configuration))
         except (ConfigException, OSError) as exc:
             where = (
                 f"the kubeconfig {kubeconfig}" if kubeconfig else "KUBECONFIG, ~/.kube/config or in-cluster"
@@ -106,6 +96,8 @@ class KubeClient:
                 f"No usable Kubernetes configuration in {where}: {_first_line(exc)}. "
                 "Set KUBECONFIG to the global cluster's kubeconfig, or run regclean inside the cluster."
             ) from None
+        configuration.retries = TRANSPORT_RETRIES
+        return cls(kubernetes.client.ApiClient(configuration), retry=retry, sleep=sleep)
 
     @property
     def api_client(self) -> kubernetes.client.ApiClient:
@@ -122,48 +114,19 @@ class KubeClient:
         self._api.close()
 
     async def get(self, path: str, query: Iterable[tuple[str, str]] = ()) -> JsonObject:
-        """GET a path and return the decoded JSON object."""
-        return await asyncio.to_thread(self._get_sync, path, list(query))
+        """GET a path and return the decoded JSON object; a 429 or 5xx is tried again (`RetryPolicy`)."""
+        params = list(query)
+        return await with_retries(
+            lambda: asyncio.to_thread(self._get_sync, path, params), self._retry, self._sleep, what=path
+        )
 
-    async def discover(self, plurals: Iterable[str]) -> dict[str, ApiResource]:
-        """Find resources by plural name through API discovery, as kubectl does.
+    async def discover(self, plurals: Iterable[str]) -> Discovery:
+        """Find resources by plural name through API discovery, as kubectl does (`actions.kube_discovery`).
 
         Every group is searched (preferred version first), because the ACP kinds move between
-        groups and versions from one release to the next. Raises `ResourceNotServed` for a
-        plural that no group serves.
+        groups and versions from one release to the next; a group that does not answer is skipped.
         """
-        wanted = set(plurals)
-        candidates = ["/api/v1"]
-        groups = (await self.get("/apis")).get("groups") or []
-        for group in groups:
-            preferred = (group.get("preferredVersion") or {}).get("groupVersion")
-            versions = [v.get("groupVersion") for v in group.get("versions") or []]
-            ordered = [preferred, *[v for v in versions if v != preferred]] if preferred else versions
-            candidates.extend(f"/apis/{gv}" for gv in ordered if gv)
-
-        found: dict[str, ApiResource] = {}
-        lists = await asyncio.gather(*(self._resource_list(path) for path in candidates))
-        for path, resources in zip(candidates, lists, strict=True):
-            group_version = path.removeprefix("/apis/").removeprefix("/api/")
-            group, _, version = group_version.rpartition("/")
-            for res in resources:
-                name = res.get("name", "")
-                if name in wanted and name not in found:
-                    found[name] = ApiResource(
-                        group=group,
-                        version=version,
-                        plural=name,
-                        kind=str(res.get("kind", "")),
-                        namespaced=bool(res.get("namespaced")),
-                    )
-        missing = sorted(wanted - found.keys())
-        if missing:
-            raise ResourceNotServed(
-                f"The API server at {self.server} serves no resource named {', '.join(missing)} "
-                f"(searched {len(candidates)} API group versions). Is KUBECONFIG pointing at the "
-                "global cluster of an ACP installation?"
-            )
-        return found
+        return await discover(self.get, self.server, plurals)
 
     async def list_pages(
         self,
@@ -191,14 +154,6 @@ class KubeClient:
             if not token:
                 return
 
-    async def _resource_list(self, path: str) -> list[Mapping[str, Any]]:
-        try:
-            body = await self.get(path)
-        except ApiNotFound:
-            # A group listed by /apis but gone a moment later (an aggregated API being removed).
-            return []
-        return [r for r in body.get("resources") or [] if "/" not in str(r.get("name", ""))]
-
     def _get_sync(self, path: str, query: list[tuple[str, str]]) -> JsonObject:
         method, url, headers, body, post = self._api.param_serialize(
             method="GET",
@@ -211,7 +166,7 @@ class KubeClient:
             response = self._api.call_api(method, url, headers, body, post, _request_timeout=REQUEST_TIMEOUT)
             data = response.read()
         except ApiException as exc:
-            raise _status_error(path, int(exc.status or 0), exc.body, exc.reason) from None
+            raise _status_error(path, int(exc.status or 0), exc.body, exc.reason, exc.headers) from None
         except urllib3.exceptions.ProtocolError:
             raise ApiError(f"The connection to {self.server} was cut while reading {path}.") from None
         except urllib3.exceptions.HTTPError as exc:
@@ -220,7 +175,7 @@ class KubeClient:
                 "Check KUBECONFIG and the network path to the global cluster."
             ) from None
         if response.status >= 400:
-            raise _status_error(path, response.status, data, response.reason)
+            raise _status_error(path, response.status, data, response.reason, response.headers)
         try:
             decoded = json.loads(data)
         except ValueError:
@@ -230,7 +185,9 @@ class KubeClient:
         return cast(JsonObject, decoded)
 
 
-def _status_error(path: str, status: int, body: object, reason: object) -> ActionError:
+def _status_error(
+    path: str, status: int, body: object, reason: object, headers: object = None
+) -> ActionError:
     message = _status_message(body) or str(reason or "")
     detail = f"{path}: {message}" if message else path
     if status == 401:
@@ -246,7 +203,43 @@ def _status_error(path: str, status: int, body: object, reason: object) -> Actio
             f"The list expired part way through (410) at {detail}. The server dropped the snapshot "
             "while we paged; run the step again."
         )
-    return ApiError(f"The Kubernetes API answered {status} for {detail}.")
+    said = _status_message(body) or generic_message(status, body)
+    return ApiStatusError(
+        f"The Kubernetes API answered {status_text(status)} for {path}: {said}.",
+        status=status,
+        detail=said,
+        retry_after=_retry_after(headers),
+    )
+
+
+def generic_message(status: int, body: object) -> str:
+    """client-go's words for an error whose body is not a Status (`NewGenericServerResponse`).
+
+    An aggregated API whose backend is down answers 503 with the text `service unavailable`, and
+    API Priority and Fairness answers 429 with a text: kubectl shows these sentences for them.
+    """
+    known = {
+        429: "the server has received too many requests and has asked us to try again later",
+        503: "the server is currently unable to handle the request",
+        504: "the server was unable to return a response in the time allotted, but may still be processing the request",
+    }
+    if status in known:
+        return known[status]
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    text = " ".join(text.split())[:200]
+    if status >= 500:
+        return f"an error on the server ({json.dumps(text)}) has prevented the request from succeeding"
+    return f"the server responded with the status code {status} but did not return more information"
+
+
+def _retry_after(headers: object) -> float | None:
+    """`Retry-After` in seconds, as client-go reads it (an integer; anything else is no header)."""
+    getter = getattr(headers, "get", None)
+    value = getter("Retry-After") if callable(getter) else None
+    try:
+        return float(int(str(value).strip())) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _status_message(body: object) -> str:

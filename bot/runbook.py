@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from actions.backup import BackupResult
 from actions.inventory import Inventory
-from actions.kube import KubeClient
+from actions.kube import KubeClient, RetryPolicy
 from bot.config.settings import Settings
 from bot.core.engine import Engine
 from bot.core.model import RunView, StepName, StepState, StepView
@@ -71,7 +71,8 @@ class Runbook:
         cls, settings: Settings, store: Store, notifier: Notifier, *, kube: KubeFactory | None = None
     ) -> Runbook:
         """The runbook as configured: the cluster from KUBECONFIG, backups as the settings say."""
-        factory: KubeFactory = kube or (lambda: KubeClient.from_config(settings.kubeconfig))
+        retry = RetryPolicy(attempts=settings.kube_retries, budget=settings.kube_retry_seconds)
+        factory: KubeFactory = kube or (lambda: KubeClient.from_config(settings.kubeconfig, retry=retry))
         return cls(store, notifier, factory, settings, backup_plan=backup_planner(settings, factory))
 
     # the engine ----------------------------------------------------------------

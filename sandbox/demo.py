@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sandbox.installer import package_bytes
 from sandbox.kube.fixtures import Fixture, installed_operators, load_fixture
+from sandbox.kube.unkind import METRICS_API
 from sandbox.platform import push_custom_images
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import Mode, RunningBot, Sandbox, running_bot
@@ -36,6 +37,7 @@ async def run_demo(mode: Mode = "http", out: TextIO | None = None) -> int:
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="regclean-demo-") as tmp:
         box = Sandbox(Path(tmp), load_fixture(), full_registry=True)
+        box.kube.unavailable_api(METRICS_API)  # as on many real clusters: metrics-server is down
         await box.start()
         try:
             async with running_bot(box, mode) as bot:

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     """Who may approve a purge: Slack user IDs and `@usergroup` handles, comma-separated."""
     kubeconfig: str | None = Field(None, json_schema_extra=_env("KUBECONFIG"))
     """Kubeconfig of the global cluster; default: in-cluster configuration."""
+    kube_retries: int = Field(4, ge=1, le=20)
+    """Tries of one Kubernetes API request (discovery, each page of a list) answered 429 or 5xx, the first included; waits `Retry-After`, else 0.25 s doubling (at most 10 s)."""
+    kube_retry_seconds: float = Field(30.0, ge=0, le=600)
+    """Most seconds spent waiting between the tries of one Kubernetes API request; past it, its error is final."""
     database_url: SecretStr = Field(
         SecretStr("sqlite:///regclean.db"), json_schema_extra=_env("DATABASE_URL")
     )

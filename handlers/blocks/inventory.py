@@ -58,8 +58,21 @@ def summary_blocks(run: RunView, step: StepView, report: InventoryReport) -> lis
     blocks.append(context(f"Left out, as the runbook does: {left_out}."))
     if inv.sources:
         blocks.append(context(" · ".join(f"{k}: `{escape(v)}`" for k, v in sorted(inv.sources.items()))))
+    if inv.skipped:
+        blocks.append(context(skipped_text(inv)))
     blocks.append(section(diff_headline(report)))
     return blocks
+
+
+def skipped_text(inventory: Inventory) -> str:
+    """The API groups discovery skipped, as kubectl skips them, with what each answered."""
+    groups = "; ".join(
+        f"`{escape(gv)}` answered {escape(why)}" for gv, why in sorted(inventory.skipped.items())
+    )
+    return (
+        f":warning: Skipped, as kubectl does, API groups that did not answer: {groups}. "
+        "Both kinds were found in groups that answered, so nothing is missing from the inventory."
+    )
 
 
 def diff_headline(report: InventoryReport) -> str:

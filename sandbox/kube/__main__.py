@@ -12,6 +12,7 @@ import sys
 
 from .fixtures import SAMPLE_FIXTURE, Fixture, generate_fixture, load_fixture
 from .server import KubeApiServer
+from .unkind import METRICS_API
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -27,6 +28,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--kubeconfig", help="also write a kubeconfig for the server here")
+    parser.add_argument(
+        "--unavailable-api",
+        action="append",
+        default=[],
+        metavar="GROUP/VERSION",
+        help=f"an aggregated API whose backend is down (503), e.g. {METRICS_API}; repeatable",
+    )
+    parser.add_argument(
+        "--throttle",
+        type=int,
+        default=0,
+        metavar="N",
+        help="answer the first N requests 429 with Retry-After: 1",
+    )
     return parser.parse_args(argv)
 
 
@@ -42,6 +57,10 @@ async def serve(args: argparse.Namespace) -> None:
     """Serve the fixture until a termination signal arrives."""
     fixture = _fixture(args)
     server = KubeApiServer(fixture.objects, fixture.resources)
+    for group_version in args.unavailable_api:
+        server.unavailable_api(group_version)
+    if args.throttle:
+        server.throttle(args.throttle)
     await server.start(args.host, args.port)
     if args.kubeconfig:
         server.write_kubeconfig(args.kubeconfig)

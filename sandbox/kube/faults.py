@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from .status import ApiError
+from .unkind import Answer
 
 
 @dataclass
@@ -28,7 +28,7 @@ class _Rule:
 
 @dataclass
 class _Failure(_Rule):
-    error: ApiError
+    error: Answer
 
 
 @dataclass
@@ -47,13 +47,22 @@ class Faults:
     def fail(
         self,
         prefix: str,
-        error: ApiError,
+        error: Answer,
         *,
         times: int | None = None,
         method: str | None = None,
+        first: bool = False,
     ) -> None:
-        """Answer requests under `prefix` with `error`, `times` times (None: until cleared)."""
-        self._failures.append(_Failure(prefix, times, method, error))
+        """Answer requests under `prefix` with `error`, `times` times (None: until cleared).
+
+        With `first`, this rule is checked before those armed earlier (throttling comes first in a
+        real server's filter chain, before anything answers the request itself).
+        """
+        rule = _Failure(prefix, times, method, error)
+        if first:
+            self._failures.insert(0, rule)
+        else:
+            self._failures.append(rule)
 
     def cut_after(self, prefix: str, nbytes: int, *, times: int | None = None) -> None:
         """Drop the connection after `nbytes` of the body of responses under `prefix`."""
@@ -65,7 +74,7 @@ class Faults:
         self._failures.clear()
         self._cuts.clear()
 
-    def failure_for(self, method: str, path: str) -> ApiError | None:
+    def failure_for(self, method: str, path: str) -> Answer | None:
         """The error to answer with instead of serving the request, if any."""
         return next((f.error for f in self._failures if f.take(method, path)), None)
 

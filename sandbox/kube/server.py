@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import datetime as dt
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -14,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from .defaults import KubeObject
+from .deletion import grace_period, mark_deleted
 from .discovery import SERVER_VERSION, api_group_list, api_resource_list, api_versions
 from .faults import Faults, send_truncated
 from .kubeconfig import write_kubeconfig
@@ -22,6 +22,7 @@ from .paths import ResourcePath, parse_resource_path
 from .resources import ResourceDef, ResourceIndex, merge_resources
 from .status import ApiError, no_such_resource, not_found
 from .store import ObjectStore, object_key
+from .unkind import Answer, covers, throttled, unavailable, with_group_versions
 
 PodDeletedHook = Callable[[KubeObject], Awaitable[None] | None]
 """Called with the deleted Pod; the registry restart hangs off this."""
@@ -50,6 +51,8 @@ class KubeApiServer:
         self.store.put_all(objects)
         self.on_pod_deleted = on_pod_deleted
         self.faults = Faults()
+        self.unavailable: dict[str, Answer] = {}
+        """group/version → the answer to every request under it: aggregated APIs that are down."""
         self.requests: list[tuple[str, str]] = []
         """(method, path with query) of every request received, faults included, in order."""
         self._subresources: dict[tuple[str, str], SubresourceHandler] = {}
@@ -142,6 +145,26 @@ class KubeApiServer:
         """Send only `nbytes` of matching response bodies, then drop the connection."""
         self.faults.cut_after(path_prefix, nbytes, times=times)
 
+    def throttle(
+        self, times: int, *, retry_after: int = 1, path_prefix: str = "/", status: bool = False
+    ) -> None:
+        """API Priority and Fairness: the next `times` requests under `path_prefix` get 429 and `Retry-After`.
+
+        The body is APF's plain text, or with `status` a `Status` (reason TooManyRequests).
+        """
+        self.faults.fail(path_prefix, throttled(retry_after, status=status), times=times, first=True)
+
+    def unavailable_api(self, group_version: str, *, status: bool = False) -> None:
+        """An aggregated API whose backend is down: `/apis` lists it, and everything under
+        `/apis/GROUP/VERSION` (its discovery and its resources) answers 503 `service unavailable`
+        (with `status`, a `Status` of reason ServiceUnavailable). The group/version need not serve
+        any resource here: a stale APIService is listed all the same."""
+        self.unavailable[group_version] = unavailable(status=status)
+
+    def restore_api(self, group_version: str) -> None:
+        """The aggregated API's backend is back: its resources (if any) are served again."""
+        self.unavailable.pop(group_version, None)
+
     def clear_faults(self) -> None:
         """Disarm every injected fault and the latency."""
         self.faults.clear()
@@ -160,6 +183,9 @@ class KubeApiServer:
         failure = self.faults.failure_for(request.method, request.path)
         if failure is not None:
             return failure.response()
+        down = next((a for gv, a in self.unavailable.items() if covers(gv, request.path)), None)
+        if down is not None:
+            return down.response()
         try:
             response = await handler(request)
         except ApiError as err:
@@ -177,7 +203,7 @@ class KubeApiServer:
             if path == "/api":
                 return _json(api_versions(self._address, served=bool(self.index.in_group_version("", "v1"))))
             if path == "/apis":
-                return _json(api_group_list(self.index))
+                return _json(with_group_versions(api_group_list(self.index), self.unavailable))
         where = parse_resource_path(path)
         if where is None:
             raise no_such_resource()
@@ -239,10 +265,7 @@ class KubeApiServer:
                 }
             )
         # A pod is deleted gracefully, so the server answers with the Pod, now marked for deletion.
-        grace = await _grace_period(request, gone)
-        when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=grace)
-        gone["metadata"]["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-        gone["metadata"]["deletionGracePeriodSeconds"] = grace
+        mark_deleted(gone, await grace_period(request, gone))
         if self.on_pod_deleted is not None:
             try:
                 outcome = self.on_pod_deleted(copy.deepcopy(gone))
@@ -251,24 +274,6 @@ class KubeApiServer:
             except Exception as err:
                 raise ApiError(500, f"sandbox: pod deletion hook failed: {err}") from err
         return _json(gone)
-
-
-async def _grace_period(request: web.Request, pod: KubeObject) -> int:
-    options: Any = {}
-    if request.can_read_body:
-        try:
-            options = json.loads(await request.read() or b"{}")
-        except ValueError as err:
-            raise ApiError(400, f"invalid DeleteOptions: {err}") from err
-    grace = request.query.get("gracePeriodSeconds")
-    if grace is None and isinstance(options, dict):
-        grace = options.get("gracePeriodSeconds")
-    if grace is None:
-        grace = pod.get("spec", {}).get("terminationGracePeriodSeconds", 30)
-    try:
-        return int(grace)
-    except (TypeError, ValueError) as err:
-        raise ApiError(400, f"invalid gracePeriodSeconds: {grace!r}") from err
 
 
 def _key(res: ResourceDef, where: ResourcePath) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +35,7 @@ class ApiError(Exception):
         reason: str | None = None,
         details: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -41,6 +43,7 @@ class ApiError(Exception):
         self.reason = reason or REASONS.get(code, "Unknown")
         self.details = details
         self.metadata = metadata or {}
+        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         """The Status object, shaped exactly like the API server's."""
@@ -60,7 +63,10 @@ class ApiError(Exception):
     def response(self) -> web.Response:
         """The HTTP response carrying this Status."""
         return web.Response(
-            status=self.code, body=json.dumps(self.body()).encode(), content_type="application/json"
+            status=self.code,
+            body=json.dumps(self.body()).encode(),
+            content_type="application/json",
+            headers=self.headers,
         )
 
 

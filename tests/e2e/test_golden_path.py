@@ -19,6 +19,7 @@ import pytest
 
 from sandbox.installer.layouts import layout_files
 from sandbox.kube.fixtures import load_fixture
+from sandbox.kube.unkind import METRICS_API
 from sandbox.platform import custom_images, push_custom_images
 from sandbox.registry import S3Server, skopeo
 from sandbox.registry.seed import EXTRA_IMAGES
@@ -35,8 +36,10 @@ SKOPEO_PARALLEL = 6
 
 @pytest.fixture
 async def platform(tmp_path: Path, s3: S3Server) -> AsyncIterator[Sandbox]:
-    """The sample cluster, with a registry that holds every current image and the old tags."""
+    """The sample cluster, with a registry that holds every current image and the old tags, and
+    metrics-server's aggregated API down."""
     box = Sandbox(tmp_path / "sandbox", load_fixture(), full_registry=True, s3=s3)
+    box.kube.unavailable_api(METRICS_API)  # as on many real clusters: skipped, and named in the inventory
     await box.start()
     yield box
     await box.stop()
@@ -130,6 +133,8 @@ async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_s
         assert step_line(ws, "✅", "Close the run")
         await bot.bot.runbook.drain()
     assert "succeeded*" in report and "*reclaimed " in report and "*3* old tags gone" in report
+    skipped = posted(ws, "Skipped, as kubectl does")
+    assert skipped is not None and "`metrics.k8s.io/v1beta1` answered 503 Service Unavailable" in skipped
     assert "Every image that workloads use is back" in report and "`acp/archon:v4.1.0`" in report
     assert "approved by* <@UBOB>, <@UCAROL>" in report and "requested by* <@UALICE>" in report
     assert "Every operator is still Installed with the same CSV" in report and "Keep the backups" in report

@@ -31,6 +31,7 @@ from sandbox.kube.fixtures import (
     without_empty_channels,
 )
 from sandbox.kube.runbook import OPERATORS_COMMAND, PLUGINS_TEMPLATE
+from sandbox.kube.unkind import METRICS_API
 
 pytestmark = pytest.mark.e2e
 
@@ -63,12 +64,24 @@ def kubectl() -> Path:
 
 
 async def serve(fixture: Fixture, tmp_path: Path) -> AsyncIterator[Path]:
+    async for server in serving(fixture):
+        yield server.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+async def serving(fixture: Fixture) -> AsyncIterator[KubeApiServer]:
     server = KubeApiServer(fixture.objects, fixture.resources)
     await server.start()
     try:
-        yield server.write_kubeconfig(tmp_path / "kubeconfig")
+        yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def strained() -> AsyncIterator[KubeApiServer]:
+    """The conformant sample, for tests that switch on an unavailable API or throttling."""
+    async for server in serving(without_empty_channels(load_fixture())):
+        yield server
 
 
 @pytest.fixture
@@ -153,8 +166,18 @@ def english(annotation: str | None) -> str | None:
     return parsed.get("en") if isinstance(parsed, dict) else annotation
 
 
+def regclean_env(kubeconfig: Path, tmp_path: Path) -> dict[str, str]:
+    # No waiting between retries: kubectl does not wait for a 503 without Retry-After either.
+    return {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite",
+        "REGCLEAN_KUBE_RETRY_SECONDS": "0",
+    }
+
+
 async def regclean_inventory(kubeconfig: Path, tmp_path: Path) -> dict[str, Any]:
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite"}
+    env = regclean_env(kubeconfig, tmp_path)
     done = await run([sys.executable, "-m", "bot.cli", "inventory", "--format", "json"], env=env)
     assert done.returncode == 0, f"regclean inventory failed:\n{done.stderr}"
     inventory = json.loads(done.stdout)
@@ -249,3 +272,55 @@ async def test_kubectl_pages_through_a_large_acp_in_chunks_of_500(kubectl, tmp_p
     lists = [urlsplit(path) for _, path in server.requests if urlsplit(path).path.endswith("/operatorviews")]
     assert [parse_qs(u.query).get("limit") for u in lists] == [["500"]] * 3
     assert [bool(parse_qs(u.query).get("continue")) for u in lists] == [False, True, True]
+
+
+async def test_with_an_api_down_kubectl_lists_what_it_can_and_fails_api_resources(
+    kubectl, strained, tmp_path
+) -> None:
+    strained.unavailable_api(METRICS_API)
+    kubeconfig = strained.write_kubeconfig(tmp_path / "kubeconfig")
+    argv = [str(kubectl), "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "kube-cache")]
+    listed = await run([*argv, "api-resources"])
+    assert listed.returncode == 1
+    assert listed.stderr == (
+        "error: unable to retrieve the complete list of server APIs: metrics.k8s.io/v1beta1: "
+        "the server is currently unable to handle the request\n"
+    )
+    names = {line.split()[0] for line in listed.stdout.splitlines()[1:]}
+    assert {"operatorviews", "modulepluginviews", "pods"} <= names
+
+
+async def test_kubectl_and_regclean_agree_with_an_api_down_and_throttling(
+    kubectl, strained, tmp_path
+) -> None:
+    strained.unavailable_api(METRICS_API)
+    kubeconfig = strained.write_kubeconfig(tmp_path / "kubeconfig")
+    strained.throttle(3, retry_after=0)
+    printed = await runbook_operators(kubectl, kubeconfig, tmp_path / "kube-cache")
+    assert printed.stderr == "", "kubectl waited out the 429s and skipped the unavailable group silently"
+    rows = parse_operator_rows(printed.stdout)
+    assert [path for _, path in strained.requests[:3]] == [strained.requests[0][1]] * 3
+    strained.throttle(3, retry_after=0)
+    inventory = await regclean_inventory(kubeconfig, tmp_path)
+    recorded = [
+        (o["cluster"], o["name"], o["phase"], o["artifact"], o["installed_csv"], o["display_name"])
+        for o in inventory["operators"]
+    ]
+    assert sorted(recorded, key=str) == sorted(rows, key=str) and len(rows) > 3
+
+
+async def test_a_stale_group_serving_the_plugins_fails_kubectl_and_regclean(
+    kubectl, strained, tmp_path
+) -> None:
+    strained.unavailable_api("app.alauda.io/v1alpha2")
+    kubeconfig = strained.write_kubeconfig(tmp_path / "kubeconfig")
+    printed = await runbook_plugins(kubectl, kubeconfig, tmp_path / "kube-cache")
+    assert printed.returncode == 1
+    assert printed.stderr == 'error: the server doesn\'t have a resource type "modulepluginview"\n'
+    env = regclean_env(kubeconfig, tmp_path)
+    done = await run([sys.executable, "-m", "bot.cli", "inventory", "--format", "json"], env=env)
+    assert done.returncode != 0 and done.stdout == ""
+    assert (
+        "app.alauda.io/v1alpha2 answered 503 Service Unavailable: the server is currently unable to "
+        "handle the request. modulepluginviews cannot be listed"
+    ) in done.stderr

@@ -6,8 +6,9 @@ import csv
 import io
 
 from sandbox.kube.fixtures import Fixture, installed_operators
+from sandbox.kube.unkind import METRICS_API
 from sandbox.slack import SlackWorkspace
-from sandbox.stack import RunningBot, Sandbox
+from sandbox.stack import RunningBot, Sandbox, running_bot
 from tests.scenarios.conftest import BOTH_MODES, inventory_done, root, text_of
 
 
@@ -151,3 +152,53 @@ async def test_typed_text_is_echoed_back_escaped(bot: RunningBot, sandbox: Sandb
     [ack] = [e for e in sandbox.slack.ephemerals if e.user == "UALICE"]
     assert "<!channel>" not in ack.text + str(ack.blocks)
     assert "&lt;!channel&gt;" in ack.text
+
+
+NO_WAITING = {"REGCLEAN_KUBE_RETRY_SECONDS": "0"}
+"""Retries only where `Retry-After: 0` asks for none: the scenarios never wait for real."""
+
+
+async def test_an_unrelated_api_that_is_down_is_skipped_and_named_and_throttling_is_waited_out(
+    sandbox: Sandbox,
+) -> None:
+    ws = sandbox.slack
+    sandbox.kube.unavailable_api(METRICS_API)
+    sandbox.kube.throttle(3, retry_after=0)
+    async with running_bot(sandbox, "http", NO_WAITING) as bot:
+        await bot.driver.slash("UALICE", "inventory")
+        checklist = await inventory_done(ws)
+        assert "✅ *Record operators and cluster plugins*" in text_of(checklist)
+        summary = text_of(ws.thread(checklist.ts)[0])
+        assert (
+            "Skipped, as kubectl does, API groups that did not answer: `metrics.k8s.io/v1beta1` answered "
+            "503 Service Unavailable: the server is currently unable to handle the request" in summary
+        )
+        assert "skipped API groups that did not answer: metrics.k8s.io/v1beta1" in text_of(checklist)
+        stored = bot.bot.store.latest_inventory()
+    assert stored is not None and stored.inventory is not None
+    assert dict(stored.inventory.skipped) == {
+        METRICS_API: "503 Service Unavailable: the server is currently unable to handle the request"
+    }
+    assert len(stored.inventory.operators) == len(installed_operators(_fixture(sandbox)))
+    throttled = [p for _, p in sandbox.kube.requests[:4]]
+    assert throttled[:3] == [throttled[0]] * 3, (
+        "the first request was answered 429 three times, then asked again"
+    )
+
+
+async def test_a_stale_group_serving_the_plugins_fails_the_inventory_naming_it(sandbox: Sandbox) -> None:
+    ws = sandbox.slack
+    sandbox.kube.unavailable_api("app.alauda.io/v1alpha2")
+    async with running_bot(sandbox, "http", NO_WAITING) as bot:
+        await bot.driver.slash("UALICE", "inventory")
+        checklist = await inventory_done(ws)
+        assert "❌ *Record operators and cluster plugins* — failed" in text_of(checklist)
+        private = await ws.wait_for(
+            lambda w: [e for e in w.ephemerals if e.user == "UALICE" and e.source == "chat.postEphemeral"]
+        )
+        assert bot.bot.store.latest_inventory() is None
+    assert (
+        "app.alauda.io/v1alpha2 answered 503 Service Unavailable: the server is currently unable to handle "
+        "the request. modulepluginviews cannot be listed" in private[0].text
+    )
+    assert ws.files == []

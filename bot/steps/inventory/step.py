@@ -79,7 +79,10 @@ def _summary(inventory: Inventory) -> str:
     clusters = {o.cluster for o in inventory.operators} | {
         i.cluster for p in inventory.plugins for i in p.installed
     }
-    return f"{len(inventory.operators)} operators and {len(inventory.plugins)} plugins over {len(clusters)} clusters"
+    summary = f"{len(inventory.operators)} operators and {len(inventory.plugins)} plugins over {len(clusters)} clusters"
+    if inventory.skipped:
+        summary += f"; skipped API groups that did not answer: {', '.join(sorted(inventory.skipped))}"
+    return summary
 
 
 async def _compare(

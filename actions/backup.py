@@ -2,8 +2,9 @@
 
 Stronger than the runbook's size comparison: the archive is written as a hidden partial file,
 read back and compared with the directory (entries and bytes), its size checked against its
-entries, its sha256 recorded, and only then renamed to `<ip>-minio.tar`. A file that changed
-while tar read it makes the backup inconsistent, which is not a valid backup.
+entries, its sha256 recorded, and only then renamed to `<ip>-minio.tar`. MinIO runs on: what its
+scanner rewrites meanwhile is tolerated and listed, its staging directory is left out, and object
+data that changed makes the archive invalid, with one more try (`actions.backup_live`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from actions import backup_scripts as scripts
 from actions.backup_checks import (
     BLOCKING_FACTOR,
     RECORD,
+    check_live,
     check_matches,
     check_space,
     check_written,
     parse_archive,
     parse_census,
 )
+from actions.backup_live import BOOKKEEPING, EXCLUDED, Change, ObjectsChanged, excluded_notes, parse_change
 from actions.errors import ActionError, RemoteCommandFailed
 from actions.ssh import RemoteResult, Session, SshTarget, connect
 
@@ -85,6 +88,14 @@ class NodeBackup:
     finished_at: datetime
     copy: str | None = None
     """Where the archive was copied off the node, if it was."""
+    tolerated: tuple[str, ...] = ()
+    """MinIO's bookkeeping that changed while tar read it, each with why that does not matter."""
+    excluded: tuple[str, ...] = ()
+    """What the archive leaves out, each with why."""
+    attempts: int = 1
+    """Archive runs made: 2 when object data changed during the first."""
+    first_attempt: tuple[str, ...] = ()
+    """The object data that changed during the first run, when there was a second."""
 
     def as_dict(self) -> dict[str, object]:
         """The documented JSON shape of one node."""
@@ -97,6 +108,10 @@ class NodeBackup:
             "sha256": self.sha256,
             "verified": self.verified,
             "problem": self.problem,
+            "tolerated": list(self.tolerated),
+            "excluded": list(self.excluded),
+            "attempts": self.attempts,
+            "first_attempt": list(self.first_attempt),
         }
 
 
@@ -121,13 +136,23 @@ async def back_up(request: BackupRequest, progress: Progress) -> BackupResult:
     return BackupResult(tuple(results))
 
 
+ATTEMPTS = 2
+"""Archive runs per node: a second when object data changed during the first, never a third."""
+
+
 async def _node(spec: NodeSpec, request: BackupRequest, progress: Progress) -> NodeBackup:
-    base = NodeBackup(spec.name, spec.target.address, spec.archive, None, None, None, False, None, _now())
+    base = NodeBackup(
+        spec.name, spec.target.address, spec.archive, None, None, None, False, None, _now(),
+        excluded=excluded_notes(),
+    )  # fmt: skip
     try:
         async with connect(spec.target) as session:
-            result = await _archive(session, spec, request, progress, base)
+            result = await _attempts(session, spec, request, progress, base)
             if request.copy_dir is not None:
                 result = await _copy(session, spec, request.copy_dir, result, progress)
+    except _Failed as failed:
+        await progress(NodeProgress(spec.name, spec.target.address, "failed", 0, 0))
+        return replace(failed.node, problem=str(failed.error), finished_at=_now())
     except ActionError as exc:
         await progress(NodeProgress(spec.name, spec.target.address, "failed", 0, 0))
         return replace(base, problem=str(exc), finished_at=_now())
@@ -135,12 +160,38 @@ async def _node(spec: NodeSpec, request: BackupRequest, progress: Progress) -> N
     return result
 
 
+class _Failed(Exception):
+    """A node's last attempt failed; `node` carries what the attempts found."""
+
+    def __init__(self, node: NodeBackup, error: ActionError) -> None:
+        super().__init__(str(error))
+        self.node = node
+        self.error = error
+
+
+async def _attempts(
+    session: Session, spec: NodeSpec, request: BackupRequest, progress: Progress, base: NodeBackup
+) -> NodeBackup:
+    """Archive; once more if object data changed while tar read it (a write to the registry then)."""
+    first: tuple[str, ...] = ()
+    for attempt in range(1, ATTEMPTS + 1):
+        node = replace(base, attempts=attempt, first_attempt=first)
+        try:
+            return await _archive(session, spec, request, progress, node)
+        except ObjectsChanged as changed:
+            if attempt == ATTEMPTS:
+                raise _Failed(node, changed) from None
+            first = changed.objects
+    raise AssertionError("unreachable")
+
+
 async def _archive(
     session: Session, spec: NodeSpec, request: BackupRequest, progress: Progress, base: NodeBackup
 ) -> NodeBackup:
     name = PurePosixPath(spec.archive).name
     address = spec.target.address
-    census = await _run(session, scripts.CENSUS, spec.minio_dir, spec.backup_dir, name)
+    excluded = [path for path, _ in EXCLUDED]
+    census = await _run(session, scripts.CENSUS, spec.minio_dir, spec.backup_dir, name, *excluded)
     before, free = parse_census(census.stdout)
     check_space(before, free, request.margin_percent, f"{address}:{spec.backup_dir}")
     total = before.archive_estimate
@@ -149,21 +200,27 @@ async def _archive(
     partial = str(PurePosixPath(spec.backup_dir) / f".{name}.partial-{secrets.token_hex(4)}")
     checkpoint = max(1, total // RECORD // 200)  # about 200 progress lines per archive
 
+    changes: list[Change] = []
+
     async def on_stderr(line: str) -> bool:
+        change = parse_change(line, spec.minio_dir)
+        if change is not None:
+            changes.append(change)
+            return True
         if "REGCLEAN-PROGRESS" not in line:
             return False
         records = int(line.rsplit(" ", 1)[-1])
         await progress(NodeProgress(spec.name, address, "archiving", min(records * RECORD, total), total))
         return True
 
-    archived = await session.run_script(
-        scripts.ARCHIVE, [spec.minio_dir, partial, str(checkpoint), str(BLOCKING_FACTOR)], on_stderr=on_stderr
-    )
+    args = [spec.minio_dir, partial, str(checkpoint), str(BLOCKING_FACTOR), BOOKKEEPING, *excluded]
+    archived = await session.run_script(scripts.ARCHIVE, args, on_stderr=on_stderr)
     await progress(NodeProgress(spec.name, address, "verifying", total, total))
     measured = parse_archive(archived.stdout)
     try:
         check_written(measured, archived.stderr_tail)
-        check_matches(measured, before)
+        verdict = check_live(measured, tuple(changes), archived.stderr_tail)
+        check_matches(measured)
         assert measured.sha256 is not None and measured.listing is not None
         await _run(session, scripts.KEEP, partial, spec.archive, measured.sha256)
     except ActionError:
@@ -176,6 +233,7 @@ async def _archive(
         sha256=measured.sha256,
         verified=True,
         finished_at=_now(),
+        tolerated=verdict.tolerated,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actions.backup_live import Change, Judgement, ObjectsChanged, judge
 from actions.errors import BackupInconsistent, BackupNotVerified, NotEnoughSpace, RemoteCommandFailed
 
 BLOCK = 512
@@ -43,6 +44,14 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class Split:
+    """Entries and file bytes of one part of the MinIO directory."""
+
+    entries: int
+    bytes: int
+
+
+@dataclass(frozen=True)
 class Measured:
     """What the archive script reported."""
 
@@ -52,6 +61,15 @@ class Measured:
     listing: Listing | None
     list_status: int | None
     size: int | None
+    objects: Split | None = None
+    """The object data (everything outside MinIO's bookkeeping) just before tar read it."""
+    bookkeeping: Split | None = None
+    """MinIO's bookkeeping just before tar read it (it may differ in the archive)."""
+    listed_objects: Split | None = None
+    """The object data the archive holds."""
+    moved: tuple[str, ...] = ()
+    """Object entries that differ after tar from before (at most 20 named)."""
+    moved_count: int = 0
 
 
 def tagged(stdout: str) -> dict[str, list[str]]:
@@ -87,7 +105,20 @@ def parse_archive(stdout: str) -> Measured:
     listing = Listing(*(int(x) for x in listed)) if listed and len(listed) == 4 else None
     list_status = int(tags["LISTPIPE"][0]) if "LISTPIPE" in tags else None
     size = int(tags["SIZE"][0]) if "SIZE" in tags else None
-    return Measured(sha, tar_status, digest_status, listing, list_status, size)
+    moved = tuple(line[len("MOVEDPATH ") :] for line in stdout.splitlines() if line.startswith("MOVEDPATH "))
+    return Measured(
+        sha,
+        tar_status,
+        digest_status,
+        listing,
+        list_status,
+        size,
+        objects=_split(tags.get("OBJECTS")),
+        bookkeeping=_split(tags.get("BOOKKEEPING")),
+        listed_objects=_split(tags.get("LISTOBJ")),
+        moved=moved,
+        moved_count=int(tags.get("MOVED", ["0"])[0]),
+    )
 
 
 def check_space(census: Census, free: int, margin_percent: float, where: str) -> None:
@@ -102,20 +133,18 @@ def check_space(census: Census, free: int, margin_percent: float, where: str) ->
 
 
 def check_written(measured: Measured, stderr_tail: tuple[str, ...]) -> None:
-    """Raise unless tar, tee and the digest all succeeded and the archive reads back."""
+    """Raise unless tar and the digest succeeded and the archive reads back.
+
+    GNU tar's exit 1 means only that files changed while it read them; `check_live` judges those.
+    """
     detail = "; ".join(
         line for line in stderr_tail if "REGCLEAN-PROGRESS" not in line and "leading" not in line
     )
-    if measured.tar_status == 1:
-        raise BackupInconsistent(
-            f"files changed while tar read them (GNU tar exit 1): {detail or 'no message'}. "
-            "An archive of a changing directory is not a valid backup; run the backup again."
-        )
-    if measured.tar_status != 0 and ("No space left" in detail or "Wrote only" in detail):
+    if measured.tar_status not in (0, 1) and ("No space left" in detail or "Wrote only" in detail):
         raise RemoteCommandFailed(
             f"writing the archive failed: the disk filled up (tar exit {measured.tar_status}): {detail}"
         )
-    if measured.tar_status != 0:
+    if measured.tar_status not in (0, 1):
         raise RemoteCommandFailed(f"tar failed (exit {measured.tar_status}): {detail or 'no message'}")
     if measured.digest_status != 0 or measured.sha256 is None:
         raise RemoteCommandFailed(
@@ -127,19 +156,47 @@ def check_written(measured: Measured, stderr_tail: tuple[str, ...]) -> None:
         )
 
 
-def check_matches(measured: Measured, census: Census) -> None:
-    """Raise unless the archive holds exactly the directory as counted just before tar read it.
+def check_live(measured: Measured, changes: tuple[Change, ...], unparsed: tuple[str, ...]) -> Judgement:
+    """What changed while tar read the directory; raise if any of it is object data.
 
-    What changed while tar read it, tar itself reports (exit 1, see `check_written`); what
-    changes afterwards is not in this backup, as with any backup of a live directory.
+    `changes` are the paths tar reported, `measured.moved` the object entries whose name, size,
+    inode or ctime differ after tar from before: object data must show in neither.
     """
-    listing = measured.listing
+    if measured.objects is None or measured.listed_objects is None:
+        raise BackupNotVerified("the archive script printed no object manifest")
+    moved = tuple(f"{path} (differs after the archive)" for path in measured.moved)
+    verdict = judge(changes, moved)
+    if verdict.objects:
+        more = max(measured.moved_count - len(measured.moved), 0) + max(len(verdict.objects) - 5, 0)
+        named = ", ".join(verdict.objects[:5]) + (f" and {more} more" if more else "")
+        raise ObjectsChanged(
+            f"object data changed while it was archived: {named}. An archive of changing objects is not "
+            "a valid backup; is something writing to the registry (a push, a garbage collection)?",
+            verdict.objects,
+        )
+    if measured.tar_status == 1 and not changes:
+        reason = "; ".join(unparsed[-3:]) or "no message"
+        raise BackupInconsistent(
+            f"GNU tar exit 1 without naming what changed: {reason}. Run the backup again."
+        )
+    return verdict
+
+
+def check_matches(measured: Measured) -> None:
+    """Raise unless the archive holds exactly the object data as found just before tar read it.
+
+    MinIO's bookkeeping may differ (the scanner rewrites it); object data may not, to the entry
+    and the byte. What changes after tar read it is not in this backup, as with any backup of a
+    live directory.
+    """
+    listing, objects, listed = measured.listing, measured.objects, measured.listed_objects
     assert listing is not None and measured.size is not None  # check_written passed
-    if (listing.entries, listing.bytes) != (census.entries, census.bytes):
+    assert objects is not None and listed is not None  # check_live passed
+    if listed != objects:
         raise BackupNotVerified(
-            f"the archive lists {listing.entries} entries and {listing.bytes} bytes; the directory had "
-            f"{census.entries} entries and {census.bytes} bytes just before. Did something write to it? "
-            "Run the backup again."
+            f"the archive lists {listed.entries} object entries and {listed.bytes} bytes; the directory had "
+            f"{objects.entries} entries and {objects.bytes} bytes of object data just before. Did something "
+            "write to it? Run the backup again."
         )
     low = listing.entries * BLOCK + listing.data_blocks + 2 * BLOCK
     high = _round_up(low + listing.long_names, RECORD)
@@ -147,6 +204,10 @@ def check_matches(measured: Measured, census: Census) -> None:
         raise BackupNotVerified(
             f"the archive is {measured.size} bytes; for its entries it should be between {low} and {high}."
         )
+
+
+def _split(words: list[str] | None) -> Split | None:
+    return Split(int(words[0]), int(words[1])) if words and len(words) == 2 else None
 
 
 def _round_up(value: int, unit: int) -> int:

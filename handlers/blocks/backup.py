@@ -11,6 +11,8 @@ from handlers.blocks.run import who
 from handlers.blocks.tables import Block, code_chunks, context, escape, header, section
 
 BAR = 20
+SHOWN = 4
+"""Changed paths named per node; the rest are counted."""
 
 
 def size(n: int | None) -> str:
@@ -70,8 +72,34 @@ def result_blocks(run: RunView, step: StepView, result: BackupResult) -> list[Bl
     problems = [f"• `{escape(n.address)}` {escape(n.problem or '')}" for n in result.nodes if n.problem]
     if problems:
         blocks.append(section("*Problems*\n" + "\n".join(problems)))
+    blocks.extend(live_blocks(result))
     copies = [f"`{escape(n.address)}` → `{escape(n.copy)}`" for n in result.nodes if n.copy]
     if copies:
         blocks.append(context("Copied off the nodes, sha256 checked again: " + ", ".join(copies)))
     blocks.append(context(f"Started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"))
     return blocks
+
+
+def live_blocks(result: BackupResult) -> list[Block]:
+    """What MinIO changed while tar read it (tolerated), the second runs, and what was left out."""
+    lines = []
+    for n in result.nodes:
+        if n.attempts > 1:
+            lines.append(
+                f"• `{escape(n.address)}` archived {n.attempts} times: object data changed during the first "
+                f"({_named(n.first_attempt)})"
+            )
+        if n.tolerated:
+            lines.append(f"• `{escape(n.address)}` tolerated, MinIO's bookkeeping: {_named(n.tolerated)}")
+    blocks: list[Block] = []
+    if lines:
+        blocks.append(section("*MinIO was live*\n" + "\n".join(lines)))
+    excluded = next((n.excluded for n in result.nodes if n.excluded), ())
+    if excluded:
+        blocks.append(context("Left out of every archive: " + "; ".join(escape(e) for e in excluded)))
+    return blocks
+
+
+def _named(items: Sequence[str]) -> str:
+    shown = "; ".join(escape(i) for i in items[:SHOWN])
+    return shown + (f"; and {len(items) - SHOWN} more" if len(items) > SHOWN else "")

@@ -2,11 +2,14 @@
 
 from .cluster import SandboxCluster
 from .keys import NodeKeys, generate_keys, known_hosts_line, write_known_hosts
-from .minio_tree import TreeStats, populate_minio, populate_minio_bytes, tree_stats
+from .minio_tree import STAGING, TreeStats, populate_minio, populate_minio_bytes, tree_stats
 from .openssh import OpenSshServer
+from .scanner import MinioScanner
 from .server import SandboxNode
 
 __all__ = [
+    "STAGING",
+    "MinioScanner",
     "NodeKeys",
     "OpenSshServer",
     "SandboxCluster",

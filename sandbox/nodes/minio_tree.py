@@ -100,13 +100,21 @@ def populate_minio_bytes(directory: Path, *, total_bytes: int, files: int, seed:
     return tree_stats(directory)
 
 
-def tree_stats(directory: Path) -> TreeStats:
-    """Count entries, regular files and their bytes under `directory`, without following links."""
+STAGING = (".minio.sys/tmp", ".minio.sys/tmp-old")
+"""What MinIO discards at start, and so a backup leaves out (as regclean's actions/backup_live.py says)."""
+
+
+def tree_stats(directory: Path, *, leave_out: tuple[str, ...] = ()) -> TreeStats:
+    """Count entries, regular files and their bytes under `directory`, without following links,
+    leaving out the paths (relative to it) in `leave_out` with what they hold."""
     entries, size, files = 1, 0, 0
     pending = [os.fspath(directory)]
+    skip = {os.path.join(directory, rel) for rel in leave_out}
     while pending:
         with os.scandir(pending.pop()) as listing:
             for entry in listing:
+                if entry.path in skip:
+                    continue
                 entries += 1
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)

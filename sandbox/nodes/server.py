@@ -14,6 +14,7 @@ import asyncssh
 
 from .faults import NodeFaults
 from .listener import PortListener
+from .scanner import MinioScanner
 from .session import CommandSession
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ class SandboxNode:
         """First on the PATH of the node's commands: where the vendor's tools (`violet`) are installed."""
         self.commands: list[str] = []
         """Every exec request received, in order."""
+        self.scanner = MinioScanner(self.minio_dir, self.backup_dir)
+        """MinIO's background writers on this node's drive (switch: `scanner.start()`, and
+        `scanner.change_objects()` to write to object data as well); stopped with the node."""
         self._host_key = host_key
         self._client_key = asyncssh.read_public_key(authorized_client_key)
         self._faults = NodeFaults()
@@ -79,6 +83,7 @@ class SandboxNode:
 
     async def stop(self) -> None:
         """Release the port, drop every connection and kill what their sessions still run."""
+        self.scanner.stop()
         self._listener.close()
         self._faults.release_held()
         conns = list(self._conns)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from actions.backup import BackupResult, NodeProgress, Progress, back_up
-from sandbox.nodes import SandboxCluster, SandboxNode, generate_keys, tree_stats
+from sandbox.nodes import STAGING, SandboxCluster, SandboxNode, generate_keys, tree_stats
 from tests.integration.conftest import request
 
 ADDRESSES = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
@@ -64,7 +64,7 @@ async def test_every_node_gets_a_verified_archive_named_as_the_runbook_does(clus
         assert n.archive == str(archive)
         assert n.sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
         assert n.bytes == archive.stat().st_size
-        assert n.entries == tree_stats(node.minio_dir).entries
+        assert n.entries == tree_stats(node.minio_dir, leave_out=STAGING).entries
         assert (node.backup_dir / f"{n.address}-minio.tar.sha256").read_text().split()[0] == n.sha256
         assert partials(node) == []
         listed = subprocess.run(["tar", "-tf", str(archive)], capture_output=True, text=True, check=True)
@@ -244,3 +244,63 @@ async def test_the_backup_directory_inside_the_minio_directory_is_refused(cluste
     problem = by_address(result)["127.0.0.11"].problem  # type: ignore[attr-defined]
     assert "inside the MinIO directory" in problem
     assert not (Path(req.nodes[0].minio_dir) / "backup").exists()
+
+
+# --- a live MinIO --------------------------------------------------------------------------------
+
+
+def members(archive: Path) -> list[str]:
+    listed = subprocess.run(["tar", "-tf", str(archive)], capture_output=True, text=True, check=True)
+    return listed.stdout.splitlines()
+
+
+async def test_a_live_minio_is_backed_up_and_what_its_scanner_changed_is_listed(
+    cluster: SandboxCluster,
+) -> None:
+    for node in cluster.nodes.values():
+        node.scanner.start()
+    result = await back_up(request(cluster), no_progress)
+    assert result.verified, [n.problem for n in result.nodes]
+    for n in result.nodes:
+        node = cluster.nodes[n.address]
+        assert node.scanner.saves_during_backup > 0, "MinIO wrote while the archive was made"
+        assert n.attempts == 1 and n.first_attempt == ()
+        assert n.tolerated, "tar saw the scanner's caches change, and the backup says so"
+        assert all(t.startswith(".minio.sys/buckets/") and "scanner" in t for t in n.tolerated)
+        assert [e.split(":")[0] for e in n.excluded] == [".minio.sys/tmp", ".minio.sys/tmp-old"]
+        names = members(node.backup_dir / f"{n.address}-minio.tar")
+        assert not [m for m in names if "/.minio.sys/tmp/" in m or m.endswith("/.minio.sys/tmp/")]
+        assert any(m.endswith("/.minio.sys/config/config.json/xl.meta") for m in names)
+        assert any(m.endswith("/.minio.sys/buckets/registry/.metadata.bin/xl.meta") for m in names)
+        assert n.as_dict()["tolerated"] == list(n.tolerated) and n.as_dict()["attempts"] == 1
+
+
+async def test_an_object_changing_during_the_first_run_gets_a_second_that_says_so(
+    cluster: SandboxCluster,
+) -> None:
+    node = cluster.nodes["127.0.0.12"]
+    node.scanner.start()
+    changed = node.scanner.change_objects(times=1)
+    result = await back_up(request(cluster), no_progress)
+    n = by_address(result)[node.address]
+    assert n.verified and n.problem is None  # type: ignore[attr-defined]
+    assert n.attempts == 2 and node.scanner.object_rewrites == 1  # type: ignore[attr-defined]
+    assert any(changed in line for line in n.first_attempt)  # type: ignore[attr-defined]
+    assert leftovers(node) == [f"{node.address}-minio.tar", f"{node.address}-minio.tar.sha256"]
+    assert partials(node) == []
+    others = [x for x in result.nodes if x.address != node.address]
+    assert all(x.verified and x.attempts == 1 for x in others)
+
+
+async def test_an_object_changing_during_every_run_is_refused_and_named(cluster: SandboxCluster) -> None:
+    node = cluster.nodes["127.0.0.13"]
+    node.scanner.start()
+    changed = node.scanner.change_objects(times=None)
+    result = await back_up(request(cluster), no_progress)
+    n = by_address(result)[node.address]
+    assert not n.verified and n.attempts == 2  # type: ignore[attr-defined]
+    assert node.scanner.object_rewrites >= 2, "it changed during both runs"
+    assert "object data changed while it was archived" in n.problem and changed in n.problem  # type: ignore[attr-defined]
+    assert any(changed in line for line in n.first_attempt)  # type: ignore[attr-defined]
+    assert leftovers(node) == [] and partials(node) == []
+    assert sum(x.verified for x in result.nodes) == 2

@@ -16,6 +16,7 @@ import asyncssh
 import pytest
 
 from sandbox.nodes import (
+    MinioScanner,
     OpenSshServer,
     SandboxCluster,
     SandboxNode,
@@ -352,3 +353,31 @@ async def test_a_real_sshd_runs_a_command_and_serves_sftp_to_the_bot_key(tmp_pat
                 pass
     finally:
         await sshd.stop()
+
+
+# --- MinIO's writers --------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fanotify gate needs root (CI runs as root)")
+def test_the_scanner_saves_its_caches_the_way_minio_does_while_a_reader_waits(tmp_path: Path) -> None:
+    minio, backup = tmp_path / "cpaas" / "minio", tmp_path / "cpaas" / "backup"
+    backup.mkdir(parents=True)
+    populate_minio(minio, small_files=50, large_files=1, large_size=2**16)
+    scanner = MinioScanner(minio, backup, interval=3600)  # only what opens the cache makes it save
+    scanner.start()
+    try:
+        usage = minio / ".minio.sys" / "buckets" / ".usage.json" / "xl.meta"
+        before = usage.stat().st_ino
+        (backup / ".x.tar.partial-0123abcd").write_bytes(b"")  # as if a backup's tar were writing
+        [part] = (minio / ".minio.sys" / "buckets" / "registry" / ".usage-cache.bin").glob("*/part.1")
+        with part.open("rb"):  # the open waits until the scanner has saved
+            assert usage.stat().st_ino != before, "a new xl.meta was renamed over the old one"
+        assert scanner.saves >= 1 and scanner.saves_during_backup >= 1
+        assert not list((minio / ".minio.sys" / "tmp").glob("*-*-*")), "staging directories are gone"
+        assert list((minio / ".minio.sys" / "tmp" / ".trash").iterdir()), "what it replaced went to the trash"
+    finally:
+        scanner.stop()
+    saves = scanner.saves
+    with part.open("rb"):  # stopped: nothing waits, nothing saves
+        pass
+    assert scanner.saves == saves and not scanner.running

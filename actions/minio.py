@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from actions.errors import ActionError
 from actions.kube import KubeClient
 from actions.kube_exec import ExecResult, delete_pod, exec_lines, find_pods, wait_ready
+from actions.pod_ready import is_ready
 
 Progress = Callable[[int], Awaitable[None]]
 
@@ -29,7 +30,7 @@ class MinioTarget:
 
     namespace: str
     selector: str
-    """The label selector that finds exactly one MinIO pod."""
+    """The label selector of the MinIO pods (one per control-plane node is common); `minio_pod` picks one."""
     container: str | None
     env_file: str
     """The file inside the pod that holds `MINIO_ACCESS_KEY` and `MINIO_SECRET_KEY`."""
@@ -79,19 +80,35 @@ class PurgeFailed(ActionError):
 
 
 async def minio_pod(kube: KubeClient, minio: MinioTarget) -> dict[str, Any]:
-    """The one MinIO pod; refuse if none or several match the selector."""
+    """The MinIO pod to run `mc` in: the first Ready one by name of those the selector matches.
+
+    MinIO often runs one pod per control-plane node, all serving the same bucket, so any Ready
+    one will do; choosing by name keeps the choice (and with it the approved plan) stable.
+    Refuses when no pod matches, or none is Ready, naming each pod with its phase.
+    """
     pods = await find_pods(kube, minio.namespace, minio.selector)
     where = f"namespace {minio.namespace} with selector {minio.selector}"
     if not pods:
         raise ActionError(
             f"No MinIO pod in {where}. Check REGCLEAN_MINIO_NAMESPACE and REGCLEAN_MINIO_SELECTOR."
         )
-    if len(pods) > 1:
-        names = ", ".join(sorted(str((p.get("metadata") or {}).get("name")) for p in pods))
+    by_name = sorted(pods, key=_name)
+    ready = [p for p in by_name if is_ready(p)]
+    if not ready:
+        states = ", ".join(f"{_name(p)} ({_phase(p)}, not Ready)" for p in by_name)
         raise ActionError(
-            f"{len(pods)} pods match in {where}: {names}. Exactly one must; narrow REGCLEAN_MINIO_SELECTOR."
+            f"None of the {len(pods)} MinIO pods in {where} is Ready: {states}. The purge needs a Ready "
+            "MinIO pod to run `mc` in; wait until one is (`kubectl get pods` shows why not), then ask again."
         )
-    return dict(pods[0])
+    return dict(ready[0])
+
+
+def _name(pod: Mapping[str, Any]) -> str:
+    return str((pod.get("metadata") or {}).get("name"))
+
+
+def _phase(pod: Mapping[str, Any]) -> str:
+    return str((pod.get("status") or {}).get("phase") or "no phase")
 
 
 @dataclass

@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     minio_namespace: str = "kube-system"
     """Namespace of the MinIO pod."""
     minio_selector: str | None = None
-    """Label selector of the MinIO pod (e.g. `app=minio`); exactly one pod must match."""
+    """Label selector of the MinIO pods (e.g. `app=minio`); of those that match, the first Ready one by name runs the purge."""
     minio_container: str | None = None
     """Container to exec into in the MinIO pod; default: the pod's first."""
     minio_env_file: str = "/etc/config/minio.env"

@@ -50,21 +50,22 @@ class MinioPod:
             out.write(f"export MINIO_SECRET_KEY={shlex.quote(self.secret_key)}\n")
         install_mc(self.bin_dir, credentials=(self.access_key, self.secret_key))
 
-    def environment(self) -> ExecEnvironment:
+    def environment(self, pod: str | None = None) -> ExecEnvironment:
         """What a command exec'd in the container gets: `mc` first on PATH, HOME, the pod's hostname."""
         env = {
             "PATH": f"{self.bin_dir}:{BASE_ENV['PATH']}",
             "HOME": str(self.home),
-            "HOSTNAME": self.name,
+            "HOSTNAME": pod or self.name,
             "MINIO_VOLUMES": "/data",
         }
         return ExecEnvironment(env=env, cwd=self.home)
 
     def exec_target(self, pod: KubeObject, container: str | None) -> ExecEnvironment | None:
-        """This pod's container can exec; every other pod and container cannot."""
+        """The MinIO pods' containers can exec (one pod per node, labelled `app: minio`, all serving
+        the same bucket from this environment); every other pod and container cannot."""
         meta = pod.get("metadata") or {}
-        if (meta.get("namespace"), meta.get("name")) != (self.namespace, self.name):
+        if meta.get("namespace") != self.namespace or (meta.get("labels") or {}).get("app") != "minio":
             return None
         if container not in (None, self.container):
             return None
-        return self.environment()
+        return self.environment(str(meta.get("name")))

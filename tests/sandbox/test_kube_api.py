@@ -240,7 +240,7 @@ async def test_changed_object_is_served_fresh_after_it_was_cached(sample, http) 
         ("component in (etcd, kube-apiserver)", {"etcd-acp-global-m1", "kube-apiserver-acp-global-m1"}),
         ("tier,app notin (registry,minio)", {"etcd-acp-global-m1", "kube-apiserver-acp-global-m1"}),
         ("!app,!component", {"coredns-7db6d8ff4d-5kq2n"}),
-        ("statefulset.kubernetes.io/pod-name", {"minio-0"}),
+        ("statefulset.kubernetes.io/pod-name", {"minio-0", "minio-1", "minio-2"}),
         ("app=nothing-here", set()),
     ],
 )
@@ -261,7 +261,7 @@ async def test_malformed_label_selector_and_unsupported_field_are_400(sample, ht
     async with http.get(
         f"{sample.url}/api/v1/pods", params={"fieldSelector": "spec.nodeName=acp-global-m3"}
     ) as r:
-        assert set(names((await r.json())["items"])) == {"registry-6f9c8d7b5-zr7wc"}
+        assert set(names((await r.json())["items"])) == {"minio-2", "registry-6f9c8d7b5-zr7wc"}
 
 
 # --- faults ---------------------------------------------------------------------------------------

@@ -158,6 +158,21 @@ async def test_the_purge_command_empties_the_bucket_from_the_minio_pod(box: Sand
     assert box.minio_secret not in out + err
 
 
+async def test_every_minio_pod_serves_the_same_bucket(box: Sandbox) -> None:
+    """One MinIO pod per control-plane node, as ACP runs it: each lists the one bucket."""
+    objects = box.s3.object_count()
+    for pod in ("minio-0", "minio-1", "minio-2"):
+        code, out, err = await asyncio.to_thread(
+            exec_in,
+            box,
+            pod,
+            ["sh", "-c", 'echo "$HOSTNAME" && ' + mc_script(box, "ls --recursive minio/registry/")[2]],
+        )
+        assert (code, err) == (0, "")
+        lines = out.splitlines()
+        assert lines[0] == pod and len(lines) == 2 + objects
+
+
 async def test_only_the_minio_pod_can_exec(box: Sandbox) -> None:
     with pytest.raises(ApiException):
         await asyncio.to_thread(exec_in, box, "coredns-7db6d8ff4d-5kq2n", ["true"])

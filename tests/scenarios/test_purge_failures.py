@@ -7,6 +7,7 @@ from typing import Any
 
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox, running_bot
+from tests.present import present
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import approve, gates_hold, ready_for_purge, request_message, step_line
 
@@ -28,21 +29,55 @@ async def approved(bot: RunningBot, sandbox: Sandbox) -> None:
     await approve(bot, "UCAROL", request)
 
 
-async def test_no_minio_pod_or_two_of_them_refuse_the_request(http_bot: RunningBot, sandbox: Sandbox) -> None:
+def not_ready(pod: dict[str, Any], phase: str = "Running") -> dict[str, Any]:
+    """The pod as kubelet reports it while its readiness probe fails (or while it starts)."""
+    changed = copy.deepcopy(pod)
+    changed["status"]["phase"] = phase
+    for condition in changed["status"]["conditions"]:
+        if condition["type"] in ("Ready", "ContainersReady"):
+            condition["status"] = "False"
+    for container in changed["status"]["containerStatuses"]:
+        container["ready"] = False
+    return changed
+
+
+MINIO_PODS = ("minio-0", "minio-1", "minio-2")
+
+
+async def test_no_minio_pod_or_none_ready_refuse_the_request(http_bot: RunningBot, sandbox: Sandbox) -> None:
     ws = sandbox.slack
-    pod = minio_pod(sandbox)
+    pods = {name: present(sandbox.kube.get("pods", "kube-system", name)) for name in MINIO_PODS}
     await gates_hold(http_bot, sandbox)
-    sandbox.kube.remove("pods", "kube-system", "minio-0")
+    for name in MINIO_PODS:
+        sandbox.kube.remove("pods", "kube-system", name)
     await http_bot.driver.slash("UALICE", "purge")
     await ws.wait_for(lambda w: refused(w, "No MinIO pod in namespace kube-system with selector app=minio"))
-    sandbox.kube.add(pod)
-    twin = copy.deepcopy(pod)
-    twin["metadata"].update(name="minio-1", uid="twin-uid")
-    sandbox.kube.add(twin)
+    for name, pod in pods.items():
+        sandbox.kube.add(not_ready(pod, "Pending" if name == "minio-1" else "Running"))
     await http_bot.driver.slash("UALICE", "purge")
-    await ws.wait_for(lambda w: refused(w, "2 pods match"))
-    assert "minio-0, minio-1" in next(e.text for e in ws.ephemerals if "2 pods match" in e.text)
+    await ws.wait_for(lambda w: refused(w, "None of the 3 MinIO pods"))
+    said = next(e.text for e in ws.ephemerals if "None of the 3 MinIO pods" in e.text)
+    assert (
+        "None of the 3 MinIO pods in namespace kube-system with selector app=minio is Ready: "
+        "minio-0 (Running, not Ready), minio-1 (Pending, not Ready), minio-2 (Running, not Ready)."
+    ) in said
     assert request_message(ws) is None and sandbox.exec.started == []
+
+
+async def test_with_minio_0_not_ready_the_plan_names_minio_1_and_the_purge_runs_there(
+    http_bot: RunningBot, sandbox: Sandbox
+) -> None:
+    ws = sandbox.slack
+    sandbox.kube.add(not_ready(present(sandbox.kube.get("pods", "kube-system", "minio-0"))))
+    request = await ready_for_purge(http_bot, sandbox)
+    assert "through the MinIO pod `kube-system/minio-1`" in text_of(request)
+    await approve(http_bot, "UBOB", request)
+    await ws.wait_for(lambda w: "1 of 2 approved" in text_of(request))
+    await approve(http_bot, "UCAROL", request)
+    await ws.wait_for(lambda w: step_line(w, "✅", "Purge"), timeout=60)
+    assert sandbox.s3.object_count() == 0, "every MinIO pod serves the one bucket"
+    execs = {path.split("/")[6] for _, path in sandbox.kube.requests if "/exec?" in path}
+    assert execs == {"minio-1"}
 
 
 async def test_a_pod_replaced_after_approval_voids_it_and_nothing_is_deleted(

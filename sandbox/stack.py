@@ -23,7 +23,7 @@ import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from bot.app import Bot, build, connected
 from bot.config.settings import Settings
@@ -78,6 +78,7 @@ class Sandbox:
         *,
         full_registry: bool = False,
         s3: S3Server | None = None,
+        registry_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.workdir = workdir
         self.full_registry = full_registry
@@ -97,8 +98,9 @@ class Sandbox:
         passed in is started already, and the sandbox leaves it running; its bucket `registry` is
         made to hold exactly the seeded images, whatever it held before."""
         self._owns_s3 = s3 is None
-        self.registry = Registry(self.s3, workdir / "registry")
-        """The platform registry on the bucket `registry`; `registry.address` once started."""
+        self.registry = Registry(self.s3, workdir / "registry", **(registry_options or {}))
+        """The platform registry on the bucket `registry`; `registry.address` once started. Plain HTTP,
+        unless `registry_options` say otherwise (`tls`, `redirect`, `storage_endpoint`: see `Registry`)."""
         self.registry_pods = RegistryPods(self.kube, self.registry)
         """Deleting a pod matching `REGISTRY_SELECTOR` restarts `registry` and replaces the pod."""
         self.minio_access_key = MINIO_ACCESS_KEY
@@ -245,7 +247,7 @@ class Sandbox:
             "REGCLEAN_REGISTRY": self.registry.address,
             "REGCLEAN_REGISTRY_USERNAME": self.registry.username,
             "REGCLEAN_REGISTRY_PASSWORD": self.registry.password,
-            "REGCLEAN_REGISTRY_INSECURE": "true",
+            **self.registry.client_settings(),
             "REGCLEAN_INSTALLER_NODE": INSTALLER_NODE,
             "REGCLEAN_INSTALLER_DIR": str(self.installer_dir.resolve()),
             "REGCLEAN_PLATFORM_URL": self.platform_url,

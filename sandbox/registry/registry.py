@@ -95,6 +95,12 @@ class Registry:
         """A client context trusting the registry's CA (with `tls`), for the sandbox's own probes."""
         return self.ca.client_context() if self.ca is not None else None
 
+    def client_settings(self) -> dict[str, str]:
+        """How regclean is told to reach this registry: the CA bundle over HTTPS, or plain HTTP."""
+        if self.ca_file is not None:
+            return {"REGCLEAN_REGISTRY_CA_FILE": str(self.ca_file)}
+        return {"REGCLEAN_REGISTRY_PLAIN_HTTP": "true"}
+
     def skopeo_tls(self, side: Literal["src", "dest"]) -> list[str]:
         """skopeo's flags to reach this registry: trust its CA over HTTPS, or allow plain HTTP."""
         if self.ca is not None:

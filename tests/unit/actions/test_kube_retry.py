@@ -5,6 +5,7 @@ Time is a fake: `sleep` records the waits instead of waiting, so no test waits f
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from actions.inventory import InventoryProgress, InventoryRequest, record_invent
 from actions.kube import KubeClient, RetryPolicy
 from actions.kube_discovery import ApiResource, GroupUnavailable
 from actions.kube_retry import ApiStatusError
-from sandbox.kube import KubeApiServer
+from sandbox.kube import DEFAULT_RESOURCES, KubeApiServer, merge_resources
 from tests.conftest import operatorview, pluginview
 
 OPERATORVIEWS = "/apis/app.alauda.io/v1alpha1/operatorviews"
@@ -150,3 +151,22 @@ async def test_a_failing_apis_list_is_still_an_error(kube_api: KubeApiServer, ku
     kube_api.fail("/apis", 403, reason="Forbidden", times=1)
     with pytest.raises(ApiForbidden):
         await client(kubeconfig, FakeSleep()).discover(["operatorviews"])
+
+
+async def test_a_stale_version_is_skipped_when_the_plugins_are_served_from_another(tmp_path: Path) -> None:
+    moved = merge_resources(
+        {"modulepluginviews": dataclasses.replace(DEFAULT_RESOURCES["modulepluginviews"], version="v1beta1")}
+    )
+    server = KubeApiServer([operatorview("rds-operator"), pluginview("argocd")], resources=moved)
+    server.unavailable_api("app.alauda.io/v1alpha2")
+    await server.start()
+    try:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+        sleep = FakeSleep()
+        inventory = await record_inventory(client(kubeconfig, sleep), InventoryRequest(), no_progress)
+    finally:
+        await server.stop()
+    assert [p.module for p in inventory.plugins] == ["argocd"]
+    assert inventory.sources["modulepluginviews"] == "app.alauda.io/v1beta1"
+    assert list(inventory.skipped) == ["app.alauda.io/v1alpha2"]
+    assert sleep.waits == [0.25, 0.5, 1.0], "the stale version was tried as often as any 503"

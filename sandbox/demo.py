@@ -36,7 +36,7 @@ async def run_demo(mode: Mode = "http", out: TextIO | None = None) -> int:
     """Drive the bot through the sandbox and print the conversation; 0 when it went as it should."""
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="regclean-demo-") as tmp:
-        box = Sandbox(Path(tmp), load_fixture(), full_registry=True)
+        box = Sandbox(Path(tmp), load_fixture(), full_registry=True, live_minio=True)
         box.kube.unavailable_api(METRICS_API)  # as on many real clusters: metrics-server is down
         await box.start()
         try:

@@ -79,8 +79,12 @@ class Sandbox:
         full_registry: bool = False,
         s3: S3Server | None = None,
         registry_options: Mapping[str, Any] | None = None,
+        live_minio: bool = False,
     ) -> None:
         self.workdir = workdir
+        self.live_minio = live_minio
+        """Whether each node's MinIO writes to its drive as a running MinIO does (`node.scanner`,
+        started with the sandbox): what a backup then meets on a real platform."""
         self.full_registry = full_registry
         """Whether the registry also starts with every image the installer and the packages restore,
         as a platform's registry does before its cleanup. Off, it holds what the scenarios need (the
@@ -184,6 +188,8 @@ class Sandbox:
     def _write_files(self) -> None:
         for seed, node in enumerate(self.nodes.nodes.values(), start=1):
             populate_minio(node.minio_dir, small_files=300, large_files=2, large_size=2**20, seed=seed)
+            if self.live_minio:
+                node.scanner.start()
         self.minio_pod.prepare()
         self.packages = write_installer(self.installer_dir, self.installer_images)
         install_violet(self.violet.parent, self._violet_config)

@@ -36,9 +36,9 @@ SKOPEO_PARALLEL = 6
 
 @pytest.fixture
 async def platform(tmp_path: Path, s3: S3Server) -> AsyncIterator[Sandbox]:
-    """The sample cluster, with a registry that holds every current image and the old tags, and
-    metrics-server's aggregated API down."""
-    box = Sandbox(tmp_path / "sandbox", load_fixture(), full_registry=True, s3=s3)
+    """The sample cluster, with a registry that holds every current image and the old tags,
+    metrics-server's aggregated API down, and MinIO writing to its drive on every node as it runs."""
+    box = Sandbox(tmp_path / "sandbox", load_fixture(), full_registry=True, s3=s3, live_minio=True)
     box.kube.unavailable_api(METRICS_API)  # as on many real clusters: skipped, and named in the inventory
     await box.start()
     yield box
@@ -112,6 +112,10 @@ async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_s
 
     async with running_bot(platform, "http") as bot:
         await purged(bot, platform)
+        # MinIO kept writing on every node during the backup; each backup held and says what changed.
+        backed_up = posted(ws, "nodes have a verified backup") or ""
+        assert "*3 of 3*" in backed_up and "tolerated, MinIO's bookkeeping" in backed_up
+        assert all(node.scanner.saves_during_backup > 0 for node in platform.nodes.nodes.values())
         assert await asyncio.to_thread(platform.s3.object_count) == 0
         await bot.driver.slash("UALICE", "restore core")
         await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=60)

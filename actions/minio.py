@@ -10,8 +10,6 @@ pod: the command reads them from its env file, so regclean never holds them.
 from __future__ import annotations
 
 import asyncio
-import json
-import shlex
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +17,17 @@ from typing import Any
 from actions.errors import ActionError
 from actions.kube import KubeClient
 from actions.kube_exec import ExecResult, delete_pod, exec_lines, find_pods, wait_ready
+from actions.mc import (
+    VERSIONED,
+    Tally,
+    listing_command,
+    parse_usage,
+    parse_versioning,
+    purge_command,
+    readable,
+    usage_command,
+    versioning_command,
+)
 from actions.pod_ready import is_ready
 
 Progress = Callable[[int], Awaitable[None]]
@@ -69,6 +78,8 @@ class PurgeResult:
     """The registry pods that are Ready again after the restart (their new names)."""
     registry_ready: bool
     problem: str | None = None
+    versioned: bool = False
+    """The bucket was versioned: every version and delete marker was removed, and counted."""
 
 
 class PurgeFailed(ActionError):
@@ -111,49 +122,76 @@ def _phase(pod: Mapping[str, Any]) -> str:
     return str((pod.get("status") or {}).get("phase") or "no phase")
 
 
-@dataclass
-class _Counter:
-    removed: int = 0
+async def bucket_versioning(kube: KubeClient, minio: MinioTarget, pod: str) -> str:
+    """The bucket's versioning as `mc version info` reads it: `Enabled`, `Suspended` or "" (never).
 
-    def line(self, channel: int, text: str) -> None:
-        # Called in the exec's worker thread: only an integer changes here.
-        if channel == 1 and text.startswith("Removed "):
-            self.removed += 1
+    The purge must know it: on a versioned bucket `mc rm` without `--versions` frees nothing.
+    Raises ActionError when it cannot be read.
+    """
+    lines: list[str] = []
+
+    def keep(channel: int, text: str) -> None:
+        if len(lines) < 100:
+            lines.append(text)
+
+    done = await _exec(kube, minio, pod, versioning_command(minio), keep, 120)
+    status = parse_versioning(lines) if done.exit_code == 0 else None
+    if status is None:
+        said = (
+            " | ".join(readable(line) for line in lines[-3:] if line.strip()) or done.message or "no output"
+        )
+        raise ActionError(
+            f"Cannot tell whether the bucket {minio.bucket} is versioned (`mc version info` in pod {pod}: {said}). "
+            "The purge needs to know: a versioned bucket is only emptied with `--versions`."
+        )
+    return status
 
 
 async def purge(
-    kube: KubeClient, minio: MinioTarget, registry: RegistryPods, pod: str, progress: Progress
+    kube: KubeClient,
+    minio: MinioTarget,
+    registry: RegistryPods,
+    pod: str,
+    progress: Progress,
+    *,
+    versioning: str = "",
 ) -> PurgeResult:
-    """Measure the bucket, empty it, prove it is empty, and restart the registry pods."""
-    bucket = minio.bucket
-    result = PurgeResult(pod, bucket, None, None, 0, None, None, False, (), False)
-    before = await bucket_usage(kube, minio, pod)
+    """Measure the bucket, empty it, prove it is empty, and restart the registry pods.
+
+    `versioning` is the bucket's state as the approved plan recorded it; on a versioned bucket
+    every command takes `--versions`, so versions and delete markers are removed and counted.
+    """
+    bucket, versioned = minio.bucket, versioning in VERSIONED
+    result = PurgeResult(pod, bucket, None, None, 0, None, None, False, (), False, versioned=versioned)
+    before = await bucket_usage(kube, minio, pod, versioned=versioned)
     result = replace(result, bytes_before=_at(before, 0), objects_before=_at(before, 1))
-    counter = _Counter()
-    reporter = asyncio.create_task(_report(counter, progress))
+    tally = Tally()
+    reporter = asyncio.create_task(_report(tally, progress))
     try:
-        done = await _exec(kube, minio, pod, purge_command(minio), counter.line, minio.purge_timeout)
+        command = purge_command(minio, versioned=versioned)
+        done = await _exec(kube, minio, pod, command, tally.line, minio.purge_timeout)
     finally:
         reporter.cancel()
-    result = replace(result, removed=counter.removed)
-    await progress(counter.removed)
+    result = replace(result, removed=tally.counted)
+    await progress(tally.counted)
     if done.exit_code is None:
         raise PurgeFailed(
-            f"Purge failed (outcome unknown): {done.message}. {counter.removed:,} objects were reported removed; "
+            f"Purge failed (outcome unknown): {done.message}. {tally.counted:,} objects were reported removed; "
             "the bucket may be partly emptied. Check it in the MinIO pod with `mc ls`; restoring stays blocked.",
             result,
         )
     if done.exit_code != 0:
+        said = " | ".join(tally.errors) or _tail(done)
         raise PurgeFailed(
-            f"The purge command exited with status {done.exit_code} after {counter.removed:,} objects: "
-            + _tail(done),
+            f"The purge command exited with status {done.exit_code} after {tally.counted:,} objects: {said}",
             result,
         )
-    remaining = await _listing(kube, minio, pod)
-    after = await bucket_usage(kube, minio, pod)
+    remaining = await _listing(kube, minio, pod, versioned)
+    after = await bucket_usage(kube, minio, pod, versioned=versioned)
     result = replace(result, empty=remaining == 0, bytes_after=_at(after, 0), objects_after=_at(after, 1))
     if remaining:
-        raise PurgeFailed(f"The bucket {bucket} still holds {remaining:,} objects after the purge.", result)
+        what = "versions and delete markers" if versioned else "objects"
+        raise PurgeFailed(f"The bucket {bucket} still holds {remaining:,} {what} after the purge.", result)
     try:
         restarted = await restart_registry(kube, registry)
     except ActionError as exc:
@@ -201,59 +239,31 @@ async def _exec(
     )
 
 
-def _alias(minio: MinioTarget, *, quiet: bool = True) -> str:
-    """Load the keys from the pod's env file and name the server `minio` for the commands after it."""
-    return (
-        f". {shlex.quote(minio.env_file)} && mc --insecure alias set minio "
-        f'{shlex.quote(minio.url)} "$MINIO_ACCESS_KEY" "$MINIO_SECRET_KEY"' + (" >/dev/null" if quiet else "")
-    )
-
-
-def _bucket_path(minio: MinioTarget) -> str:
-    return shlex.quote(f"minio/{minio.bucket}/")
-
-
-def purge_command(minio: MinioTarget) -> str:
-    """The runbook's purge command, with the configured env file, URL and bucket (quoted)."""
-    return f"{_alias(minio, quiet=False)} && mc --insecure rm --recursive --force {_bucket_path(minio)}"
-
-
-async def bucket_usage(kube: KubeClient, minio: MinioTarget, pod: str) -> tuple[int, int] | None:
-    """`mc du --json` in the MinIO pod: the bucket's bytes and objects; None when it cannot be read."""
+async def bucket_usage(
+    kube: KubeClient, minio: MinioTarget, pod: str, *, versioned: bool = False
+) -> tuple[int, int] | None:
+    """`mc du --json` in the MinIO pod: the bucket's bytes and objects (every version's, when
+    versioned); None when it cannot be read."""
     lines: list[str] = []
 
     def keep(channel: int, text: str) -> None:
         if channel == 1 and len(lines) < 100:
             lines.append(text)
 
-    script = f"{_alias(minio)} && mc --insecure du --json {shlex.quote('minio/' + minio.bucket)}"
-    done = await _exec(kube, minio, pod, script, keep, 300)
-    if done.exit_code != 0:
-        return None
-    for line in reversed(lines):
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(doc, dict) and "size" in doc:
-            return int(doc["size"]), int(doc.get("objects", 0))
-    return None
+    done = await _exec(kube, minio, pod, usage_command(minio, versioned=versioned), keep, 300)
+    return parse_usage(lines) if done.exit_code == 0 else None
 
 
-async def _listing(kube: KubeClient, minio: MinioTarget, pod: str) -> int:
-    """How many objects `mc ls --recursive` still lists (0: the bucket is provably empty)."""
-    counter = _Counter()
-
-    def count(channel: int, text: str) -> None:
-        if channel == 1 and text.strip():
-            counter.removed += 1
-
-    script = f"{_alias(minio)} && mc --insecure ls --recursive {_bucket_path(minio)}"
-    done = await _exec(kube, minio, pod, script, count, 3600)
-    if done.exit_code != 0:
+async def _listing(kube: KubeClient, minio: MinioTarget, pod: str, versioned: bool) -> int:
+    """How many objects (versions and delete markers too, when versioned) `mc ls --recursive`
+    still lists: 0 proves the bucket empty."""
+    tally = Tally()
+    done = await _exec(kube, minio, pod, listing_command(minio, versioned=versioned), tally.line, 3600)
+    if done.exit_code != 0 or tally.errors:
         state = "unknown" if done.exit_code is None else f"status {done.exit_code}"
-        raise ActionError(f"Listing the bucket after the purge failed ({state}): {_tail(done)}")
-    return counter.removed
+        said = " | ".join(tally.errors) or _tail(done)
+        raise ActionError(f"Listing the bucket after the purge failed ({state}): {said}")
+    return tally.counted
 
 
 def _at(measured: tuple[int, int] | None, index: int) -> int | None:
@@ -261,15 +271,15 @@ def _at(measured: tuple[int, int] | None, index: int) -> int | None:
 
 
 def _tail(done: ExecResult) -> str:
-    lines = [line for line in done.tail if line.strip()][-5:]
+    lines = [readable(line) for line in done.tail if line.strip()][-5:]
     return " | ".join(lines) or done.message or "no output"
 
 
-async def _report(counter: _Counter, progress: Progress) -> None:
+async def _report(tally: Tally, progress: Progress) -> None:
     """Progress in place at most once a second, only when it moved."""
     shown = -1
     while True:
         await asyncio.sleep(1.0)
-        if counter.removed != shown:
-            shown = counter.removed
+        if tally.counted != shown:
+            shown = tally.counted
             await progress(shown)

@@ -202,9 +202,13 @@ class RegistryClient:
         """Read the catalog and every repository's tags."""
         repositories: dict[str, tuple[str, ...]] = {}
         async for repo in self._paged("/v2/_catalog", "repositories", "registry:catalog:*"):
-            repositories[repo] = tuple(
-                [t async for t in self._paged(f"/v2/{repo}/tags/list", "tags", pull_scope(repo))]
-            )
+            try:
+                tags = [t async for t in self._paged(f"/v2/{repo}/tags/list", "tags", pull_scope(repo))]
+            except _NotFound:
+                # docker-registry lists a repository whose tags are all gone (or whose push never
+                # finished) in its catalog, and answers NAME_UNKNOWN for its tags: it has none.
+                tags = []
+            repositories[repo] = tuple(tags)
         return RegistryRecord(repositories)
 
     async def _paged(self, path: str, key: str, scope: str) -> AsyncIterator[str]:
@@ -220,6 +224,8 @@ class RegistryClient:
         assert self._auth is not None, "use RegistryClient as an async context manager"
         try:
             async with self._auth.get(url, scope) as response:
+                if response.status == 404 and "/tags/list" in url:
+                    raise _NotFound(url)
                 if response.status >= 400:
                     raise RegistryError(
                         f"The registry {self.target.address} answered {response.status} for {url}."
@@ -231,6 +237,10 @@ class RegistryClient:
             raise RegistryError(
                 f"The registry {self.target.address} answered {url} with something that is not JSON."
             ) from None
+
+
+class _NotFound(Exception):
+    """A repository's tag list answered 404."""
 
 
 def pull_scope(repository: str) -> str:

@@ -88,8 +88,16 @@ def plan_lines(plan: Plan) -> list[str]:
     """Bucket, MinIO pod, inventory, preflight and window, one line each."""
     inventory, pre = plan.inventory, plan.preflight
     pod = "/".join(part for part in (plan.minio.namespace, plan.minio.pod) if part) or None
+    bucket = f"*Bucket* {code(plan.bucket)} through the MinIO pod {code(pod)}"
+    if plan.minio.versioned:
+        bucket += (
+            f"; versioning is {text(plan.minio.versioning).lower()}, so every version and delete marker "
+            "is removed (`--versions`)"
+        )
+    elif plan.minio.versioning == "":
+        bucket += "; not versioned"
     lines = [
-        f"*Bucket* {code(plan.bucket)} through the MinIO pod {code(pod)}",
+        bucket,
         f"*Inventory* snapshot #{text(inventory.snapshot)}: {text(inventory.operators)} "
         f"operators, {text(inventory.plugins)} plugins",
     ]

@@ -31,6 +31,21 @@ async def test_the_record_lists_every_repository_and_tag(registry: Registry, tmp
     assert record.tag_count == 3
 
 
+async def test_a_repository_without_tags_is_recorded_with_none(registry: Registry, tmp_path: Path) -> None:
+    await push(make_oci_layout(tmp_path / "core", seed=1), registry, "acp/core:latest")
+    # What an interrupted push leaves: a layer link, no tag. The catalog lists the repository and
+    # its tag list answers 404 NAME_UNKNOWN.
+    client = registry.s3.client()
+    try:
+        link = "docker/registry/v2/repositories/team/half-pushed/_layers/sha256/" + "ab" * 32 + "/link"
+        client.put_object(Bucket="registry", Key=link, Body=b"sha256:" + b"ab" * 32)
+    finally:
+        client.close()
+    async with RegistryClient(target(registry)) as reader:
+        record = await reader.record()
+    assert record.repositories == {"acp/core": ("latest",), "team/half-pushed": ()}
+
+
 async def test_wrong_credentials_are_refused_without_showing_the_password(registry: Registry) -> None:
     async with RegistryClient(target(registry, "canary-wrong-password-5T")) as client:
         with pytest.raises(RegistryAuthFailed) as refused:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actions.backup import NodeBackup
-from actions.minio import purge_command
+from actions.mc import VERSIONED, purge_command
 from bot.config.settings import Settings
 from bot.config.targets import minio_target
 from bot.core.model import SnapshotView
@@ -41,10 +41,19 @@ class MinioPod:
     pod: str | None
     uid: str | None
     """A pod recreated under the same name has another uid, and so another plan."""
+    versioning: str | None = None
+    """The bucket's versioning (`Enabled`, `Suspended`, "" for never); None in a plan made before
+    it was read. A versioned bucket is purged with `--versions`."""
+
+    @property
+    def versioned(self) -> bool:
+        """Whether the bucket may hold versions that only `--versions` removes."""
+        return self.versioning in VERSIONED
 
     def encode(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {"namespace": self.namespace, "pod": self.pod, "uid": self.uid}
+        """The JSON form (a plan made before versioning was read encodes, and fingerprints, as before)."""
+        versioning = {} if self.versioning is None else {"versioning": self.versioning}
+        return {"namespace": self.namespace, "pod": self.pod, "uid": self.uid, **versioning}
 
 
 @dataclass(frozen=True)
@@ -182,13 +191,20 @@ class Plan:
         whole plan, so none of it may silently vanish from what is shown and checked.
         """
         top = Fields(data, "plan", _PLAN_KEYS, optional=("gates", "window"))
-        minio = Fields(top.get("minio"), "plan.minio", ("namespace", "pod", "uid"))
+        minio = Fields(
+            top.get("minio"), "plan.minio", ("namespace", "pod", "uid", "versioning"), ("versioning",)
+        )
         inventory = Fields(top.get("inventory"), "plan.inventory", ("snapshot", "operators", "plugins"))
         pre = Fields(top.get("preflight"), "plan.preflight", _PREFLIGHT_KEYS)
         return cls(
             run=top.integer("run"),
             bucket=top.text("bucket"),
-            minio=MinioPod(minio.maybe_text("namespace"), minio.maybe_text("pod"), minio.maybe_text("uid")),
+            minio=MinioPod(
+                minio.maybe_text("namespace"),
+                minio.maybe_text("pod"),
+                minio.maybe_text("uid"),
+                minio.text("versioning") if "versioning" in minio else None,
+            ),
             command=top.text("command"),
             backups=tuple(
                 _backup(Fields(b, f"plan.backups[{i}]", _BACKUP_KEYS))
@@ -226,8 +242,10 @@ def plan_of(
     *,
     gates: Sequence[Gate],
     window: str,
+    versioning: str | None,
 ) -> Plan:
-    """The plan of a run as it stands: its facts, the MinIO pod, the gates to keep, and the window."""
+    """The plan of a run as it stands: its facts, the MinIO pod and its bucket's versioning (None:
+    not read, as in plans made before it was), the gates to keep, and the window."""
     inventory = snapshot.inventory
     metadata = pod.get("metadata") or {}
     return Plan(
@@ -237,8 +255,9 @@ def plan_of(
             _maybe_str(metadata.get("namespace")),
             _maybe_str(metadata.get("name")),
             _maybe_str(metadata.get("uid")),
+            versioning,
         ),
-        command=purge_command(minio_target(settings)),
+        command=purge_command(minio_target(settings), versioned=versioning in VERSIONED),
         backups=tuple(
             PlannedBackup(b.node, b.address, b.archive, b.bytes, b.sha256)
             for b in sorted(backups, key=lambda b: b.address)

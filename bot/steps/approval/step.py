@@ -11,7 +11,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from actions.minio import minio_pod
+from actions.minio import bucket_versioning, minio_pod
 from bot.config.targets import minio_target
 from bot.core.errors import RegcleanError, RunbookError
 from bot.core.model import Notice, RunView
@@ -144,6 +144,9 @@ class ApprovalStep:
         assert snapshot is not None and report.record is not None
         with ctx.kube_client() as kube:
             pod = await minio_pod(kube, minio_target(ctx.settings))
+            versioning = await bucket_versioning(
+                kube, minio_target(ctx.settings), str(pod["metadata"]["name"])
+            )
         # The window's verdict changes as time passes; the window itself is in the plan instead.
         plan = plan_of(
             ctx.settings,
@@ -154,6 +157,7 @@ class ApprovalStep:
             pod,
             gates=[g for g in report.gates if g.key != "window"],
             window=await self._calendar.in_plan(),
+            versioning=versioning,
         )
         return run, plan, report.gates
 

@@ -170,7 +170,9 @@ class CloseStep:
         try:
             with self._ctx.kube_client() as kube:
                 pod = await minio_pod(kube, minio_target(settings))
-                measured = await bucket_usage(kube, minio_target(settings), str(pod["metadata"]["name"]))
+                name = str(pod["metadata"]["name"])
+                versioned = purged.versioned if purged else False
+                measured = await bucket_usage(kube, minio_target(settings), name, versioned=versioned)
         except ActionError:
             measured = None
         return Bucket(

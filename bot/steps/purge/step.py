@@ -68,7 +68,12 @@ class PurgeStep:
             try:
                 with ctx.kube_client() as kube:
                     result = await purge(
-                        kube, minio_target(ctx.settings), registry_pods(ctx.settings), pod, progress
+                        kube,
+                        minio_target(ctx.settings),
+                        registry_pods(ctx.settings),
+                        pod,
+                        progress,
+                        versioning=view.plan.minio.versioning or "",
                     )
             except PurgeFailed as exc:
                 outcome.append(exc.result)

@@ -30,7 +30,8 @@ GATES = (
     Gate("registry", "Registry recorded; custom images acknowledged", True, "Acknowledged by UBOB."),
 )
 
-#: a plan exactly as the current release stores it: `plan_of`'s dict, then the purge step's gates and window
+#: a plan exactly as the release before versioned buckets stored it: `plan_of`'s dict, then the
+#: purge step's gates and window
 STORED: dict[str, Any] = {
     "run": 1,
     "bucket": "registry",
@@ -72,6 +73,13 @@ STORED: dict[str, Any] = {
         {"key": "packages", "title": "A package for every installed operator and plugin", "passed": True},
         {"key": "registry", "title": "Registry recorded; custom images acknowledged", "passed": True},
     ],
+}
+
+#: the same plan as the current release stores it: the bucket's versioning read, mc's output as JSON
+CURRENT: dict[str, Any] = {
+    **STORED,
+    "minio": {**STORED["minio"], "versioning": ""},
+    "command": STORED["command"].replace("mc --insecure rm", "mc --insecure --json rm"),
 }
 
 
@@ -126,15 +134,18 @@ def made(
     nodes: list[NodeBackup] | None = None,
     ack: str | None = "UBOB",
     window: str = WINDOW,
+    versioning: str = "",
 ) -> Plan:
     """The plan `plan_of` makes from the sample facts."""
     chosen = nodes if nodes is not None else backups()
-    return plan_of(SETTINGS, 1, snapshot(), chosen, record(ack), pod, gates=GATES, window=window)
+    return plan_of(
+        SETTINGS, 1, snapshot(), chosen, record(ack), pod, gates=GATES, window=window, versioning=versioning
+    )
 
 
 def test_plan_of_makes_the_plan_the_current_release_stores() -> None:
     plan = made()
-    assert plan.encode() == STORED
+    assert plan.encode() == CURRENT
     assert [b.address for b in plan.backups] == ["127.0.0.11", "127.0.0.12"], "ordered by address"
     assert plan.gates[0] == GateVerdict("inventory", "Operators and plugins recorded", True)
 
@@ -148,6 +159,14 @@ def test_a_stored_plan_decodes_and_keeps_its_encoding_and_fingerprint() -> None:
         "master-2", "127.0.0.12", "/cpaas/backup/127.0.0.12-minio.tar", None, None
     )
     assert plan.inventory.snapshot == 3 and plan.preflight.custom_ack_by == "UBOB"
+
+
+def test_a_versioned_bucket_is_in_the_plan_and_its_command_removes_every_version() -> None:
+    versioned = made(versioning="Enabled")
+    assert versioned.minio.versioned and not made().minio.versioned
+    assert versioned.command.endswith("rm --recursive --force --versions minio/registry/")
+    assert Plan.decode(versioned.encode()) == versioned
+    assert versioned.fingerprint != made().fingerprint, "turning versioning on voids an approval"
 
 
 def test_the_encoding_round_trips_through_json() -> None:

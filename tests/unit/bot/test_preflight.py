@@ -9,7 +9,8 @@ from pathlib import Path
 
 from actions.backup import NodeBackup
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
-from actions.minio import PurgeResult, purge_command
+from actions.mc import purge_command
+from actions.minio import PurgeResult
 from actions.packages import custom_repositories, parse_package
 from actions.workloads import pod_images, repository_of
 from bot.config.settings import Settings
@@ -117,9 +118,9 @@ def test_custom_images_are_repositories_no_installer_namespace_or_package_restor
 
 
 def test_the_purge_command_is_the_runbooks_with_configured_inputs_quoted() -> None:
-    assert purge_command(minio_target(SETTINGS)) == (
+    assert purge_command(minio_target(SETTINGS), versioned=False) == (
         '. /etc/config/minio.env && mc --insecure alias set minio https://127.0.0.1:9000 "$MINIO_ACCESS_KEY" '
-        '"$MINIO_SECRET_KEY" && mc --insecure rm --recursive --force minio/registry/'
+        '"$MINIO_SECRET_KEY" && mc --insecure --json rm --recursive --force minio/registry/'
     )
     odd = Settings.load(
         {
@@ -128,8 +129,8 @@ def test_the_purge_command_is_the_runbooks_with_configured_inputs_quoted() -> No
             "REGCLEAN_MINIO_SELECTOR": "app=minio",
         }
     )
-    words = shlex.split(purge_command(minio_target(odd)))
-    assert words[1] == "/etc/my config/minio.env" and words[-1] == "minio/reg;rm/"
+    words = shlex.split(purge_command(minio_target(odd), versioned=True))
+    assert words[1] == "/etc/my config/minio.env" and words[-2:] == ["--versions", "minio/reg;rm/"]
     assert plugin_dir(SETTINGS) == "/cpaas/installer/plugins"
 
 
@@ -174,5 +175,5 @@ def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None
 def _request(store: Store, run_id: int) -> int:
     from bot.steps.approval.records import Approvals
 
-    plan = plan_of(SETTINGS, run_id, snapshot(), backups(), record(), {}, gates=(), window="")
+    plan = plan_of(SETTINGS, run_id, snapshot(), backups(), record(), {}, gates=(), window="", versioning="")
     return Approvals(store.db).open(run_id, "UALICE", plan, 2, timedelta(minutes=5)).id

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
+import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -217,7 +218,7 @@ class Transport:
                 )
             return RegistryTlsError(f"TLS handshake with {host} failed ({type(exc).__name__}).")
         return RegistryUnreachable(
-            f"Cannot reach {url.scheme}://{host}: {type(exc).__name__}. Check REGCLEAN_REGISTRY "
+            f"Cannot reach the registry at {url.scheme}://{host}: {_reason(exc)}. Check REGCLEAN_REGISTRY "
             f"(and {PLAIN_SETTING} if it serves plain HTTP)."
         )
 
@@ -250,3 +251,21 @@ def open_session(ca_file: str | None, *, limit: int, timeout: aiohttp.ClientTime
     """A session whose every connection verifies TLS with the system's CAs and `ca_file`."""
     connector = aiohttp.TCPConnector(ssl=tls_context(ca_file), limit=limit)
     return aiohttp.ClientSession(connector=connector, timeout=timeout)
+
+
+def _reason(exc: aiohttp.ClientError) -> str:
+    """Why a connection failed, in words: refused, timed out, no such host, or the error's kind."""
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return "timed out"
+    os_error = getattr(exc, "os_error", None)
+    if isinstance(os_error, socket.gaierror):
+        return "no such host"
+    if isinstance(os_error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(os_error, TimeoutError):
+        return "timed out"
+    if isinstance(os_error, OSError) and os_error.strerror:
+        return os_error.strerror.lower()
+    return type(exc).__name__

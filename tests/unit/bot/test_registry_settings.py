@@ -91,4 +91,4 @@ def test_regclean_logs_the_deprecation_at_start_up(
     assert (
         record.levelno == logging.WARNING and "set REGCLEAN_REGISTRY_PLAIN_HTTP=true" in record.getMessage()
     )
-    assert "Cannot reach http://127.0.0.1:1" in capsys.readouterr().out
+    assert "Cannot reach the registry at http://127.0.0.1:1: connection refused" in capsys.readouterr().out

@@ -9,7 +9,7 @@ DEBS   := docker-registry skopeo openssh-server
 KUBECTL := .cache/kubectl/usr/bin/kubectl
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup debs venv check lint typecheck layers test demo bench clean
+.PHONY: setup debs venv check lint typecheck layers test demo bench clean image image-debs base-image test-image
 
 setup: venv debs $(KUBECTL)
 
@@ -27,14 +27,17 @@ $(STAMP): pyproject.toml
 	fi
 	touch $@
 
-# The sandbox's real programs (sandbox.md). Installed only when one is missing.
-debs:
-	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs those of the Debian packages $(1) that are missing.
+install_debs = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# The sandbox's real programs (sandbox.md). Installed only when one is missing.
+debs:
+	@$(call install_debs,$(DEBS))
 	@[ -d /run/sshd ] || $(SUDO) mkdir -p /run/sshd
 
 # kubectl 1.20 from Debian for the conformance test. The machine's own kubectl is another
@@ -70,6 +73,55 @@ bench: setup
 	$(BIN)/python bench/backup.py
 	$(BIN)/python bench/purge_stream.py
 	$(BIN)/python bench/verify.py
+
+# The container image (Containerfile; README "Deploy"), tagged with the commit it is built from
+# (`python -m bot.version`, or COMMIT=…). An image of a clean commit that exists already is kept; a
+# tree with changes is built again.
+# podman runs with runc and without default ulimits (CONTAINERS_CONF): crun fails on this VM's
+# hybrid cgroups and on RLIMIT_NOFILE.
+IMAGE           ?= localhost/regclean
+IMAGE_DEBS      := podman mmdebstrap runc
+DEBIAN_SUITE    ?= $(shell . /etc/os-release 2>/dev/null && echo $$VERSION_CODENAME || echo bookworm)
+BASE_IMAGE      ?= localhost/regclean-base:$(DEBIAN_SUITE)
+CONTAINERS_CONF ?= $(CURDIR)/.cache/containers.conf
+PODMAN          := CONTAINERS_CONF=$(CONTAINERS_CONF) podman
+
+image-debs:
+	@$(call install_debs,$(IMAGE_DEBS))
+
+$(CURDIR)/.cache/containers.conf:
+	mkdir -p $(@D)
+	printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' > $@
+
+# No public registry answers here, so the base is Debian's own Python, made with mmdebstrap (about
+# a minute), once. Elsewhere `podman build` can use the Containerfile's default BASE.
+base-image: image-debs $(CONTAINERS_CONF)
+	@$(PODMAN) image exists $(BASE_IMAGE) || { \
+	  echo "building $(BASE_IMAGE) with mmdebstrap"; \
+	  mkdir -p .cache/image && \
+	  mmdebstrap --quiet --variant=minbase --include=python3,python3-venv,ca-certificates \
+	    $(DEBIAN_SUITE) .cache/image/rootfs.tar && \
+	  $(PODMAN) import .cache/image/rootfs.tar $(BASE_IMAGE) >/dev/null && \
+	  rm -f .cache/image/rootfs.tar; }
+
+# The wheels come from the host at the versions the tests use (the venv's as constraints): pip in
+# a build cannot verify the index's TLS, and the image needs no compiler.
+image: venv base-image
+	@commit=$(or $(COMMIT),$$($(BIN)/python -m bot.version)); \
+	if [ "$${commit%-dirty}" = "$$commit" ] && [ "$$commit" != unknown ] && \
+	   $(PODMAN) image exists $(IMAGE):$$commit; then \
+	  echo "$(IMAGE):$$commit is built already"; exit 0; fi; \
+	rm -rf .cache/image/wheels && mkdir -p .cache/image && \
+	$(BIN)/pip freeze --exclude-editable > .cache/image/constraints.txt && \
+	$(BIN)/pip wheel --quiet --wheel-dir .cache/image/wheels -c .cache/image/constraints.txt . && \
+	$(PODMAN) build --quiet --isolation chroot --build-arg BASE=$(BASE_IMAGE) --build-arg COMMIT=$$commit \
+	  --tag $(IMAGE):$$commit --tag $(IMAGE):latest --file Containerfile . && \
+	echo "built $(IMAGE):$$commit"
+
+# The image test builds the image (`make image`) and runs it against the sandbox: minutes the first
+# time, so `make test` leaves it out (tests/e2e/conftest.py) and CI runs it after.
+test-image: setup image-debs
+	$(BIN)/pytest -n 0 tests/e2e/test_image.py
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache

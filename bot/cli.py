@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from actions.errors import RegcleanError
 from bot.config.settings import ConfigError, Settings
 from bot.core.errors import RunbookError
+from bot.version import VersionAction
 
 if TYPE_CHECKING:
     from bot.core.model import StepView
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Clean the built-in image registry of an ACP installation, safely, from Slack.",
     )
     parser.add_argument("--config", metavar="FILE", help="YAML settings file (default: $REGCLEAN_CONFIG)")
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the Slack bot (HTTP mode and/or Socket Mode)")
     serve.add_argument("--host", help="listen address in HTTP mode (default: $REGCLEAN_HOST or 0.0.0.0)")

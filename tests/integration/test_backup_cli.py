@@ -63,9 +63,11 @@ async def test_backup_prints_the_documented_json_and_exits_0_when_all_are_verifi
     assert code == 0, err
     doc = json.loads(out)
     assert list(doc) == ["nodes"]
+    keys = ["node", "address", "archive", "bytes", "entries", "sha256", "verified", "problem"]
     assert [list(n) for n in doc["nodes"]] == [
-        ["node", "address", "archive", "bytes", "entries", "sha256", "verified", "problem"]
+        [*keys, "tolerated", "excluded", "attempts", "first_attempt"]
     ] * 3
+    assert all(n["attempts"] == 1 and n["excluded"][0].startswith(".minio.sys/tmp: ") for n in doc["nodes"])
     assert [n["address"] for n in doc["nodes"]] == ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
     assert all(n["verified"] and n["problem"] is None and len(n["sha256"]) == 64 for n in doc["nodes"])
 

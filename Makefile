@@ -101,7 +101,7 @@ base-image: image-debs $(CONTAINERS_CONF)
 	  mkdir -p .cache/image && \
 	  mmdebstrap --quiet --variant=minbase --include=python3,python3-venv,ca-certificates \
 	    $(DEBIAN_SUITE) .cache/image/rootfs.tar && \
-	  $(PODMAN) import .cache/image/rootfs.tar $(BASE_IMAGE) >/dev/null && \
+	  $(PODMAN) import --quiet .cache/image/rootfs.tar $(BASE_IMAGE) >/dev/null && \
 	  rm -f .cache/image/rootfs.tar; }
 
 # The wheels come from the host at the versions the tests use (the venv's as constraints): pip in

@@ -1,4 +1,5 @@
-"""`regclean`: serve the bot, run a step from a terminal (inventory, backup, verify), or run the demo."""
+"""`regclean`: serve the bot, run a step from a terminal (inventory, backup, verify), print the
+rollback plan, or run the demo."""
 
 from __future__ import annotations
 
@@ -30,8 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
-            from sandbox.demo import run_demo  # the only place the bot touches the sandbox
-
+            try:
+                from sandbox.demo import run_demo  # the only place the bot touches the sandbox
+            except ModuleNotFoundError as exc:  # the image leaves the sandbox and its servers out
+                need = f"the demo needs the sandbox ({exc.name} is missing): run `make demo` in a checkout"
+                print(f"regclean: {need}", file=sys.stderr)
+                return 2
             return asyncio.run(run_demo(mode=args.mode))
         settings = Settings.load(config_file=args.config)
         _logging(settings.log_level)
@@ -43,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _backup(settings, args.format)
         if args.command == "verify":
             return _verify(settings, args.format, args.images)
+        if args.command == "rollback":
+            return _rollback(settings, args)
         return _inventory(settings, args.format)
     except ConfigError as exc:
         print(f"regclean: {exc}", file=sys.stderr)
@@ -77,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "images", nargs="+", metavar="IMAGE", help="repo:tag, repo@sha256:…, or REGISTRY/repo:tag"
     )
+    rollback = sub.add_parser(
+        "rollback", help="print how to put /cpaas/minio back from a run's verified archives (never runs it)"
+    )
+    rollback.add_argument("--plan", action="store_true", required=True, help="print the plan (required)")
+    rollback.add_argument(
+        "--run", type=int, metavar="N", help="the run (default: the active or last closed one)"
+    )
+    rollback.add_argument("--format", choices=("text", "json"), default="text")
     demo = sub.add_parser("demo", help="run the runbook against the sandbox and print the conversation")
     demo.add_argument("--mode", choices=("http", "socket"), default="http", help="how the bot talks to Slack")
     return parser
@@ -181,6 +196,30 @@ def _run(
     if result is None:
         raise StepFailed(done.error or f"{done.name} failed")
     return result
+
+
+def _rollback(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.rollback import rollback_plan
+    from bot.steps.close.records import CloseRecords
+    from bot.store.migrate import open_database
+    from bot.store.runs import Store
+
+    store = Store(open_database(settings.database_url.get_secret_value()))
+    try:
+        run_id = args.run
+        if run_id is None:
+            active, closed = store.active_run(), CloseRecords(store.db).last_closed()
+            run_id = active.id if active else closed[0] if closed else None
+        if run_id is None or store.run(run_id) is None:
+            raise RunbookError(f"There is no run #{run_id}." if run_id else "There is no run yet.")
+        plan = rollback_plan(settings, run_id, store.latest_backups(run_id))
+    finally:
+        store.close()
+    if args.format == "json":
+        _print_json(plan.as_dict())
+    else:
+        print(plan.text(), end="")
+    return 0
 
 
 class StepFailed(RunbookError):

@@ -148,6 +148,10 @@ class Settings(BaseSettings):
     """MinIO's S3 endpoint as seen from inside its pod."""
     minio_bucket: str = "registry"
     """The bucket the purge empties."""
+    minio_stop_command: str | None = None
+    """How MinIO is stopped on every control-plane node, for the rollback plan (regclean never runs it)."""
+    minio_start_command: str | None = None
+    """How MinIO is started again on every control-plane node, for the rollback plan (regclean never runs it)."""
     purge_timeout: timedelta = timedelta(hours=6)
     """How long the purge command may run before its outcome counts as unknown."""
     registry_namespace: str = "kube-system"

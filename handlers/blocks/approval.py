@@ -149,6 +149,10 @@ def approval_blocks(notice: ApprovalNotice) -> list[Block]:
         ),
         section("\n".join(plan_lines(plan))),
         *backup_blocks(plan.backups),
+        context(
+            f"Should the purge have to be undone: `regclean rollback --plan --run {plan.run}` prints how to "
+            "put /cpaas/minio back on every node from these archives."
+        ),
     ]
     extra = [f"*{text(k, 60)}* {code(v)}" for k, v in sorted(plan.encode().items()) if k not in KNOWN]
     if extra:

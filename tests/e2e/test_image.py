@@ -71,6 +71,9 @@ def test_the_image_runs_as_its_own_user_with_the_bot_and_nothing_to_build_with(i
         "python3 -c 'import sandbox' 2>/dev/null && echo sandbox; python3 -c 'import bot.cli' && echo bot",
     )  # fmt: skip
     assert probe.stdout.split() == [str(UID), "bot"], probe.stdout + probe.stderr
+    demo = podman("run", "--rm", "--pull=never", image.name, "demo")
+    assert demo.returncode == 2 and "Traceback" not in demo.stderr, demo.stderr
+    assert "run `make demo` in a checkout" in demo.stderr
 
 
 async def test_serve_from_the_image_records_the_inventory_and_backs_up_every_node(

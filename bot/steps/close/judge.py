@@ -158,7 +158,8 @@ def left_to_do(
     if archives:
         todo.append(
             f"Keep the backups ({_some(archives, 3)}) until the platform has run well on the cleaned "
-            "registry, then delete them to free the nodes' disks."
+            "registry, then delete them to free the nodes' disks. Until then, `regclean rollback --plan` "
+            "prints how to put /cpaas/minio back from them."
         )
     return tuple(todo)
 

@@ -14,7 +14,6 @@ from sandbox.registry import S3Server
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox, running_bot
 
-
 BOTH_MODES = pytest.mark.parametrize("bot", ["http", "socket"], indirect=True)
 """Run a scenario with the bot in HTTP mode and again in Socket Mode. The transports differ only in
 how a request reaches Bolt and how it is acknowledged, so one scenario per kind of request (a slash

@@ -67,7 +67,8 @@ def test_insecure_is_an_alias_of_plain_http_with_a_warning_naming_it(value: str,
 
 def test_insecure_contradicting_plain_http_is_refused() -> None:
     with pytest.raises(
-        ConfigError, match=r"REGCLEAN_REGISTRY_INSECURE=true .* contradicts REGCLEAN_REGISTRY_PLAIN_HTTP=false"
+        ConfigError,
+        match=r"REGCLEAN_REGISTRY_INSECURE=true .* contradicts REGCLEAN_REGISTRY_PLAIN_HTTP=false",
     ):
         load(REGCLEAN_REGISTRY_INSECURE="true", REGCLEAN_REGISTRY_PLAIN_HTTP="false")
     assert load(REGCLEAN_REGISTRY_INSECURE="1", REGCLEAN_REGISTRY_PLAIN_HTTP="true").registry_plain_http

@@ -1,33 +1,31 @@
-"""Plugin packages named the vendor's way, and whether they cover what is installed (gate 3).
+"""Whether the plugin packages cover what is installed (gate 3), judged by what `violet show`
+shows, never by file names (docs/architecture.md, "Gates and the plan").
 
-`violet` reads name, architecture and version from a package's file name,
-`NAME.ARCH.VERSION.tgz` (`sriov-network-plugin.amd64.v4.3.7.tgz`, `langflow.ALL.v1.6.4-1.tgz`),
-so packages can be matched to the recorded operators and plugins without unpacking them.
+Package files are named every which way as shipped (`topolvm-operator.v2.3.0.tgz`,
+`plugins-cloudedge-v0.3.16-hybrid.tgz`, `envoy-gateway-operator.tgz`); violet reads a package's
+identity from inside it. The matching rule:
+
+- an operator is covered by a package whose Artifact's repository ends in the operator's
+  `artifactName` or `artifactName-bundle` (`…/acp/topolvm-operator-bundle:v3.11.0`), and whose
+  Version is the installed CSV's version (`topolvm-operator.v2.3.0` → `2.3.0`);
+- a plugin at a version is covered by a package whose Artifact's repository ends in its module
+  name or `chart-<module>`, at that Version.
+
+Versions are compared without a leading `v`; the Artifact's tag is not the version (the
+documentation's NativeStor 2.3.0 ships bundle `v3.11.0`) and is not compared.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from actions.inventory import Inventory
+from actions.violet_output import Shown
 
-#: architecture segments seen in vendor package names; the version is everything after one
-ARCHES = frozenset({"amd64", "arm64", "x86_64", "aarch64", "ALL", "all", "noarch", "multiarch"})
-_VERSION = re.compile(r"^v?\d")
 #: an operator's installedCSV is `<name>.v<version>`
 _CSV = re.compile(r"^(?P<name>.+?)\.(?P<version>v\d.*)$")
-
-
-@dataclass(frozen=True)
-class Package:
-    """One package file, as `violet` reads its name."""
-
-    file: str
-    name: str
-    arch: str
-    version: str
 
 
 @dataclass(frozen=True)
@@ -39,33 +37,23 @@ class Uncovered:
     what: str
     """`cluster/name` of an operator, or the plugin's module"""
     wanted: str
-    """the package name and version it needs, or what is missing to know it"""
+    """the artifact and version it needs, or what is missing to know it"""
 
 
 @dataclass(frozen=True)
 class Coverage:
-    """The outcome of matching the inventory against the package directory."""
+    """The outcome of matching the inventory against what violet shows of each package."""
 
-    packages: tuple[Package, ...]
-    unparsed: tuple[str, ...]
-    """`.tgz` files whose names do not follow NAME.ARCH.VERSION.tgz"""
+    packages: tuple[Shown, ...]
+    """The packages violet showed."""
+    unshowable: tuple[Shown, ...]
+    """The packages violet could not show (each with its error): nothing is known of them."""
     uncovered: tuple[Uncovered, ...]
 
     @property
     def complete(self) -> bool:
-        """Every installed operator and plugin has a package."""
-        return not self.uncovered
-
-
-def parse_package(file: str) -> Package | None:
-    """`NAME.ARCH.VERSION.tgz` → Package; None when the name does not follow it."""
-    if not file.endswith(".tgz"):
-        return None
-    parts = file.removesuffix(".tgz").split(".")
-    for i in range(1, len(parts) - 1):
-        if parts[i] in ARCHES and _VERSION.match(parts[i + 1]):
-            return Package(file, ".".join(parts[:i]), parts[i], ".".join(parts[i + 1 :]))
-    return None
+        """Every installed operator and plugin has a package, and violet can show every package."""
+        return not self.uncovered and not self.unshowable
 
 
 def csv_version(installed_csv: str | None) -> tuple[str, str] | None:
@@ -74,16 +62,35 @@ def csv_version(installed_csv: str | None) -> tuple[str, str] | None:
     return (match["name"], match["version"]) if match else None
 
 
-def coverage(inventory: Inventory, files: Iterable[str]) -> Coverage:
+def plain_version(version: str) -> str:
+    """`v4.2.0` and `4.2.0` → `4.2.0`."""
+    version = version.strip()
+    return version[1:] if version[:1] in ("v", "V") and version[1:2].isdigit() else version
+
+
+def image_path(reference: str) -> tuple[str, str]:
+    """`harbor.demo.io/acp/topolvm:v3.11.0` → (`acp/topolvm`, `v3.11.0`): repository without the
+    registry host (a first segment with a `.` or `:`, or `localhost`), and tag (`` for a digest)."""
+    first, sep, rest = reference.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        reference = rest
+    name = reference.split("@", 1)[0]
+    repo, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        return name, ""
+    return repo, tag
+
+
+def _artifact_name(shown: Shown) -> str:
+    return image_path(shown.artifact)[0].rsplit("/", 1)[-1] if shown.artifact else ""
+
+
+def coverage(inventory: Inventory, shown: Iterable[Shown]) -> Coverage:
     """Match every installed operator (artifact and CSV version) and plugin (module and version) to a package."""
-    packages, unparsed = [], []
-    for file in files:
-        parsed = parse_package(file)
-        if parsed is not None:
-            packages.append(parsed)
-        elif file.endswith(".tgz"):
-            unparsed.append(file)
-    have = {(p.name, p.version) for p in packages}
+    every = tuple(shown)
+    packages = tuple(s for s in every if s.error is None)
+    unshowable = tuple(s for s in every if s.error is not None)
+    have = {(_artifact_name(p), plain_version(p.version)) for p in packages}
     uncovered: list[Uncovered] = []
     for op in inventory.operators:
         where = f"{op.cluster}/{op.name}"
@@ -93,34 +100,42 @@ def coverage(inventory: Inventory, files: Iterable[str]) -> Coverage:
                 Uncovered("operator", where, "no installed CSV recorded, so no version to match")
             )
             continue
-        name = op.artifact or csv[0]
-        if (name, csv[1]) not in have:
+        name, version = op.artifact or csv[0], plain_version(csv[1])
+        if not have & {(name, version), (f"{name}-bundle", version)}:
             uncovered.append(Uncovered("operator", where, f"{name} {csv[1]}"))
     for plugin in inventory.plugins:
+        module = plugin.module or "?"
         for inst in plugin.installed:
-            module = plugin.module or "?"
-            if (module, inst.version) not in have:
+            version = plain_version(inst.version or "")
+            if not have & {(module, version), (f"chart-{module}", version)}:
                 uncovered.append(
                     Uncovered("plugin", f"{module} on {inst.cluster}", f"{module} {inst.version}")
                 )
-    return Coverage(tuple(packages), tuple(unparsed), tuple(uncovered))
+    return Coverage(packages, unshowable, tuple(uncovered))
 
 
-def custom_repositories(
-    repositories: Iterable[str], packages: Iterable[Package], platform_namespaces: Iterable[str]
+def restored_by_core(repository: str, platform_namespaces: Iterable[str]) -> bool:
+    """The platform-namespace rule: `upload.sh` restores a repository whose first path segment is
+    one of REGCLEAN_PLATFORM_NAMESPACES (`acp/archon` with `acp`)."""
+    return repository.split("/", 1)[0] in {n.strip("/") for n in platform_namespaces}
+
+
+def custom_tags(
+    repositories: Mapping[str, Iterable[str]], packages: Iterable[Shown], platform_namespaces: Iterable[str]
 ) -> tuple[str, ...]:
-    """Repositories that neither the installer nor a package restores: the custom images.
+    """`repo:tag` of every tag in the registry's catalog that nothing restores: the custom images.
 
-    Without unpacking anything, a repository counts as restored when its first path segment is
-    one of the platform's namespaces (what `upload.sh` pushes) or its last segment is the name
-    of a package (what `violet push` pushes). Everything else would be lost for good.
-    """
-    namespaces = {n.strip("/") for n in platform_namespaces}
-    names = {p.name for p in packages}
+    A tag is restored by the core under the platform-namespace rule (`restored_by_core`), or by a
+    package when violet shows it as that package's Artifact or one of its RelateImages (compared
+    by repository path without the registry host, and tag). Everything else is lost for good."""
+    namespaces = tuple(platform_namespaces)
+    pushed = {image_path(ref) for p in packages if p.error is None for ref in p.images}
     return tuple(
         sorted(
-            repo
-            for repo in repositories
-            if repo.split("/", 1)[0] not in namespaces and repo.rsplit("/", 1)[-1] not in names
+            f"{repo}:{tag}"
+            for repo, tags in repositories.items()
+            if not restored_by_core(repo, namespaces)
+            for tag in tags
+            if (repo, tag) not in pushed
         )
     )

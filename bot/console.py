@@ -80,6 +80,14 @@ class ConsoleNotifier:
         count = len(report.record.custom) if report.record is not None else 0
         self._say(f"run #{run.id} preflight: {count} custom images acknowledged by {user}")
 
+    async def unverified_packages_acknowledged(
+        self, run: RunView, report: PreflightReport, user: str
+    ) -> None:
+        """Who acknowledged how many packages without a verification file."""
+        record = report.record
+        count = len(record.verification.missing) if record is not None and record.verification else 0
+        self._say(f"run #{run.id} preflight: {count} unverified packages acknowledged by {user}")
+
     async def approval_changed(self, run: RunView, notice: ApprovalNotice) -> dict[str, str] | None:
         """The request's state and count; nothing to keep."""
         r = notice.request

@@ -129,6 +129,10 @@ class Runbook:
         """The "Acknowledge custom images" button."""
         return await self.preflight.acknowledge_custom(preflight_id, user)
 
+    async def acknowledge_unverified(self, preflight_id: int, user: str) -> str:
+        """The "Acknowledge unverified packages" button (approvers only: the handler checks the role)."""
+        return await self.preflight.acknowledge_unverified(preflight_id, user)
+
     # the request, the approval and the purge --------------------------------------
     def start_purge_request(self, requester: Requester) -> None:
         """`/regclean purge`: check the gates and post the request, in the background."""

@@ -19,7 +19,7 @@ from bot.core.authz import ACTION_ROLES, AccessPolicy
 from bot.core.errors import RunbookError
 from bot.steps.approval.model import Click, Outcome
 from handlers.blocks.approval import APPROVE, REJECT
-from handlers.blocks.preflight import ACK_CUSTOM
+from handlers.blocks.preflight import ACK_CUSTOM, ACK_UNVERIFIED
 from handlers.blocks.run import who
 from handlers.blocks.schedule import PURGE_AT_WINDOW, PURGE_NOW
 from handlers.blocks.tables import escape
@@ -106,21 +106,41 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
 
     @answered
     async def acknowledge_custom(body: dict[str, Any], respond: AsyncRespond) -> None:
+        await press_acknowledgement(
+            body, respond, "acknowledge_custom_images", "custom images", runbook.acknowledge_custom
+        )
+
+    @answered
+    async def acknowledge_unverified(body: dict[str, Any], respond: AsyncRespond) -> None:
+        await press_acknowledgement(
+            body,
+            respond,
+            "acknowledge_unverified_packages",
+            "unverified packages",
+            runbook.acknowledge_unverified,
+        )
+
+    async def press_acknowledgement(
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        action: str,
+        what: str,
+        press: Callable[[int, str], Awaitable[str]],
+    ) -> None:
         preflight_id = button_id(body)
         if preflight_id is None:
             await tell(respond, MALFORMED)
             return
         user = body["user"]["id"]
-        if not await _has_any_role(policy, user, "acknowledge_custom_images"):
-            roles = " or ".join(sorted(r.value + "s" for r in ACTION_ROLES["acknowledge_custom_images"]))
-            await tell(
-                respond,
-                f"Sorry {who(user)}, only {roles} may acknowledge custom images "
-                "(REGCLEAN_OPERATORS, REGCLEAN_APPROVERS).",
+        if not await _has_any_role(policy, user, action):
+            roles = " or ".join(sorted(r.value + "s" for r in ACTION_ROLES[action]))
+            settings = ", ".join(
+                f"REGCLEAN_{r.value.upper()}S" for r in sorted(ACTION_ROLES[action], reverse=True)
             )
+            await tell(respond, f"Sorry {who(user)}, only {roles} may acknowledge {what} ({settings}).")
             return
         try:
-            sentence = await runbook.acknowledge_custom(preflight_id, user)
+            sentence = await press(preflight_id, user)
         except RunbookError as exc:
             await tell(respond, f":warning: {escape(str(exc))}")
             return
@@ -150,6 +170,7 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
         (APPROVE, approve),
         (REJECT, reject),
         (ACK_CUSTOM, acknowledge_custom),
+        (ACK_UNVERIFIED, acknowledge_unverified),
         (PURGE_NOW, purge_now),
         (PURGE_AT_WINDOW, purge_at_window),
     )

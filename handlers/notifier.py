@@ -21,7 +21,7 @@ from bot.steps.purge.model import ApprovalNotice
 from handlers.approval_messages import ApprovalMessages
 from handlers.blocks.backup import progress_blocks, result_blocks
 from handlers.blocks.inventory import diff_messages, summary_blocks, table_messages
-from handlers.blocks.preflight import custom_listing, preflight_blocks, preflight_text
+from handlers.blocks.preflight import custom_lines, custom_listing, preflight_blocks, preflight_text
 from handlers.blocks.restore import (
     output_blocks,
 )
@@ -132,7 +132,7 @@ class SlackNotifier(ThreadPosts):
         self._preflights[record.id] = posted
         if custom_listing(record)[1]:  # not all custom images fit the message: all of them as a file
             await self._client.files_upload_v2(
-                content="".join(f"{name}\n" for name in record.custom),
+                content="".join(f"{line}\n" for line in custom_lines(record)),
                 filename=f"regclean-run{run.id}-preflight{record.id}-custom-images.txt",
                 title=f"Custom images, preflight #{record.id}",
                 channel=posted["channel"],
@@ -150,8 +150,26 @@ class SlackNotifier(ThreadPosts):
             "the purge deletes them, and nothing restores them."
         )
         await self._reply(run, [section(f":white_check_mark: {text}")], text)
-        where = self._preflights.get(record.id)
-        if where is not None:
+        await self._refresh_preflight(run, report)
+
+    async def unverified_packages_acknowledged(
+        self, run: RunView, report: PreflightReport, user: str
+    ) -> None:
+        """A line in the thread; the report, if this process posted it, loses its button."""
+        record = report.record
+        if record is None or record.verification is None:
+            return
+        text = (
+            f"{who(user)} acknowledged the {len(record.verification.missing):,} packages of preflight "
+            f"#{record.id} that have no verification file: the restore pushes them as they are."
+        )
+        await self._reply(run, [section(f":white_check_mark: {text}")], text)
+        await self._refresh_preflight(run, report)
+
+    async def _refresh_preflight(self, run: RunView, report: PreflightReport) -> None:
+        record = report.record
+        where = self._preflights.get(record.id) if record is not None else None
+        if record is not None and where is not None:
             try:
                 await self._client.chat_update(
                     channel=where["channel"],

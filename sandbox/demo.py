@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from sandbox.installer import package_bytes
+from sandbox.installer import add_package, operator_spec
 from sandbox.kube.fixtures import Fixture, installed_operators, load_fixture
 from sandbox.kube.unkind import METRICS_API
 from sandbox.platform import push_custom_images
@@ -154,8 +154,9 @@ def _upgrade(box: Sandbox) -> None:
     installation["subscription"]["installedCSV"] = csv
     box.kube.add(upgraded)
     name, version = csv.split(".", 1)
-    package = f"{installation.get('artifactName') or name}.amd64.{version}.tgz"
-    (box.plugin_dir / package).write_bytes(package_bytes(package))
+    channels = upgraded["status"].get("packageManifestStatus", {}).get("channels") or [{}]
+    display = (channels[0].get("currentCSVDesc") or {}).get("displayName") or name
+    add_package(box.plugin_dir, operator_spec(installation.get("artifactName") or name, version, display))
     gone = views[-1]
     box.kube.remove("operatorviews", gone["metadata"]["namespace"], gone["metadata"]["name"])
 

@@ -11,7 +11,7 @@ whose `pods/exec` runs commands here with its `minio.env` and the `mc` stand-in;
 pods, whose deletion restarts the registry; and on the first node the installer (`res/upload.sh`,
 the plugin packages) and the `violet` stand-in, which push real images with skopeo. `violet`
 checks the platform's address and credentials (`platform_url`, `platform_username`,
-`platform_password`).
+`platform_password`, or `platform_token`).
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from bot.config.settings import Settings
 from sandbox.clock import SettableClock
 from sandbox.installer import (
     Account,
+    break_verification,
+    corrupt_package,
     fail_package,
     fail_upload_after,
     install_violet,
-    package_files,
-    package_images,
+    package_specs,
     plan_images,
     write_config,
     write_installer,
@@ -116,7 +117,8 @@ class Sandbox:
         self.installer_dir = self.nodes.nodes[INSTALLER_NODE].root / "cpaas" / "installer"
         """`/cpaas/installer` of the installer node, 127.0.0.11."""
         self.plugin_dir = self.installer_dir / "plugins"
-        """The packages (`NAME.ARCH.VERSION.tgz`); delete one to make the coverage gate fail."""
+        """The packages (named as shipped, each with its `.sig` or `.sha256`); delete one to make the
+        coverage gate fail."""
         self.packages: list[str] = []
         """The package files written at start."""
         self.images: list[str] = []
@@ -128,11 +130,16 @@ class Sandbox:
         installer_node = self.nodes.nodes[INSTALLER_NODE]
         self.violet = installer_node.bin_dir / "violet"
         """The `violet` stand-in, on the PATH of the installer node's commands."""
+        self.platform_token = f"sandbox-{PLATFORM_CANARY}-token-{secrets.token_hex(8)}"
+        """The platform user's API token, which `violet push --platform-token` accepts instead; it
+        must never show in anything the bot writes either."""
         self._violet_config = installer_node.root / "etc" / "violet" / "platform.json"
         workloads = workload_images(self.fixture.objects, SAMPLE_REGISTRY)
         self.installer_images = plan_images(
-            workloads, {file: package_images(file, workloads) for file in package_files(self.fixture.objects)}
+            workloads, {spec.file: spec.images for spec in self.package_specs}
         )
+        self.package_specs = package_specs(self.fixture.objects, workloads)
+        """What each package holds and `violet show --all` prints, by file name."""
         self.core_images = list(self.installer_images.core)
         """`repo:tag` that `res/upload.sh all` pushes (old tags and custom images are not among them)."""
         self.necessary_images = list(self.installer_images.necessary)
@@ -178,7 +185,9 @@ class Sandbox:
             await self.s3.start()
         await start_seeded(self.registry, self.images, self.workdir / "images")
         registry = Account(self.registry.address, self.registry.username, self.registry.password)
-        platform = Account(self.platform_url, self.platform_username, self.platform_password)
+        platform = Account(
+            self.platform_url, self.platform_username, self.platform_password, self.platform_token
+        )
         await asyncio.to_thread(write_config, self._violet_config, platform, registry)
         # Only now is the registry's address known (the fixture came first, and `load_fixture`'s
         # `registry=` wants it up front): point the served workloads' images at it.
@@ -191,7 +200,7 @@ class Sandbox:
             if self.live_minio:
                 node.scanner.start()
         self.minio_pod.prepare()
-        self.packages = write_installer(self.installer_dir, self.installer_images)
+        self.packages = write_installer(self.installer_dir, self.installer_images, self.package_specs)
         install_violet(self.violet.parent, self._violet_config)
 
     def fail_upload_after(self, images: int | None) -> None:
@@ -207,6 +216,14 @@ class Sandbox:
         await self.registry_pods.stop()
         await self.nodes.stop()
         await self.slack.stop()
+    def corrupt_package(self, file: str) -> None:
+        """Fault switch: the package is cut short; `violet show`, `verify` and `push` refuse it."""
+        corrupt_package(self.plugin_dir, file)
+
+    def break_verification(self, file: str, how: Literal["mismatch", "missing"]) -> None:
+        """Fault switch: the package's `.sig` or checksum no longer matches it, or is gone."""
+        break_verification(self.plugin_dir, file, how)
+
         await self.kube.stop()
         await self.registry.stop()
         if self._owns_s3:

@@ -173,7 +173,7 @@ class Settings(BaseSettings):
     registry_insecure: bool | None = None
     """Deprecated alias of `REGCLEAN_REGISTRY_PLAIN_HTTP`, accepted for one release; a warning at start-up names the new setting."""
     platform_namespaces: tuple[str, ...] = ("acp", "ait", "3rdparty")
-    """Registry namespaces the installer restores; other repositories no package restores are custom images."""
+    """Registry namespaces the installer's `upload.sh` restores (the platform-namespace rule); any other tag that no package's `violet show` names is a custom image."""
     platform_url: str | None = None
     """The platform's address for `violet push --platform-address`."""
     platform_username: str | None = None

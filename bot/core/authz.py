@@ -39,6 +39,7 @@ ACTION_ROLES: Mapping[str, frozenset[Role]] = {
     "approve": frozenset({Role.APPROVER}),
     "reject": frozenset({Role.APPROVER}),
     "acknowledge_custom_images": frozenset({Role.OPERATOR, Role.APPROVER}),
+    "acknowledge_unverified_packages": frozenset({Role.APPROVER}),
 }
 
 

@@ -84,6 +84,12 @@ class Notifier(Protocol):
         """Someone acknowledged the custom images of the preflight record."""
         ...
 
+    async def unverified_packages_acknowledged(
+        self, run: RunView, report: PreflightReport, user: str
+    ) -> None:
+        """An approver acknowledged the packages of the preflight record that have no verification file."""
+        ...
+
     async def approval_changed(self, run: RunView, notice: ApprovalNotice) -> dict[str, str] | None:
         """Post the approval request (first call) or update it in place (count, closed state).
 

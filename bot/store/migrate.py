@@ -29,13 +29,14 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 
 
-def upgrade(db: Database) -> None:
-    """Bring the schema to head; a database already there is left alone (blocking: run it off the loop)."""
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Bring the schema to head (or to `revision`); a database already there is left alone (blocking:
+    run it off the loop)."""
     with _exclusive(db) as connection:
         before = MigrationContext.configure(connection).get_current_revision()
         if before is None and "runs" in inspect(connection).get_table_names():
             log.info("the database predates migrations: adopting it at the first revision")
-        command.upgrade(_config(connection), "head")
+        command.upgrade(_config(connection), revision)
         after = MigrationContext.configure(connection).get_current_revision()
         if after != before:
             log.info("database schema upgraded from %s to %s", before or "nothing", after)

@@ -104,6 +104,10 @@ def plan_lines(plan: Plan) -> list[str]:
     custom = f"{text(pre.custom)} custom images"
     if pre.custom_ack_by:
         custom += f", acknowledged by {who(pre.custom_ack_by)}"
+    if pre.unverified:
+        custom += f"; {text(pre.unverified)} packages without a verification file"
+        if pre.unverified_ack_by:
+            custom += f", acknowledged by {who(pre.unverified_ack_by)}"
     lines.append(
         f"*Preflight* #{text(pre.id)}: {text(pre.packages)} packages; "
         f"{text(pre.repositories)} repositories and {text(pre.tags)} tags in the registry; "

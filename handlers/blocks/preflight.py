@@ -1,4 +1,5 @@
-"""Block Kit for a preflight: every gate as a checklist line, what was read, and the custom images."""
+"""Block Kit for a preflight: every gate as a checklist line, what was read, the packages violet
+could not show or verify, and the custom images with the workloads that use them."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from handlers.blocks.tables import (
 
 ACK_CUSTOM = "regclean_ack_custom"
 """The button that acknowledges the custom images of a preflight record (value: the record's id)."""
+ACK_UNVERIFIED = "regclean_ack_unverified"
+"""The button that acknowledges a preflight's packages without a verification file (value: the record's id)."""
 
 #: code blocks of custom image names in one message; the rest is counted, not listed
 CUSTOM_SECTIONS = 6
@@ -67,11 +70,7 @@ def preflight_blocks(run: RunView, report: PreflightReport) -> list[Block]:
         blocks.append(context("Nothing was read from the registry or the plugin directory."))
         return blocks
     blocks.append(section(_summary(record)))
-    if report.coverage is not None and report.coverage.unparsed:
-        odd = report.coverage.unparsed
-        names = ", ".join(f"`{escape(truncate(f, 100))}`" for f in odd[:10])
-        more = f" …and {len(odd) - 10} more" if len(odd) > 10 else ""
-        blocks.append(context(f"Not named NAME.ARCH.VERSION.tgz, so not matched: {names}{more}."))
+    blocks.extend(unverified_blocks(record))
     blocks.extend(custom_blocks(record))
     blocks.append(
         context(f"Preflight #{record.id}, checked by {who(record.recorded_by)} at {when(record.recorded_at)}")
@@ -89,6 +88,37 @@ def _summary(record: PreflightRecord) -> str:
     )
 
 
+def unverified_blocks(record: PreflightRecord) -> list[Block]:
+    """The packages without a verification file: the acknowledge button, or who acknowledged them."""
+    missing = record.verification.missing if record.verification is not None else ()
+    if not missing:
+        return []
+    noun = "package has" if len(missing) == 1 else "packages have"
+    names = ", ".join(f"`{escape(truncate(f, 100))}`" for f in missing[:20])
+    more = f" …and {len(missing) - 20:,} more" if len(missing) > 20 else ""
+    blocks: list[Block] = [
+        section(
+            f"*{len(missing):,} {noun} no verification file* (no `.sig` or checksum next to it), so nothing "
+            f"vouches for what the restore would push: {names}{more}."
+        )
+    ]
+    if record.verify_ack_by is None:
+        blocks.append(
+            _button(
+                ACK_UNVERIFIED,
+                record.id,
+                f"Acknowledge {len(missing):,} unverified",
+                "Acknowledge unverified packages?",
+                f"The restore pushes these {len(missing):,} packages although no signature or checksum "
+                "vouches for them. Only an approver may acknowledge this.",
+            )
+        )
+    else:
+        at = f" at {when(record.verify_ack_at)}" if record.verify_ack_at is not None else ""
+        blocks.append(context(f":white_check_mark: Acknowledged by {who(record.verify_ack_by)}{at}."))
+    return blocks
+
+
 def custom_blocks(record: PreflightRecord) -> list[Block]:
     """The custom images, cut to fit; the acknowledge button, or who acknowledged them."""
     custom = record.custom
@@ -97,8 +127,8 @@ def custom_blocks(record: PreflightRecord) -> list[Block]:
     noun = "image" if len(custom) == 1 else "images"
     blocks: list[Block] = [
         section(
-            f"*{len(custom):,} custom {noun}*: repositories that neither the installer nor a package "
-            "restores. The purge deletes them for good unless they are exported first."
+            f"*{len(custom):,} custom {noun}*: tags that neither the installer nor a package restores, "
+            "with the workloads that use them. The purge deletes them for good unless they are exported first."
         )
     ]
     chunks, rest = custom_listing(record)
@@ -107,27 +137,13 @@ def custom_blocks(record: PreflightRecord) -> list[Block]:
         blocks.append(context(f"…and {rest:,} more; the file in the thread lists every one."))
     if record.custom_ack_by is None:
         blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": ACK_CUSTOM,
-                        "value": str(record.id),
-                        "text": {"type": "plain_text", "text": f"Acknowledge {len(custom):,} custom {noun}"},
-                        "confirm": {
-                            "title": {"type": "plain_text", "text": "Acknowledge custom images?"},
-                            "text": {
-                                "type": "mrkdwn",
-                                "text": f"The purge deletes these {len(custom):,} repositories for good; "
-                                "nothing restores them afterwards.",
-                            },
-                            "confirm": {"type": "plain_text", "text": "Acknowledge"},
-                            "deny": {"type": "plain_text", "text": "Cancel"},
-                        },
-                    }
-                ],
-            }
+            _button(
+                ACK_CUSTOM,
+                record.id,
+                f"Acknowledge {len(custom):,} custom {noun}",
+                "Acknowledge custom images?",
+                f"The purge deletes these {len(custom):,} tags for good; nothing restores them afterwards.",
+            )
         )
     else:
         at = f" at {when(record.custom_ack_at)}" if record.custom_ack_at is not None else ""
@@ -135,9 +151,37 @@ def custom_blocks(record: PreflightRecord) -> list[Block]:
     return blocks
 
 
+def custom_lines(record: PreflightRecord) -> list[str]:
+    """`repo:tag  ← used by ns/a, ns/b` for each custom tag (`unused` when no workload uses it)."""
+    return [
+        f"{tag}  ← " + (", ".join(users) if (users := record.custom_workloads.get(tag)) else "unused")
+        for tag in record.custom
+    ]
+
+
 def custom_listing(record: PreflightRecord) -> tuple[list[str], int]:
-    """The code blocks of custom image names that fit a message, and how many names are left out."""
-    return capped_chunks(record.custom, CUSTOM_SECTIONS)
+    """The code blocks of custom tags that fit a message, and how many tags are left out."""
+    return capped_chunks(custom_lines(record), CUSTOM_SECTIONS)
+
+
+def _button(action_id: str, record_id: int, label: str, title: str, warning: str) -> Block:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "value": str(record_id),
+                "text": {"type": "plain_text", "text": label},
+                "confirm": {
+                    "title": {"type": "plain_text", "text": title},
+                    "text": {"type": "mrkdwn", "text": warning},
+                    "confirm": {"type": "plain_text", "text": "Acknowledge"},
+                    "deny": {"type": "plain_text", "text": "Cancel"},
+                },
+            }
+        ],
+    }
 
 
 def preflight_text(report: PreflightReport) -> str:

@@ -1,17 +1,20 @@
 """Writing the installer onto the installer node: `res/` (the `upload.sh` stand-in, its image lists
-and the core images' OCI layouts), `plugins/` (the packages) and the `violet` stand-in."""
+and the core images' OCI layouts), `plugins/` (the packages, each with its verification file) and
+the `violet` stand-in; and the fault switches of the installer and the packages."""
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from . import violet
+from . import violet, violet_read
 from .layouts import InstallerImages, write_layout
-from .packages import package_bytes
+from .packages import BUNDLE, PackageSpec, package_bytes
 
 UPLOAD_SCRIPT = Path(__file__).with_name("upload.sh")
 VIOLET_SCRIPT = Path(violet.__file__)
@@ -19,8 +22,11 @@ FAIL_AFTER = "res/.fail-after"
 """`upload.sh`'s fault switch, relative to the installer directory: a number of images."""
 
 
-def write_installer(installer_dir: Path, images: InstallerImages) -> list[str]:
-    """Write `res/` and `plugins/` under `installer_dir`; returns the package file names."""
+def write_installer(installer_dir: Path, images: InstallerImages, specs: Iterable[PackageSpec]) -> list[str]:
+    """Write `res/` and `plugins/` under `installer_dir`; returns the package file names.
+
+    Each package gets the verification file it ships with: a GPG signature (`.sig`) for an
+    operator's bundle, a checksum (`.sha256`) for the others."""
     res = installer_dir / "res"
     res.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(UPLOAD_SCRIPT, res / "upload.sh")
@@ -32,9 +38,19 @@ def write_installer(installer_dir: Path, images: InstallerImages) -> list[str]:
         write_layout(res / "images" / repo / tag, ref)
     plugins = installer_dir / "plugins"
     plugins.mkdir(parents=True, exist_ok=True)
-    for file, refs in images.packages.items():
-        (plugins / file).write_bytes(package_bytes(file, refs))
-    return list(images.packages)
+    return sorted(add_package(plugins, spec) for spec in specs)
+
+
+def add_package(plugin_dir: Path, spec: PackageSpec) -> str:
+    """Put a package and its verification file in the plugin directory; returns its file name."""
+    data = package_bytes(spec)
+    (plugin_dir / spec.file).write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    if spec.type == BUNDLE:
+        (plugin_dir / f"{spec.file}.sig").write_text(f"{violet_read.SIGNATURE}{digest}\n")
+    else:
+        (plugin_dir / f"{spec.file}.sha256").write_text(f"{digest}  {spec.file}\n")
+    return spec.file
 
 
 def install_violet(bin_dir: Path, config: Path) -> Path:
@@ -46,7 +62,7 @@ def install_violet(bin_dir: Path, config: Path) -> Path:
         "#!/bin/sh\n"
         "# The sandbox's stand-in for the vendor's violet (sandbox/installer/violet.py).\n"
         f"{violet.CONFIG_VARIABLE}={shlex.quote(str(config))}; export {violet.CONFIG_VARIABLE}\n"
-        f'exec {shlex.quote(sys.executable)} -I {shlex.quote(str(VIOLET_SCRIPT))} "$@"\n'
+        f'exec {shlex.quote(sys.executable)} -E -s {shlex.quote(str(VIOLET_SCRIPT))} "$@"\n'
     )
     path.chmod(0o755)
     return path
@@ -68,3 +84,21 @@ def fail_package(plugin_dir: Path, file: str, mode: Literal["once", "always"] | 
         switch.unlink(missing_ok=True)
     else:
         switch.write_text(f"{mode}\n")
+
+
+def break_verification(plugin_dir: Path, file: str, how: Literal["mismatch", "missing"]) -> None:
+    """`violet verify` finds the package's checksum or signature wrong (`mismatch`), or none (`missing`)."""
+    wrong = "0" * 64
+    for suffix, content in ((".sig", f"{violet_read.SIGNATURE}{wrong}\n"), (".sha256", f"{wrong}  {file}\n")):
+        found = plugin_dir / f"{file}{suffix}"
+        if found.exists():
+            if how == "missing":
+                found.unlink()
+            else:
+                found.write_text(content)
+
+
+def corrupt_package(plugin_dir: Path, file: str) -> None:
+    """Cut the package short, as an interrupted copy leaves it: `violet show` and `push` refuse it."""
+    package = plugin_dir / file
+    package.write_bytes(package.read_bytes()[:100])

@@ -1,20 +1,28 @@
 """The sandbox's STAND-IN for `violet`, the vendor's (Alauda's) package tool, which no registry ships.
 
-    violet push PKG --platform-address URL --platform-username USER --platform-password PASSWORD
+    violet push PKG --platform-address URL (--platform-token TOKEN | --platform-username USER --platform-password PASSWORD)
+    violet show PKG [--all]
+    violet verify PKG|DIR
 
-It unpacks the package (a gzipped tar of OCI layouts and a `package.yaml` listing the images,
-see `packages.py`) and pushes each image with the real `skopeo` to the platform's registry.
+`push` unpacks the package (a gzipped tar of OCI layouts and a `package.yaml` with its identity,
+see `packages.py`) and pushes its artifact and related images with the real `skopeo` to the
+platform's registry, under the path `violet show --all` prints without its registry host. The
+token and the username/password are exclusive, as the documentation says; their errors are the
+ones cobra (which violet's CLI uses) gives for flag groups. `show` and `verify` are in
+`violet_read.py`.
 
 The real violet logs in to the platform at URL and asks its API where the registry is and how to
 push there. This stand-in reads that answer from a small JSON file the sandbox writes instead
 (`VIOLET_SANDBOX_CONFIG`): the platform's address and credentials, which it checks the arguments
-against as the platform's login would, and the registry's address and credentials.
+against as the platform's login would (a user's password, or the user's API token), and the
+registry's address and credentials.
 
 Fault switch (tests): a file `PKG.fail` next to the package makes its push fail before any image
 is pushed; content `once` fails one push and removes the file, anything else (`always`) fails
 every push.
 
-It runs as a script (`python -I violet.py`, see `install.py`), so it imports nothing of the sandbox.
+It runs as a script (`python -E -s violet.py`, see `install.py`), so it imports nothing of the
+sandbox but its sibling `violet_read.py`.
 """
 
 from __future__ import annotations
@@ -31,17 +39,30 @@ from typing import Any
 
 import yaml
 
+try:  # as the sandbox's module
+    from .violet_read import ReadFailure, show, verify
+except ImportError:  # as the script on the installer node
+    from violet_read import ReadFailure, show, verify  # type: ignore[import-not-found,no-redef]
+
 CONFIG_VARIABLE = "VIOLET_SANDBOX_CONFIG"
 USAGE = """Usage:
   violet push PACKAGE [flags]
+  violet show PACKAGE [--all]
+  violet verify PACKAGE|DIRECTORY
 
 Flags:
       --platform-address string    platform address, e.g. https://192.168.1.10
       --platform-username string   platform user
       --platform-password string   platform user's password
-  -h, --help                       help for push
+      --platform-token string      platform access token; cannot be used together with username/password
+  -h, --help                       help
 """
-_FLAGS = ("platform-address", "platform-username", "platform-password")
+_FLAGS = {
+    "push": ("platform-address", "platform-username", "platform-password", "platform-token"),
+    "show": ("all",),
+    "verify": ("debug",),
+}
+_SWITCHES = frozenset({"all", "debug"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,8 @@ class Account:
     address: str
     username: str
     password: str
+    token: str | None = None
+    """The user's API token (the platform only), accepted instead of username and password."""
 
 
 class Failure(Exception):
@@ -70,19 +93,25 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print("violet manages ACP plugin and operator packages.\n\n" + USAGE)
         return 0
-    if argv[0] != "push":
-        return _fail(f'unknown command "{argv[0]}" for "violet"' + "\nRun 'violet --help' for usage.")
+    command = argv[0]
+    if command not in _FLAGS:
+        return _fail(f'unknown command "{command}" for "violet"' + "\nRun 'violet --help' for usage.")
     try:
         if any(a in ("-h", "--help") for a in argv[1:]):
             print(USAGE)
             return 0
-        package, flags = _parse_push(argv[1:])
-        return push(Path(package), flags)
-    except Failure as failure:
+        target, flags = _parse(command, argv[1:])
+        if command == "show":
+            print(show(Path(target), "all" in flags), end="", flush=True)
+            return 0
+        if command == "verify":
+            return _verify(Path(target))
+        return push(Path(target), _login_flags(flags))
+    except (Failure, ReadFailure) as failure:
         return _fail(str(failure))
 
 
-def _parse_push(args: list[str]) -> tuple[str, dict[str, str]]:
+def _parse(command: str, args: list[str]) -> tuple[str, dict[str, str]]:
     positional: list[str] = []
     flags: dict[str, str] = {}
     rest = iter(args)
@@ -91,9 +120,9 @@ def _parse_push(args: list[str]) -> tuple[str, dict[str, str]]:
             positional.append(arg)
             continue
         name, eq, value = arg[2:].partition("=")
-        if name not in _FLAGS:
+        if name not in _FLAGS[command]:
             raise Failure(f"unknown flag: --{name}")
-        if not eq:
+        if not eq and name not in _SWITCHES:
             following = next(rest, None)
             if following is None:
                 raise Failure(f"flag needs an argument: --{name}")
@@ -101,10 +130,36 @@ def _parse_push(args: list[str]) -> tuple[str, dict[str, str]]:
         flags[name] = value
     if len(positional) != 1:
         raise Failure(f"accepts 1 arg(s), received {len(positional)}")
-    missing = [f'"{f}"' for f in _FLAGS if f not in flags]
-    if missing:
-        raise Failure(f"required flag(s) {', '.join(missing)} not set")
     return positional[0], flags
+
+
+def _login_flags(flags: dict[str, str]) -> dict[str, str]:
+    """cobra's checks: a required flag, then the flag groups (together, one required, exclusive)."""
+    if "platform-address" not in flags:
+        raise Failure('required flag(s) "platform-address" not set')
+    together = [f for f in ("platform-username", "platform-password") if f in flags]
+    if len(together) == 1:
+        missing = "platform-password" if together[0] == "platform-username" else "platform-username"
+        raise Failure(
+            f"if any flags in the group [platform-username platform-password] are set they must all be set; "
+            f"missing [{missing}]"
+        )
+    if not together and "platform-token" not in flags:
+        raise Failure("at least one of the flags in the group [platform-token platform-username] is required")
+    if together and "platform-token" in flags:
+        raise Failure(
+            "if any flags in the group [platform-token platform-username] are set none of the others can be; "
+            "[platform-token platform-username] were all set"
+        )
+    return flags
+
+
+def _verify(path: Path) -> int:
+    summary = verify(path)
+    print(summary.render(path.absolute()), flush=True)
+    if summary.failed:
+        return _fail(f"{len(summary.failed)} file(s) failed verification")
+    return 0
 
 
 def push(package: Path, flags: dict[str, str]) -> int:
@@ -117,15 +172,18 @@ def push(package: Path, flags: dict[str, str]) -> int:
         raise Failure(
             f'Post "{address}/console-acp/api/v1/token/login": dial tcp: connect: connection refused'
         )
-    if (flags["platform-username"], flags["platform-password"]) != (platform.username, platform.password):
+    if "platform-token" in flags:
+        if not platform.token or flags["platform-token"] != platform.token:
+            raise Failure("authentication failed: 401 Unauthorized")
+    elif (flags["platform-username"], flags["platform-password"]) != (platform.username, platform.password):
         raise Failure("authentication failed: 401 Unauthorized")
     print(f"Logged in to {address} as {platform.username}", flush=True)
     with tempfile.TemporaryDirectory(prefix="violet-") as tmp:
         manifest = _unpack(package, Path(tmp))
         images = manifest.get("images") or []
+        arch = " ".join(manifest.get("arch") or []) or "?"
         print(
-            f"Package {manifest.get('name')} {manifest.get('version', '')} ({manifest.get('arch', '?')}): "
-            f"{len(images)} image(s)",
+            f"Package {manifest.get('name')} {manifest.get('version', '')} ({arch}): {len(images)} image(s)",
             flush=True,
         )
         _fault(package, registry, images)

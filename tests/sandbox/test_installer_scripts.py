@@ -1,6 +1,7 @@
 """The installer's stand-ins on the sandbox's installer node, run over SSH as the bot runs them:
-`res/upload.sh` and `violet push` push real images with skopeo, fail as the real ones do, and
-carry the fault switches the restore tests use."""
+`res/upload.sh` and `violet push` push real images with skopeo, `violet show` and `violet verify`
+print what Alauda's documentation shows, all fail as the real ones do, and carry the fault
+switches the preflight and restore tests use."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ pytestmark = [
     pytest.mark.skipif(skopeo_binary() is None, reason="skopeo is not installed (Debian package skopeo)"),
 ]
 
-CLICKHOUSE = "clickhouse-operator.amd64.v4.2.0.tgz"
+CLICKHOUSE = "clickhouse-operator.v4.2.0.tgz"
+CLICKHOUSE_IMAGES = {"acp/clickhouse-operator-bundle:v4.2.0", "ait/clickhouse-operator:v4.2.0"}
 OLD_TAGS = {"acp/archon:v4.1.0", "acp/courier-api:v4.1.2", "acp/toolbox:v4.1.0"}
 CUSTOM = {"retail/order-service:1.4.2", "retail/report-builder:2.0.0-rc1"}
 
@@ -78,7 +80,23 @@ async def upload(box: Sandbox, mode: str, password: str | None = None) -> Ran:
     )
 
 
-async def violet(box: Sandbox, package: str, password: str | None = None, address: str | None = None) -> Ran:
+async def violet(
+    box: Sandbox,
+    package: str,
+    password: str | None = None,
+    address: str | None = None,
+    token: str | None = None,
+) -> Ran:
+    login = (
+        ["--platform-token", token]
+        if token
+        else [
+            "--platform-username",
+            box.platform_username,
+            "--platform-password",
+            password or box.platform_password,
+        ]
+    )
     return await on_node(
         box,
         "violet",
@@ -86,10 +104,7 @@ async def violet(box: Sandbox, package: str, password: str | None = None, addres
         str(box.plugin_dir / package),
         "--platform-address",
         address or box.platform_url,
-        "--platform-username",
-        box.platform_username,
-        "--platform-password",
-        password or box.platform_password,
+        *login,
     )
 
 
@@ -190,8 +205,8 @@ async def test_violet_push_restores_a_packages_images(purged: Sandbox, tmp_path:
     lines = ran.stdout.splitlines()
     assert lines[0] == f"Logged in to {purged.platform_url} as {purged.platform_username}"
     assert lines[-1] == f"Push package {CLICKHOUSE} succeeded"
-    assert purged.package_images[CLICKHOUSE] == ["ait/clickhouse-operator:v4.2.0"]
-    assert await catalog(purged) == {"ait/clickhouse-operator:v4.2.0"}
+    assert set(purged.package_images[CLICKHOUSE]) == CLICKHOUSE_IMAGES, "the bundle and the operator's image"
+    assert await catalog(purged) == CLICKHOUSE_IMAGES
     await pull(purged.registry, "ait/clickhouse-operator:v4.2.0", tmp_path / "operator")
 
 
@@ -243,7 +258,7 @@ async def test_violet_fail_switch_once_fails_one_push_then_lets_the_retry_throug
 
     retry = await violet(purged, CLICKHOUSE)
     assert retry.exit_status == 0, retry.stderr
-    assert await catalog(purged) == {"ait/clickhouse-operator:v4.2.0"}
+    assert await catalog(purged) == CLICKHOUSE_IMAGES
 
 
 async def test_violet_fail_switch_always_fails_every_push(purged: Sandbox) -> None:
@@ -262,14 +277,25 @@ async def test_violet_fail_switch_always_fails_every_push(purged: Sandbox) -> No
 
 
 async def test_violet_answers_a_missing_package_or_flag_with_an_error(box: Sandbox) -> None:
-    missing = await violet(box, "nowhere.amd64.v1.0.0.tgz")
+    missing = await violet(box, "nowhere.v1.0.0.tgz")
     assert missing.exit_status == 1
     assert missing.stderr.startswith("Error: open ") and "no such file or directory" in missing.stderr
     no_flags = await on_node(box, "violet", "push", f"plugins/{CLICKHOUSE}")
-    assert no_flags.exit_status == 1
-    assert 'required flag(s) "platform-address", "platform-username", "platform-password" not set' in (
-        no_flags.stderr
+    assert (no_flags.exit_status, no_flags.stderr) == (
+        1,
+        'Error: required flag(s) "platform-address" not set\n',
     )
+    no_login = await on_node(
+        box, "violet", "push", f"plugins/{CLICKHOUSE}", "--platform-address", box.platform_url
+    )
+    assert (
+        "at least one of the flags in the group [platform-token platform-username] is required"
+        in no_login.stderr
+    )
+    half = await on_node(
+        box, "violet", "push", f"plugins/{CLICKHOUSE}", "--platform-address", "u", "--platform-username", "a"
+    )
+    assert "are set they must all be set; missing [platform-password]" in half.stderr
 
 
 async def test_the_environment_names_the_platform_for_violet(box: Sandbox) -> None:
@@ -281,3 +307,86 @@ async def test_the_environment_names_the_platform_for_violet(box: Sandbox) -> No
     assert env["REGCLEAN_INSTALLER_DIR"] == str(box.installer_dir.resolve())
     assert (box.installer_dir / "res" / "upload.sh").is_file()
     assert box.violet.parent == box.nodes.nodes[INSTALLER_NODE].bin_dir
+
+
+async def test_violet_push_takes_the_platform_token_instead_of_username_and_password(purged: Sandbox) -> None:
+    ran = await violet(purged, CLICKHOUSE, token=purged.platform_token)
+    assert ran.exit_status == 0, ran.stderr
+    assert await catalog(purged) == CLICKHOUSE_IMAGES
+    wrong = await violet(purged, CLICKHOUSE, token="not-the-token")
+    assert (wrong.exit_status, wrong.stderr) == (1, "Error: authentication failed: 401 Unauthorized\n")
+    both = await on_node(
+        purged, "violet", "push", f"plugins/{CLICKHOUSE}", "--platform-address", purged.platform_url,
+        "--platform-token", purged.platform_token,
+        "--platform-username", purged.platform_username, "--platform-password", purged.platform_password,
+    )  # fmt: skip
+    assert both.exit_status == 1
+    assert both.stderr == (
+        "Error: if any flags in the group [platform-token platform-username] are set none of the others can be; "
+        "[platform-token platform-username] were all set\n"
+    )
+    assert PLATFORM_CANARY in purged.platform_token
+
+
+async def test_violet_show_prints_the_documented_format_of_what_is_inside_the_package(box: Sandbox) -> None:
+    short = await on_node(box, "violet", "show", "plugins/topolvm-operator.v2.3.0.tgz")
+    assert (short.exit_status, short.stdout) == (
+        0,
+        "Name: NativeStor\nType: bundle\nArch: [linux/amd64]\nVersion: 2.3.0\n",
+    )
+    full = await on_node(box, "violet", "show", "plugins/topolvm-operator.v2.3.0.tgz", "--all")
+    assert full.stdout.splitlines() == [
+        "Name: NativeStor",
+        "Type: bundle",
+        "Arch: []",
+        "Version: 2.3.0",
+        "Artifact: build-harbor.alauda.cn/acp/topolvm-operator-bundle:v3.11.0",
+        "RelateImages: [build-harbor.alauda.cn/acp/topolvm-operator:v3.11.0 build-harbor.alauda.cn/acp/topolvm:v3.11.0 "
+        "build-harbor.alauda.cn/3rdparty/k8scsi/csi-provisioner:v3.00]",
+    ]
+    plugin = await on_node(box, "violet", "show", "plugins/plugins-volcano-v4.2.3-hybrid.tgz", "--all")
+    assert (
+        "Type: moduleplugin" in plugin.stdout
+        and "Artifact: build-harbor.alauda.cn/acp/chart-volcano:v4.2.3" in (plugin.stdout)
+    )
+
+
+async def test_violet_show_refuses_a_missing_or_cut_package_as_violet_does(box: Sandbox) -> None:
+    missing = await on_node(box, "violet", "show", "plugins/nowhere.tgz")
+    assert (missing.exit_status, missing.stdout) == (1, "")
+    assert missing.stderr == "Error: open plugins/nowhere.tgz: no such file or directory\n"
+    box.corrupt_package("cilium-v4.2.17.tgz")
+    cut = await on_node(box, "violet", "show", "plugins/cilium-v4.2.17.tgz", "--all")
+    assert (cut.exit_status, cut.stderr) == (
+        1,
+        "Error: invalid package cilium-v4.2.17.tgz: gzip: invalid header\n",
+    )
+    extra = await on_node(box, "violet", "show", "a.tgz", "b.tgz")
+    assert "accepts 1 arg(s), received 2" in extra.stderr
+
+
+async def test_violet_verify_sorts_packages_by_their_verification_file(box: Sandbox) -> None:
+    clean = await on_node(box, "violet", "verify", "plugins")
+    assert clean.exit_status == 0, clean.stderr
+    lines = clean.stdout.splitlines()
+    assert lines[:2] == [f"verify path: {box.plugin_dir}", "====== Verification Summary ======"]
+    assert (
+        f"Verified successfully with GPG: {sum(s.type == 'bundle' for s in box.package_specs)} file(s)"
+        in lines
+    )
+    assert "Verification failed: 0 file(s)" in lines and "No verification file found: 0 file(s)" in lines
+
+    box.break_verification("kafka-operator.v4.1.8.tgz", "mismatch")
+    box.break_verification("hami-v2.5.1.tgz", "mismatch")
+    box.break_verification("metallb-v4.2.0.tgz", "missing")
+    broken = await on_node(box, "violet", "verify", "plugins")
+    assert broken.exit_status == 1 and broken.stderr == "Error: 2 file(s) failed verification\n"
+    text = broken.stdout
+    failed = text[text.index("Verification failed: 2 file(s)") : text.index("No verification file found")]
+    assert f"  - {box.plugin_dir / 'hami-v2.5.1.tgz'}" in failed
+    assert f"  - {box.plugin_dir / 'kafka-operator.v4.1.8.tgz'}" in failed
+    assert text.rstrip().endswith(
+        f"No verification file found: 1 file(s)\n  - {box.plugin_dir / 'metallb-v4.2.0.tgz'}"
+    )
+    one = await on_node(box, "violet", "verify", "plugins/velero-v4.2.1.tgz")
+    assert "Verified successfully with checksum: 1 file(s)" in one.stdout and one.exit_status == 0

@@ -18,14 +18,16 @@ from kubernetes.stream import stream
 from actions.inventory import InventoryRequest, record_inventory
 from actions.kube import KubeClient
 from actions.packages import coverage
+from actions.plugin_dir import read_plugin_dir
 from actions.registry import RegistryClient, RegistryTarget
+from actions.ssh import SshTarget
 from sandbox.kube import KubeApiServer
 from sandbox.kube.fixtures import load_fixture
 from sandbox.pods import REGISTRY_SELECTOR, RegistryPods
 from sandbox.registry import registry_binary, skopeo_binary
 from sandbox.registry.images import layout_blobs, make_oci_layout
 from sandbox.registry.seed import LAYER_SIZE, image_seed
-from sandbox.stack import Sandbox
+from sandbox.stack import INSTALLER_NODE, Sandbox
 from tests.present import present
 
 pytestmark = [
@@ -261,21 +263,44 @@ async def test_the_installer_packages_cover_every_installed_operator_and_plugin(
         inventory = await record_inventory(kube, InventoryRequest(), progress)
     finally:
         kube.close()
-    packages = sorted(p.name for p in box.plugin_dir.iterdir())
-    assert packages == box.packages
-    result = coverage(inventory, packages)
+    node = box.nodes.nodes[INSTALLER_NODE]
+    target = SshTarget(
+        INSTALLER_NODE, node.port, "root", box.nodes.keys.client_key, box.nodes.keys.known_hosts
+    )
+    read = await read_plugin_dir(target, str(box.plugin_dir))
+    assert list(read.files) == box.packages == sorted(spec.file for spec in box.package_specs)
+    assert {
+        "envoy-gateway-operator.tgz",
+        "plugins-volcano-v4.2.3-hybrid.tgz",
+        "topolvm-operator.v2.3.0.tgz",
+    } < set(read.files), "named as shipped"
+    assert read.verification.failed == read.verification.missing == ()
+    assert len(read.verification.gpg) + len(read.verification.checksum) == len(read.files)
+    topolvm = next(s for s in read.shown if s.file == "topolvm-operator.v2.3.0.tgz")
+    assert (topolvm.name, topolvm.type, topolvm.version) == ("NativeStor", "bundle", "2.3.0")
+    assert topolvm.artifact == "build-harbor.alauda.cn/acp/topolvm-operator-bundle:v3.11.0"
+    result = coverage(inventory, read.shown)
     # Only the EDGE case of the sample stays uncovered: Installed, with no installedCSV to match.
     assert [(u.kind, u.what) for u in result.uncovered] == [("operator", "global/tektoncd-operator")]
-    assert not result.unparsed
+    assert result.unshowable == ()
 
-    (box.plugin_dir / "clickhouse-operator.amd64.v4.2.0.tgz").unlink()
-    (box.plugin_dir / "volcano.ALL.v4.2.3.tgz").unlink()
-    missing = coverage(inventory, [p.name for p in box.plugin_dir.iterdir()])
+    (box.plugin_dir / "clickhouse-operator.v4.2.0.tgz").unlink()
+    (box.plugin_dir / "plugins-volcano-v4.2.3-hybrid.tgz").unlink()
+    box.corrupt_package("cilium-v4.2.17.tgz")
+    box.break_verification("kafka-operator.v4.1.8.tgz", "mismatch")
+    box.break_verification("hami-v2.5.1.tgz", "missing")
+    again = await read_plugin_dir(target, str(box.plugin_dir))
+    missing = coverage(inventory, again.shown)
     assert {(u.what, u.wanted) for u in missing.uncovered} >= {
         ("global/clickhouse-operator", "clickhouse-operator v4.2.0"),
         ("volcano on global", "volcano v4.2.3"),
         ("volcano on business-1", "volcano v4.2.3"),
     }
+    assert [(s.file, s.error) for s in missing.unshowable] == [
+        ("cilium-v4.2.17.tgz", "Error: invalid package cilium-v4.2.17.tgz: gzip: invalid header")
+    ]
+    assert set(again.verification.failed) == {"cilium-v4.2.17.tgz", "kafka-operator.v4.1.8.tgz"}
+    assert again.verification.missing == ("hami-v2.5.1.tgz",)
 
 
 async def test_the_environment_points_the_bot_at_the_sandbox(box: Sandbox) -> None:

@@ -107,11 +107,16 @@ class PlannedPreflight:
     tags: int
     """Tags in the registry, over every repository."""
     custom: int
-    """Custom repositories (neither the installer nor a package restores them)."""
+    """Custom tags (neither the installer nor a package restores them); repositories in a plan made
+    before the preflight counted tags."""
     custom_ack_by: str | None
     """Who acknowledged that the custom images are lost, if anybody did."""
     workload_images: int
     """Images from the registry that the cluster's pods use."""
+    unverified: int = 0
+    """Packages without a verification file (0 in a plan made before the preflight verified packages)."""
+    unverified_ack_by: str | None = None
+    """The approver who acknowledged them, if anybody did."""
 
     def encode(self) -> dict[str, Any]:
         """The JSON form."""
@@ -123,6 +128,12 @@ class PlannedPreflight:
             "custom": self.custom,
             "custom_ack_by": self.custom_ack_by,
             "workload_images": self.workload_images,
+            # only when there are any: a plan without them encodes (and fingerprints) as before
+            **(
+                {"unverified": self.unverified, "unverified_ack_by": self.unverified_ack_by}
+                if self.unverified
+                else {}
+            ),
         }
 
 
@@ -195,7 +206,9 @@ class Plan:
             top.get("minio"), "plan.minio", ("namespace", "pod", "uid", "versioning"), ("versioning",)
         )
         inventory = Fields(top.get("inventory"), "plan.inventory", ("snapshot", "operators", "plugins"))
-        pre = Fields(top.get("preflight"), "plan.preflight", _PREFLIGHT_KEYS)
+        pre = Fields(
+            top.get("preflight"), "plan.preflight", _PREFLIGHT_KEYS, ("unverified", "unverified_ack_by")
+        )
         return cls(
             run=top.integer("run"),
             bucket=top.text("bucket"),
@@ -223,6 +236,8 @@ class Plan:
                 custom=pre.integer("custom"),
                 custom_ack_by=pre.maybe_text("custom_ack_by"),
                 workload_images=pre.integer("workload_images"),
+                unverified=pre.integer("unverified") if "unverified" in pre else 0,
+                unverified_ack_by=pre.maybe_text("unverified_ack_by") if "unverified_ack_by" in pre else None,
             ),
             gates=tuple(
                 _verdict(Fields(g, f"plan.gates[{i}]", ("key", "title", "passed")))
@@ -275,6 +290,8 @@ def plan_of(
             custom=len(record.custom),
             custom_ack_by=record.custom_ack_by,
             workload_images=len(record.workload_images),
+            unverified=len(record.verification.missing) if record.verification is not None else 0,
+            unverified_ack_by=record.verify_ack_by,
         ),
         gates=tuple(GateVerdict.of(g) for g in gates),
         window=window,
@@ -283,7 +300,10 @@ def plan_of(
 
 _PLAN_KEYS = ("run", "bucket", "minio", "command", "backups", "inventory", "preflight", "window", "gates")
 _BACKUP_KEYS = ("node", "address", "archive", "bytes", "sha256")
-_PREFLIGHT_KEYS = ("id", "packages", "repositories", "tags", "custom", "custom_ack_by", "workload_images")
+_PREFLIGHT_KEYS = (
+    "id", "packages", "repositories", "tags", "custom", "custom_ack_by", "workload_images",
+    "unverified", "unverified_ack_by",
+)  # fmt: skip
 
 
 def _backup(fields: Fields) -> PlannedBackup:

@@ -80,23 +80,73 @@ def backup_gate(backups: Sequence[NodeBackup], snapshot: SnapshotView | None, ex
 
 
 def package_gate(result: Coverage | None) -> Gate:
-    """3. Every operator and plugin recorded as installed has its package in the plugin directory."""
+    """3. Every operator and plugin recorded as installed has its package, by what `violet show` shows."""
     title = "A package for every installed operator and plugin"
     if result is None:
         return Gate(
-            "packages", title, False, "The plugin directory was not listed yet.", "Run `/regclean preflight`."
+            "packages", title, False, "The plugin directory was not read yet.", "Run `/regclean preflight`."
         )
     if result.complete:
         return Gate("packages", title, True, f"{len(result.packages)} packages cover everything installed.")
-    lines = [f"{u.kind} {u.what}: needs {u.wanted}" for u in result.uncovered[:20]]
-    more = f" …and {len(result.uncovered) - 20} more" if len(result.uncovered) > 20 else ""
+    problems = [f"violet cannot show {s.file} ({s.error})" for s in result.unshowable[:10]]
+    problems += [f"no package for {u.kind} {u.what}: needs {u.wanted}" for u in result.uncovered[:20]]
+    hidden = max(0, len(result.unshowable) - 10) + max(0, len(result.uncovered) - 20)
+    more = f" …and {hidden} more" if hidden else ""
     return Gate(
         "packages",
         title,
         False,
-        "No package for: " + "; ".join(lines) + more + ".",
-        "Put the missing packages (NAME.ARCH.VERSION.tgz) in the plugin directory, then run the preflight again.",
+        "; ".join(problems) + more + ".",
+        "Put the missing packages in the plugin directory and replace those violet cannot show "
+        "(matched by what `violet show --all` prints: Artifact and Version), then run the preflight again.",
     )
+
+
+def verification_gate(record: PreflightRecord | None) -> Gate:
+    """4. `violet verify` vouches for every package: none failed, and any without a verification file
+    was acknowledged by an approver."""
+    title = "Packages verified (signature or checksum)"
+    verification = None if record is None else record.verification
+    if verification is None:
+        return Gate(
+            "verify", title, False, "The packages were not verified yet.", "Run `/regclean preflight`."
+        )
+    if verification.error is not None:
+        return Gate(
+            "verify",
+            title,
+            False,
+            f"violet verify gave no summary: {verification.error}",
+            "Run `/regclean preflight` again.",
+        )
+    good = len(verification.gpg) + len(verification.checksum)
+    found = f"{good} verified ({len(verification.gpg)} GPG, {len(verification.checksum)} checksum)."
+    if verification.failed:
+        return Gate(
+            "verify",
+            title,
+            False,
+            found + " Verification failed: " + _names(verification.failed) + ".",
+            "Replace these packages with intact copies (and their .sig or checksum file), then run the preflight again.",
+        )
+    if not verification.missing:
+        return Gate("verify", title, True, found)
+    missing = f" No verification file: {_names(verification.missing)}."
+    if record is None or record.verify_ack_by is None:
+        return Gate(
+            "verify",
+            title,
+            False,
+            found + missing,
+            "Add their .sig or checksum files, or an approver presses *Acknowledge unverified packages* "
+            "on the preflight message.",
+        )
+    return Gate("verify", title, True, found + missing + f" Acknowledged by {record.verify_ack_by}.")
+
+
+def _names(files: tuple[str, ...], limit: int = 10) -> str:
+    more = f" …and {len(files) - limit} more" if len(files) > limit else ""
+    return ", ".join(files[:limit]) + more
 
 
 def _span(delta: timedelta) -> str:
@@ -113,7 +163,7 @@ def _ago(delta: timedelta) -> str:
 
 
 def registry_gate(record: PreflightRecord | None) -> Gate:
-    """4. The registry's repositories and tags recorded, and the custom images acknowledged."""
+    """5. The registry's repositories and tags recorded, and the custom images acknowledged."""
     title = "Registry recorded, custom images acknowledged"
     if record is None:
         return Gate(
@@ -127,7 +177,7 @@ def registry_gate(record: PreflightRecord | None) -> Gate:
             "registry",
             title,
             False,
-            found + f" {len(record.custom)} repositories are custom images that nothing will restore.",
+            found + f" {len(record.custom)} tags are custom images that nothing will restore.",
             "Export them, then press *Acknowledge custom images* on the preflight message.",
         )
     return Gate(

@@ -15,14 +15,21 @@ from datetime import datetime
 
 from actions.backup import NodeBackup
 from actions.kube import KubeReader
-from actions.packages import coverage, custom_repositories, parse_package
-from actions.plugin_dir import list_packages
+from actions.packages import coverage, custom_tags
+from actions.plugin_dir import read_plugin_dir
 from actions.registry import RegistryClient, RegistryTarget
 from actions.ssh import SshTarget
 from actions.workloads import workload_images
 from bot.config.settings import Settings
 from bot.core.model import SnapshotView
-from bot.steps.preflight.gates import Gate, backup_gate, inventory_gate, package_gate, registry_gate
+from bot.steps.preflight.gates import (
+    Gate,
+    backup_gate,
+    inventory_gate,
+    package_gate,
+    registry_gate,
+    verification_gate,
+)
 from bot.steps.preflight.model import PreflightRecord, PreflightReport
 
 
@@ -44,8 +51,9 @@ async def gather(
     page_size: int,
     namespaces: Sequence[str],
 ) -> PreflightRecord:
-    """List the packages, record the registry, and collect the workloads' images (id 0: not stored yet)."""
-    packages = await list_packages(sources.installer, sources.plugin_dir)
+    """Read the packages as violet shows and verifies them, record the registry, and collect the
+    workloads' images with who uses them (id 0: not stored yet)."""
+    plugins = await read_plugin_dir(sources.installer, sources.plugin_dir)
     async with RegistryClient(sources.registry) as client:
         registry = await client.record()
     reader = kube()
@@ -55,7 +63,8 @@ async def gather(
         close = getattr(reader, "close", None)
         if callable(close):
             close()
-    parsed = [p for p in map(parse_package, packages) if p is not None]
+    custom = custom_tags(registry.repositories, plugins.shown, namespaces)
+    prefix = sources.registry.address.rstrip("/") + "/"
     return PreflightRecord(
         id=0,
         run_id=0,
@@ -63,11 +72,14 @@ async def gather(
         recorded_by=requester,
         installer_node=sources.installer.address,
         plugin_dir=sources.plugin_dir,
-        packages=packages,
+        packages=plugins.files,
         registry=sources.registry.address,
         repositories=dict(registry.repositories),
-        custom=custom_repositories(registry.repositories, parsed, namespaces),
-        workload_images=images,
+        custom=custom,
+        workload_images=tuple(images),
+        shown=plugins.shown,
+        verification=plugins.verification,
+        custom_workloads={tag: images.get(prefix + tag, ()) for tag in custom},
     )
 
 
@@ -79,14 +91,15 @@ def judge(
     now: datetime,
     window: Gate,
 ) -> PreflightReport:
-    """Gates 1 to 5, from what the run stored (gate 6 is the approval itself)."""
+    """Gates 1 to 6, from what the run stored (gate 7 is the approval itself)."""
     covered = None
     if record is not None and snapshot is not None and snapshot.inventory is not None:
-        covered = coverage(snapshot.inventory, record.packages)
+        covered = coverage(snapshot.inventory, record.shown)
     gates = (
         inventory_gate(snapshot, now, settings.inventory_max_age),
         backup_gate(backups, snapshot, settings.expected_nodes),
         package_gate(covered),
+        verification_gate(record),
         registry_gate(record),
         window,
     )

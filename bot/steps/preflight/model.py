@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from actions.packages import Coverage
+from actions.violet_output import Shown, Verification
 from bot.steps.preflight.gates import Gate
 
 
@@ -26,11 +27,21 @@ class PreflightRecord:
     repositories: dict[str, tuple[str, ...]]
     """Every repository and its tags, as the registry's catalog had them."""
     custom: tuple[str, ...]
-    """Repositories that neither the installer nor a package restores (custom images)."""
+    """Tags (`repo:tag`) that neither the installer nor a package restores (custom images); a
+    preflight stored before revision 0002 holds repositories here."""
     workload_images: tuple[str, ...]
     """Every image that a pod of the global cluster uses from the platform registry."""
     custom_ack_by: str | None = None
     custom_ack_at: datetime | None = None
+    shown: tuple[Shown, ...] = ()
+    """`violet show --all` of each package, in file order (empty for a preflight from before revision 0002)."""
+    verification: Verification | None = None
+    """`violet verify` of the plugin directory (None for a preflight from before revision 0002)."""
+    verify_ack_by: str | None = None
+    """Who acknowledged the packages that have no verification file."""
+    verify_ack_at: datetime | None = None
+    custom_workloads: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Custom tag → the workloads (`namespace/name`) that use it."""
 
     @property
     def tag_count(self) -> int:

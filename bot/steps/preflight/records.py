@@ -1,15 +1,18 @@
 """What the preflight leaves in the store: the evidence the purge gate and the final report rely on.
 
-The acknowledgement of custom images is a conditional update, so that two people pressing the
-button at once leave one audited acknowledgement.
+Each acknowledgement (custom images; packages without a verification file) is a conditional
+update, so that two people pressing the button at once leave one audited acknowledgement.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
+from actions.violet_output import Shown, Verification
 from bot.steps.preflight.model import PreflightRecord
 from bot.store.database import Database
 from bot.store.schema import AuditRow, PreflightRow, aware, maybe_aware
@@ -36,6 +39,11 @@ class PreflightRecords:
                 repositories={repo: list(tags) for repo, tags in record.repositories.items()},
                 custom=list(record.custom),
                 workload_images=list(record.workload_images),
+                packages_shown=[_encode_shown(shown) for shown in record.shown],
+                verification=None
+                if record.verification is None
+                else _encode_verification(record.verification),
+                custom_workloads={tag: list(users) for tag, users in record.custom_workloads.items()},
             )
             s.add(row)
             s.flush()
@@ -56,28 +64,42 @@ class PreflightRecords:
 
     def acknowledge_custom(self, preflight_id: int, user: str) -> tuple[bool, PreflightRecord]:
         """Record who acknowledged the custom images; False when someone already had (it stays theirs)."""
-        now = self._db.clock.now()
+        return self._acknowledge(
+            preflight_id, user, "custom_images.acknowledged", PreflightRow.custom_ack_by, PreflightRow.custom_ack_at,
+            lambda row: {"preflight": row.id, "images": list(row.custom)},
+        )  # fmt: skip
+
+    def acknowledge_unverified(self, preflight_id: int, user: str) -> tuple[bool, PreflightRecord]:
+        """Record who acknowledged the packages without a verification file; False when someone already had."""
+        return self._acknowledge(
+            preflight_id, user, "unverified_packages.acknowledged", PreflightRow.verify_ack_by,
+            PreflightRow.verify_ack_at,
+            lambda row: {"preflight": row.id, "packages": list((row.verification or {}).get("missing") or [])},
+        )  # fmt: skip
+
+    def _acknowledge(
+        self,
+        preflight_id: int,
+        user: str,
+        action: str,
+        by: Any,
+        at: Any,
+        detail: Any,
+    ) -> tuple[bool, PreflightRecord]:
+        now: datetime = self._db.clock.now()
         with self._db.session() as s:
             moved = cast(
                 CursorResult[Any],
                 s.execute(
                     update(PreflightRow)
-                    .where(PreflightRow.id == preflight_id, PreflightRow.custom_ack_by.is_(None))
-                    .values(custom_ack_by=user, custom_ack_at=now)
+                    .where(PreflightRow.id == preflight_id, by.is_(None))
+                    .values({by.key: user, at.key: now})
                 ),
             ).rowcount
             row = s.get_one(PreflightRow, preflight_id)
             s.refresh(row)
             if moved:
-                s.add(
-                    AuditRow(
-                        at=now,
-                        actor=user,
-                        action="custom_images.acknowledged",
-                        run_id=row.run_id,
-                        detail={"preflight": row.id, "repositories": list(row.custom)},
-                    )
-                )
+                s.add(AuditRow(at=now, actor=user, action=action, run_id=row.run_id, detail=detail(row)))
             return bool(moved), _preflight(row)
 
 
@@ -96,4 +118,33 @@ def _preflight(row: PreflightRow) -> PreflightRecord:
         workload_images=tuple(row.workload_images),
         custom_ack_by=row.custom_ack_by,
         custom_ack_at=maybe_aware(row.custom_ack_at),
+        shown=tuple(_decode_shown(item) for item in row.packages_shown or ()),
+        verification=None if row.verification is None else _decode_verification(row.verification),
+        verify_ack_by=row.verify_ack_by,
+        verify_ack_at=maybe_aware(row.verify_ack_at),
+        custom_workloads={tag: tuple(users) for tag, users in (row.custom_workloads or {}).items()},
+    )
+
+
+def _encode_shown(shown: Shown) -> dict[str, Any]:
+    return {**dataclasses.asdict(shown), "relate_images": list(shown.relate_images)}
+
+
+def _decode_shown(item: dict[str, Any]) -> Shown:
+    fields = {f.name for f in dataclasses.fields(Shown)}
+    known = {k: v for k, v in item.items() if k in fields}
+    return Shown(**{**known, "relate_images": tuple(known.get("relate_images") or ())})
+
+
+def _encode_verification(verification: Verification) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(verification).items()}
+
+
+def _decode_verification(item: dict[str, Any]) -> Verification:
+    return Verification(
+        gpg=tuple(item.get("gpg") or ()),
+        checksum=tuple(item.get("checksum") or ()),
+        failed=tuple(item.get("failed") or ()),
+        missing=tuple(item.get("missing") or ()),
+        error=item.get("error"),
     )

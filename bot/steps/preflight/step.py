@@ -1,5 +1,6 @@
 """The preflight: read what the gates need, store it, and post every gate's verdict; and the
-acknowledgement of custom images that the purge deletes and nothing restores."""
+acknowledgements: of custom images that the purge deletes and nothing restores, and of packages
+that no signature or checksum vouches for."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from bot.steps.schedule.calendar import Calendar
 
 
 class PreflightStep:
-    """`/regclean preflight`, the custom images' acknowledgement, and the gates as they hold now."""
+    """`/regclean preflight`, its two acknowledgements, and the gates as they hold now."""
 
     def __init__(self, ctx: StepContext, calendar: Calendar) -> None:
         self._ctx = ctx
@@ -32,12 +33,7 @@ class PreflightStep:
     async def acknowledge_custom(self, preflight_id: int, user: str) -> str:
         """Someone acknowledges the custom images of a preflight record (audited, counted once)."""
         engine = self._ctx.engine
-        record = await engine.db(self._records.preflight, preflight_id)
-        run = await engine.db(self._ctx.store.active_run)
-        if record is None or run is None or record.run_id != run.id:
-            raise RunbookError(
-                "This preflight is not part of the active run; run `/regclean preflight` again."
-            )
+        record, run = await self._of_active_run(preflight_id)
         if not record.custom:
             raise RunbookError("This preflight found no custom images; there is nothing to acknowledge.")
         moved, acknowledged = await engine.db(self._records.acknowledge_custom, preflight_id, user)
@@ -47,8 +43,37 @@ class PreflightStep:
         await engine.tell(self._ctx.notifier.custom_images_acknowledged(run, report, user))
         return f"You acknowledged {len(record.custom)} custom images: the purge deletes them and nothing restores them."
 
+    async def acknowledge_unverified(self, preflight_id: int, user: str) -> str:
+        """An approver acknowledges the packages that have no verification file (audited, counted once)."""
+        engine = self._ctx.engine
+        record, run = await self._of_active_run(preflight_id)
+        missing = record.verification.missing if record.verification is not None else ()
+        if not missing:
+            raise RunbookError(
+                "Every package of this preflight has a verification file; there is nothing to acknowledge."
+            )
+        moved, acknowledged = await engine.db(self._records.acknowledge_unverified, preflight_id, user)
+        if not moved:
+            return f"These packages were already acknowledged by <@{acknowledged.verify_ack_by}>."
+        report = await self.judge_now(run.id, acknowledged)
+        await engine.tell(self._ctx.notifier.unverified_packages_acknowledged(run, report, user))
+        return (
+            f"You acknowledged {len(missing)} packages that no signature or checksum vouches for: "
+            "the restore pushes them as they are."
+        )
+
+    async def _of_active_run(self, preflight_id: int) -> tuple[PreflightRecord, RunView]:
+        engine = self._ctx.engine
+        record = await engine.db(self._records.preflight, preflight_id)
+        run = await engine.db(self._ctx.store.active_run)
+        if record is None or run is None or record.run_id != run.id:
+            raise RunbookError(
+                "This preflight is not part of the active run; run `/regclean preflight` again."
+            )
+        return record, run
+
     async def judge_now(self, run_id: int, record: PreflightRecord | None = None) -> PreflightReport:
-        """Gates 1 to 5 as they hold now, from what the run stored."""
+        """Gates 1 to 6 as they hold now, from what the run stored."""
         engine, store = self._ctx.engine, self._ctx.store
         snapshot = await engine.db(store.latest_inventory, run_id=run_id)
         backups = await engine.db(store.latest_backups, run_id)

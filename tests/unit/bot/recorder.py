@@ -58,6 +58,11 @@ class RecordingNotifier:
     async def custom_images_acknowledged(self, run: RunView, report: PreflightReport, user: str) -> None:
         self._record("custom_ack", (report, user))
 
+    async def unverified_packages_acknowledged(
+        self, run: RunView, report: PreflightReport, user: str
+    ) -> None:
+        self._record("verify_ack", (report, user))
+
     async def approval_changed(self, run: RunView, notice: ApprovalNotice) -> dict[str, str] | None:
         self._record("approval", notice)
         return {"channel": "C", "ts": f"req-{notice.request.id}"} if notice.ref is None else None

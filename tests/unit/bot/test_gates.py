@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from actions.backup import NodeBackup
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
 from actions.packages import coverage
+from actions.violet_output import Shown, Verification
 from bot.core.model import SnapshotView
-from bot.steps.preflight.gates import backup_gate, inventory_gate, package_gate
+from bot.steps.preflight.gates import backup_gate, inventory_gate, package_gate, verification_gate
+from bot.steps.preflight.model import PreflightRecord
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -64,9 +67,54 @@ def test_the_package_gate_names_what_has_no_package() -> None:
         ),
         plugins=(PluginRow("volcano", "aligned", (Installation("global", "v4.2.3"),), None),),
     )
+    volcano = Shown(
+        "plugins-volcano-v4.2.3-hybrid.tgz", "Volcano", "moduleplugin", "v4.2.3", "r/acp/chart-volcano:v4.2.3"
+    )
+    rds = Shown("rds-operator.v4.2.2.tgz", "RDS", "bundle", "4.2.2", "r/acp/rds-operator-bundle:v4.2.2")
     assert not package_gate(None).passed
-    missing = package_gate(coverage(inventory, ["volcano.amd64.v4.2.3.tgz"]))
+    missing = package_gate(coverage(inventory, [volcano]))
     assert not missing.passed and "operator global/rds-operator: needs rds-operator v4.2.2" in missing.detail
-    assert package_gate(
-        coverage(inventory, ["volcano.amd64.v4.2.3.tgz", "rds-operator.amd64.v4.2.2.tgz"])
-    ).passed
+    assert package_gate(coverage(inventory, [volcano, rds])).passed
+
+
+def test_the_package_gate_names_a_package_violet_cannot_show_with_its_error() -> None:
+    cut = Shown("cilium-v4.2.17.tgz", error="Error: invalid package cilium-v4.2.17.tgz: gzip: invalid header")
+    gate = package_gate(coverage(Inventory(operators=(), plugins=()), [cut]))
+    assert not gate.passed
+    assert "violet cannot show cilium-v4.2.17.tgz (Error: invalid package cilium-v4.2.17.tgz" in gate.detail
+    assert "replace those violet cannot show" in (gate.remedy or "")
+
+
+def verified(**kwargs: object) -> PreflightRecord:
+    fields: dict[str, Any] = {
+        "id": 4, "run_id": 1, "recorded_at": NOW, "recorded_by": "U", "installer_node": "n", "plugin_dir": "/p",
+        "packages": ("a.tgz", "b.tgz"), "registry": "r", "repositories": {}, "custom": (), "workload_images": (),
+    }  # fmt: skip
+    return PreflightRecord(**{**fields, **kwargs})
+
+
+def test_the_verification_gate_holds_when_every_package_verified() -> None:
+    gate = verification_gate(verified(verification=Verification(gpg=("a.tgz",), checksum=("b.tgz",))))
+    assert gate.passed and gate.detail == "2 verified (1 GPG, 1 checksum)."
+    assert not verification_gate(None).passed and not verification_gate(verified()).passed
+
+
+def test_a_package_that_fails_verification_blocks_the_purge_even_when_acknowledged() -> None:
+    record = verified(verification=Verification(gpg=("a.tgz",), failed=("b.tgz",)), verify_ack_by="UBOB")
+    gate = verification_gate(record)
+    assert not gate.passed and "Verification failed: b.tgz." in gate.detail
+    assert "intact copies" in (gate.remedy or "")
+
+
+def test_a_package_without_verification_file_needs_an_approvers_acknowledgement() -> None:
+    unverified = Verification(gpg=("a.tgz",), missing=("b.tgz",))
+    waiting = verification_gate(verified(verification=unverified))
+    assert not waiting.passed and "No verification file: b.tgz." in waiting.detail
+    assert "Acknowledge unverified packages" in (waiting.remedy or "")
+    acknowledged = verification_gate(verified(verification=unverified, verify_ack_by="UBOB"))
+    assert acknowledged.passed and acknowledged.detail.endswith("Acknowledged by UBOB.")
+
+
+def test_a_verify_that_gave_no_summary_does_not_hold() -> None:
+    gate = verification_gate(verified(verification=Verification(error="Error: stat /p: no such file")))
+    assert not gate.passed and "Error: stat /p: no such file" in gate.detail

@@ -13,6 +13,7 @@ import pytest
 
 from actions.backup import NodeBackup
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
+from actions.violet_output import Verification
 from bot.config.settings import Settings
 from bot.core.model import SnapshotView
 from bot.steps.approval.plan import GateVerdict, MinioPod, Plan, PlannedBackup, plan_of
@@ -159,6 +160,20 @@ def test_a_stored_plan_decodes_and_keeps_its_encoding_and_fingerprint() -> None:
         "master-2", "127.0.0.12", "/cpaas/backup/127.0.0.12-minio.tar", None, None
     )
     assert plan.inventory.snapshot == 3 and plan.preflight.custom_ack_by == "UBOB"
+
+
+def test_packages_without_verification_file_and_their_acknowledgement_are_part_of_the_plan() -> None:
+    unverified = dataclasses.replace(record(), verification=Verification(gpg=("a.tgz",), missing=("b.tgz",)))
+    plan = plan_of(
+        SETTINGS, 1, snapshot(), backups(), unverified, POD, gates=GATES, window=WINDOW, versioning=""
+    )
+    assert plan.encode()["preflight"]["unverified"] == 1 and plan.preflight.unverified_ack_by is None
+    acknowledged = dataclasses.replace(unverified, verify_ack_by="UCAROL")
+    other = plan_of(
+        SETTINGS, 1, snapshot(), backups(), acknowledged, POD, gates=GATES, window=WINDOW, versioning=""
+    )
+    assert Plan.decode(other.encode()) == other and other.preflight.unverified_ack_by == "UCAROL"
+    assert len({made().fingerprint, plan.fingerprint, other.fingerprint}) == 3
 
 
 def test_a_versioned_bucket_is_in_the_plan_and_its_command_removes_every_version() -> None:

@@ -11,7 +11,7 @@ from actions.backup import NodeBackup
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
 from actions.mc import purge_command
 from actions.minio import PurgeResult
-from actions.packages import custom_repositories, parse_package
+from actions.violet_output import Shown, Verification
 from actions.workloads import pod_images, repository_of
 from bot.config.settings import Settings
 from bot.config.targets import minio_target, plugin_dir
@@ -37,7 +37,23 @@ INVENTORY = Inventory(
     ),
     plugins=(PluginRow("capi-provider-aws", "agnostic", (Installation("global", "v4.0.10"),), "AWS"),),
 )
-PACKAGES = ("clickhouse-operator.amd64.v4.2.0.tgz", "capi-provider-aws.ALL.v4.0.10.tgz")
+SHOWN = (
+    Shown(
+        "clickhouse-operator.v4.2.0.tgz",
+        "CH",
+        "bundle",
+        "4.2.0",
+        "h.io/acp/clickhouse-operator-bundle:v4.2.0",
+    ),
+    Shown(
+        "capi-provider-aws-v4.0.10.tgz",
+        "AWS",
+        "moduleplugin",
+        "v4.0.10",
+        "h.io/acp/chart-capi-provider-aws:v4.0.10",
+    ),
+)
+PACKAGES = tuple(s.file for s in SHOWN)
 
 
 def snapshot(age: timedelta = timedelta(hours=1)) -> SnapshotView:
@@ -55,7 +71,9 @@ def record(
     *,
     custom: tuple[str, ...] = ("retail/shop",),
     ack: str | None = None,
-    packages: tuple[str, ...] = PACKAGES,
+    shown: tuple[Shown, ...] = SHOWN,
+    verification: Verification | None = None,
+    verify_ack: str | None = None,
 ) -> PreflightRecord:
     return PreflightRecord(
         id=5,
@@ -64,20 +82,32 @@ def record(
         recorded_by="UALICE",
         installer_node="127.0.0.11",
         plugin_dir="/cpaas/installer/plugins",
-        packages=packages,
+        packages=tuple(s.file for s in shown),
         registry="reg:5000",
         repositories={"acp/archon": ("v4.2.5", "v4.1.0"), "retail/shop": ("1.0",)},
         custom=custom,
         workload_images=("reg:5000/acp/archon:v4.2.5",),
         custom_ack_by=ack,
         custom_ack_at=NOW if ack else None,
+        shown=shown,
+        verification=verification or Verification(gpg=PACKAGES[:1], checksum=PACKAGES[1:]),
+        verify_ack_by=verify_ack,
+        verify_ack_at=NOW if verify_ack else None,
+        custom_workloads={tag: ("retail/shop-7f9",) for tag in custom},
     )
 
 
 def test_every_gate_holds_only_when_everything_was_recorded_and_acknowledged() -> None:
     report = judge(SETTINGS, snapshot(), backups(), record(ack="UBOB"), NOW, NO_WINDOWS)
     assert report.passed, [g.detail for g in report.failed]
-    assert [g.key for g in report.gates] == ["inventory", "backup", "packages", "registry", "window"]
+    assert [g.key for g in report.gates] == [
+        "inventory",
+        "backup",
+        "packages",
+        "verify",
+        "registry",
+        "window",
+    ]
 
 
 def test_each_unmet_gate_is_named_with_what_would_satisfy_it() -> None:
@@ -86,8 +116,14 @@ def test_each_unmet_gate_is_named_with_what_would_satisfy_it() -> None:
             SETTINGS, snapshot(timedelta(hours=30)), backups(), record(ack="U"), NOW, NO_WINDOWS
         ),
         "backup": judge(SETTINGS, snapshot(), backups()[:2], record(ack="U"), NOW, NO_WINDOWS),
-        "packages": judge(
-            SETTINGS, snapshot(), backups(), record(ack="U", packages=PACKAGES[:1]), NOW, NO_WINDOWS
+        "packages": judge(SETTINGS, snapshot(), backups(), record(ack="U", shown=SHOWN[:1]), NOW, NO_WINDOWS),
+        "verify": judge(
+            SETTINGS,
+            snapshot(),
+            backups(),
+            record(ack="U", verification=Verification(missing=PACKAGES)),
+            NOW,
+            NO_WINDOWS,
         ),
         "registry": judge(SETTINGS, snapshot(), backups(), record(), NOW, NO_WINDOWS),
     }
@@ -96,25 +132,12 @@ def test_each_unmet_gate_is_named_with_what_would_satisfy_it() -> None:
         assert report.failed[0].remedy, key
     assert "capi-provider-aws v4.0.10" in cases["packages"].failed[0].detail
     nothing = judge(SETTINGS, None, [], None, NOW, NO_WINDOWS)
-    assert {g.key for g in nothing.failed} == {"inventory", "backup", "packages", "registry"}
+    assert {g.key for g in nothing.failed} == {"inventory", "backup", "packages", "verify", "registry"}
     saturday = parse_recurring("0 2 * * SAT 4h")
     outside = judge(SETTINGS, snapshot(), backups(), record(ack="U"), NOW, window_gate(NOW, (), [saturday]))
     assert [g.key for g in outside.failed] == ["window"] and "/regclean window" in (
         outside.failed[0].remedy or ""
     )
-
-
-def test_custom_images_are_repositories_no_installer_namespace_or_package_restores() -> None:
-    packages = [p for p in map(parse_package, PACKAGES) if p]
-    repos = [
-        "acp/archon",
-        "3rdparty/coredns",
-        "ait/clickhouse-operator",
-        "x/clickhouse-operator",
-        "retail/shop",
-        "shop",
-    ]
-    assert custom_repositories(repos, packages, ("acp", "ait", "3rdparty")) == ("retail/shop", "shop")
 
 
 def test_the_purge_command_is_the_runbooks_with_configured_inputs_quoted() -> None:
@@ -153,8 +176,9 @@ def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None
     step = store.start_step(run.id, "preflight", "UALICE")
     assert step is not None
     records = PreflightRecords(store.db)
-    saved = records.save_preflight(run.id, step.id, record())
+    saved = records.save_preflight(run.id, step.id, record(custom=("retail/shop:1.0",)))
     assert records.latest_preflight(run.id) == saved and saved.custom_ack_by is None
+    assert saved.shown == SHOWN and saved.custom_workloads == {"retail/shop:1.0": ("retail/shop-7f9",)}
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(
             pool.map(lambda u: records.acknowledge_custom(saved.id, u), [f"U{i}" for i in range(8)])
@@ -163,7 +187,7 @@ def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None
     assert len(winners) == 1
     assert all(r.custom_ack_by == winners[0].custom_ack_by for _, r in outcomes)
     audited = [e for e in store.audit_log(run.id) if e.action == "custom_images.acknowledged"]
-    assert len(audited) == 1 and audited[0].detail["repositories"] == ["retail/shop"]
+    assert len(audited) == 1 and audited[0].detail["images"] == ["retail/shop:1.0"]
     result = PurgeResult("minio-0", "registry", 10, 2, 2, 0, 0, True, ("registry-a",), True)
     purges = PurgeRecords(store.db)
     purges.save(run.id, step.id, _request(store, run.id), result)
@@ -177,3 +201,28 @@ def _request(store: Store, run_id: int) -> int:
 
     plan = plan_of(SETTINGS, run_id, snapshot(), backups(), record(), {}, gates=(), window="", versioning="")
     return Approvals(store.db).open(run_id, "UALICE", plan, 2, timedelta(minutes=5)).id
+
+
+def test_packages_without_verification_file_are_acknowledged_once_and_audited(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+    run = store.open_run("UALICE", "C1")
+    step = store.start_step(run.id, "preflight", "UALICE")
+    assert step is not None
+    records = PreflightRecords(store.db)
+    unverified = Verification(gpg=PACKAGES[:1], missing=PACKAGES[1:])
+    saved = records.save_preflight(run.id, step.id, record(custom=(), verification=unverified))
+    assert saved.verification == unverified and saved.verify_ack_by is None
+    before = judge(SETTINGS, snapshot(), backups(), saved, NOW, NO_WINDOWS)
+    assert [g.key for g in before.failed] == ["verify"]
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(
+            pool.map(lambda u: records.acknowledge_unverified(saved.id, u), ["UB", "UC", "UD", "UE"])
+        )
+    assert sum(moved for moved, _ in outcomes) == 1
+    acknowledged = records.preflight(saved.id)
+    assert acknowledged is not None and acknowledged.verify_ack_by in {"UB", "UC", "UD", "UE"}
+    assert acknowledged.custom_ack_by is None, "the custom images' acknowledgement is another one"
+    audited = [e for e in store.audit_log(run.id) if e.action == "unverified_packages.acknowledged"]
+    assert len(audited) == 1 and audited[0].detail == {"preflight": saved.id, "packages": list(PACKAGES[1:])}
+    assert judge(SETTINGS, snapshot(), backups(), acknowledged, NOW, NO_WINDOWS).passed
+    store.close()

@@ -9,6 +9,7 @@ from typing import Any
 
 from actions.minio import PurgeResult
 from actions.packages import Coverage
+from actions.violet_output import Verification
 from bot.core.model import RunState, RunView, StepState, StepView
 from bot.steps.approval.model import RequestState, RequestView
 from bot.steps.approval.plan import (
@@ -41,7 +42,7 @@ FAILED_PACKAGES = Gate(
     "A package for every installed operator and plugin",
     False,
     "No package for: operator global/clickhouse-operator: needs clickhouse-operator v4.2.0.",
-    "Put the missing packages (NAME.ARCH.VERSION.tgz) in the plugin directory, then run the preflight again.",
+    "Put the missing packages in the plugin directory, then run the preflight again.",
 )
 
 
@@ -54,11 +55,12 @@ def record(custom: tuple[str, ...] = ("team-a/app", "team-b/api"), **changes: An
         recorded_by="UALICE",
         installer_node="127.0.0.11",
         plugin_dir="/cpaas/installer/plugins",
-        packages=("sriov-network-plugin.amd64.v4.3.7.tgz", "langflow.ALL.v1.6.4-1.tgz"),
+        packages=("cilium-v4.2.17.tgz", "envoy-gateway-operator.tgz"),
         registry="registry.example:60080",
         repositories={"acp/core": ("latest", "v4.1"), **{c: ("v1",) for c in custom}},
         custom=custom,
         workload_images=("registry.example:60080/acp/core:latest",),
+        verification=Verification(gpg=("envoy-gateway-operator.tgz",), checksum=("cilium-v4.2.17.tgz",)),
     )
     return dataclasses.replace(base, **changes)
 

@@ -24,7 +24,7 @@ from bot.core.errors import RunbookError
 from bot.steps.approval.model import Click, Outcome
 from handlers import interactions
 from handlers.blocks.approval import APPROVE, REJECT
-from handlers.blocks.preflight import ACK_CUSTOM
+from handlers.blocks.preflight import ACK_CUSTOM, ACK_UNVERIFIED
 from handlers.membership import SlackMembership
 from sandbox.slack import Ephemeral, SlackDriver, SlackWorkspace
 
@@ -59,6 +59,10 @@ class ScriptedRunbook:
 
     async def acknowledge_custom(self, preflight_id: int, user: str) -> str:
         await self._called("acknowledge_custom", preflight_id, user)
+        return self.ack_sentence
+
+    async def acknowledge_unverified(self, preflight_id: int, user: str) -> str:
+        await self._called("acknowledge_unverified", preflight_id, user)
         return self.ack_sentence
 
 
@@ -170,7 +174,7 @@ async def test_a_reject_is_confirmed_to_the_approver(clicks: Clicks) -> None:
     assert clicks.runbook.calls == [("reject", 7, APPROVER, True)]
 
 
-@pytest.mark.parametrize("action_id", [APPROVE, REJECT, ACK_CUSTOM])
+@pytest.mark.parametrize("action_id", [APPROVE, REJECT, ACK_CUSTOM, ACK_UNVERIFIED])
 @pytest.mark.parametrize("value", ["seven", "", "-1", "٣", "9" * 40])
 async def test_a_malformed_button_value_gets_a_sentence_not_a_stack_trace(
     clicks: Clicks, action_id: str, value: str
@@ -195,6 +199,21 @@ async def test_an_operator_or_approver_acknowledges_and_gets_the_runbooks_senten
     await clicks.driver.click(user, ACK_CUSTOM, "3")
     answer = await clicks.answer_to(user)
     assert clicks.runbook.calls == [("acknowledge_custom", 3, user)]
+    assert answer.text == clicks.runbook.ack_sentence
+
+
+@pytest.mark.parametrize("user", [OPERATOR, STRANGER])
+async def test_only_approvers_may_acknowledge_unverified_packages(clicks: Clicks, user: str) -> None:
+    await clicks.driver.click(user, ACK_UNVERIFIED, "3")
+    answer = await clicks.answer_to(user)
+    assert "only approvers may acknowledge unverified packages (REGCLEAN_APPROVERS)" in answer.text
+    assert clicks.runbook.calls == []
+
+
+async def test_an_approver_acknowledges_unverified_packages(clicks: Clicks) -> None:
+    await clicks.driver.click(APPROVER, ACK_UNVERIFIED, "3")
+    answer = await clicks.answer_to(APPROVER)
+    assert clicks.runbook.calls == [("acknowledge_unverified", 3, APPROVER)]
     assert answer.text == clicks.runbook.ack_sentence
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from actions.packages import Coverage
+from actions.violet_output import Verification
 from bot.steps.preflight.model import PreflightReport
-from handlers.blocks.preflight import ACK_CUSTOM, preflight_blocks, preflight_text
+from handlers.blocks.preflight import ACK_CUSTOM, ACK_UNVERIFIED, preflight_blocks, preflight_text
 from handlers.blocks.purge import purge_blocks, purge_text
 from handlers.blocks.tables import MAX_BLOCKS
 from tests.unit.handlers.samples import (
@@ -33,7 +33,7 @@ def test_every_gate_is_a_checklist_line_and_a_failed_one_says_what_would_satisfy
         assert gate.title in text
     assert text.count("✅") == 4 and text.count("❌") == 1
     assert "clickhouse-operator v4.2.0" in text
-    assert "Put the missing packages (NAME.ARCH.VERSION.tgz) in the plugin directory" in text
+    assert "Put the missing packages in the plugin directory" in text
     assert "1 of 5 gates do not hold" in text
 
 
@@ -87,7 +87,8 @@ def test_five_thousand_custom_images_fit_one_message_and_the_rest_is_counted() -
         if b["type"] == "section" and b["text"]["text"].startswith("```")
         for line in b["text"]["text"].strip("`").split("\n")
     ]
-    assert listed == list(custom[: len(listed)]), "the first repositories, each once, in order"
+    expected = [f"{tag}  ← unused" for tag in custom[: len(listed)]]
+    assert listed == expected, "the first tags, each once, in order, with who uses them"
     more = [t for t in (e["text"] for b in blocks if b["type"] == "context" for e in b["elements"])]
     assert f"…and {5000 - len(listed):,} more; the file in the thread lists every one." in more
     assert buttons(blocks)[ACK_CUSTOM]["text"]["text"] == "Acknowledge 5,000 custom images"
@@ -108,9 +109,28 @@ def test_a_preflight_without_a_record_still_shows_the_gates() -> None:
     assert FAILED_PACKAGES.title in text and "Nothing was read" in text
 
 
-def test_package_files_that_do_not_follow_the_naming_are_named() -> None:
-    the_report = dataclasses.replace(report(), coverage=Coverage((), ("odd.tgz",), ()))
-    assert "`odd.tgz`" in valid("t", preflight_blocks(RUN, the_report))
+def test_custom_tags_are_listed_with_the_workloads_that_use_them() -> None:
+    rec = record(
+        custom=("team-a/app:v1", "team-b/api:v1"),
+        custom_workloads={"team-a/app:v1": ("team-a/web", "team-a/cron")},
+    )
+    text = valid("t", preflight_blocks(RUN, report(rec)))
+    assert "team-a/app:v1  ← team-a/web, team-a/cron" in text
+    assert "team-b/api:v1  ← unused" in text
+    assert "2 custom images" in text and "tags that neither the installer nor a package restores" in text
+
+
+def test_packages_without_a_verification_file_get_an_approvers_button_until_acknowledged() -> None:
+    unverified = Verification(gpg=("envoy-gateway-operator.tgz",), missing=("cilium-v4.2.17.tgz",))
+    blocks = preflight_blocks(RUN, report(record(verification=unverified)))
+    text = valid("t", blocks)
+    assert "*1 package has no verification file*" in text and "`cilium-v4.2.17.tgz`" in text
+    button = buttons(blocks)[ACK_UNVERIFIED]
+    assert button["value"] == "3" and "Only an approver" in str(button["confirm"])
+    acknowledged = preflight_blocks(RUN, report(record(verification=unverified, verify_ack_by="UBOB")))
+    assert ACK_UNVERIFIED not in buttons(acknowledged)
+    assert "Acknowledged by <@UBOB>" in valid("t", acknowledged)
+    assert ACK_UNVERIFIED not in buttons(preflight_blocks(RUN, report())), "all verified: no button"
 
 
 def test_the_purge_result_shows_the_bucket_before_and_after_and_the_registry() -> None:

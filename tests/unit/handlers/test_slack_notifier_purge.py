@@ -111,7 +111,7 @@ async def test_custom_images_that_do_not_fit_are_uploaded_as_a_file(posted: Post
     custom = tuple(f"team/image-{i:05d}" for i in range(5000))
     await posted.notifier.preflight_checked(posted.run, STEP, report(record(custom=custom)))
     [upload] = posted.workspace.files
-    assert upload.content.decode().split() == list(custom)
+    assert upload.content.decode().splitlines() == [f"{tag}  ← unused" for tag in custom]
     assert upload.thread_ts == posted.root.ts
 
 

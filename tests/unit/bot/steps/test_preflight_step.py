@@ -10,6 +10,7 @@ import pytest
 
 from actions.backup import BackupResult, NodeBackup
 from actions.inventory import Inventory
+from actions.violet_output import Verification
 from bot.core.errors import RunbookError
 from bot.core.model import StepName, StepState
 from bot.steps.inventory.codec import inventory_lines
@@ -53,6 +54,30 @@ async def test_custom_images_are_acknowledged_once_and_the_gate_then_holds(tmp_p
         assert ("UCAROL", "custom_images.acknowledged") not in actions
 
 
+async def test_unverified_packages_are_acknowledged_once_and_the_verify_gate_then_holds(
+    tmp_path: Path,
+) -> None:
+    with step_context(tmp_path) as f:
+        run = f.store.open_run("UALICE", "C1")
+        step_id = finished_step(f.store, run.id, StepName.PREFLIGHT, StepState.SUCCEEDED)
+        unverified = Verification(gpg=("envoy-gateway-operator.tgz",), missing=("cilium-v4.2.17.tgz",))
+        record = samples.record(run_id=run.id, recorded_at=NOW, verification=unverified)
+        stored = PreflightRecords(f.store.db).save_preflight(run.id, step_id, record)
+        step = preflight(f)
+        before = {g.key: g.passed for g in (await step.judge_now(run.id)).gates}
+        assert not before["verify"]
+        said = await step.acknowledge_unverified(stored.id, "UBOB")
+        assert said.startswith("You acknowledged 1 packages that no signature or checksum vouches for")
+        [(report, user)] = f.notifier.of("verify_ack")
+        assert user == "UBOB" and {g.key: g.passed for g in report.gates}["verify"]
+        again = await step.acknowledge_unverified(stored.id, "UCAROL")
+        assert again == "These packages were already acknowledged by <@UBOB>."
+        assert [e.action for e in f.store.audit_log(run.id)].count("unverified_packages.acknowledged") == 1
+        verified = saved(f.store, run.id)
+        with pytest.raises(RunbookError, match="Every package of this preflight has a verification file"):
+            await step.acknowledge_unverified(verified.id, "UBOB")
+
+
 async def test_acknowledging_is_refused_for_another_run_or_without_custom_images(tmp_path: Path) -> None:
     with step_context(tmp_path) as f:
         step = preflight(f)
@@ -77,7 +102,7 @@ async def test_the_gates_of_an_empty_run_fail_and_the_inventory_ages_on_the_cloc
         step = preflight(f)
         run = f.store.open_run("UALICE", "C1")
         empty = {g.key: g for g in (await step.judge_now(run.id)).gates}
-        assert list(empty) == ["inventory", "backup", "packages", "registry", "window"]
+        assert list(empty) == ["inventory", "backup", "packages", "verify", "registry", "window"]
         assert not empty["inventory"].passed and empty["inventory"].detail == "No inventory in this run."
         assert not empty["backup"].passed and empty["backup"].detail == "No backup in this run."
         assert not empty["packages"].passed and not empty["registry"].passed

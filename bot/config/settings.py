@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config.file import read_config_file
+from bot.config.secrets import secrets_from_files
 from bot.config.values import (
     STEP_EXPECTED,
     check_ca_file,
@@ -323,12 +324,14 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, config_file: str | None = None) -> Settings:
-        """Read the YAML file (if any, from `config_file` or `REGCLEAN_CONFIG`), then the environment."""
+        """Read the YAML file (if any, from `config_file` or `REGCLEAN_CONFIG`), then the secret files
+        (`NAME_FILE`, `REGCLEAN_SECRETS_DIR`: `bot/config/secrets.py`), then the environment."""
         env = os.environ if environ is None else environ
         data: dict[str, Any] = {}
         path = config_file or env.get(CONFIG_FILE_ENV)
         if path:
             data.update(read_config_file(Path(path), cls.model_fields))
+        data.update(secrets_from_files(env, {name: env_name(name) for name in secret_settings()}))
         for name in cls.model_fields:
             value = env.get(env_name(name))
             if value is not None and value != "":
@@ -347,6 +350,15 @@ class Settings(BaseSettings):
         missing = [env_name(n) for n in names if getattr(self, n) in (None, "", ())]
         if missing:
             raise ConfigError(f"This needs {', '.join(missing)} to be set (environment or config file).")
+
+
+def secret_settings() -> list[str]:
+    """The settings that hold a secret (`SecretStr`): never shown, and readable from files."""
+    return [
+        name
+        for name, info in Settings.model_fields.items()
+        if info.annotation is SecretStr or SecretStr in get_args(info.annotation)
+    ]
 
 
 def env_name(field: str) -> str:

@@ -45,6 +45,7 @@ from sandbox.kube.defaults import KubeObject
 from sandbox.kube.exec import serve_exec
 from sandbox.kube.fixtures import SAMPLE_REGISTRY, Fixture, load_fixture
 from sandbox.kube.fixtures import _rehome_images as rehome_images  # the one definition of rehoming
+from sandbox.kube.rbac import policy_from, rendered_deploy
 from sandbox.minio.pod import MinioPod
 from sandbox.nodes import SandboxCluster, populate_minio
 from sandbox.people import APPROVERS, OPERATORS, PEOPLE, USERGROUPS
@@ -81,6 +82,7 @@ class Sandbox:
         s3: S3Server | None = None,
         registry_options: Mapping[str, Any] | None = None,
         live_minio: bool = False,
+        rbac: bool = True,
     ) -> None:
         self.workdir = workdir
         self.live_minio = live_minio
@@ -95,6 +97,9 @@ class Sandbox:
         self.kube = KubeApiServer(
             self.fixture.objects, resources=self.fixture.resources, on_pod_deleted=self._pod_deleted
         )
+        if rbac:
+            # The bot authenticates as the ServiceAccount deploy/ creates, with exactly its rules.
+            self.kube.enforce(policy_from(rendered_deploy(), secrets.token_urlsafe(24)))
         self.slack = slack or SlackWorkspace()
         self.nodes = SandboxCluster(workdir / "nodes")
         """the three control-plane nodes (127.0.0.11–13, as in the fixture's Node objects)"""
@@ -216,6 +221,7 @@ class Sandbox:
         await self.registry_pods.stop()
         await self.nodes.stop()
         await self.slack.stop()
+
     def corrupt_package(self, file: str) -> None:
         """Fault switch: the package is cut short; `violet show`, `verify` and `push` refuse it."""
         corrupt_package(self.plugin_dir, file)

@@ -19,6 +19,7 @@ from .faults import Faults, send_truncated
 from .kubeconfig import write_kubeconfig
 from .listing import list_page
 from .paths import ResourcePath, parse_resource_path
+from .rbac import Policy
 from .resources import ResourceDef, ResourceIndex, merge_resources
 from .status import ApiError, no_such_resource, not_found
 from .store import ObjectStore, object_key
@@ -34,7 +35,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class KubeApiServer:
-    """A simulated Kubernetes API server holding ACP objects; plain HTTP, no authentication."""
+    """A simulated Kubernetes API server holding ACP objects; plain HTTP, and RBAC when enforced."""
 
     def __init__(
         self,
@@ -55,6 +56,9 @@ class KubeApiServer:
         """group/version → the answer to every request under it: aggregated APIs that are down."""
         self.requests: list[tuple[str, str]] = []
         """(method, path with query) of every request received, faults included, in order."""
+        self.policy: Policy | None = None
+        """With a policy, requests need its ServiceAccount's token and its rules (`rbac.py`); without,
+        the server is anonymous and allows everything."""
         self._subresources: dict[tuple[str, str], SubresourceHandler] = {}
         self._runner: web.AppRunner | None = None
         self._address = ""
@@ -86,8 +90,13 @@ class KubeApiServer:
             self._runner = None
 
     def write_kubeconfig(self, path: str | Path) -> Path:
-        """Write a kubeconfig whose current context points at this server."""
-        return write_kubeconfig(path, self.url)
+        """Write a kubeconfig whose current context points at this server (with the policy's
+        ServiceAccount token when RBAC is enforced)."""
+        return write_kubeconfig(path, self.url, token=self.policy.token if self.policy else None)
+
+    def enforce(self, policy: Policy | None) -> None:
+        """Authenticate and authorize every request by `policy` from now on (None: allow all)."""
+        self.policy = policy
 
     # --- state -------------------------------------------------------------------------------
 
@@ -187,6 +196,10 @@ class KubeApiServer:
         if down is not None:
             return down.response()
         try:
+            if self.policy is not None:
+                self.policy.check(
+                    request.method, request.path, request.query, request.headers.get("Authorization")
+                )
             response = await handler(request)
         except ApiError as err:
             response = err.response()

@@ -140,11 +140,11 @@ class Sandbox:
         must never show in anything the bot writes either."""
         self._violet_config = installer_node.root / "etc" / "violet" / "platform.json"
         workloads = workload_images(self.fixture.objects, SAMPLE_REGISTRY)
+        self.package_specs = package_specs(self.fixture.objects, workloads)
+        """What each package holds and `violet show --all` prints, by file name."""
         self.installer_images = plan_images(
             workloads, {spec.file: spec.images for spec in self.package_specs}
         )
-        self.package_specs = package_specs(self.fixture.objects, workloads)
-        """What each package holds and `violet show --all` prints, by file name."""
         self.core_images = list(self.installer_images.core)
         """`repo:tag` that `res/upload.sh all` pushes (old tags and custom images are not among them)."""
         self.necessary_images = list(self.installer_images.necessary)
@@ -216,12 +216,6 @@ class Sandbox:
         """Fault switch: `violet push` of this package fails the next time, or every time; None clears it."""
         fail_package(self.plugin_dir, file, mode)
 
-    async def stop(self) -> None:
-        """Stop the servers and the registry's processes."""
-        await self.registry_pods.stop()
-        await self.nodes.stop()
-        await self.slack.stop()
-
     def corrupt_package(self, file: str) -> None:
         """Fault switch: the package is cut short; `violet show`, `verify` and `push` refuse it."""
         corrupt_package(self.plugin_dir, file)
@@ -230,6 +224,11 @@ class Sandbox:
         """Fault switch: the package's `.sig` or checksum no longer matches it, or is gone."""
         break_verification(self.plugin_dir, file, how)
 
+    async def stop(self) -> None:
+        """Stop the servers and the registry's processes."""
+        await self.registry_pods.stop()
+        await self.nodes.stop()
+        await self.slack.stop()
         await self.kube.stop()
         await self.registry.stop()
         if self._owns_s3:

@@ -159,17 +159,17 @@ class PreflightRow(Base):
     workload_images: Mapped[list[str]] = mapped_column(JSON)
     custom_ack_by: Mapped[str | None] = mapped_column(String(64))
     custom_ack_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class PurgeRow(Base):
-    """What a purge did: the bucket before and after, and the registry restart."""
-
     # since revision 0002: what violet showed and verified, and who used each custom tag
     packages_shown: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verify_ack_by: Mapped[str | None] = mapped_column(String(64))
     verify_ack_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     custom_workloads: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+
+
+class PurgeRow(Base):
+    """What a purge did: the bucket before and after, and the registry restart."""
+
     __tablename__ = "purges"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)

@@ -191,13 +191,18 @@ async def _archive(
     name = PurePosixPath(spec.archive).name
     address = spec.target.address
     excluded = [path for path, _ in EXCLUDED]
-    census = await _run(session, scripts.CENSUS, spec.minio_dir, spec.backup_dir, name, *excluded)
-    before, free = parse_census(census.stdout)
-    check_space(before, free, request.margin_percent, f"{address}:{spec.backup_dir}")
+    partial = str(PurePosixPath(spec.backup_dir) / f".{name}.partial-{secrets.token_hex(4)}")
+    census = await _run(
+        session, scripts.CENSUS, spec.minio_dir, spec.backup_dir, name, partial, BOOKKEEPING, *excluded
+    )
+    try:
+        before, free = parse_census(census.stdout)
+        check_space(before, free, request.margin_percent, f"{address}:{spec.backup_dir}")
+    except ActionError:
+        await _discard(session, partial)
+        raise
     total = before.archive_estimate
     await progress(NodeProgress(spec.name, address, "archiving", 0, total))
-
-    partial = str(PurePosixPath(spec.backup_dir) / f".{name}.partial-{secrets.token_hex(4)}")
     checkpoint = max(1, total // RECORD // 200)  # about 200 progress lines per archive
 
     changes: list[Change] = []
@@ -216,7 +221,7 @@ async def _archive(
     args = [spec.minio_dir, partial, str(checkpoint), str(BLOCKING_FACTOR), BOOKKEEPING, *excluded]
     archived = await session.run_script(scripts.ARCHIVE, args, on_stderr=on_stderr)
     await progress(NodeProgress(spec.name, address, "verifying", total, total))
-    measured = parse_archive(archived.stdout)
+    measured = parse_archive(archived.stdout, census.stdout)
     try:
         check_written(measured, archived.stderr_tail)
         verdict = check_live(measured, tuple(changes), archived.stderr_tail)

@@ -95,9 +95,10 @@ def parse_census(stdout: str) -> tuple[Census, int]:
     return Census(n, b, f, d), free
 
 
-def parse_archive(stdout: str) -> Measured:
-    """What the archive script measured; missing parts are None."""
-    tags = tagged(stdout)
+def parse_archive(stdout: str, census: str) -> Measured:
+    """What the archive script measured, with the object manifest's counts from the census's
+    output; missing parts are None."""
+    tags, counted = tagged(stdout), tagged(census)
     sha = next((w for line in stdout.splitlines() for w in line.split()[:1] if _is_sha256(w)), None)
     tar_status = int(tags.get("TAR", ["255"])[0])
     digest_status = int(tags.get("DIGEST", ["255"])[0])
@@ -113,8 +114,8 @@ def parse_archive(stdout: str) -> Measured:
         listing,
         list_status,
         size,
-        objects=_split(tags.get("OBJECTS")),
-        bookkeeping=_split(tags.get("BOOKKEEPING")),
+        objects=_split(counted.get("OBJECTS")),
+        bookkeeping=_split(counted.get("BOOKKEEPING")),
         listed_objects=_split(tags.get("LISTOBJ")),
         moved=moved,
         moved_count=int(tags.get("MOVED", ["0"])[0]),

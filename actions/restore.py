@@ -1,7 +1,7 @@
 """Runbook steps 5 and 7 on the installer node: `res/upload.sh` and `violet push`, streamed and masked.
 
-The vendor's tools take the password as an argument, so it has to reach their command line. It
-never travels on the SSH exec request, though (sshd may log that, and it is visible in `ps` for
+The vendor's tools take the password (or violet the platform token) as an argument, so it has to
+reach their command line. It never travels on the SSH exec request, though (sshd may log that, and it is visible in `ps` for
 the whole session): a small wrapper goes on stdin, reads the password from the next line of stdin,
 and only then runs the runbook's exact command with it. Every line shown or kept is masked.
 """
@@ -54,8 +54,7 @@ main() {
     + _LAST_LINE
 )
 
-PUSH = (
-    r"""
+_PUSH_CHECKS = r"""
 set -u
 main() {
     if ! command -v -- "$1" >/dev/null; then
@@ -66,7 +65,17 @@ main() {
         echo "regclean: the package $2 does not exist." >&2
         exit 125
     fi
-    exec "$1" push "$2" --platform-address "$3" --platform-username "$4" --platform-password "$pass"
+"""
+PUSH = (
+    _PUSH_CHECKS
+    + r"""    exec "$1" push "$2" --platform-address "$3" --platform-username "$4" --platform-password "$pass"
+}
+"""
+    + _LAST_LINE
+)
+PUSH_WITH_TOKEN = (
+    _PUSH_CHECKS
+    + r"""    exec "$1" push "$2" --platform-address "$3" --platform-token "$pass"
 }
 """
     + _LAST_LINE
@@ -124,8 +133,20 @@ async def violet_push(
     on_line: LineSink,
     *,
     violet: str = "violet",
+    token: str | None = None,
 ) -> RestoreOutcome:
-    """`violet push <package> --platform-address URL --platform-username U --platform-password P` on the node."""
+    """`violet push <package> --platform-address URL --platform-username U --platform-password P` on the
+    node; with a `token`, `--platform-token T` instead of the username and password (which are not used)."""
+    if token is not None:
+        return await _run(
+            target,
+            PUSH_WITH_TOKEN,
+            [violet, package, platform_url],
+            token,
+            secrets=[token],
+            what=f"violet push {package}",
+            on_line=on_line,
+        )
     return await _run(
         target,
         PUSH,
@@ -150,7 +171,7 @@ async def _run(
     mask = masker(secrets)
     if "\n" in password or "\r" in password or "\0" in password:
         raise ActionError(
-            f"{target.address}: the password for {mask(what)} contains a line break or NUL byte, "
+            f"{target.address}: the password or token for {mask(what)} contains a line break or NUL byte, "
             "which cannot be passed to the command safely; nothing was run."
         )
     tail: deque[str] = deque(maxlen=TAIL_LINES)

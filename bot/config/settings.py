@@ -181,6 +181,8 @@ class Settings(BaseSettings):
     """User for `violet push`."""
     platform_password: SecretStr | None = None
     """Password for `violet push`."""
+    platform_token: SecretStr | None = None
+    """The platform user's API token for `violet push --platform-token`; when set, no username or password is passed (users from an identity provider such as LDAP or OIDC must use one)."""
     probe_images: tuple[str, ...] = ("acp/core:latest",)
     """Images the verification always pulls (repository:tag in the platform registry), comma-separated."""
     verify_concurrency: int = Field(8, ge=1, le=64)

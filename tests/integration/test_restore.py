@@ -80,7 +80,7 @@ class Rig:
 
     @property
     def package(self) -> str:
-        path = self.installer / "plugins" / "clickhouse-operator.amd64.v4.2.0.tgz"
+        path = self.installer / "plugins" / "clickhouse-operator.v4.2.0.tgz"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"not really a tarball")
         return str(path)
@@ -271,6 +271,39 @@ async def test_violet_on_the_path_gets_the_runbook_arguments_and_the_password_is
     rig.assert_no_password(outcome, lines.seen)
 
 
+FAKE_VIOLET_TOKEN = r"""
+printf '%s\0' "$@" > "$HOME/violet-args"
+set -x
+: violet "$@"
+{ set +x; } 2>/dev/null
+echo "pushing $2 to $4 with token $6"
+echo "error: token $6 rejected" >&2
+"""
+
+
+async def test_with_a_token_violet_gets_platform_token_and_no_username_or_password(rig: Rig) -> None:
+    install(rig.node.bin_dir / "violet", FAKE_VIOLET_TOKEN)
+    token = "tok$en 'CANARY-token\"x"
+    lines = Lines()
+    reach = target(rig.cluster, rig.node)
+    outcome = await violet_push(reach, rig.package, PLATFORM, "", "", lines, token=token)
+
+    assert outcome.succeeded, outcome
+    assert rig.args("violet-args") == [
+        "push",
+        rig.package,
+        "--platform-address",
+        PLATFORM,
+        "--platform-token",
+        token,
+    ]
+    assert f"pushing {rig.package} to {PLATFORM} with token ••••" in lines.seen
+    assert "error: token •••• rejected" in lines.seen
+    for piece in (token, "CANARY-token"):
+        assert not [line for line in [*lines.seen, *outcome.tail] if piece in line], piece
+        assert not [command for command in rig.node.commands if piece in command], piece
+
+
 async def test_a_failed_push_reports_its_status_and_masked_tail(rig: Rig) -> None:
     violet = install(rig.node.root / "opt" / "violet", FAKE_VIOLET)
     (rig.node.root / "violet-exit").write_text("7\n")
@@ -293,7 +326,7 @@ async def test_violet_missing_from_the_node_is_named(rig: Rig) -> None:
 
 async def test_a_missing_package_is_named(rig: Rig) -> None:
     violet = install(rig.node.root / "opt" / "violet", FAKE_VIOLET)
-    outcome = await rig.push(Lines(), "/nowhere/x.amd64.v1.tgz", violet=str(violet))
+    outcome = await rig.push(Lines(), "/nowhere/x.v1.tgz", violet=str(violet))
 
-    assert outcome.problem == "127.0.0.11: the package /nowhere/x.amd64.v1.tgz does not exist."
+    assert outcome.problem == "127.0.0.11: the package /nowhere/x.v1.tgz does not exist."
     assert not (rig.node.root / "violet-args").exists()

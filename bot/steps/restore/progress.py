@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from actions.errors import ActionError
 from actions.registry import RegistryTarget
@@ -48,6 +49,34 @@ def credentials(settings: Settings) -> tuple[RegistryTarget, str, str]:
         registry_target(settings),
         settings.registry_username,
         settings.registry_password.get_secret_value(),
+    )
+
+
+@dataclass(frozen=True)
+class PlatformLogin:
+    """How `violet push` logs in to the platform: a token, or a username and password."""
+
+    url: str
+    username: str = ""
+    password: str = ""
+    token: str | None = None
+    """REGCLEAN_PLATFORM_TOKEN; when set, the username and password are not passed at all."""
+
+    def __repr__(self) -> str:  # never the secrets, whoever logs this
+        return f"PlatformLogin(url={self.url!r}, username={self.username!r}, token={self.token is not None})"
+
+
+def platform_login(settings: Settings) -> PlatformLogin:
+    """The platform's address with the token when one is set (users of an identity provider must use
+    one), else with the username and password."""
+    if settings.platform_token is not None:
+        settings.require("platform_url")
+        assert settings.platform_url
+        return PlatformLogin(settings.platform_url, token=settings.platform_token.get_secret_value())
+    settings.require("platform_url", "platform_username", "platform_password")
+    assert settings.platform_url and settings.platform_username and settings.platform_password
+    return PlatformLogin(
+        settings.platform_url, settings.platform_username, settings.platform_password.get_secret_value()
     )
 
 

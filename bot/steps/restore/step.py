@@ -20,7 +20,7 @@ from bot.steps.backup.plan import installer_target
 from bot.steps.context import StepContext
 from bot.steps.purge.records import PurgeRecords
 from bot.steps.restore.model import PackagePush, PluginRestore
-from bot.steps.restore.progress import Progress, credentials, raise_unless_done
+from bot.steps.restore.progress import Progress, credentials, platform_login, raise_unless_done
 from bot.steps.restore.records import RestoreRecords
 from bot.steps.schedule.step import ScheduleStep
 
@@ -134,9 +134,7 @@ class RestoreStep:
         previous = await engine.db(self._restores.latest_plugins, run.id)
 
         async def work() -> PluginRestore:
-            settings.require("platform_url", "platform_username", "platform_password")
-            assert settings.platform_url and settings.platform_username and settings.platform_password
-            password = settings.platform_password.get_secret_value()
+            login = platform_login(settings)
             target = await _installer(ctx)
             directory = plugin_dir(settings)
             packages = list(await list_packages(target, directory))
@@ -160,10 +158,11 @@ class RestoreStep:
                         outcome = await violet_push(
                             target,
                             f"{directory.rstrip('/')}/{package}",
-                            settings.platform_url or "",
-                            settings.platform_username or "",
-                            password,
+                            login.url,
+                            login.username,
+                            login.password,
                             report.line,
+                            token=login.token,
                         )
                     except ActionError as exc:  # this package's connection; the others go on
                         outcome = RestoreOutcome(None, (str(exc),), 0)

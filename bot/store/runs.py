@@ -209,6 +209,10 @@ class Store:
                         problem=n.problem,
                         finished_at=n.finished_at,
                         copy=n.copy,
+                        tolerated=list(n.tolerated),
+                        excluded=list(n.excluded),
+                        attempts=n.attempts,
+                        first_attempt=list(n.first_attempt),
                     )
                 )
 
@@ -231,6 +235,10 @@ class Store:
                     r.problem,
                     aware(r.finished_at),
                     r.copy,
+                    tolerated=tuple(r.tolerated or ()),
+                    excluded=tuple(r.excluded or ()),
+                    attempts=r.attempts or 1,
+                    first_attempt=tuple(r.first_attempt or ()),
                 )
                 for r in rows
             ]

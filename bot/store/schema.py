@@ -108,6 +108,11 @@ class BackupRow(Base):
     problem: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     copy: Mapped[str | None] = mapped_column(Text)
+    # since revision 0003: what a backup of the live MinIO tolerated, left out, and how often it ran
+    tolerated: Mapped[list[str] | None] = mapped_column(JSON)
+    excluded: Mapped[list[str] | None] = mapped_column(JSON)
+    attempts: Mapped[int | None] = mapped_column(Integer)
+    first_attempt: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class ApprovalRequestRow(Base):

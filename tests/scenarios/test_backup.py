@@ -85,3 +85,26 @@ async def test_a_second_backup_is_refused_while_one_runs(http_bot: RunningBot, s
     )
     assert "backup step of run #1 is already running" in refused[0].text
     await finished_backup(ws)
+
+
+async def test_a_backup_of_a_live_minio_lists_what_minio_changed_and_a_second_run(
+    bot: RunningBot, sandbox: Sandbox
+) -> None:
+    ws = sandbox.slack
+    for node in sandbox.nodes.nodes.values():
+        node.scanner.start()
+    changed = sandbox.nodes.nodes["127.0.0.12"].scanner.change_objects(times=1)
+    await bot.driver.slash("UALICE", "backup")
+    text = text_of(await finished_backup(ws))
+    assert "*3 of 3* nodes have a verified backup" in text
+    assert "`127.0.0.12` archived 2 times: object data changed during the first" in text and changed in text
+    assert all(
+        f"`{a}` tolerated, MinIO's bookkeeping: .minio.sys/buckets/" in text for a in sandbox.nodes.nodes
+    )
+    assert "Left out of every archive: .minio.sys/tmp: " in text
+    run = await bot.bot.runbook.status()
+    assert run is not None
+    stored = {b.address: b for b in bot.bot.store.latest_backups(run.id)}
+    assert stored["127.0.0.12"].attempts == 2 and changed in stored["127.0.0.12"].first_attempt[0]
+    assert [stored[a].attempts for a in ("127.0.0.11", "127.0.0.13")] == [1, 1]
+    assert all(b.tolerated and b.excluded and b.verified for b in stored.values())

@@ -1,4 +1,4 @@
-"""The platform registry over the OCI distribution API: what it holds (gate 4).
+"""The platform registry over the OCI distribution API: what it holds (gate 5).
 
 Authentication as a client does it: the first 401 names the scheme (`WWW-Authenticate`);
 basic sends the credentials, bearer fetches a token from the realm with them (`RegistryAuth`,

@@ -126,7 +126,7 @@ class ApprovalStep:
     async def plan(self, *, starting: bool = False) -> tuple[RunView, Plan, tuple[Gate, ...]]:
         """The plan as it stands now, if every gate holds; otherwise a refusal naming the gates.
 
-        The window (gate 5) is judged when the purge starts: a request may be made and approved
+        The window (gate 6) is judged when the purge starts: a request may be made and approved
         ahead of its window, for the purge to run at the window's start.
         """
         ctx, engine = self._ctx, self._ctx.engine

@@ -20,7 +20,7 @@ def window_gate(
     *,
     tz: str | None = None,
 ) -> Gate:
-    """5. Inside a maintenance window; holds when none is configured (`REGCLEAN_WINDOWS`) or declared.
+    """6. Inside a maintenance window; holds when none is configured (`REGCLEAN_WINDOWS`) or declared.
 
     `declared` are the windows people declared and did not cancel: one that has ended still
     means this work is done in windows, so the gate stays shut until another is declared.

@@ -4,7 +4,7 @@ from .cluster import SandboxCluster
 from .keys import NodeKeys, generate_keys, known_hosts_line, write_known_hosts
 from .minio_tree import STAGING, TreeStats, populate_minio, populate_minio_bytes, tree_stats
 from .openssh import OpenSshServer
-from .scanner import MinioScanner
+from .scanner import MinioScanner, gate_missing
 from .server import SandboxNode
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "SandboxCluster",
     "SandboxNode",
     "TreeStats",
+    "gate_missing",
     "generate_keys",
     "known_hosts_line",
     "populate_minio",

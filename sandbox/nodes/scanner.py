@@ -195,6 +195,15 @@ class MinioScanner:
         return False
 
 
+def gate_missing() -> str | None:
+    """None when the fanotify gate works here (it makes tar meet the scanner every time); else why not."""
+    fd = _fanotify_init()
+    if fd < 0:
+        return "the scanner's fanotify gate needs root (CAP_SYS_ADMIN); CI runs as root"
+    os.close(fd)
+    return None
+
+
 def _large_objects(blobs: Path) -> Iterator[tuple[Path, Path]]:
     """(xl.meta, part.1) of the objects under `blobs` that keep their data in a data directory."""
     for meta in sorted(blobs.rglob("xl.meta")):

@@ -17,6 +17,7 @@ from sandbox.nodes import (
     STAGING,
     MinioScanner,
     OpenSshServer,
+    gate_missing,
     generate_keys,
     populate_minio,
     tree_stats,
@@ -28,6 +29,7 @@ pytestmark = [
     pytest.mark.skipif(OpenSshServer.available() is not None, reason=str(OpenSshServer.available())),
 ]
 ADDRESS = "127.0.0.14"
+live = pytest.mark.skipif(gate_missing() is not None, reason=str(gate_missing()))
 
 
 async def quiet(_: NodeProgress) -> None:
@@ -82,6 +84,7 @@ async def test_a_verified_backup_over_a_real_openssh_server(real_node: RealNode,
     assert len(listing.stdout.splitlines()) == stats.entries
 
 
+@live
 async def test_a_live_minio_over_a_real_openssh_server_is_valid_and_lists_its_bookkeeping(
     real_node: RealNode,
 ) -> None:
@@ -93,6 +96,7 @@ async def test_a_live_minio_over_a_real_openssh_server_is_valid_and_lists_its_bo
     assert all(t.startswith(".minio.sys/buckets/") for t in node.tolerated)
 
 
+@live
 async def test_an_object_changing_once_over_a_real_openssh_server_gets_a_second_run(
     real_node: RealNode,
 ) -> None:
@@ -103,6 +107,7 @@ async def test_an_object_changing_once_over_a_real_openssh_server_gets_a_second_
     assert node.attempts == 2 and any(changed in line for line in node.first_attempt)
 
 
+@live
 async def test_an_object_changing_every_time_over_a_real_openssh_server_is_refused(
     real_node: RealNode,
 ) -> None:

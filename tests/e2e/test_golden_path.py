@@ -20,6 +20,7 @@ import pytest
 from sandbox.installer.layouts import layout_files
 from sandbox.kube.fixtures import load_fixture
 from sandbox.kube.unkind import METRICS_API
+from sandbox.nodes import gate_missing
 from sandbox.platform import custom_images, push_custom_images
 from sandbox.registry import S3Server, skopeo
 from sandbox.registry.seed import EXTRA_IMAGES
@@ -114,8 +115,10 @@ async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_s
         await purged(bot, platform)
         # MinIO kept writing on every node during the backup; each backup held and says what changed.
         backed_up = posted(ws, "nodes have a verified backup") or ""
-        assert "*3 of 3*" in backed_up and "tolerated, MinIO's bookkeeping" in backed_up
-        assert all(node.scanner.saves_during_backup > 0 for node in platform.nodes.nodes.values())
+        assert "*3 of 3*" in backed_up
+        if gate_missing() is None:  # as root, tar meets the scanner on every node, every time
+            assert "tolerated, MinIO's bookkeeping" in backed_up
+            assert all(node.scanner.saves_during_backup > 0 for node in platform.nodes.nodes.values())
         assert await asyncio.to_thread(platform.s3.object_count) == 0
         await bot.driver.slash("UALICE", "restore core")
         await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=60)

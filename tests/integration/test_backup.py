@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from actions.backup import BackupResult, NodeProgress, Progress, back_up
-from sandbox.nodes import STAGING, SandboxCluster, SandboxNode, generate_keys, tree_stats
+from sandbox.nodes import STAGING, SandboxCluster, SandboxNode, gate_missing, generate_keys, tree_stats
 from tests.integration.conftest import request
 
 ADDRESSES = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
@@ -248,12 +248,15 @@ async def test_the_backup_directory_inside_the_minio_directory_is_refused(cluste
 
 # --- a live MinIO --------------------------------------------------------------------------------
 
+live = pytest.mark.skipif(gate_missing() is not None, reason=str(gate_missing()))
+
 
 def members(archive: Path) -> list[str]:
     listed = subprocess.run(["tar", "-tf", str(archive)], capture_output=True, text=True, check=True)
     return listed.stdout.splitlines()
 
 
+@live
 async def test_a_live_minio_is_backed_up_and_what_its_scanner_changed_is_listed(
     cluster: SandboxCluster,
 ) -> None:
@@ -275,6 +278,7 @@ async def test_a_live_minio_is_backed_up_and_what_its_scanner_changed_is_listed(
         assert n.as_dict()["tolerated"] == list(n.tolerated) and n.as_dict()["attempts"] == 1
 
 
+@live
 async def test_an_object_changing_during_the_first_run_gets_a_second_that_says_so(
     cluster: SandboxCluster,
 ) -> None:
@@ -292,6 +296,7 @@ async def test_an_object_changing_during_the_first_run_gets_a_second_that_says_s
     assert all(x.verified and x.attempts == 1 for x in others)
 
 
+@live
 async def test_an_object_changing_during_every_run_is_refused_and_named(cluster: SandboxCluster) -> None:
     node = cluster.nodes["127.0.0.13"]
     node.scanner.start()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from sandbox.nodes import gate_missing
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import BOTH_MODES, root, text_of
@@ -87,6 +90,7 @@ async def test_a_second_backup_is_refused_while_one_runs(http_bot: RunningBot, s
     await finished_backup(ws)
 
 
+@pytest.mark.skipif(gate_missing() is not None, reason=str(gate_missing()))
 async def test_a_backup_of_a_live_minio_lists_what_minio_changed_and_a_second_run(
     bot: RunningBot, sandbox: Sandbox
 ) -> None:

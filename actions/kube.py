@@ -120,6 +120,16 @@ class KubeClient:
             lambda: asyncio.to_thread(self._get_sync, path, params), self._retry, self._sleep, what=path
         )
 
+    async def create(self, path: str, body: JsonObject) -> JsonObject:
+        """POST a JSON object and return the server's answer: for reviews that change nothing
+        (SelfSubjectAccessReview); a 429 or 5xx is tried again like a GET."""
+        return await with_retries(
+            lambda: asyncio.to_thread(self._call_sync, "POST", path, [], body),
+            self._retry,
+            self._sleep,
+            what=path,
+        )
+
     async def discover(self, plurals: Iterable[str]) -> Discovery:
         """Find resources by plural name through API discovery, as kubectl does (`actions.kube_discovery`).
 
@@ -155,11 +165,20 @@ class KubeClient:
                 return
 
     def _get_sync(self, path: str, query: list[tuple[str, str]]) -> JsonObject:
+        return self._call_sync("GET", path, query, None)
+
+    def _call_sync(
+        self, verb: str, path: str, query: list[tuple[str, str]], payload: JsonObject | None
+    ) -> JsonObject:
+        headers = {"Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
         method, url, headers, body, post = self._api.param_serialize(
-            method="GET",
+            method=verb,
             resource_path=path,
             query_params=query,
-            header_params={"Accept": "application/json"},
+            header_params=headers,
+            body=payload,
             auth_settings=["BearerToken"],
         )
         try:

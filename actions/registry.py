@@ -211,6 +211,14 @@ class RegistryClient:
             repositories[repo] = tuple(tags)
         return RegistryRecord(repositories)
 
+    async def catalog_page(self, n: int = 10) -> tuple[str, ...]:
+        """The catalog's first page of `n` repositories: one request that proves the registry answers,
+        its TLS, the credentials and the right to read the catalog (`regclean doctor`)."""
+        body, _ = await self._get_json(
+            f"{self.target.base}/v2/_catalog?{urlencode({'n': n})}", "registry:catalog:*"
+        )
+        return tuple(str(r) for r in body.get("repositories") or [])
+
     async def _paged(self, path: str, key: str, scope: str) -> AsyncIterator[str]:
         url: str | None = f"{self.target.base}{path}?{urlencode({'n': self._page_size})}"
         while url is not None:

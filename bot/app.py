@@ -35,6 +35,7 @@ from handlers import commands, interactions
 from handlers.membership import SlackMembership
 from handlers.notifier import SlackNotifier
 from handlers.schedule_commands import Zones
+from handlers.slack_probe import SlackProbe
 
 log = logging.getLogger(__name__)
 
@@ -193,3 +194,15 @@ async def serve(settings: Settings) -> None:
     async with connected(build(settings)):
         tune_for_latency()
         await stop.wait()
+
+
+def slack_probe(settings: Settings) -> SlackProbe | None:
+    """`auth.test` with the configured bot token, for `regclean doctor` and `rehearse` in a terminal."""
+    if settings.slack_bot_token is None:
+        return None
+    return SlackProbe(
+        AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        )
+    )

@@ -1,5 +1,5 @@
 """`regclean`: serve the bot, run a step from a terminal (inventory, backup, verify), print the
-rollback plan, or run the demo."""
+rollback plan, check the platform (doctor), or run the demo."""
 
 from __future__ import annotations
 
@@ -50,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _verify(settings, args.format, args.images)
         if args.command == "rollback":
             return _rollback(settings, args)
+        if args.command == "doctor":
+            return _doctor(settings, args.format)
         return _inventory(settings, args.format)
     except ConfigError as exc:
         print(f"regclean: {exc}", file=sys.stderr)
@@ -92,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
         "--run", type=int, metavar="N", help="the run (default: the active or last closed one)"
     )
     rollback.add_argument("--format", choices=("text", "json"), default="text")
+    doctor = sub.add_parser(
+        "doctor",
+        help="check, read-only, everything the runbook needs after the purge; exit 1 if any check fails",
+    )
+    doctor.add_argument("--format", choices=("table", "json"), default="table")
     demo = sub.add_parser("demo", help="run the runbook against the sandbox and print the conversation")
     demo.add_argument("--mode", choices=("http", "socket"), default="http", help="how the bot talks to Slack")
     return parser
@@ -220,6 +227,20 @@ def _rollback(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(plan.text(), end="")
     return 0
+
+
+def _doctor(settings: Settings, fmt: str) -> int:
+    """Exit 0 only when every check passes."""
+    from bot.app import slack_probe
+    from bot.doctor.render import doctor_lines
+    from bot.doctor.run import run_doctor
+
+    report = asyncio.run(run_doctor(settings, slack_probe(settings)))
+    if fmt == "json":
+        _print_json(report.as_dict())
+    else:
+        print("\n".join(doctor_lines(report)))
+    return 0 if report.passed else 1
 
 
 class StepFailed(RunbookError):

@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .access import PATH as ACCESS_REVIEWS
+from .access import Access, review_handler
 from .defaults import KubeObject
 from .deletion import grace_period, mark_deleted
 from .discovery import SERVER_VERSION, api_group_list, api_resource_list, api_versions
@@ -60,6 +62,8 @@ class KubeApiServer:
         """With a policy, requests need its ServiceAccount's token and its rules (`rbac.py`); without,
         the server is anonymous and allows everything."""
         self._subresources: dict[tuple[str, str], SubresourceHandler] = {}
+        self.access = Access()
+        """SelfSubjectAccessReviews (`access.py`): `access.deny(verb, resource, namespace)` says no."""
         self._runner: web.AppRunner | None = None
         self._address = ""
 
@@ -68,6 +72,7 @@ class KubeApiServer:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on host:port; with port 0 the kernel picks one, which `url` then reports."""
         app = web.Application(middlewares=[self._middleware])
+        app.router.add_post(ACCESS_REVIEWS, review_handler(self, self.access))
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()

@@ -60,6 +60,8 @@ async def _api(request: web.Request) -> web.Response:
         if handler is None:
             raise SlackError("unknown_method", f"the sandbox does not implement {method}")
         _authenticate(workspace, method, token)
+        if method not in APP_TOKEN_METHODS:
+            webapi.check_scope(workspace, method)
         result = await handler(workspace, params)
     except SlackError as exc:
         workspace.record(Rejection(method, exc.error, exc.detail))
@@ -70,8 +72,15 @@ async def _api(request: web.Request) -> web.Response:
         }
         if exc.error == "invalid_blocks":
             body["errors"] = [exc.detail]
-        return web.json_response(body)
-    return web.json_response({"ok": True, **result})
+        if isinstance(exc, webapi.MissingScope):
+            body.update(needed=exc.needed, provided=exc.provided)
+        return web.json_response(body, headers=_scopes(workspace, method, token))
+    return web.json_response({"ok": True, **result}, headers=_scopes(workspace, method, token))
+
+
+def _scopes(workspace: SlackWorkspace, method: str, token: str | None) -> dict[str, str]:
+    """Slack sends the scope headers with every answer to a bot token."""
+    return webapi.scope_headers(workspace, method) if token == workspace.bot_token else {}
 
 
 def _token(request: web.Request, params: dict[str, Any]) -> str | None:

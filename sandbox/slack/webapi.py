@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+import yaml
 
 from sandbox.people import TIMEZONES
 from sandbox.slack.models import Ephemeral, Message
@@ -16,6 +20,53 @@ if TYPE_CHECKING:
     from sandbox.slack.workspace import SlackWorkspace
 
 Handler = Callable[["SlackWorkspace", dict[str, Any]], Awaitable[dict[str, Any]]]
+
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
+
+#: method → the bot scopes any one of which lets a bot token call it (Slack's `x-accepted-oauth-scopes`);
+#: methods not listed need none (auth.test, apps.connections.open with the app token)
+ACCEPTED_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "users.info": ("users:read",),
+    "conversations.history": ("channels:history", "groups:history"),
+    "usergroups.list": ("usergroups:read",),
+    "usergroups.users.list": ("usergroups:read",),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+}
+
+
+@cache
+def manifest_scopes() -> frozenset[str]:
+    """The bot scopes manifest.yml asks for: what an app installed from it is granted."""
+    doc = yaml.safe_load(MANIFEST.read_text())
+    return frozenset(doc["oauth_config"]["scopes"]["bot"])
+
+
+class MissingScope(SlackError):
+    """Slack's `missing_scope`: the token lacks every scope the method accepts (`needed`, `provided`)."""
+
+    def __init__(self, needed: str, provided: str) -> None:
+        super().__init__("missing_scope", f"the token lacks {needed}")
+        self.needed = needed
+        self.provided = provided
+
+
+def check_scope(workspace: SlackWorkspace, method: str) -> None:
+    """Refuse a bot-token call as Slack does when the installation was not granted its scope."""
+    accepted = ACCEPTED_SCOPES.get(method)
+    if accepted and not set(accepted) & workspace.scopes:
+        raise MissingScope(accepted[0], ",".join(sorted(workspace.scopes)))
+
+
+def scope_headers(workspace: SlackWorkspace, method: str) -> dict[str, str]:
+    """The headers Slack adds to a Web API answer: the token's scopes and those the method accepts."""
+    return {
+        "x-oauth-scopes": ",".join(sorted(workspace.scopes)),
+        "x-accepted-oauth-scopes": ",".join(ACCEPTED_SCOPES.get(method, ())),
+    }
 
 
 def optional_str(params: dict[str, Any], name: str) -> str | None:

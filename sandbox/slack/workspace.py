@@ -24,6 +24,7 @@ from sandbox.slack.models import (
 from sandbox.slack.ratelimit import RateLimiter
 from sandbox.slack.response_url import ResponseUrls
 from sandbox.slack.socket_mode import SocketHub
+from sandbox.slack.webapi import manifest_scopes
 
 T = TypeVar("T")
 TimelineEntry = Message | Ephemeral | UserAction | AckReport | Rejection
@@ -67,6 +68,8 @@ class SlackWorkspace:
         self.channels: dict[str, str] = {channel_id: channel_name}
         self.users: dict[str, User] = {bot_user_id: User(bot_user_id, bot_name, bot_name, is_bot=True)}
         self.usergroups: dict[str, Usergroup] = {}
+        self.scopes: set[str] = set(manifest_scopes())
+        """The bot scopes the installation was granted (manifest.yml's); remove one to see `missing_scope`."""
 
         self.messages: list[Message] = []
         self.ephemerals: list[Ephemeral] = []

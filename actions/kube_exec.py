@@ -95,9 +95,13 @@ async def exec_lines(
     return session.unknown(f"the exec did not open within {timeout + OPEN_GRACE:g} s")
 
 
-async def delete_pod(kube: KubeClient, namespace: str, name: str) -> None:
-    """Delete a pod gracefully, as `kubectl delete pod` does; raises `ApiNotFound` when there is none."""
-    await asyncio.to_thread(_delete_sync, kube, namespace, name)
+async def delete_pod(kube: KubeClient, namespace: str, name: str) -> dict[str, Any]:
+    """Delete a pod gracefully, as `kubectl delete pod` does; raises `ApiNotFound` when there is none.
+
+    Returns the API server's answer: the Pod marked for deletion (its `deletionTimestamp` is the
+    server's time of the delete plus the grace period), or {} when the answer was not a JSON object.
+    """
+    return await asyncio.to_thread(_delete_sync, kube, namespace, name)
 
 
 class _ExecSession:
@@ -254,7 +258,7 @@ def _open_error(cause: BaseException | None, where: str, server: str) -> ActionE
     return ApiError(f"The exec in pod {where} could not be opened ({what}).")
 
 
-def _delete_sync(kube: KubeClient, namespace: str, name: str) -> None:
+def _delete_sync(kube: KubeClient, namespace: str, name: str) -> dict[str, Any]:
     api: Any = kube.api_client
     path = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(name, safe='')}"
     where = f"{namespace}/{name}"
@@ -275,6 +279,11 @@ def _delete_sync(kube: KubeClient, namespace: str, name: str) -> None:
             ) from None
     if status >= 400:
         raise _refused(status, body, "delete", where, "delete on pods")
+    try:
+        answer = json.loads(body or b"{}")
+    except (TypeError, ValueError):
+        return {}
+    return answer if isinstance(answer, dict) else {}
 
 
 def _refused(status: int, body: object, doing: str, where: str, grant: str) -> ActionError:

@@ -1,6 +1,8 @@
 """MinIO from inside its pod: every `mc` command regclean runs, the purge, and the registry restart.
 
-The purge empties the bucket, proves it empty and restarts the registry pods.
+The purge empties the bucket, proves it empty and clears the registry's blob cache as the plan
+says (actions/registry_clear.py): a restart of its containers that is proven, after a FLUSHDB of
+its redis database when it caches there.
 
 Each command runs through the Kubernetes API's pod exec; its outcome comes from the exec status
 channel, and a cut stream is `outcome unknown`, never success. The MinIO keys stay inside the
@@ -16,7 +18,7 @@ from typing import Any
 
 from actions.errors import ActionError
 from actions.kube import KubeClient
-from actions.kube_exec import ExecResult, delete_pod, exec_lines, find_pods, wait_ready
+from actions.kube_exec import ExecResult, exec_lines, find_pods
 from actions.mc import (
     VERSIONED,
     Tally,
@@ -29,6 +31,9 @@ from actions.mc import (
     versioning_command,
 )
 from actions.pod_ready import is_ready
+from actions.registry_cache import CacheClearing
+from actions.registry_clear import RegistryPods, SshFor, clear, prepare
+from actions.registry_config import RedisAccess
 
 Progress = Callable[[int], Awaitable[None]]
 
@@ -51,16 +56,6 @@ class MinioTarget:
 
 
 @dataclass(frozen=True)
-class RegistryPods:
-    """The registry's pods, restarted after the purge so that no stale blob cache survives."""
-
-    namespace: str
-    selector: str
-    ready_timeout: float = 600.0
-    """Seconds to wait for Ready replacements."""
-
-
-@dataclass(frozen=True)
 class PurgeResult:
     """What the purge did to the bucket and the registry."""
 
@@ -75,11 +70,13 @@ class PurgeResult:
     empty: bool
     """`mc ls --recursive` printed nothing afterwards."""
     restarted: tuple[str, ...]
-    """The registry pods that are Ready again after the restart (their new names)."""
+    """The registry pods whose containers were proven restarted and are Ready (their new names)."""
     registry_ready: bool
     problem: str | None = None
     versioned: bool = False
     """The bucket was versioned: every version and delete marker was removed, and counted."""
+    cache: str | None = None
+    """How the registry's blob cache was cleared (the plan's sentence); None before it was."""
 
 
 class PurgeFailed(ActionError):
@@ -155,13 +152,19 @@ async def purge(
     progress: Progress,
     *,
     versioning: str = "",
+    clearing: CacheClearing | None = None,
+    ssh_for: SshFor | None = None,
 ) -> PurgeResult:
-    """Measure the bucket, empty it, prove it is empty, and restart the registry pods.
+    """Measure the bucket, empty it, prove it is empty, and clear the registry's blob cache.
 
     `versioning` is the bucket's state as the approved plan recorded it; on a versioned bucket
     every command takes `--versions`, so versions and delete markers are removed and counted.
+    `clearing` is how the plan says the cache is cleared (None: delete the pods, as plans made
+    before it was read); what it needs is checked before anything is deleted.
     """
     bucket, versioned = minio.bucket, versioning in VERSIONED
+    clearing = clearing or CacheClearing("restart", None, None, None, 0)
+    access = await prepare(kube, registry, clearing)
     result = PurgeResult(pod, bucket, None, None, 0, None, None, False, (), False, versioned=versioned)
     before = await bucket_usage(kube, minio, pod, versioned=versioned)
     result = replace(result, bytes_before=_at(before, 0), objects_before=_at(before, 1))
@@ -193,37 +196,28 @@ async def purge(
         what = "versions and delete markers" if versioned else "objects"
         raise PurgeFailed(f"The bucket {bucket} still holds {remaining:,} {what} after the purge.", result)
     try:
-        restarted = await restart_registry(kube, registry)
+        restarted = await restart_registry(kube, registry, clearing, access, ssh_for)
     except ActionError as exc:
         raise PurgeFailed(
-            f"The bucket {bucket} is empty, but the registry restart was not confirmed: {exc} "
-            "Restoring stays blocked until the registry pods are restarted and Ready.",
+            f"The bucket {bucket} is empty, but clearing the registry's blob cache was not confirmed: {exc} "
+            "Restoring stays blocked until the registry's containers are restarted and Ready.",
             result,
         ) from None
-    return replace(result, restarted=restarted, registry_ready=True)
+    cache = clearing.describe() if clearing.storage is not None else None
+    return replace(result, restarted=restarted, registry_ready=True, cache=cache)
 
 
-async def restart_registry(kube: KubeClient, registry: RegistryPods) -> tuple[str, ...]:
-    """Delete the registry pods and wait for Ready replacements: no stale blob cache survives."""
-    ns, selector = registry.namespace, registry.selector
-    pods = await find_pods(kube, ns, selector)
-    if not pods:
-        raise ActionError(
-            f"No registry pods in namespace {ns} with selector {selector}; nothing was restarted. "
-            "Check REGCLEAN_REGISTRY_NAMESPACE and REGCLEAN_REGISTRY_SELECTOR."
-        )
-    uids = [str((p.get("metadata") or {}).get("uid")) for p in pods]
-    for p in pods:
-        await delete_pod(kube, ns, str((p.get("metadata") or {}).get("name")))
-    ready = await wait_ready(
-        kube,
-        ns,
-        selector,
-        replacing=uids,
-        expected=len(pods),
-        timeout=registry.ready_timeout,
-    )
-    return tuple(ready)
+async def restart_registry(
+    kube: KubeClient,
+    registry: RegistryPods,
+    clearing: CacheClearing | None = None,
+    access: RedisAccess | None = None,
+    ssh_for: SshFor | None = None,
+) -> tuple[str, ...]:
+    """Clear the registry's blob cache as `clearing` says (None: delete the pods) and prove that every
+    registry container restarted: a new pod UID alone is no proof (actions/registry_restart.py)."""
+    clearing = clearing or CacheClearing("restart", None, None, None, 0)
+    return await clear(kube, registry, clearing, access, ssh_for)
 
 
 async def _exec(

@@ -42,7 +42,7 @@ from sandbox.installer import (
 )
 from sandbox.kube import KubeApiServer
 from sandbox.kube.defaults import KubeObject
-from sandbox.kube.exec import serve_exec
+from sandbox.kube.exec import ExecEnvironment, serve_exec
 from sandbox.kube.fixtures import SAMPLE_REGISTRY, Fixture, load_fixture
 from sandbox.kube.fixtures import _rehome_images as rehome_images  # the one definition of rehoming
 from sandbox.kube.rbac import policy_from, rendered_deploy
@@ -53,6 +53,7 @@ from sandbox.pods import REGISTRY_NAMESPACE, REGISTRY_SELECTOR, RegistryPods
 from sandbox.registry import Registry, S3Server
 from sandbox.registry.seed import EXTRA_IMAGES, start_seeded, workload_images
 from sandbox.slack import SlackDriver, SlackWorkspace
+from sandbox.static_pods import ContainerRuntime, install_crictl
 
 Mode = Literal["http", "socket"]
 
@@ -117,8 +118,10 @@ class Sandbox:
         self.minio_secret = f"sandbox-{SECRET_CANARY}-{secrets.token_hex(8)}"
         """MinIO's secret key, in the pod's `minio.env`; it must never show in anything the bot writes."""
         self.minio_pod = MinioPod(workdir / "minio-pod", self.minio_access_key, self.minio_secret)
-        self.exec = serve_exec(self.kube, self.minio_pod.exec_target)
-        """`pods/exec`: only the MinIO pod's container runs commands."""
+        self.exec = serve_exec(self.kube, self._exec_target)
+        """`pods/exec`: the MinIO pods' containers run commands, and the registry's (`cat` its config)."""
+        self.runtime = ContainerRuntime(self.registry_pods)
+        """The nodes' container runtimes, which each node's `crictl` stand-in talks to."""
         self.installer_dir = self.nodes.nodes[INSTALLER_NODE].root / "cpaas" / "installer"
         """`/cpaas/installer` of the installer node, 127.0.0.11."""
         self.plugin_dir = self.installer_dir / "plugins"
@@ -164,6 +167,7 @@ class Sandbox:
     async def start(self) -> None:
         """Start every server on free ports, fill the registry, and write the nodes' and pods' files."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        await self.runtime.start()
         outcomes = await asyncio.gather(
             self._start_registry(),
             asyncio.to_thread(self._write_files),
@@ -207,6 +211,7 @@ class Sandbox:
         self.minio_pod.prepare()
         self.packages = write_installer(self.installer_dir, self.installer_images, self.package_specs)
         install_violet(self.violet.parent, self._violet_config)
+        install_crictl(((a, n.bin_dir) for a, n in self.nodes.nodes.items()), self.runtime.url)
 
     def fail_upload_after(self, images: int | None) -> None:
         """Fault switch: `res/upload.sh` exits 1 after pushing this many images; None clears it."""
@@ -227,12 +232,16 @@ class Sandbox:
     async def stop(self) -> None:
         """Stop the servers and the registry's processes."""
         await self.registry_pods.stop()
+        await self.runtime.stop()
         await self.nodes.stop()
         await self.slack.stop()
         await self.kube.stop()
         await self.registry.stop()
         if self._owns_s3:
             await self.s3.stop()
+
+    def _exec_target(self, pod: KubeObject, container: str | None) -> ExecEnvironment | None:
+        return self.minio_pod.exec_target(pod, container) or self.registry_pods.exec_target(pod, container)
 
     async def _pod_deleted(self, pod: KubeObject) -> None:
         await self.registry_pods.on_pod_deleted(pod)
@@ -272,6 +281,8 @@ class Sandbox:
             "REGCLEAN_MINIO_URL": self.s3.url,
             "REGCLEAN_REGISTRY_NAMESPACE": REGISTRY_NAMESPACE,
             "REGCLEAN_REGISTRY_SELECTOR": REGISTRY_SELECTOR,
+            # `cat` in a registry pod runs here: the config file docker-registry really runs with.
+            "REGCLEAN_REGISTRY_CONFIG": str(self.registry.config_path.resolve()),
             "REGCLEAN_REGISTRY": self.registry.address,
             "REGCLEAN_REGISTRY_USERNAME": self.registry.username,
             "REGCLEAN_REGISTRY_PASSWORD": self.registry.password,

@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     """Label selector of the registry pods (e.g. `app=registry,component=registry`)."""
     registry_ready_timeout: timedelta = timedelta(minutes=10)
     """How long the restarted registry pods may take to become Ready."""
+    registry_config: str = "/etc/docker/registry/config.yml"
+    """The registry's configuration file inside its pods, read with `cat` before the purge (storage driver, blob-descriptor cache, redirects)."""
+    registry_configmap: str | None = None
+    """A ConfigMap (`name`, or `namespace/name`, with the key `config.yml`) to read the registry's configuration from instead of its pods."""
+    registry_restart_command: str | None = None
+    """For a registry run as static pods: the command run over SSH on each registry pod's node to restart its container, e.g. `crictl stop $(crictl ps -q --name registry)` (the kubelet then starts it again)."""
     registry: str | None = None
     """The platform registry, `host:port`."""
     registry_username: str | None = None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from actions.minio import MinioTarget, RegistryPods
+from actions.minio import MinioTarget
+from actions.registry_clear import RegistryPods
 from actions.registry import RegistryTarget
 from bot.config.settings import Settings
 
@@ -42,11 +43,15 @@ def minio_target(settings: Settings) -> MinioTarget:
 
 
 def registry_pods(settings: Settings) -> RegistryPods:
-    """The registry's pods, restarted after the purge (REGCLEAN_REGISTRY_NAMESPACE and _SELECTOR)."""
+    """The registry's pods, whose blob cache the purge clears (REGCLEAN_REGISTRY_NAMESPACE, _SELECTOR,
+    _CONFIG, _CONFIGMAP, _RESTART_COMMAND)."""
     settings.require("registry_selector")
     assert settings.registry_selector is not None
     return RegistryPods(
         settings.registry_namespace,
         settings.registry_selector,
         settings.registry_ready_timeout.total_seconds(),
+        config_path=settings.registry_config,
+        configmap=settings.registry_configmap,
+        restart_command=settings.registry_restart_command,
     )

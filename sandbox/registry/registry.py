@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import ssl
@@ -13,6 +14,7 @@ import yaml
 
 from .htpasswd import write_htpasswd
 from .process import ChildServer, free_port
+from .redis import RedisServer
 from .s3 import S3Server
 from .tls import SandboxCA
 from .token import TokenServer
@@ -39,8 +41,13 @@ class Registry:
     puts something else in front of the S3 server (a recording tap), for the registry and those
     URLs alike.
 
+    With `cache="redis"` it keeps its blob descriptors in a real redis-server (started with the
+    registry, database `redis.db`, a password) instead: those survive `restart()`, as they do a
+    real registry's, and only a FLUSHDB of that database clears them.
+
     The bucket is created at the first start. `restart()` runs a new process on the same address,
-    so its in-memory blob-descriptor cache starts empty (as when the registry pod is deleted).
+    so its in-memory blob-descriptor cache starts empty (as when the registry container restarts);
+    `starts` and `started_at` tell each process apart, as a container runtime's IDs and start times do.
     """
 
     def __init__(
@@ -55,6 +62,7 @@ class Registry:
         tls: bool = False,
         redirect: bool = False,
         storage_endpoint: str | None = None,
+        cache: Literal["inmemory", "redis"] = "inmemory",
     ) -> None:
         self.s3 = s3
         self.workdir = workdir
@@ -65,6 +73,7 @@ class Registry:
         self.htpasswd_path = workdir / "htpasswd"
         self._port = 0
         self._bucket_created = False
+        self._redis_running = False
         self._child = ChildServer("docker-registry", workdir / "registry.log")
         self.token_server = (
             TokenServer(workdir, username=username, password=password) if auth == "token" else None
@@ -75,6 +84,13 @@ class Registry:
         self.ca: SandboxCA | None = None
         """The platform's CA (with `tls`), made at the first start."""
         self._certificate: tuple[Path, Path] | None = None
+        self.cache = cache
+        self.redis = RedisServer(workdir / "redis") if cache == "redis" else None
+        """The redis-server holding the blob descriptors (with `cache="redis"`)."""
+        self.starts = 0
+        """How many registry processes were started: each restart is a new one."""
+        self.started_at = ""
+        """When the running process started (RFC 3339, seconds), as a container's `startedAt`."""
 
     @property
     def address(self) -> str:
@@ -129,6 +145,9 @@ class Registry:
             self._port = free_port()
         if self.token_server is not None and not self.token_server.running:
             await self.token_server.start()
+        if self.redis is not None and not self._redis_running:
+            await self.redis.start()
+            self._redis_running = True
         if self.tls and self._certificate is None:
             self.ca = SandboxCA(self.workdir / "tls")
             self._certificate = self.ca.issue("registry", ["127.0.0.1"])
@@ -137,6 +156,8 @@ class Registry:
         self.config_path.write_text(yaml.safe_dump(self.config(), sort_keys=False))
         # With AWS_CA_BUNDLE set, the S3 driver panics at start (LoadCustomCABundleError).
         env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+        self.starts += 1
+        self.started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         await self._child.start(
             [binary, "serve", str(self.config_path)],
             env=env,
@@ -149,6 +170,9 @@ class Registry:
         await self._child.stop()
         if self.token_server is not None:
             await self.token_server.stop()
+        if self.redis is not None:
+            await self.redis.stop()
+            self._redis_running = False
 
     async def restart(self) -> None:
         """A new process on the same address: every in-memory cache is empty again."""
@@ -184,12 +208,18 @@ class Registry:
                 },
                 "redirect": {"disable": not self.redirect},
                 "delete": {"enabled": True},
-                "cache": {"blobdescriptor": "inmemory"},
+                "cache": {"blobdescriptor": self.cache},
                 "maintenance": {"uploadpurging": {"enabled": False}},
             },
             "auth": self._auth_config(),
             "http": self._http_config(),
+            **self._redis_config(),
         }
+
+    def _redis_config(self) -> dict[str, Any]:
+        if self.redis is None:
+            return {}
+        return {"redis": {"addr": self.redis.addr, "password": self.redis.password, "db": self.redis.db}}
 
     def _http_config(self) -> dict[str, Any]:
         http: dict[str, Any] = {"addr": self.address, "secret": "sandbox-registry-http-secret"}

@@ -1,0 +1,116 @@
+"""The registry's blob cache is really cleared after the purge: static (mirror) pods and a redis cache.
+
+A new pod UID is no proof of a restart: the kubelet recreates a deleted mirror pod while its
+container, and the cache in it, keeps running; a redis cache survives any restart. These run the
+real docker-registry (and a real redis-server) behind the sandbox's pods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from actions.errors import PodsNotReady
+from actions.kube import KubeClient
+from actions.minio import restart_registry
+from actions.registry_clear import RegistryPods, plan_clearing
+from bot.config.settings import Settings
+from bot.steps.backup.plan import ssh_target
+from sandbox.kube.fixtures import load_fixture
+from sandbox.pods import REGISTRY_NAMESPACE, REGISTRY_SELECTOR
+from sandbox.registry import S3Server
+from sandbox.registry.redis import redis_binary
+from sandbox.stack import Sandbox
+from sandbox.static_pods import as_static
+from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
+
+pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
+RESTART = "crictl stop $(crictl ps -q --name registry)"
+NEEDS_REDIS = pytest.mark.skipif(
+    redis_binary() is None, reason="redis-server is not installed (Debian package redis-server)"
+)
+
+
+@pytest.fixture
+async def static_box(tmp_path: Path, sandbox_s3: S3Server) -> AsyncIterator[Sandbox]:
+    """The sample platform with its registry run as static pods, one mirror pod per control-plane node."""
+    box = Sandbox(tmp_path / "sandbox", as_static(load_fixture()), s3=sandbox_s3)
+    await box.start()
+    yield box
+    await box.stop()
+
+
+def _pods(box: Sandbox) -> dict[str, tuple[str, str, str]]:
+    """name -> (uid, containerID, startedAt) of the registry pods."""
+    out = {}
+    for pod in box.kube.objects("pods", REGISTRY_NAMESPACE):
+        if box.registry_pods.matches(pod):
+            status = pod["status"]["containerStatuses"][0]
+            out[pod["metadata"]["name"]] = (
+                pod["metadata"]["uid"],
+                status["containerID"],
+                status["state"].get("running", {}).get("startedAt", ""),
+            )
+    return out
+
+
+async def test_deleting_mirror_pods_is_caught_as_no_restart_and_the_plan_asks_for_a_restart_command(
+    static_box: Sandbox, tmp_path: Path
+) -> None:
+    box = static_box
+    before, starts = _pods(box), box.registry.starts
+    assert sorted(before) == ["registry-acp-global-m1", "registry-acp-global-m2", "registry-acp-global-m3"]
+    kube = KubeClient.from_config(str(box.kube.write_kubeconfig(tmp_path / "kc")))
+    try:
+        target = RegistryPods(
+            REGISTRY_NAMESPACE, REGISTRY_SELECTOR, 3.0, config_path=str(box.registry.config_path)
+        )
+        clearing = await plan_clearing(kube, target)
+        assert clearing.method == "cannot" and clearing.reason is not None
+        assert (
+            "static pods on 127.0.0.11, 127.0.0.12, 127.0.0.13; set REGCLEAN_REGISTRY_RESTART_COMMAND"
+            in clearing.reason
+        )
+        assert (clearing.storage, clearing.cache, clearing.redirect_disabled) == ("s3", "inmemory", True)
+        # The old way: delete the pods and wait for Ready pods with new UIDs. Here it must fail.
+        with pytest.raises(PodsNotReady) as caught:
+            await restart_registry(kube, target)
+    finally:
+        kube.close()
+    assert "a new pod (new UID), but container registry is still" in str(caught.value)
+    assert "A new pod UID is not a restart" in str(caught.value)
+    after = _pods(box)
+    assert all(after[n][0] != before[n][0] for n in before), "the kubelet recreated every mirror pod"
+    assert all(after[n][1:] == before[n][1:] for n in before), "and left every container running"
+    assert box.registry.starts == starts, "the registry process never restarted"
+
+
+async def test_the_restart_command_restarts_each_node_s_container_and_proves_it(
+    static_box: Sandbox, tmp_path: Path
+) -> None:
+    box = static_box
+    before, starts = _pods(box), box.registry.starts
+    kube = KubeClient.from_config(str(box.kube.write_kubeconfig(tmp_path / "kc")))
+    settings = Settings.load({**box.environment("http"), "REGCLEAN_REGISTRY_RESTART_COMMAND": RESTART})
+    try:
+        target = RegistryPods(
+            REGISTRY_NAMESPACE,
+            REGISTRY_SELECTOR,
+            30.0,
+            config_path=str(box.registry.config_path),
+            restart_command=RESTART,
+        )
+        clearing = await plan_clearing(kube, target)
+        assert clearing.method == "restart-on-node", clearing
+        restarted = await restart_registry(kube, target, clearing, None, lambda a: ssh_target(settings, a))
+    finally:
+        kube.close()
+    after = _pods(box)
+    assert sorted(restarted) == sorted(before)
+    assert [n for n, _ in box.runtime.stopped] == ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
+    assert all(after[n][0] == before[n][0] and after[n][1] != before[n][1] for n in before), (
+        "same pods, new containers"
+    )
+    assert box.registry.starts == starts + 3

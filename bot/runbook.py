@@ -20,6 +20,9 @@ from bot.config.settings import Settings
 from bot.core.engine import Engine
 from bot.core.model import RunView, StepName, StepState, StepView
 from bot.core.notifier import Notifier, Requester
+from bot.doctor.model import DoctorReport
+from bot.doctor.run import run_doctor
+from bot.doctor.slack import SlackProbe
 from bot.scheduler import Jobs, Scheduled
 from bot.steps.approval.model import Click, Outcome
 from bot.steps.approval.step import ApprovalStep
@@ -235,6 +238,10 @@ class Runbook:
     def start_close(self, requester: Requester) -> None:
         """`/regclean close`."""
         self.engine.spawn(self.closing.close(requester))
+
+    async def doctor(self, slack: SlackProbe | None) -> DoctorReport:
+        """`/regclean doctor`: every read-only check (bot/doctor/); no run is opened."""
+        return await run_doctor(self._ctx.settings, slack)
 
     # the scheduler's jobs (bot/scheduler.py calls these) -------------------------------
     async def expire_request(self, request_id: int) -> bool:

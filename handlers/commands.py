@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.authz import AccessPolicy, Role
 from bot.core.errors import RunbookError
@@ -21,6 +22,7 @@ from bot.runbook import Runbook
 from handlers import schedule_commands
 from handlers.blocks.run import COMMANDS, help_blocks, refusal_text
 from handlers.blocks.tables import escape
+from handlers.doctor_commands import start_doctor
 from handlers.schedule_commands import Zones
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,7 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
     """
 
     @app.command("/regclean")
-    async def regclean(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def regclean(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         try:
             parsed = parse(command.get("text", ""))
         except ParseError as exc:
@@ -123,6 +125,9 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
                 await ack(text=await answer(runbook, user, parsed.args, await zones.of(user)))
             except RunbookError as exc:
                 await ack(text=f":warning: {escape(str(exc))}")
+        elif parsed.name == "doctor":
+            await ack(text="Checking what the night needs, changing nothing… the table follows here.")
+            start_doctor(runbook, client, Requester(user, command.get("channel_id")))
         elif parsed.name == "restore":
             who = Requester(user, command.get("channel_id"))
             if parsed.args[0] == "core":

@@ -58,6 +58,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "list what is scheduled; `cancel ID` cancels the scheduled purge of request ID",
     ),
     "status": ("", "show the current run's checklist, what is scheduled, and the last finished run"),
+    "doctor": (
+        "",
+        "check, without changing anything, what the night needs after the purge: Slack, RBAC, MinIO, the "
+        "registry, the nodes, upload.sh and violet, the platform",
+    ),
 }
 
 

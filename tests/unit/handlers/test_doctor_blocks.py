@@ -1,0 +1,54 @@
+"""The doctor's Slack table, the command's roles, and the scopes it expects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from slack_sdk.models.blocks import Block as SdkBlock
+
+from bot.core.authz import COMMAND_ROLES, Role
+from bot.doctor.model import Check, DoctorReport
+from bot.doctor.slack import BOT_SCOPES
+from handlers.blocks.doctor import doctor_blocks, doctor_text
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def report(*failed: str) -> DoctorReport:
+    names = ["auth.test", "scopes", "violet"]
+    return DoctorReport(
+        tuple(
+            Check(
+                "slack" if n != "violet" else "installer",
+                n,
+                n not in failed,
+                f"saw {n}",
+                "" if n not in failed else f"fix {n}",
+            )
+            for n in names
+        )
+    )
+
+
+def test_a_failed_check_shows_its_remedy_and_the_verdict_counts_it() -> None:
+    blocks = doctor_blocks(report("violet"))
+    text = "\n".join(b["text"]["text"] for b in blocks)
+    assert doctor_text(report("violet")) == "regclean doctor: 1 of 3 checks failed"
+    assert ":x: *violet*: saw violet\n    → fix violet" in text
+    assert ":white_check_mark: auth.test: saw auth.test" in text
+    assert [b["text"]["text"].split("\n")[0] for b in blocks[2:]] == ["*slack*", "*installer*"]
+    assert all(SdkBlock.parse(b) is not None for b in blocks)
+
+
+def test_a_passing_report_says_so() -> None:
+    assert doctor_text(report()) == "regclean doctor: all 3 checks passed"
+
+
+def test_operators_and_approvers_may_run_the_doctor() -> None:
+    assert COMMAND_ROLES["doctor"] == {Role.OPERATOR, Role.APPROVER}
+
+
+def test_the_scopes_the_doctor_expects_are_the_manifests() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES

@@ -67,6 +67,18 @@ class Rule:
     resource_names: tuple[str, ...] = ()
     non_resource_urls: tuple[str, ...] = ()
 
+    def grants(self) -> set[tuple[str, str, str]]:
+        """Every (rule, verb, resource or URL pattern) this rule grants."""
+        what = self.non_resource_urls or self.resources
+        return {(self.source, verb, w) for verb in self.verbs for w in what}
+
+    def grant_for(self, attrs: Attributes) -> str:
+        """The resource or URL pattern of this rule that matched `attrs`."""
+        if attrs.non_resource_url is not None:
+            return next(p for p in self.non_resource_urls if _url_matches(p, attrs.non_resource_url))
+        resource = attrs.resource + (f"/{attrs.subresource}" if attrs.subresource else "")
+        return resource if resource in self.resources else "*"
+
     def allows(self, attrs: Attributes) -> bool:
         if not _any(self.verbs, attrs.verb):
             return False
@@ -113,12 +125,16 @@ class Policy:
     name: str
     token: str
     rules: tuple[Rule, ...]
-    used: set[Rule] = field(default_factory=set)
-    """regclean's rules that allowed at least one request."""
+    used: set[tuple[str, str, str]] = field(default_factory=set)
+    """(rule, verb, resource or URL pattern) of regclean's rules that allowed at least one request."""
 
     @property
     def user(self) -> str:
         return f"system:serviceaccount:{self.namespace}:{self.name}"
+
+    def unused(self) -> set[tuple[str, str, str]]:
+        """What regclean's rules grant that no request needed so far."""
+        return {g for rule in self.rules for g in rule.grants()} - self.used
 
     def without(self, predicate: Any) -> Policy:
         """The same policy without the rules `predicate(rule)` picks (to show a rule is needed)."""
@@ -136,7 +152,7 @@ class Policy:
         """Whether regclean's rules or the defaults every authenticated user has allow it."""
         rule = next((r for r in self.rules if r.allows(attrs)), None)
         if rule is not None:
-            self.used.add(rule)
+            self.used.add((rule.source, attrs.verb, rule.grant_for(attrs)))
             return True
         if attrs.non_resource_url is not None:
             return attrs.verb == "get" and any(_url_matches(p, attrs.non_resource_url) for p in _DEFAULT_URLS)

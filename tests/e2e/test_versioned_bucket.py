@@ -1,4 +1,5 @@
-"""The runbook on a versioned bucket: the purge frees every byte the S3 server keeps.
+"""The runbook on a versioned bucket: the purge frees every byte the S3 server keeps; and under
+deploy/'s RBAC, every grant of which the runbook needs.
 
 On a versioned bucket `mc rm --recursive --force` only writes delete markers; `mc ls` and `mc du`
 then hide the objects while every byte stays stored. Here the bucket is versioned before the
@@ -93,6 +94,10 @@ async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says
         await bot.bot.runbook.drain()
         report = CloseRecords(bot.bot.store.db).report(run.id)
 
+    # The whole runbook ran under deploy/'s RBAC (they suffice), and needed every grant (they are minimal).
+    assert box.kube.policy is not None
+    unused = box.kube.policy.unused()
+    assert not unused, f"deploy/ grants what the runbook never needs: {sorted(unused)}"
     stored_after = await asyncio.to_thread(box.s3.stored)
     assert report is not None
     bucket = report.bucket

@@ -192,7 +192,7 @@ def test_the_cluster_role_reads_what_actions_read_and_nothing_more(rendered: Ren
     used = {nodes.NODES.plural, workloads.PODS.plural, pod_ready.PODS.plural, OPERATORS, PLUGINS}
     assert {res for res, verb in read if verb == "list" and not res.startswith("/")} == used
     urls = {res for res, _ in read if res.startswith("/")}
-    assert {"/api", "/apis"} <= urls, "API discovery"
+    assert {"/api/*", "/apis", "/apis/*"} == urls, "API discovery: /api/v1, /apis and each group/version"
     [binding] = rendered.of_kind("ClusterRoleBinding")
     account = rendered.one("ServiceAccount")["metadata"]
     assert binding["roleRef"]["name"] == role["metadata"]["name"]

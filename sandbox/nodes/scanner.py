@@ -74,7 +74,8 @@ class MinioScanner:
         self._wake_r, self._wake_w = -1, -1
         self._inotify = -1
         self._fanotify = -1
-        self._object_data: Path | None = None
+        self._object: tuple[Path, Path] | None = None
+        """The changed object's xl.meta and part.1."""
         self._count = 0
 
     @property
@@ -92,7 +93,6 @@ class MinioScanner:
         if not part.exists():
             part.parent.mkdir(parents=True, exist_ok=True)
             with part.open("wb") as out:
-                out.truncate(0)
                 chunk = os.urandom(1 << 16)
                 for _ in range(self.cache_size // len(chunk)):
                     out.write(chunk)
@@ -102,22 +102,28 @@ class MinioScanner:
             _watch(self._inotify, self.minio_dir / rel)
         self._fanotify = _fanotify_init()
         self._gate(part)
+        if self._object is not None:
+            self._watch_object()
         self._wake_r, self._wake_w = os.pipe()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"minio-scanner {self.minio_dir}", daemon=True)
         self._thread.start()
 
     def change_objects(self, times: int | None = 1) -> str:
-        """Also rewrite an object's xl.meta while a backup's tar reads the bucket: `times` times, or
-        None for every archive run. Returns the object file's path relative to the drive."""
-        meta, data = next(_large_objects(self.minio_dir / BLOBS))
-        self.changed_object = str(meta.relative_to(self.minio_dir))
-        self._object_data = data
+        """Also rewrite an object's xl.meta while a backup's tar reads the bucket: `times` times in
+        all, or None for no end. Returns the object file's path relative to the drive."""
+        self._object = next(_large_objects(self.minio_dir / BLOBS))
+        self.changed_object = str(self._object[0].relative_to(self.minio_dir))
         self._objects_left = times
-        if self._inotify >= 0:
-            _watch(self._inotify, meta.parent)
-        self._gate(data)
+        if self._thread is not None:
+            self._watch_object()
         return self.changed_object
+
+    def _watch_object(self) -> None:
+        assert self._object is not None
+        meta, data = self._object
+        _watch(self._inotify, meta.parent)
+        self._gate(data)
 
     def stop(self) -> None:
         """Stop rewriting and wait for the thread; what is in the trash stays."""

@@ -373,10 +373,11 @@ def test_the_scanner_saves_its_caches_the_way_minio_does_while_a_reader_waits(tm
         with part.open("rb"):  # the open waits until the scanner has saved
             assert usage.stat().st_ino != before, "a new xl.meta was renamed over the old one"
         assert scanner.saves >= 1 and scanner.saves_during_backup >= 1
-        assert not list((minio / ".minio.sys" / "tmp").glob("*-*-*")), "staging directories are gone"
-        assert list((minio / ".minio.sys" / "tmp" / ".trash").iterdir()), "what it replaced went to the trash"
     finally:
         scanner.stop()
+    # once it has stopped (a save may have been under way until then):
+    assert not list((minio / ".minio.sys" / "tmp").glob("*-*-*")), "staging directories are gone"
+    assert list((minio / ".minio.sys" / "tmp" / ".trash").iterdir()), "what it replaced went to the trash"
     saves = scanner.saves
     with part.open("rb"):  # stopped: nothing waits, nothing saves
         pass

@@ -45,13 +45,10 @@ class Need:
 
 
 NEEDED: tuple[Need, ...] = (
-    *(Need(v, OPERATORS, why="the inventory") for v in ("list", "get")),
-    *(Need(v, PLUGINS, why="the inventory") for v in ("list", "get")),
-    *(Need(v, NODES.plural, why="the control-plane nodes") for v in ("list", "get")),
-    *(
-        Need(v, PODS.plural, why="the workloads' images and the MinIO and registry pods")
-        for v in ("list", "get")
-    ),
+    Need("list", OPERATORS, why="the inventory"),
+    Need("list", PLUGINS, why="the inventory"),
+    Need("list", NODES.plural, why="the control-plane nodes"),
+    Need("list", PODS.plural, why="the workloads' images and the MinIO and registry pods"),
     *(Need(v, "pods/exec", MINIO, "mc in the MinIO pod") for v in ("get", "create")),
     *(Need(v, "pods/exec", REGISTRY, "reading the registry's configuration") for v in ("get", "create")),
     Need("delete", "pods", REGISTRY, "restarting the registry after the purge"),

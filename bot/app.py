@@ -11,24 +11,31 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.settings import ConfigError, Settings
 from bot.core.authz import AccessList, AccessPolicy
 from bot.core.clock import Clock
+from bot.core.errors import RunbookError
+from bot.health import Readiness, add_health_routes
 from bot.runbook import KubeFactory, Runbook
+from bot.runner import LeaseHeld, Runner
 from bot.scheduler import Jobs, bind, make_scheduler
 from bot.store.database import Database
+from bot.store.lease import Holder, RunnerLease
 from bot.store.migrate import upgrade
 from bot.store.runs import Store
 from handlers import commands, interactions
@@ -51,32 +58,73 @@ class Bot:
     notifier: SlackNotifier
     client: AsyncWebClient
     bolt: AsyncApp
+    runner: Runner
+    health_url: str | None = None
+    """`http://HOST:PORT` of `/healthz` and `/readyz`, once listening (both modes)."""
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once this process holds the runner lease and runs the steps and the scheduler."""
+    halted: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the bot must stop on its own: it lost the runner lease, or could not start."""
+    halt_reason: str | None = None
+    _opened: bool = False
+    _bound: bool = False
+
+    async def open(self) -> None:
+        """Bring the schema to head, once (every process does; the lease lives in the schema)."""
+        if not self._opened:
+            # Once per process, before anything reads the store; blocking work, so off the event loop.
+            await asyncio.to_thread(upgrade, self.store.db)
+            self._opened = True
 
     async def start(self) -> None:
-        """Bring the schema to head, start the scheduler and settle what a previous process left running."""
-        # Once per process, before anything reads the store; blocking work, so off the event loop.
-        await asyncio.to_thread(upgrade, self.store.db)
+        """Take the runner lease (LeaseHeld if another process holds it), settle what a previous
+        process left running, and start the scheduler."""
+        await self.open()
+        if not self.runner.held and not await self.runner.take():
+            raise LeaseHeld(self.runner.refusal())
         bind(self.runbook)
+        self._bound = True
         self.runbook.use_jobs(Jobs(self.scheduler))
         # Settle what the previous process left running before any job can start a step: a job
         # that fell due meanwhile must not start a step that recovery then marks interrupted.
         await self.runbook.recover()
         self.scheduler.start()
         await self.runbook.reschedule_expiries()
+        self.runner.keep_renewing(self.halt)
+        self.started.set()
+
+    def halt(self, reason: str) -> None:
+        """Stop running jobs at once, and ask whoever serves the bot to stop it."""
+        log.error("stopping: %s", reason)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.halt_reason = reason
+        self.halted.set()
 
     async def stop(self) -> None:
-        """Stop cleanly: running steps become interrupted, pending updates are delivered."""
+        """Stop cleanly: running steps become interrupted, pending updates are delivered, the lease
+        is given up."""
+        await self.runner.stop_renewing()
         await self.runbook.close()
         await self.notifier.flush()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        bind(None)
+        if self._bound:
+            bind(None)
+        await self.runner.release()
         self.store.close()
 
 
-def build(settings: Settings, *, kube: KubeFactory | None = None, clock: Clock | None = None) -> Bot:
+def build(
+    settings: Settings,
+    *,
+    kube: KubeFactory | None = None,
+    clock: Clock | None = None,
+    holder: Holder | None = None,
+) -> Bot:
     """Wire the bot from settings; `kube` replaces the Kubernetes client factory, `clock` the system
-    clock (tests, the demo). Nothing touches the database until `Bot.start`."""
+    clock (tests, the demo), `holder` who this process is to the runner lease. Nothing touches the
+    database until `Bot.open`."""
     settings.require("slack_bot_token")
     if not (settings.slack_signing_secret or settings.slack_app_token):
         raise ConfigError(
@@ -107,29 +155,44 @@ def build(settings: Settings, *, kube: KubeFactory | None = None, clock: Clock |
     )
     commands.register(bolt, runbook, policy, Zones(client))
     interactions.register(bolt, runbook, policy)
-    return Bot(settings, store, make_scheduler(store.db.engine), runbook, notifier, client, bolt)
+    ttl = timedelta(seconds=settings.runner_lease_seconds)
+    runner = Runner(RunnerLease(store.db, holder or Holder.this_process(), ttl), ttl.total_seconds() / 3)
+    return Bot(settings, store, make_scheduler(store.db.engine), runbook, notifier, client, bolt, runner)
 
 
 def web_app(bot: Bot) -> web.Application:
-    """The HTTP endpoints: `POST /slack/events` (signed requests only) and `GET /healthz`."""
+    """`GET /healthz` and `GET /readyz`, and in HTTP mode `POST /slack/events` (signed requests only;
+    503 until this process runs the steps)."""
 
     async def events(request: web.Request) -> web.Response:
+        if not bot.started.is_set():
+            return web.json_response({"ok": False, "error": "not_ready"}, status=503)
         response = await bot.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 
-    async def healthz(request: web.Request) -> web.Response:
-        run = await bot.runbook.status()
-        body: dict[str, Any] = {
-            "ok": True,
-            "scheduler": bot.scheduler.running,
-            "active_run": run.id if run else None,
-        }
-        return web.json_response(body)
+    def alive() -> dict[str, Any]:
+        return {"runner": bot.runner.held, "scheduler": bot.scheduler.running}
 
     app = web.Application()
-    app.router.add_post("/slack/events", events)
-    app.router.add_get("/healthz", healthz)
+    if bot.settings.slack_signing_secret:
+        app.router.add_post("/slack/events", events)
+    scheduler = bot.scheduler
+    ready = Readiness(bot.store.db, _slack_check(bot.client), lambda: bool(scheduler.running), bot.runner)
+    add_health_routes(app, alive, ready)
     return app
+
+
+def _slack_check(client: AsyncWebClient) -> Callable[[], Awaitable[str | None]]:
+    async def check() -> str | None:
+        try:
+            await client.auth_test()
+        except SlackApiError as exc:
+            return f"auth.test failed: {exc.response.get('error', 'unknown error')}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"Slack did not answer auth.test ({type(exc).__name__})"
+        return None
+
+    return check
 
 
 def tune_for_latency() -> None:
@@ -147,53 +210,98 @@ def tune_for_latency() -> None:
 
 
 @contextlib.asynccontextmanager
-async def connected(bot: Bot) -> AsyncIterator[str | None]:
-    """Start the bot and its listeners as configured; yield the HTTP base URL (None without HTTP mode).
+async def connected(bot: Bot, *, wait: bool = True) -> AsyncIterator[str | None]:
+    """Start the bot and its listeners as configured; yield the HTTP mode base URL (None without it).
 
-    HTTP mode when a signing secret is set, Socket Mode when an app token is set, both when both.
+    HTTP mode when a signing secret is set, Socket Mode when an app token is set, both when both;
+    `/healthz` and `/readyz` are served on `REGCLEAN_PORT` in either. When another process holds the
+    runner lease, this yields while waiting for it (`/readyz` answers 503, Socket Mode is not
+    connected, `/slack/events` answers 503), and takes over once it can; with `wait=False` it raises
+    LeaseHeld instead.
     """
     settings = bot.settings
-    await bot.start()
     runner: web.AppRunner | None = None
-    socket: AsyncSocketModeHandler | None = None
+    sockets: list[AsyncSocketModeHandler] = []
+    takeover: asyncio.Task[None] | None = None
     try:
-        url = None
-        if settings.slack_signing_secret:
-            runner = web.AppRunner(web_app(bot), access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, settings.host, settings.port).start()
-            host, port = runner.addresses[0][:2]
-            url = f"http://{host}:{port}"
-            log.info("HTTP mode: listening on %s (/slack/events, /healthz)", url)
-        if settings.slack_app_token:
-            app_token = settings.slack_app_token.get_secret_value()
-            socket = AsyncSocketModeHandler(
-                bot.bolt,
-                app_token=app_token,
-                web_client=AsyncWebClient(
-                    token=app_token, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL
-                ),
-            )
-            await socket.connect_async()
-            log.info("Socket Mode: connected")
+        await bot.open()
+        if await bot.runner.take():
+            await bot.start()
+        elif not wait:
+            raise LeaseHeld(bot.runner.refusal())
+        else:
+            log.warning("%s", bot.runner.waiting())
+        runner = web.AppRunner(web_app(bot), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        host, port = runner.addresses[0][:2]
+        bot.health_url = f"http://{host}:{port}"
+        url = bot.health_url if settings.slack_signing_secret else None
+        what = "/slack/events, /healthz, /readyz" if url else "/healthz, /readyz"
+        log.info("listening on %s (%s)", bot.health_url, what)
+        if bot.started.is_set():
+            await _connect_socket(bot, sockets)
+        else:
+            takeover = asyncio.create_task(_take_over(bot, sockets))
         yield url
     finally:
-        if socket is not None:
+        if takeover is not None:
+            takeover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await takeover
+        for socket in sockets:
             await socket.close_async()
         if runner is not None:
             await runner.cleanup()
         await bot.stop()
 
 
-async def serve(settings: Settings) -> None:
-    """Run the bot until SIGINT/SIGTERM."""
+async def _take_over(bot: Bot, sockets: list[AsyncSocketModeHandler]) -> None:
+    """Wait for the runner lease, then start as the one runner (Socket Mode connects only now)."""
+    try:
+        await bot.runner.wait()
+        await bot.start()
+        await _connect_socket(bot, sockets)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("could not start after taking the runner lease")
+        bot.halt(f"could not start after taking the runner lease: {type(exc).__name__}")
+
+
+async def _connect_socket(bot: Bot, sockets: list[AsyncSocketModeHandler]) -> None:
+    settings = bot.settings
+    if not settings.slack_app_token:
+        return
+    app_token = settings.slack_app_token.get_secret_value()
+    socket = AsyncSocketModeHandler(
+        bot.bolt,
+        app_token=app_token,
+        web_client=AsyncWebClient(
+            token=app_token, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL
+        ),
+    )
+    sockets.append(socket)
+    await socket.connect_async()
+    log.info("Socket Mode: connected")
+
+
+async def serve(settings: Settings, *, wait: bool = True) -> None:
+    """Run the bot until SIGINT/SIGTERM; LeaseHeld when `wait` is False and another process runs,
+    RunbookError when it had to stop on its own (it lost the runner lease)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with connected(build(settings)):
+    bot = build(settings)
+    async with connected(bot, wait=wait):
         tune_for_latency()
-        await stop.wait()
+        stopped, halted = asyncio.create_task(stop.wait()), asyncio.create_task(bot.halted.wait())
+        await asyncio.wait((stopped, halted), return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        halted.cancel()
+    if bot.halt_reason is not None:
+        raise RunbookError(f"stopped: {bot.halt_reason}.")
 
 
 def slack_probe(settings: Settings) -> SlackProbe | None:

@@ -73,7 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the Slack bot (HTTP mode and/or Socket Mode)")
     serve.add_argument("--host", help="listen address in HTTP mode (default: $REGCLEAN_HOST or 0.0.0.0)")
-    serve.add_argument("--port", type=int, help="listen port in HTTP mode (default: $REGCLEAN_PORT or 3000)")
+    serve.add_argument("--port", type=int, help="listen port (default: $REGCLEAN_PORT or 3000)")
+    serve.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="exit instead of waiting when another regclean holds the runner lease on the same database",
+    )
     inventory = sub.add_parser("inventory", help="record the installed operators and cluster plugins")
     inventory.add_argument("--format", choices=("table", "json"), default="table")
     backup = sub.add_parser("backup", help="back up /cpaas/minio on every control-plane node, verified")
@@ -118,7 +123,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
         settings = settings.model_copy(update=overrides)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, wait=not args.no_wait))
     return 0
 
 

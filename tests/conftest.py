@@ -3,7 +3,9 @@ and the whole sandbox."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+import gc
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from sandbox.kube import KubeApiServer, ResourceDef
 from sandbox.kube.fixtures import load_fixture
 from sandbox.registry import Registry, S3Server, registry_binary, skopeo_binary
 from sandbox.stack import Sandbox
+from tests.postgres import PostgresServer, postgres_bin
 
 # with CI=true a skipped test fails the run
 pytest_plugins = ["tests.strict_skips"]
@@ -158,3 +161,29 @@ async def sandbox(tmp_path: Path, sandbox_s3: S3Server) -> AsyncIterator[Sandbox
     await box.start()
     yield box
     await box.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """Debian's PostgreSQL: one throwaway cluster per test process (tests/postgres.py)."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (Debian package postgresql: make debs)")
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind the store runs on: a SQLite file, and a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'regclean.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    # Tests leave their stores to the garbage collector, as they may with SQLite; psycopg warns
+    # about each pooled connection it then closes. Only for this test, and collected before it ends.
+    warnings.filterwarnings("ignore", "<psycopg.Connection .* was deleted while still open", ResourceWarning)
+    yield server.create_database()
+    gc.collect()

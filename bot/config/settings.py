@@ -78,9 +78,9 @@ class Settings(BaseSettings):
     slack_post_interval: float = Field(1.0, ge=0, le=60)
     """Seconds between the bot's thread posts to one channel (Slack allows about one message a second)."""
     host: str = "0.0.0.0"  # noqa: S104 - the bot is a server; bind address is configurable
-    """HTTP mode listen address (`/slack/events`, `/healthz`)."""
+    """Listen address: `/healthz` and `/readyz` in both modes, `/slack/events` in HTTP mode."""
     port: int = Field(3000, ge=0, le=65535)
-    """HTTP mode listen port."""
+    """Listen port (both modes: the health endpoints are served in Socket Mode too)."""
     operators: tuple[str, ...] = ()
     """Who may run the runbook's steps: Slack user IDs and `@usergroup` handles, comma-separated."""
     approvers: tuple[str, ...] = ()
@@ -94,7 +94,9 @@ class Settings(BaseSettings):
     database_url: SecretStr = Field(
         SecretStr("sqlite:///regclean.db"), json_schema_extra=_env("DATABASE_URL")
     )
-    """The store and the scheduler's job store (SQLite file by default; PostgreSQL for several replicas)."""
+    """The store and the scheduler's job store: a SQLite file (default), or PostgreSQL (`postgresql+psycopg://USER:PASSWORD@HOST/DB`, with the extra `regclean[postgres]`). One process runs the steps at a time; another on the same database waits (runner lease)."""
+    runner_lease_seconds: float = Field(30.0, ge=1, le=3600)
+    """How long the runner lease lasts unless its holder renews it (every third of it): a second regclean on the same database takes over this long after the first one died (at once after a clean stop, or when the first ran on the same host and is gone)."""
     ssh_user: str = "root"
     """The user regclean logs in as on the control-plane nodes."""
     ssh_key: str | None = None

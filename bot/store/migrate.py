@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: tables in our database that other code owns: APScheduler creates and migrates `apscheduler_jobs`
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+#: the PostgreSQL advisory lock key that one migration at a time holds (any constant of our own)
+MIGRATION_LOCK = 0x7265_6763_6C65_616E  # "regclean"
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
@@ -82,10 +84,13 @@ def _exclusive(db: Database) -> Iterator[Connection]:
     Two processes starting at once must not both run a revision. On SQLite, `BEGIN IMMEDIATE`
     takes the write lock before the first look at the schema (the other process waits, up to the
     busy timeout, and then finds it at head); it also makes SQLite's DDL part of the transaction,
-    which the driver would otherwise run outside one.
+    which the driver would otherwise run outside one. On PostgreSQL, whose DDL is transactional,
+    a transaction-level advisory lock does the same.
     """
     with db.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         yield connection
         connection.commit()

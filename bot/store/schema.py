@@ -209,6 +209,18 @@ class WindowRow(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class LeaseRow(Base):
+    """Who runs the steps and the scheduler on this database, until when (`bot/store/lease.py`)."""
+
+    __tablename__ = "runner_lease"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def aware(value: datetime) -> datetime:
     """SQLite forgets time zones: give a stored UTC time back as aware."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value

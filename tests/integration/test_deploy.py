@@ -153,9 +153,9 @@ def test_each_mode_gets_its_slack_secret_and_only_http_listens(rendered: Rendere
     assert "SLACK_SIGNING_SECRET" in env and "SLACK_APP_TOKEN" not in env
     port = int(rendered.setting("REGCLEAN_PORT"))
     [named] = [p for p in rendered.container["ports"] if p["containerPort"] == port]
-    for probe in ("readinessProbe", "livenessProbe"):
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         get = rendered.container[probe]["httpGet"]
-        assert get["path"] == "/healthz" and get["port"] in (port, named["name"]), probe
+        assert get["path"] == path and get["port"] in (port, named["name"]), probe
     [service] = rendered.of_kind("Service")
     [exposed] = service["spec"]["ports"]
     assert exposed["port"] == 3000 and exposed["targetPort"] in (port, named["name"])

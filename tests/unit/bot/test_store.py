@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
 from bot.core.model import StepState
@@ -12,20 +11,18 @@ from bot.steps.inventory.codec import decode_inventory, inventory_lines
 from bot.store.runs import Store
 from tests.databases import open_store
 
-
-def store(tmp_path: Path) -> Store:
-    return open_store(f"sqlite:///{tmp_path / 'regclean.db'}")
+# Every test runs on SQLite and on PostgreSQL (`database_url`, tests/conftest.py).
 
 
-def test_at_most_one_run_is_active(tmp_path: Path) -> None:
-    s = store(tmp_path)
+def test_at_most_one_run_is_active(database_url: str) -> None:
+    s = open_store(database_url)
     first = s.open_run("UALICE", "C1")
     again = s.open_run("UBOB", "C2")
     assert again.id == first.id and again.opened_by == "UALICE"
 
 
-def test_a_finished_step_is_not_finished_twice(tmp_path: Path) -> None:
-    s = store(tmp_path)
+def test_a_finished_step_is_not_finished_twice(database_url: str) -> None:
+    s = open_store(database_url)
     run = s.open_run("UALICE", "C1")
     step = s.start_step(run.id, "inventory", "UALICE")
     assert step is not None
@@ -40,7 +37,7 @@ def test_a_finished_step_is_not_finished_twice(tmp_path: Path) -> None:
     assert finished == ["inventory.failed"]
 
 
-def test_a_snapshot_round_trips_through_its_stored_form(tmp_path: Path) -> None:
+def test_a_snapshot_round_trips_through_its_stored_form(database_url: str) -> None:
     inventory = Inventory(
         operators=(OperatorRow("global", "rds-operator", "Installed", "rds-operator", None, "RDS 数据库"),),
         plugins=(PluginRow("volcano", "aligned", (Installation("global", "v4.2.3"),), None),),
@@ -48,7 +45,7 @@ def test_a_snapshot_round_trips_through_its_stored_form(tmp_path: Path) -> None:
         plugins_left_out={"core": 1},
         sources={"operatorviews": "app.alauda.io/v1alpha1"},
     )
-    s = store(tmp_path)
+    s = open_store(database_url)
     run = s.open_run("UALICE", "C1")
     step = s.start_step(run.id, "inventory", "UALICE")
     assert step is not None
@@ -62,10 +59,9 @@ def test_a_snapshot_round_trips_through_its_stored_form(tmp_path: Path) -> None:
     assert s.latest_inventory(skip_id=saved.id).inventory is None  # type: ignore[union-attr]
 
 
-def test_concurrent_callers_share_one_active_run_and_one_running_step(tmp_path: Path) -> None:
+def test_concurrent_callers_share_one_active_run_and_one_running_step(database_url: str) -> None:
     # Each caller checks, then inserts: only the database's unique indexes make that atomic.
-    url = f"sqlite:///{tmp_path / 'race.db'}"
-    stores = [open_store(url) for _ in range(8)]
+    stores = [open_store(database_url) for _ in range(8)]
     barrier = threading.Barrier(len(stores))
 
     def open_and_start(store: Store) -> tuple[int, bool]:

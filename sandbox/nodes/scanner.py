@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import re
 import select
@@ -40,6 +41,7 @@ longest over first: saved at once when tar opens it, it changes while tar still 
 BIG_CACHE = ".minio.sys/buckets/registry/.usage-cache.bin"
 """The bucket's usage cache, large enough on a big registry to need a data directory (part.1)."""
 BLOBS = "registry/docker/registry/v2/blobs"
+log = logging.getLogger(__name__)
 _PARTIAL = re.compile(r"[.]partial-[0-9a-f]{8}$")
 _IN_OPEN = 0x20
 _FAN_CLASS_CONTENT, _FAN_CLOEXEC, _FAN_NONBLOCK = 0x04, 0x01, 0x02
@@ -147,32 +149,41 @@ class MinioScanner:
             ready, _, _ = select.select(watched, [], [], self.interval)
             if self._wake_r in ready:
                 break
-            opened = self._inotify in ready or self._fanotify in ready
-            archiving = self._archiving()
-            if opened and archiving and self.changed_object is not None and self._objects_left != 0:
-                trash.append(self._replace(self.changed_object.removesuffix("/xl.meta"), 600))
-                self.object_rewrites += 1
-                if self._objects_left is not None:
-                    self._objects_left -= 1
-            trash.extend(self._save(cache) for cache in CACHES)
-            if self._inotify in ready:
-                _drain(self._inotify)
-            if self._fanotify in ready:
-                _allow_all(self._fanotify)  # only now may tar open the file it waited for
-            self.saves += 1
-            self.saves_during_backup += archiving
-            # What went to the trash a cycle or two ago is freed now, as MinIO's trash cleanup does.
-            while len(trash) > 2 * len(CACHES):
-                _remove(trash.pop(0))
+            try:
+                self._cycle(ready, trash)
+            except OSError as err:  # the drive went away under it (a test renamed it): MinIO logs and goes on
+                log.warning("sandbox MinIO scanner on %s: %s", self.minio_dir, err)
+            finally:
+                if self._inotify in ready:
+                    _drain(self._inotify)
+                if self._fanotify in ready:
+                    _allow_all(self._fanotify)  # only now may tar open the file it waited for
+
+    def _cycle(self, ready: list[int], trash: list[Path]) -> None:
+        """One save of every cache (and of the object, when switched to it and a backup reads it)."""
+        opened = self._inotify in ready or self._fanotify in ready
+        archiving = self._archiving()
+        if opened and archiving and self.changed_object is not None and self._objects_left != 0:
+            trash.append(self._replace(self.changed_object.removesuffix("/xl.meta"), 600))
+            self.object_rewrites += 1
+            if self._objects_left is not None:
+                self._objects_left -= 1
+        trash.extend(self._save(cache) for cache in CACHES)
+        self.saves += 1
+        self.saves_during_backup += archiving
+        # What went to the trash a cycle or two ago is freed now, as MinIO's trash cleanup does.
+        while len(trash) > 2 * len(CACHES):
+            _remove(trash.pop(0))
 
     def _gate(self, path: Path) -> None:
-        if self._fanotify >= 0:
-            flags = _FAN_MARK_ADD
-            if (
-                int(_libc.fanotify_mark(self._fanotify, flags, _FAN_OPEN_PERM, _AT_FDCWD, os.fsencode(path)))
-                < 0
-            ):
-                raise OSError(ctypes.get_errno(), f"fanotify_mark {path}")
+        """Make every open of `path` wait until the writer has saved (as root; elsewhere a no-op)."""
+        if self._fanotify < 0:
+            return
+        marked = _libc.fanotify_mark(
+            self._fanotify, _FAN_MARK_ADD, _FAN_OPEN_PERM, _AT_FDCWD, os.fsencode(path)
+        )
+        if int(marked) < 0:
+            raise OSError(ctypes.get_errno(), f"fanotify_mark {path}")
 
     def _save(self, cache: str) -> Path:
         return self._replace(cache, 300 + self._count % 97)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from actions.backup import BackupResult, NodeBackup
 from actions.inventory import Inventory
 from bot.core.model import RunView, StepName, StepState
@@ -18,11 +20,25 @@ from bot.steps.preflight.step import PreflightStep
 from bot.steps.purge.model import ApprovalNotice
 from bot.steps.schedule.calendar import Calendar
 from sandbox.kube import KubeApiServer
+from sandbox.kube.exec import serve_exec
+from sandbox.minio.pod import MinioPod
+from sandbox.registry import S3Server
 from tests.unit.bot.recorder import RecordingNotifier
 from tests.unit.bot.steps.context import ALICE, NOW, Fakes, finished_step, kube_at, step_context
 from tests.unit.handlers import samples
 
 MINIO = {"REGCLEAN_MINIO_SELECTOR": "app=minio"}
+
+
+@pytest.fixture
+def minio(kube_api: KubeApiServer, s3: S3Server, tmp_path: Path) -> dict[str, str]:
+    """The MinIO pods' exec (`mc` against moto), which the plan needs to read the bucket's versioning;
+    the settings that reach it."""
+    pod = MinioPod(tmp_path / "minio-pod", "minio-admin", "minio-secret")
+    pod.prepare()
+    s3.create_bucket("registry")
+    serve_exec(kube_api, pod.exec_target)
+    return {**MINIO, "REGCLEAN_MINIO_ENV_FILE": str(pod.env_file), "REGCLEAN_MINIO_URL": s3.url}
 
 
 def approval(f: Fakes) -> ApprovalStep:
@@ -121,9 +137,9 @@ async def test_a_request_expires_when_the_clock_passes_its_deadline_and_not_befo
 
 
 async def test_a_request_is_posted_with_the_minio_pod_in_its_plan(
-    kube_api: KubeApiServer, kubeconfig: Path, tmp_path: Path
+    kube_api: KubeApiServer, kubeconfig: Path, tmp_path: Path, minio: dict[str, str]
 ) -> None:
-    with step_context(tmp_path, MINIO, kube=kube_at(kubeconfig)) as f:
+    with step_context(tmp_path, minio, kube=kube_at(kubeconfig)) as f:
         run_id = gates_hold(f, kube_api)
         step = approval(f)
         step.start(ALICE)
@@ -135,14 +151,15 @@ async def test_a_request_is_posted_with_the_minio_pod_in_its_plan(
         pod = kube_api.get("pods", "kube-system", "minio-0")
         assert pod is not None
         assert (view.plan.minio.pod, view.plan.minio.uid) == ("minio-0", pod["metadata"]["uid"])
+        assert view.plan.minio.versioning == "" and "--versions" not in view.plan.command
         assert view.expires_at == NOW + timedelta(minutes=30) and view.required == 2
         assert Approvals(f.store.db).request_ref(view.id) == {"channel": "C", "ts": f"req-{view.id}"}
 
 
 async def test_a_request_that_cannot_be_posted_is_voided_and_the_requester_told(
-    kube_api: KubeApiServer, kubeconfig: Path, tmp_path: Path
+    kube_api: KubeApiServer, kubeconfig: Path, tmp_path: Path, minio: dict[str, str]
 ) -> None:
-    with step_context(tmp_path, MINIO, kube=kube_at(kubeconfig), notifier=PostingFails()) as f:
+    with step_context(tmp_path, minio, kube=kube_at(kubeconfig), notifier=PostingFails()) as f:
         run_id = gates_hold(f, kube_api)
         step = approval(f)
         step.start(ALICE)

@@ -214,7 +214,9 @@ async def restart_registry_pods(sandbox: Sandbox) -> None:
     come with a restarted registry, whose blob cache is empty."""
     pods = [p["metadata"] for p in sandbox.kube.objects("pods") if sandbox.registry_pods.matches(p)]
     assert pods
-    async with aiohttp.ClientSession() as http:
+    policy = sandbox.kube.policy  # the sandbox authenticates callers; this one has the delete Role
+    headers = {"Authorization": f"Bearer {policy.token}"} if policy else {}
+    async with aiohttp.ClientSession(headers=headers) as http:
         for pod in pods:
             url = f"{sandbox.kube.url}/api/v1/namespaces/{pod['namespace']}/pods/{pod['name']}"
             async with http.delete(url) as response:

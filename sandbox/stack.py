@@ -35,6 +35,7 @@ from sandbox.installer import (
     fail_package,
     fail_upload_after,
     install_violet,
+    installed_applications,
     package_specs,
     plan_images,
     write_config,
@@ -197,7 +198,8 @@ class Sandbox:
         platform = Account(
             self.platform_url, self.platform_username, self.platform_password, self.platform_token
         )
-        await asyncio.to_thread(write_config, self._violet_config, platform, registry)
+        applications = installed_applications(self.fixture.objects)
+        await asyncio.to_thread(write_config, self._violet_config, platform, registry, applications)
         # Only now is the registry's address known (the fixture came first, and `load_fixture`'s
         # `registry=` wants it up front): point the served workloads' images at it.
         moved = [rehome_images(o, f"{SAMPLE_REGISTRY}/", f"{self.registry.address}/") for o in workloads]

@@ -4,6 +4,7 @@ package per operator and plugin (named as shipped, its identity inside), and `vi
 verifies and pushes packages. The images are OCI layouts of the same images the registry starts
 with, and every push is a real `skopeo copy`."""
 
+from .applications import installed_applications
 from .install import (
     FAIL_AFTER,
     add_package,
@@ -40,6 +41,7 @@ __all__ = [
     "fail_package",
     "fail_upload_after",
     "install_violet",
+    "installed_applications",
     "operator_spec",
     "package_bytes",
     "package_specs",

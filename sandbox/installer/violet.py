@@ -3,13 +3,14 @@
     violet push PKG --platform-address URL (--platform-token TOKEN | --platform-username USER --platform-password PASSWORD)
     violet show PKG [--all]
     violet verify PKG|DIR
+    violet list --platform-address URL (--platform-token T | …) [--clusters a,b] [--output-file F]
 
 `push` unpacks the package (a gzipped tar of OCI layouts and a `package.yaml` with its identity,
 see `packages.py`) and pushes its artifact and related images with the real `skopeo` to the
 platform's registry, under the path `violet show --all` prints without its registry host. The
 token and the username/password are exclusive, as the documentation says; their errors are the
 ones cobra (which violet's CLI uses) gives for flag groups. `show` and `verify` are in
-`violet_read.py`.
+`violet_read.py`, `list` in `violet_list.py`.
 
 The real violet logs in to the platform at URL and asks its API where the registry is and how to
 push there. This stand-in reads that answer from a small JSON file the sandbox writes instead
@@ -35,13 +36,15 @@ import tarfile
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
 try:  # as the sandbox's module
+    from . import violet_list
     from .violet_read import ReadFailure, show, verify
 except ImportError:  # as the script on the installer node
+    import violet_list  # type: ignore[import-not-found,no-redef]
     from violet_read import ReadFailure, show, verify  # type: ignore[import-not-found,no-redef]
 
 CONFIG_VARIABLE = "VIOLET_SANDBOX_CONFIG"
@@ -49,6 +52,7 @@ USAGE = """Usage:
   violet push PACKAGE [flags]
   violet show PACKAGE [--all]
   violet verify PACKAGE|DIRECTORY
+  violet list [flags]
 
 Flags:
       --platform-address string    platform address, e.g. https://192.168.1.10
@@ -61,6 +65,15 @@ _FLAGS = {
     "push": ("platform-address", "platform-username", "platform-password", "platform-token"),
     "show": ("all",),
     "verify": ("debug",),
+    "list": (
+        "platform-address",
+        "platform-username",
+        "platform-password",
+        "platform-token",
+        "clusters",
+        "output-file",
+        "debug",
+    ),
 }
 _SWITCHES = frozenset({"all", "debug"})
 
@@ -80,10 +93,14 @@ class Failure(Exception):
     """Ends the command with `Error: MESSAGE` on stderr and exit status 1, as violet does."""
 
 
-def write_config(path: Path, platform: Account, registry: Account) -> Path:
-    """Write the platform API's stand-in answer: the platform's login and the registry to push to."""
+def write_config(
+    path: Path, platform: Account, registry: Account, applications: dict[str, Any] | None = None
+) -> Path:
+    """Write the platform API's stand-in answer: the platform's login, the registry to push to, and
+    the installed applications `violet list` lists."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"platform": asdict(platform), "registry": asdict(registry)}, indent=2))
+    answer = {"platform": asdict(platform), "registry": asdict(registry), "applications": applications or {}}
+    path.write_text(json.dumps(answer, indent=2))
     path.chmod(0o600)
     return path
 
@@ -100,6 +117,8 @@ def main(argv: list[str]) -> int:
         if any(a in ("-h", "--help") for a in argv[1:]):
             print(USAGE)
             return 0
+        if command == "list":
+            return _list(_parse_flags(command, argv[1:]))
         target, flags = _parse(command, argv[1:])
         if command == "show":
             print(show(Path(target), "all" in flags), end="", flush=True)
@@ -111,7 +130,29 @@ def main(argv: list[str]) -> int:
         return _fail(str(failure))
 
 
+def _list(flags: dict[str, str]) -> int:
+    _login(_login_flags(flags), out=sys.stderr)  # stdout is the YAML alone
+    text = violet_list.render(_read_answer().get("applications") or {}, flags.get("clusters"))
+    print(text, end="", flush=True)
+    violet_list.write(text, flags.get("output-file"))
+    return 0
+
+
+def _parse_flags(command: str, args: list[str]) -> dict[str, str]:
+    positional, flags = _split(command, args)
+    if positional:
+        raise Failure(f'unknown command "{positional[0]}" for "violet {command}"')
+    return flags
+
+
 def _parse(command: str, args: list[str]) -> tuple[str, dict[str, str]]:
+    positional, flags = _split(command, args)
+    if len(positional) != 1:
+        raise Failure(f"accepts 1 arg(s), received {len(positional)}")
+    return positional[0], flags
+
+
+def _split(command: str, args: list[str]) -> tuple[list[str], dict[str, str]]:
     positional: list[str] = []
     flags: dict[str, str] = {}
     rest = iter(args)
@@ -128,9 +169,7 @@ def _parse(command: str, args: list[str]) -> tuple[str, dict[str, str]]:
                 raise Failure(f"flag needs an argument: --{name}")
             value = following
         flags[name] = value
-    if len(positional) != 1:
-        raise Failure(f"accepts 1 arg(s), received {len(positional)}")
-    return positional[0], flags
+    return positional, flags
 
 
 def _login_flags(flags: dict[str, str]) -> dict[str, str]:
@@ -164,20 +203,10 @@ def _verify(path: Path) -> int:
 
 def push(package: Path, flags: dict[str, str]) -> int:
     """Log in to the platform, unpack the package and push its images."""
-    platform, registry = _read_config()
+    registry = _read_config()[1]
     if not package.is_file():
         raise Failure(f"open {package}: no such file or directory")
-    address = flags["platform-address"].rstrip("/")
-    if address != platform.address.rstrip("/"):
-        raise Failure(
-            f'Post "{address}/console-acp/api/v1/token/login": dial tcp: connect: connection refused'
-        )
-    if "platform-token" in flags:
-        if not platform.token or flags["platform-token"] != platform.token:
-            raise Failure("authentication failed: 401 Unauthorized")
-    elif (flags["platform-username"], flags["platform-password"]) != (platform.username, platform.password):
-        raise Failure("authentication failed: 401 Unauthorized")
-    print(f"Logged in to {address} as {platform.username}", flush=True)
+    _login(flags)
     with tempfile.TemporaryDirectory(prefix="violet-") as tmp:
         manifest = _unpack(package, Path(tmp))
         images = manifest.get("images") or []
@@ -195,13 +224,39 @@ def push(package: Path, flags: dict[str, str]) -> int:
     return 0
 
 
+def _login(flags: dict[str, str], out: TextIO = sys.stdout) -> None:
+    """Log in as the platform would: its address, then the token or the username and password."""
+    platform = _read_config()[0]
+    address = flags["platform-address"].rstrip("/")
+    if address != platform.address.rstrip("/"):
+        raise Failure(
+            f'Post "{address}/console-acp/api/v1/token/login": dial tcp: connect: connection refused'
+        )
+    if "platform-token" in flags:
+        if not platform.token or flags["platform-token"] != platform.token:
+            raise Failure("authentication failed: 401 Unauthorized")
+    elif (flags["platform-username"], flags["platform-password"]) != (platform.username, platform.password):
+        raise Failure("authentication failed: 401 Unauthorized")
+    print(f"Logged in to {address} as {platform.username}", flush=True, file=out)
+
+
 def _read_config() -> tuple[Account, Account]:
+    data = _read_answer()
+    try:
+        return Account(**data["platform"]), Account(**data["registry"])
+    except (KeyError, TypeError) as exc:
+        raise Failure(f"sandbox: the platform's stand-in answer lacks {exc}") from None
+
+
+def _read_answer() -> dict[str, Any]:
     path = os.environ.get(CONFIG_VARIABLE)
     try:
         data = json.loads(Path(path or "").read_text())
-        return Account(**data["platform"]), Account(**data["registry"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         raise Failure(f"sandbox: cannot read the platform's stand-in answer {path!r} ({exc})") from None
+    if not isinstance(data, dict):
+        raise Failure(f"sandbox: the platform's stand-in answer {path!r} is not an object")
+    return data
 
 
 def _unpack(package: Path, into: Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
+import yaml
 
 from actions.registry import RegistryClient, RegistryTarget
 from sandbox.installer import FAIL_AFTER
@@ -390,3 +391,29 @@ async def test_violet_verify_sorts_packages_by_their_verification_file(box: Sand
     )
     one = await on_node(box, "violet", "verify", "plugins/velero-v4.2.1.tgz")
     assert "Verified successfully with checksum: 1 file(s)" in one.stdout and one.exit_status == 0
+
+
+async def test_violet_list_prints_the_installed_applications_as_the_documented_yaml(box: Sandbox) -> None:
+    login = ["--platform-address", box.platform_url, "--platform-token", box.platform_token]
+    ran = await on_node(
+        box, "violet", "list", *login, "--clusters", "business-1", "--output-file", "/dev/null"
+    )
+    assert ran.exit_status == 0, ran.stderr
+    assert ran.stderr == f"Logged in to {box.platform_url} as {box.platform_username}\n"
+    listed = yaml.safe_load(ran.stdout)["applications"]
+    assert listed["clickhouse-operator"] == {
+        "displayName": "ClickHouse",
+        "type": "OperatorBundle",
+        "installed": [{"clusterName": "business-1", "version": "4.1.3"}],
+    }
+    assert listed["volcano"]["type"] == "ModulePlugin" and listed["volcano"]["installed"] == [
+        {"clusterName": "business-1", "version": "v4.2.3"}
+    ]
+    assert "cert-manager" not in listed, "core plugins follow the cluster upgrade, not violet list"
+    assert "      - clusterName: business-1\n" in ran.stdout, "sequences indented as violet writes them"
+    written = await on_node(box, "violet", "list", *login)
+    assert written.exit_status == 0 and (box.installer_dir / "apps.yaml").read_text() == written.stdout
+    refused = await on_node(
+        box, "violet", "list", "--platform-address", box.platform_url, "--platform-token", "no"
+    )
+    assert (refused.exit_status, refused.stdout) == (1, "") and "401 Unauthorized" in refused.stderr

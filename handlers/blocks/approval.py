@@ -114,6 +114,10 @@ def plan_lines(plan: Plan) -> list[str]:
         f"{custom}; {text(pre.workload_images)} images used by workloads"
     )
     lines.append(f"*Window* {window_text(plan.window)}")
+    if plan.registry_cache is not None:
+        lines.append(
+            f"*Registry cache* {text(plan.registry_cache.describe().removeprefix('registry cache: '))}"
+        )
     return lines
 
 

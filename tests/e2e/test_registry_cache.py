@@ -19,12 +19,23 @@ from actions.registry_clear import RegistryPods, plan_clearing
 from bot.config.settings import Settings
 from bot.steps.backup.plan import ssh_target
 from sandbox.kube.fixtures import load_fixture
+from sandbox.platform import push_custom_images
 from sandbox.pods import REGISTRY_NAMESPACE, REGISTRY_SELECTOR
 from sandbox.registry import S3Server
 from sandbox.registry.redis import redis_binary
-from sandbox.stack import Sandbox
+from sandbox.stack import Sandbox, running_bot
 from sandbox.static_pods import as_static
 from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
+from tests.scenarios.conftest import text_of
+from tests.scenarios.flow import (
+    RESTORE_CORE,
+    RESTORE_PLUGINS,
+    VERIFY,
+    approve,
+    in_thread,
+    ready_for_purge,
+    step_line,
+)
 
 pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 RESTART = "crictl stop $(crictl ps -q --name registry)"
@@ -114,3 +125,65 @@ async def test_the_restart_command_restarts_each_node_s_container_and_proves_it(
         "same pods, new containers"
     )
     assert box.registry.starts == starts + 3
+
+
+@pytest.fixture(params=["static", "redis"])
+async def variant(
+    request: pytest.FixtureRequest, tmp_path: Path, sandbox_s3: S3Server
+) -> AsyncIterator[Sandbox]:
+    """The sample platform with its registry as static pods (inmemory cache), or with a redis cache."""
+    if request.param == "static":
+        box = Sandbox(tmp_path / "sandbox", as_static(load_fixture()), s3=sandbox_s3)
+    else:
+        if redis_binary() is None:
+            pytest.skip("redis-server is not installed (Debian package redis-server)")
+        box = Sandbox(
+            tmp_path / "sandbox", load_fixture(), s3=sandbox_s3, registry_options={"cache": "redis"}
+        )
+    await box.start()
+    yield box
+    await box.stop()
+
+
+async def test_the_runbook_clears_the_cache_as_the_approved_plan_says_and_every_image_pulls(
+    variant: Sandbox,
+) -> None:
+    box, ws = variant, variant.slack
+    redis = box.registry.redis
+    starts = box.registry.starts
+    if redis is not None:
+        await redis.command("SET", "another-app", "kept", db=0)
+        assert await redis.keys(redis.db), "the seeding left blob descriptors in the registry's database"
+        overrides = {}
+        planned = f"*Registry cache* redis {redis.addr} db {redis.db} is flushed (FLUSHDB, that database only), then the 3 registry pods are deleted"
+    else:
+        overrides = {"REGCLEAN_REGISTRY_RESTART_COMMAND": RESTART}
+        planned = (
+            f"static pods on 3 nodes (127.0.0.11, 127.0.0.12, 127.0.0.13): `{RESTART}` runs over SSH on each"
+        )
+
+    async with running_bot(box, "http", overrides) as bot:
+        request = await ready_for_purge(bot, box)
+        assert planned in text_of(request)
+        await approve(bot, "UBOB", request)
+        await ws.wait_for(lambda w: "1 of 2 approved" in text_of(request))
+        await approve(bot, "UCAROL", request)
+        await ws.wait_for(lambda w: step_line(w, "✅", "Purge"), timeout=90)
+        if redis is not None:
+            assert await redis.keys(redis.db) == [], "the registry's database was flushed"
+            assert await redis.command("GET", "another-app", db=0) == "kept", "and only that database"
+            assert box.registry.starts > starts
+        else:
+            assert [node for node, _ in box.runtime.stopped] == ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
+            assert box.registry.starts == starts + 3
+
+        await bot.driver.slash("UALICE", "restore core")
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=60)
+        await bot.driver.slash("UALICE", "restore plugins")
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=90)
+        await ws.wait_for(lambda w: step_line(w, "❌", VERIFY) or step_line(w, "✅", VERIFY), timeout=60)
+        await push_custom_images(box)
+        await bot.driver.slash("UALICE", "verify")
+        await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
+        await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60)
+        await bot.bot.runbook.drain()

@@ -15,6 +15,7 @@ from typing import Any
 
 from actions.backup import NodeBackup
 from actions.mc import VERSIONED, purge_command
+from actions.registry_cache import CacheClearing
 from bot.config.settings import Settings
 from bot.config.targets import minio_target
 from bot.core.model import SnapshotView
@@ -71,6 +72,9 @@ class Plan:
     window: str
     """The window the purge runs in, `START/END` in ISO 8601, or a sentence saying there is none.
     Empty in requests stored before the window was part of the plan."""
+    registry_cache: CacheClearing | None = None
+    """How the purge clears the registry's blob cache (docs/architecture.md); None in requests
+    stored before it was planned, whose purge deletes the registry pods and proves their restart."""
 
     def encode(self) -> dict[str, Any]:
         """The canonical JSON-able form, as the approval request stores it."""
@@ -84,6 +88,8 @@ class Plan:
             "preflight": self.preflight.encode(),
             "window": self.window,
             "gates": [g.encode() for g in self.gates],
+            # only when planned: an older plan encodes (and fingerprints) as before
+            **({"registry_cache": self.registry_cache.encode()} if self.registry_cache else {}),
         }
 
     @property
@@ -98,7 +104,7 @@ class Plan:
         A key this type does not know is refused rather than dropped: the approvers approved the
         whole plan, so none of it may silently vanish from what is shown and checked.
         """
-        top = Fields(data, "plan", _PLAN_KEYS, optional=("gates", "window"))
+        top = Fields(data, "plan", _PLAN_KEYS, optional=("gates", "window", "registry_cache"))
         minio = Fields(
             top.get("minio"), "plan.minio", ("namespace", "pod", "uid", "versioning"), ("versioning",)
         )
@@ -141,6 +147,7 @@ class Plan:
                 for i, g in enumerate(top.array("gates") if "gates" in top else ())
             ),
             window=top.text("window") if "window" in top else "",
+            registry_cache=_clearing(top.get("registry_cache")) if "registry_cache" in top else None,
         )
 
 
@@ -155,6 +162,7 @@ def plan_of(
     gates: Sequence[Gate],
     window: str,
     versioning: str | None,
+    registry_cache: CacheClearing | None = None,
 ) -> Plan:
     """The plan of a run as it stands: its facts, the MinIO pod and its bucket's versioning (None:
     not read, as in plans made before it was), the gates to keep, and the window."""
@@ -192,10 +200,19 @@ def plan_of(
         ),
         gates=tuple(GateVerdict.of(g) for g in gates),
         window=window,
+        registry_cache=registry_cache,
     )
 
 
-_PLAN_KEYS = ("run", "bucket", "minio", "command", "backups", "inventory", "preflight", "window", "gates")
+def _clearing(data: object) -> CacheClearing:
+    if not isinstance(data, Mapping):
+        raise ValueError("plan.registry_cache is not an object")
+    return CacheClearing.decode(data)
+
+
+_PLAN_KEYS = (
+    "run", "bucket", "minio", "command", "backups", "inventory", "preflight", "window", "gates", "registry_cache",
+)  # fmt: skip
 _BACKUP_KEYS = ("node", "address", "archive", "bytes", "sha256")
 _PREFLIGHT_KEYS = (
     "id", "packages", "repositories", "tags", "custom", "custom_ack_by", "workload_images",

@@ -12,7 +12,8 @@ import logging
 from datetime import timedelta
 
 from actions.minio import bucket_versioning, minio_pod
-from bot.config.targets import minio_target
+from actions.registry_clear import plan_clearing
+from bot.config.targets import minio_target, registry_pods
 from bot.core.errors import RegcleanError, RunbookError
 from bot.core.model import Notice, RunView
 from bot.core.notifier import Requester
@@ -147,6 +148,14 @@ class ApprovalStep:
             versioning = await bucket_versioning(
                 kube, minio_target(ctx.settings), str(pod["metadata"]["name"])
             )
+            clearing = await plan_clearing(kube, registry_pods(ctx.settings))
+        if clearing.method == "cannot":
+            # A cache regclean cannot clear would let a re-push "succeed" with images that do not pull.
+            raise RunbookError(
+                "The purge cannot "
+                + ("start" if starting else "be requested")
+                + f"; these gates do not hold:\n• *Registry cache can be cleared*: {clearing.reason}"
+            )
         # The window's verdict changes as time passes; the window itself is in the plan instead.
         plan = plan_of(
             ctx.settings,
@@ -158,6 +167,7 @@ class ApprovalStep:
             gates=[g for g in report.gates if g.key != "window"],
             window=await self._calendar.in_plan(),
             versioning=versioning,
+            registry_cache=clearing,
         )
         return run, plan, report.gates
 

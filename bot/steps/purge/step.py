@@ -15,6 +15,7 @@ from bot.core.model import RunView, StepName, StepState, StepView
 from bot.core.notifier import Requester
 from bot.steps.approval.model import RequestState
 from bot.steps.approval.step import ApprovalStep
+from bot.steps.backup.plan import ssh_target
 from bot.steps.context import StepContext
 from bot.steps.purge.records import PurgeRecords
 
@@ -74,6 +75,8 @@ class PurgeStep:
                         pod,
                         progress,
                         versioning=view.plan.minio.versioning or "",
+                        clearing=view.plan.registry_cache,
+                        ssh_for=lambda address: ssh_target(ctx.settings, address),
                     )
             except PurgeFailed as exc:
                 outcome.append(exc.result)

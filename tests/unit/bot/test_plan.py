@@ -231,3 +231,19 @@ def test_the_fingerprint_changes_with_the_pod_a_backup_the_acknowledgement_and_t
 def test_decode_refuses_what_is_not_a_plan(data: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Plan.decode(data)
+
+
+def test_how_the_registry_cache_is_cleared_is_part_of_the_plan_and_of_its_fingerprint() -> None:
+    from dataclasses import replace
+
+    from actions.registry_cache import CacheClearing
+
+    inmemory = CacheClearing("restart", "s3", "inmemory", True, 3)
+    redis = CacheClearing("flush-redis", "s3", "redis", True, 3, redis="10.0.0.5:6379 db 0")
+    plans = [replace(made(), registry_cache=c) for c in (inmemory, redis)]
+    for plan in plans:
+        assert Plan.decode(json.loads(json.dumps(plan.encode()))) == plan
+    assert len({made().fingerprint, *(p.fingerprint for p in plans)}) == 3, (
+        "another clearing voids an approval"
+    )
+    assert "registry_cache" not in made().encode(), "a plan without it encodes as before"

@@ -93,7 +93,9 @@ def judge(
 ) -> PreflightReport:
     """Gates 1 to 6, from what the run stored (gate 7 is the approval itself)."""
     covered = None
-    if record is not None and snapshot is not None and snapshot.inventory is not None:
+    # a preflight stored before revision 0002 listed files without showing them: read it again
+    shown = record is not None and (bool(record.shown) or not record.packages)
+    if record is not None and shown and snapshot is not None and snapshot.inventory is not None:
         covered = coverage(snapshot.inventory, record.shown)
     gates = (
         inventory_gate(snapshot, now, settings.inventory_max_age),

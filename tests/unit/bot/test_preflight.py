@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -226,3 +227,14 @@ def test_packages_without_verification_file_are_acknowledged_once_and_audited(tm
     assert len(audited) == 1 and audited[0].detail == {"preflight": saved.id, "packages": list(PACKAGES[1:])}
     assert judge(SETTINGS, snapshot(), backups(), acknowledged, NOW, NO_WINDOWS).passed
     store.close()
+
+
+def test_a_preflight_from_before_violet_show_asks_for_a_new_preflight_instead_of_naming_every_package() -> (
+    None
+):
+    older = dataclasses.replace(record(ack="U"), shown=(), verification=None)
+    report = judge(SETTINGS, snapshot(), backups(), older, NOW, NO_WINDOWS)
+    gates = {g.key: g for g in report.failed}
+    assert set(gates) == {"packages", "verify"}
+    assert gates["packages"].detail == "The plugin directory was not read yet."
+    assert gates["packages"].remedy == "Run `/regclean preflight`."

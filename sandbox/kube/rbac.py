@@ -150,9 +150,11 @@ class Policy:
 
     def allowed(self, attrs: Attributes) -> bool:
         """Whether regclean's rules or the defaults every authenticated user has allow it."""
-        rule = next((r for r in self.rules if r.allows(attrs)), None)
-        if rule is not None:
-            self.used.add((rule.source, attrs.verb, rule.grant_for(attrs)))
+        # Every rule that allows it counts as used: two Roles may grant the same in one namespace
+        # (the MinIO and registry namespaces are often both kube-system).
+        matching = [r for r in self.rules if r.allows(attrs)]
+        self.used.update((r.source, attrs.verb, r.grant_for(attrs)) for r in matching)
+        if matching:
             return True
         if attrs.non_resource_url is not None:
             return attrs.verb == "get" and any(_url_matches(p, attrs.non_resource_url) for p in _DEFAULT_URLS)

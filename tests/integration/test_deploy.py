@@ -174,6 +174,8 @@ def test_each_role_is_in_the_namespace_its_setting_names(rendered: Rendered) -> 
         (minio, "pods/exec", "get"),  # the Python client's exec is a WebSocket GET…
         (minio, "pods/exec", "create"),  # …and recent API servers check create
         (registry, "pods", "delete"),
+        (registry, "pods/exec", "get"),  # `cat` of the registry's configuration
+        (registry, "pods/exec", "create"),
     }
     account = rendered.one("ServiceAccount")["metadata"]
     for binding in rendered.of_kind("RoleBinding"):

@@ -13,6 +13,9 @@ from .remote import Alias
 VERSION = "10"
 RELEASE_FILE = "sandbox-release"
 """Test switch in the config directory: the mc release to behave as (see `release`)."""
+DENY_DELETE_FILE = "sandbox-deny-delete"
+"""Test switch in the config directory: MinIO refuses deletes, as under a policy that denies
+`s3:DeleteObject` to these keys (everything else is allowed)."""
 _ALIAS = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*$")
 
 
@@ -95,3 +98,18 @@ def set_release(directory: Path, day: str | None) -> None:
         return
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.write_text(day + "\n")
+
+
+def deletes_denied(directory: Path) -> bool:
+    """Whether the `DENY_DELETE_FILE` switch is on."""
+    return (directory / DENY_DELETE_FILE).exists()
+
+
+def deny_deletes(directory: Path, denied: bool = True) -> None:
+    """Test switch: MinIO answers every delete with AccessDenied (False: as usual)."""
+    path = directory / DENY_DELETE_FILE
+    if denied:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch()
+    else:
+        path.unlink(missing_ok=True)

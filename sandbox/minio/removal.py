@@ -108,11 +108,14 @@ def _flush(
 ) -> None:
     if not objects:
         return
-    release = config.release(config.config_dir(inv.config_dir))
+    directory = config.config_dir(inv.config_dir)
+    release = config.release(directory)
     if fake:
         for key, version in objects:
             messages.removed(target.key_url(bucket, key), inv.json, dry_run=True, version_id=version or "")
         return
+    if config.deletes_denied(directory):
+        raise S3Failure("Access Denied.", "AccessDenied")
     for deleted in remote.delete(bucket, objects):
         _report(inv, target, bucket, deleted, release)
 

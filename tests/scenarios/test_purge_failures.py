@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from sandbox.minio.config import deny_deletes
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox, running_bot
 from tests.present import present
@@ -94,7 +95,8 @@ async def test_a_pod_replaced_after_approval_voids_it_and_nothing_is_deleted(
     await approve(http_bot, "UCAROL", request)
     await ws.wait_for(lambda w: refused(w, "did not start"))
     await ws.wait_for(lambda w: "changed" in text_of(request))
-    assert sandbox.s3.object_count() > 0 and sandbox.exec.started == []
+    removals = [c for c in sandbox.exec.started if " rm " in c[-1]]
+    assert sandbox.s3.object_count() > 0 and removals == [], "only the plan's reads ran in the pods"
 
 
 async def test_a_failing_purge_command_fails_the_step_with_its_output(
@@ -102,18 +104,32 @@ async def test_a_failing_purge_command_fails_the_step_with_its_output(
 ) -> None:
     ws = sandbox.slack
     objects = sandbox.s3.object_count()
-    # MinIO's keys were rotated, but the pod's env file was not: `mc alias set` is refused.
-    env = sandbox.minio_pod.env_file
-    env.write_text(env.read_text().replace(sandbox.minio_secret, "stale-secret"))
+    # A MinIO policy denies these keys `s3:DeleteObject`: everything the plan reads works, `mc rm` fails.
+    deny_deletes(sandbox.minio_pod.home / ".mc")
     await approved(http_bot, sandbox)
     checklist = await ws.wait_for(lambda w: step_line(w, "❌", "Purge"), timeout=60)
-    assert "exited with status 1" in text_of(checklist) or any(
-        "exited with status 1" in text_of(m) for m in ws.messages
-    )
+    said = "\n".join(text_of(m) for m in [checklist, *ws.messages])
+    assert "exited with status 1" in said and "Access Denied." in said, "mc's own error, read from its JSON"
     assert sandbox.s3.object_count() == objects
     run = await http_bot.bot.runbook.status()
     assert run is not None and [s.state for s in run.steps if s.name == "purge"] == ["failed"]
     assert not any(s.name == "purge" and s.state == "succeeded" for s in run.steps)
+
+
+async def test_stale_minio_keys_refuse_the_request_before_anything_is_deleted(
+    http_bot: RunningBot, sandbox: Sandbox
+) -> None:
+    ws = sandbox.slack
+    objects = sandbox.s3.object_count()
+    # MinIO's keys were rotated, but the pod's env file was not: the plan cannot read the bucket.
+    env = sandbox.minio_pod.env_file
+    env.write_text(env.read_text().replace(sandbox.minio_secret, "stale-secret"))
+    await gates_hold(http_bot, sandbox)
+    await http_bot.driver.slash("UALICE", "purge")
+    await ws.wait_for(lambda w: refused(w, "Cannot tell whether the bucket registry is versioned"))
+    said = next(e.text for e in ws.ephemerals if "Cannot tell whether" in e.text)
+    assert "signature we calculated does not match" in said and "stale-secret" not in said
+    assert request_message(ws) is None and sandbox.s3.object_count() == objects
 
 
 async def test_a_cut_stream_is_outcome_unknown_never_success(http_bot: RunningBot, sandbox: Sandbox) -> None:

@@ -1,5 +1,5 @@
 """`regclean`: serve the bot, run a step from a terminal (inventory, backup, verify), print the
-rollback plan, check the platform (doctor), or run the demo."""
+rollback plan, check the platform (doctor), rehearse the night, or run the demo."""
 
 from __future__ import annotations
 
@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rollback(settings, args)
         if args.command == "doctor":
             return _doctor(settings, args.format)
+        if args.command == "rehearse":
+            return _rehearse(settings, args.format)
         return _inventory(settings, args.format)
     except ConfigError as exc:
         print(f"regclean: {exc}", file=sys.stderr)
@@ -104,6 +106,11 @@ def _parser() -> argparse.ArgumentParser:
         help="check, read-only, everything the runbook needs after the purge; exit 1 if any check fails",
     )
     doctor.add_argument("--format", choices=("table", "json"), default="table")
+    rehearse = sub.add_parser(
+        "rehearse",
+        help="tell, read-only, what the night would delete, lose and take, and whether it is GO; exit 1 if NO-GO",
+    )
+    rehearse.add_argument("--format", choices=("table", "json"), default="table")
     demo = sub.add_parser("demo", help="run the runbook against the sandbox and print the conversation")
     demo.add_argument("--mode", choices=("http", "socket"), default="http", help="how the bot talks to Slack")
     return parser
@@ -246,6 +253,28 @@ def _doctor(settings: Settings, fmt: str) -> int:
     else:
         print("\n".join(doctor_lines(report)))
     return 0 if report.passed else 1
+
+
+def _rehearse(settings: Settings, fmt: str) -> int:
+    """Exit 0 only on GO; opens no run and changes nothing (bot/rehearse/)."""
+    from bot.app import slack_probe
+    from bot.rehearse.durations import last_closed_run
+    from bot.rehearse.render import rehearsal_lines
+    from bot.rehearse.run import run_rehearsal
+    from bot.store.migrate import open_database
+    from bot.store.runs import Store
+
+    store = Store(open_database(settings.database_url.get_secret_value()))
+    try:
+        last = last_closed_run(store)
+    finally:
+        store.close()
+    rehearsal = asyncio.run(run_rehearsal(settings, slack_probe(settings), last))
+    if fmt == "json":
+        _print_json(rehearsal.as_dict())
+    else:
+        print("\n".join(rehearsal_lines(rehearsal)))
+    return 0 if rehearsal.go else 1
 
 
 class StepFailed(RunbookError):

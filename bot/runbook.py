@@ -23,6 +23,9 @@ from bot.core.notifier import Notifier, Requester
 from bot.doctor.model import DoctorReport
 from bot.doctor.run import run_doctor
 from bot.doctor.slack import SlackProbe
+from bot.rehearse.durations import last_closed_run
+from bot.rehearse.model import Rehearsal
+from bot.rehearse.run import run_rehearsal
 from bot.scheduler import Jobs, Scheduled
 from bot.steps.approval.model import Click, Outcome
 from bot.steps.approval.step import ApprovalStep
@@ -242,6 +245,11 @@ class Runbook:
     async def doctor(self, slack: SlackProbe | None) -> DoctorReport:
         """`/regclean doctor`: every read-only check (bot/doctor/); no run is opened."""
         return await run_doctor(self._ctx.settings, slack)
+
+    async def rehearse(self, slack: SlackProbe | None) -> Rehearsal:
+        """`/regclean rehearse`: what the night would do, read-only (bot/rehearse/); no run is opened."""
+        last = await self.engine.db(last_closed_run, self._ctx.store)
+        return await run_rehearsal(self._ctx.settings, slack, last)
 
     # the scheduler's jobs (bot/scheduler.py calls these) -------------------------------
     async def expire_request(self, request_id: int) -> bool:

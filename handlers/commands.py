@@ -23,6 +23,7 @@ from handlers import schedule_commands
 from handlers.blocks.run import COMMANDS, help_blocks, refusal_text
 from handlers.blocks.tables import escape
 from handlers.doctor_commands import start_doctor
+from handlers.rehearse_commands import start_rehearsal
 from handlers.schedule_commands import Zones
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,9 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
         elif parsed.name == "doctor":
             await ack(text="Checking what the night needs, changing nothing… the table follows here.")
             start_doctor(runbook, client, Requester(user, command.get("channel_id")))
+        elif parsed.name == "rehearse":
+            await ack(text="Rehearsing the night, changing nothing… the result follows here.")
+            start_rehearsal(runbook, client, Requester(user, command.get("channel_id")))
         elif parsed.name == "restore":
             who = Requester(user, command.get("channel_id"))
             if parsed.args[0] == "core":

@@ -63,6 +63,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check, without changing anything, what the night needs after the purge: Slack, RBAC, MinIO, the "
         "registry, the nodes, upload.sh and violet, the platform",
     ),
+    "rehearse": (
+        "",
+        "tell, without changing anything, what the night would do: the bytes the purge deletes, the tags that "
+        "would not come back, each step's expected time, and GO or NO-GO with what to fix",
+    ),
 }
 
 

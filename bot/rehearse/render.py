@@ -27,7 +27,7 @@ def rehearsal_lines(r: Rehearsal) -> list[str]:
         lines += align(
             ("FROM", "WHAT", "DETAIL", "REMEDY"), [(b.source, b.name, b.detail, b.remedy) for b in blockers]
         )
-        lines += ["", f"NO-GO: {len(blockers)} things to fix first. Nothing was changed."]
+        lines += ["", f"NO-GO: {len(blockers)} to fix first. Nothing was changed."]
     else:
         lines.append(
             "GO: every check passed and every gate that can be judged now holds. Nothing was changed."

@@ -22,8 +22,10 @@ from actions.inventory import Inventory, InventoryProgress, InventoryRequest, re
 from actions.kube import KubeClient
 from actions.minio import bucket_usage, bucket_versioning, minio_pod
 from actions.packages import coverage
+from actions.registry_cache import CacheClearing
+from actions.registry_clear import plan_clearing
 from bot.config.settings import Settings
-from bot.config.targets import minio_target, plugin_dir, registry_target
+from bot.config.targets import minio_target, plugin_dir, registry_pods, registry_target
 from bot.core.model import RunView
 from bot.doctor.run import kube_factory, run_doctor
 from bot.doctor.slack import SlackProbe
@@ -97,6 +99,11 @@ async def _inventory(settings: Settings, kube: Kube) -> Inventory:
 
 async def _gather(settings: Settings, kube: Kube) -> PreflightRecord:
     sources = Sources(await installer_target(settings, kube), plugin_dir(settings), registry_target(settings))
+
+    async def registry_cache() -> CacheClearing:
+        with _closing(kube()) as client:
+            return await plan_clearing(client, registry_pods(settings))
+
     return await gather(
         sources,
         kube,
@@ -104,6 +111,7 @@ async def _gather(settings: Settings, kube: Kube) -> PreflightRecord:
         recorded_at=datetime.now(UTC),
         page_size=settings.inventory_page_size,
         namespaces=settings.platform_namespaces,
+        registry_cache=registry_cache,
     )
 
 

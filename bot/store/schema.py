@@ -170,6 +170,8 @@ class PreflightRow(Base):
     verify_ack_by: Mapped[str | None] = mapped_column(String(64))
     verify_ack_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     custom_workloads: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    # since revision 0005: the registry's configuration and how its cache will be cleared
+    registry_cache: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PurgeRow(Base):

@@ -61,6 +61,7 @@ DEFAULT_RESOURCES: Mapping[str, ResourceDef] = {
             subresources=("exec", "log", "status"),
         ),
         _core("services", "service", "Service", True, short_names=("svc",)),
+        _core("configmaps", "configmap", "ConfigMap", True, short_names=("cm",)),
         ResourceDef("deployments", "deployment", "Deployment", "apps", "v1", True, short_names=("deploy",)),
         ResourceDef("statefulsets", "statefulset", "StatefulSet", "apps", "v1", True, short_names=("sts",)),
         ResourceDef("operatorviews", "operatorview", "OperatorView", "app.alauda.io", "v1alpha1", True),

@@ -163,13 +163,33 @@ def _ago(delta: timedelta) -> str:
 
 
 def registry_gate(record: PreflightRecord | None) -> Gate:
-    """5. The registry's repositories and tags recorded, and the custom images acknowledged."""
-    title = "Registry recorded, custom images acknowledged"
+    """5. The registry's repositories and tags recorded, its blob cache clearable, and the custom
+    images acknowledged."""
+    title = "Registry recorded, its cache clearable, custom images acknowledged"
     if record is None:
         return Gate(
             "registry", title, False, "The registry was not recorded yet.", "Run `/regclean preflight`."
         )
     found = f"{len(record.repositories)} repositories and {record.tag_count} tags recorded from {record.registry}."
+    cache = record.registry_cache
+    if cache is None:
+        return Gate(
+            "registry",
+            title,
+            False,
+            found + " How the registry's cache will be cleared was not read (a preflight from before that).",
+            "Run `/regclean preflight` again.",
+        )
+    if cache.method == "cannot":
+        # A cache regclean cannot clear lets a re-push "succeed" with images that do not pull.
+        return Gate(
+            "registry",
+            title,
+            False,
+            found + f" The registry's blob cache cannot be cleared: {cache.reason}",
+            "Fix what the reason names, then run `/regclean preflight` again.",
+        )
+    found += f" {cache.describe()[0].upper()}{cache.describe()[1:]}."
     if not record.custom:
         return Gate("registry", title, True, found + " No custom images.")
     if record.custom_ack_by is None:

@@ -9,7 +9,7 @@ same facts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +18,7 @@ from actions.kube import KubeReader
 from actions.packages import coverage, custom_tags
 from actions.plugin_dir import read_plugin_dir
 from actions.registry import RegistryClient, RegistryTarget
+from actions.registry_cache import CacheClearing
 from actions.ssh import SshTarget
 from actions.workloads import workload_images
 from bot.config.settings import Settings
@@ -50,10 +51,13 @@ async def gather(
     recorded_at: datetime,
     page_size: int,
     namespaces: Sequence[str],
+    registry_cache: Callable[[], Awaitable[CacheClearing]] | None = None,
 ) -> PreflightRecord:
-    """Read the packages as violet shows and verifies them, record the registry, and collect the
-    workloads' images with who uses them (id 0: not stored yet)."""
+    """Read the packages as violet shows and verifies them, record the registry (and, with
+    `registry_cache`, how its blob cache will be cleared), and collect the workloads' images with
+    who uses them (id 0: not stored yet)."""
     plugins = await read_plugin_dir(sources.installer, sources.plugin_dir)
+    clearing = None if registry_cache is None else await registry_cache()
     async with RegistryClient(sources.registry) as client:
         registry = await client.record()
     reader = kube()
@@ -80,6 +84,7 @@ async def gather(
         shown=plugins.shown,
         verification=plugins.verification,
         custom_workloads={tag: images.get(prefix + tag, ()) for tag in custom},
+        registry_cache=clearing,
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from actions.packages import Coverage
+from actions.registry_cache import CacheClearing
 from actions.violet_output import Shown, Verification
 from bot.steps.preflight.gates import Gate
 
@@ -42,6 +43,9 @@ class PreflightRecord:
     verify_ack_at: datetime | None = None
     custom_workloads: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Custom tag → the workloads (`namespace/name`) that use it."""
+    registry_cache: CacheClearing | None = None
+    """The registry's storage, cache and redirect setting, and how the purge will clear its cache
+    (None for a preflight from before revision 0005)."""
 
     @property
     def tag_count(self) -> int:

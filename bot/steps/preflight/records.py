@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
+from actions.registry_cache import CacheClearing
 from actions.violet_output import Shown, Verification
 from bot.steps.preflight.model import PreflightRecord
 from bot.store.database import Database
@@ -44,6 +45,7 @@ class PreflightRecords:
                 if record.verification is None
                 else _encode_verification(record.verification),
                 custom_workloads={tag: list(users) for tag, users in record.custom_workloads.items()},
+                registry_cache=None if record.registry_cache is None else record.registry_cache.encode(),
             )
             s.add(row)
             s.flush()
@@ -123,6 +125,7 @@ def _preflight(row: PreflightRow) -> PreflightRecord:
         verify_ack_by=row.verify_ack_by,
         verify_ack_at=maybe_aware(row.verify_ack_at),
         custom_workloads={tag: tuple(users) for tag, users in (row.custom_workloads or {}).items()},
+        registry_cache=None if row.registry_cache is None else CacheClearing.decode(row.registry_cache),
     )
 
 

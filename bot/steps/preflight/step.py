@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.config.targets import plugin_dir, registry_target
+from actions.registry_cache import CacheClearing
+from actions.registry_clear import plan_clearing
+from bot.config.targets import plugin_dir, registry_pods, registry_target
 from bot.core.errors import RunbookError
 from bot.core.model import RunView, StepName, StepState, StepView
 from bot.core.notifier import Requester
@@ -90,6 +92,11 @@ class PreflightStep:
             sources = Sources(
                 await installer_target(settings, ctx.kube), plugin_dir(settings), registry_target(settings)
             )
+
+            async def registry_cache() -> CacheClearing:
+                with ctx.kube_client() as kube:
+                    return await plan_clearing(kube, registry_pods(settings))
+
             return await gather(
                 sources,
                 ctx.kube,
@@ -97,6 +104,7 @@ class PreflightStep:
                 recorded_at=ctx.clock.now(),
                 page_size=settings.inventory_page_size,
                 namespaces=settings.platform_namespaces,
+                registry_cache=registry_cache,
             )
 
         read = await engine.guarded(run, step, requester, work)

@@ -12,12 +12,14 @@ from actions.backup import NodeBackup
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
 from actions.mc import purge_command
 from actions.minio import PurgeResult
+from actions.registry_cache import CacheClearing
 from actions.violet_output import Shown, Verification
 from actions.workloads import pod_images, repository_of
 from bot.config.settings import Settings
 from bot.config.targets import minio_target, plugin_dir
 from bot.core.model import SnapshotView
 from bot.steps.approval.plan import plan_of
+from bot.steps.preflight.gates import registry_gate
 from bot.steps.preflight.gather import judge
 from bot.steps.preflight.model import PreflightRecord
 from bot.steps.preflight.records import PreflightRecords
@@ -26,6 +28,7 @@ from bot.steps.schedule.gate import window_gate
 from bot.steps.schedule.windows import parse_recurring
 from bot.store.runs import Store
 from tests.databases import open_store
+from tests.unit.handlers import samples
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a Friday
 NO_WINDOWS = window_gate(NOW, (), ())
@@ -95,6 +98,7 @@ def record(
         verify_ack_by=verify_ack,
         verify_ack_at=NOW if verify_ack else None,
         custom_workloads={tag: ("retail/shop-7f9",) for tag in custom},
+        registry_cache=samples.CACHE,
     )
 
 
@@ -238,3 +242,15 @@ def test_a_preflight_from_before_violet_show_asks_for_a_new_preflight_instead_of
     assert set(gates) == {"packages", "verify"}
     assert gates["packages"].detail == "The plugin directory was not read yet."
     assert gates["packages"].remedy == "Run `/regclean preflight`."
+
+
+def test_the_registry_gate_holds_only_when_the_registry_cache_can_be_cleared() -> None:
+    held = registry_gate(record(ack="UBOB"))
+    assert held.passed and "Registry cache: inmemory: the 3 registry pods are deleted" in held.detail
+    static = CacheClearing(
+        "cannot", "s3", "inmemory", True, 3, ("10.0.0.1",), reason="the registry runs as static pods"
+    )
+    refused = registry_gate(dataclasses.replace(record(ack="UBOB"), registry_cache=static))
+    assert not refused.passed and "cannot be cleared: the registry runs as static pods" in refused.detail
+    old = registry_gate(dataclasses.replace(record(ack="UBOB"), registry_cache=None))
+    assert not old.passed and "preflight" in (old.remedy or "")

@@ -9,7 +9,8 @@ from typing import Any
 
 from actions.minio import PurgeResult
 from actions.packages import Coverage
-from actions.violet_output import Verification
+from actions.registry_cache import CacheClearing
+from actions.violet_output import Shown, Verification
 from bot.core.model import RunState, RunView, StepState, StepView
 from bot.steps.approval.model import RequestState, RequestView
 from bot.steps.approval.plan import (
@@ -46,6 +47,10 @@ FAILED_PACKAGES = Gate(
 )
 
 
+CACHE = CacheClearing("restart", "s3", "inmemory", True, 3)
+"""A registry on S3 with an in-memory blob cache, cleared by deleting its 3 pods."""
+
+
 def record(custom: tuple[str, ...] = ("team-a/app", "team-b/api"), **changes: Any) -> PreflightRecord:
     """A preflight record of a small registry."""
     base = PreflightRecord(
@@ -61,6 +66,13 @@ def record(custom: tuple[str, ...] = ("team-a/app", "team-b/api"), **changes: An
         custom=custom,
         workload_images=("registry.example:60080/acp/core:latest",),
         verification=Verification(gpg=("envoy-gateway-operator.tgz",), checksum=("cilium-v4.2.17.tgz",)),
+        registry_cache=CACHE,
+        shown=(
+            Shown("cilium-v4.2.17.tgz", "Cilium", "moduleplugin", "v4.2.17", "h.io/acp/chart-cilium:v4.2.17"),
+            Shown(
+                "envoy-gateway-operator.tgz", "Envoy Gateway", "bundle", "1.3.0", "h.io/acp/eg-bundle:v1.3.0"
+            ),
+        ),
     )
     return dataclasses.replace(base, **changes)
 

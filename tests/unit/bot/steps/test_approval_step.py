@@ -32,13 +32,39 @@ MINIO = {"REGCLEAN_MINIO_SELECTOR": "app=minio"}
 
 @pytest.fixture
 def minio(kube_api: KubeApiServer, s3: S3Server, tmp_path: Path) -> dict[str, str]:
-    """The MinIO pods' exec (`mc` against moto), which the plan needs to read the bucket's versioning;
-    the settings that reach it."""
+    """The MinIO pods' exec (`mc` against moto), which the plan needs to read the bucket's versioning,
+    and the registry's pod and ConfigMap, from which it decides how the cache is cleared; the
+    settings that reach them."""
     pod = MinioPod(tmp_path / "minio-pod", "minio-admin", "minio-secret")
     pod.prepare()
     s3.create_bucket("registry")
     serve_exec(kube_api, pod.exec_target)
-    return {**MINIO, "REGCLEAN_MINIO_ENV_FILE": str(pod.env_file), "REGCLEAN_MINIO_URL": s3.url}
+    # The registry, whose configuration (from its ConfigMap) says how the purge clears its cache.
+    config = "version: 0.1\nstorage:\n  s3: {bucket: registry}\n  cache: {blobdescriptor: inmemory}\n"
+    kube_api.add(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "registry-config", "namespace": "kube-system"},
+            "data": {"config.yml": config},
+        }
+    )
+    kube_api.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "registry-0", "namespace": "kube-system", "labels": {"app": "registry"}},
+            "spec": {"containers": [{"name": "registry", "image": "registry:2"}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+        }
+    )
+    return {
+        **MINIO,
+        "REGCLEAN_MINIO_ENV_FILE": str(pod.env_file),
+        "REGCLEAN_MINIO_URL": s3.url,
+        "REGCLEAN_REGISTRY_SELECTOR": "app=registry",
+        "REGCLEAN_REGISTRY_CONFIGMAP": "kube-system/registry-config",
+    }
 
 
 def approval(f: Fakes) -> ApprovalStep:

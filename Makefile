@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-DEBS   := docker-registry skopeo openssh-server postgresql
+DEBS   := docker-registry skopeo openssh-server postgresql redis-server
 KUBECTL := .cache/kubectl/usr/bin/kubectl
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from actions.minio import MinioTarget
-from actions.registry_clear import RegistryPods
 from actions.registry import RegistryTarget
+from actions.registry_clear import RegistryPods
 from bot.config.settings import Settings
 
 

@@ -19,7 +19,6 @@ from actions.registry_clear import RegistryPods, plan_clearing
 from bot.config.settings import Settings
 from bot.steps.backup.plan import ssh_target
 from sandbox.kube.fixtures import load_fixture
-from sandbox.platform import push_custom_images
 from sandbox.pods import REGISTRY_NAMESPACE, REGISTRY_SELECTOR
 from sandbox.registry import S3Server
 from sandbox.registry.redis import redis_binary
@@ -27,15 +26,7 @@ from sandbox.stack import Sandbox, running_bot
 from sandbox.static_pods import as_static
 from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 from tests.scenarios.conftest import text_of
-from tests.scenarios.flow import (
-    RESTORE_CORE,
-    RESTORE_PLUGINS,
-    VERIFY,
-    approve,
-    in_thread,
-    ready_for_purge,
-    step_line,
-)
+from tests.scenarios.flow import approved_and_purged, ready_for_purge, restored_and_closed
 
 pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 RESTART = "crictl stop $(crictl ps -q --name registry)"
@@ -148,7 +139,7 @@ async def variant(
 async def test_the_runbook_clears_the_cache_as_the_approved_plan_says_and_every_image_pulls(
     variant: Sandbox,
 ) -> None:
-    box, ws = variant, variant.slack
+    box = variant
     redis = box.registry.redis
     starts = box.registry.starts
     if redis is not None:
@@ -165,10 +156,7 @@ async def test_the_runbook_clears_the_cache_as_the_approved_plan_says_and_every_
     async with running_bot(box, "http", overrides) as bot:
         request = await ready_for_purge(bot, box)
         assert planned in text_of(request)
-        await approve(bot, "UBOB", request)
-        await ws.wait_for(lambda w: "1 of 2 approved" in text_of(request))
-        await approve(bot, "UCAROL", request)
-        await ws.wait_for(lambda w: step_line(w, "✅", "Purge"), timeout=90)
+        await approved_and_purged(bot, box, request, timeout=90)
         if redis is not None:
             assert await redis.keys(redis.db) == [], "the registry's database was flushed"
             assert await redis.command("GET", "another-app", db=0) == "kept", "and only that database"
@@ -177,13 +165,5 @@ async def test_the_runbook_clears_the_cache_as_the_approved_plan_says_and_every_
             assert [node for node, _ in box.runtime.stopped] == ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
             assert box.registry.starts == starts + 3
 
-        await bot.driver.slash("UALICE", "restore core")
-        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=60)
-        await bot.driver.slash("UALICE", "restore plugins")
-        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=90)
-        await ws.wait_for(lambda w: step_line(w, "❌", VERIFY) or step_line(w, "✅", VERIFY), timeout=60)
-        await push_custom_images(box)
-        await bot.driver.slash("UALICE", "verify")
-        await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
-        await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60)
+        await restored_and_closed(bot, box)
         await bot.bot.runbook.drain()

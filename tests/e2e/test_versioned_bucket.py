@@ -17,20 +17,11 @@ import pytest
 
 from bot.steps.close.records import CloseRecords
 from sandbox.kube.fixtures import load_fixture
-from sandbox.platform import push_custom_images
 from sandbox.registry import S3Server
 from sandbox.stack import Sandbox, running_bot
 from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 from tests.scenarios.conftest import text_of
-from tests.scenarios.flow import (
-    RESTORE_CORE,
-    RESTORE_PLUGINS,
-    VERIFY,
-    approve,
-    in_thread,
-    ready_for_purge,
-    step_line,
-)
+from tests.scenarios.flow import approved_and_purged, ready_for_purge, restored_and_closed
 
 pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
@@ -61,7 +52,7 @@ async def versioned(tmp_path: Path, s3: S3Server) -> AsyncIterator[Sandbox]:
 async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says_what_s3_freed(
     versioned: Sandbox,
 ) -> None:
-    box, ws = versioned, versioned.slack
+    box = versioned
     stored_before = await asyncio.to_thread(box.s3.stored)
     current_bytes = await asyncio.to_thread(box.s3.bucket_bytes)
     assert stored_before[0] > current_bytes, "noncurrent versions hold bytes that `mc du` does not show"
@@ -69,10 +60,7 @@ async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says
     async with running_bot(box, "http") as bot:
         request = await ready_for_purge(bot, box)
         assert "versioning is enabled, so every version and delete marker is removed" in text_of(request)
-        await approve(bot, "UBOB", request)
-        await ws.wait_for(lambda w: "1 of 2 approved" in text_of(request))
-        await approve(bot, "UCAROL", request)
-        await ws.wait_for(lambda w: step_line(w, "✅", "Purge"), timeout=60)
+        await approved_and_purged(bot, box, request)
         assert await asyncio.to_thread(box.s3.stored) == (0, 0), "not a version nor a delete marker is left"
         run = await bot.bot.runbook.status()
         assert run is not None
@@ -82,15 +70,7 @@ async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says
         assert purge.versioned and (purge.bytes_before, purge.objects_before) == stored_before
         assert purge.removed == stored_before[1]
 
-        await bot.driver.slash("UALICE", "restore core")
-        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=60)
-        await bot.driver.slash("UALICE", "restore plugins")
-        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=90)
-        await ws.wait_for(lambda w: step_line(w, "❌", VERIFY) or step_line(w, "✅", VERIFY), timeout=60)
-        await push_custom_images(box)
-        await bot.driver.slash("UALICE", "verify")
-        await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
-        await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60)
+        await restored_and_closed(bot, box)
         await bot.bot.runbook.drain()
         report = CloseRecords(bot.bot.store.db).report(run.id)
 

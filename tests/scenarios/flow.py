@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from sandbox.kube import KubeApiServer
-from sandbox.platform import settle_missing_csvs
+from sandbox.platform import push_custom_images, settle_missing_csvs
 from sandbox.slack import Message, SlackDriver, SlackWorkspace
 from sandbox.stack import Sandbox
 from tests.scenarios.conftest import inventory_done, root, text_of
@@ -111,10 +111,30 @@ async def approve(bot: Driven, user: str, request: Message, *, retry_num: int | 
     await bot.driver.click(user, APPROVE, pressed["value"], message=request, retry_num=retry_num)
 
 
-async def purged(bot: Driven, sandbox: Sandbox) -> None:
-    """Everything the gates need, the purge request, two approvals, and the purge to its end."""
-    request = await ready_for_purge(bot, sandbox)
+async def approved_and_purged(bot: Driven, sandbox: Sandbox, request: Message, timeout: float = 60) -> None:  # noqa: ASYNC109
+    """Two approvers approve the request, and the purge runs to its end."""
     await approve(bot, "UBOB", request)
     await sandbox.slack.wait_for(lambda w: "1 of 2 approved" in text_of(request))
     await approve(bot, "UCAROL", request)
-    await sandbox.slack.wait_for(lambda w: step_line(w, "✅", "Purge"), timeout=60)
+    await sandbox.slack.wait_for(lambda w: step_line(w, "✅", "Purge"), timeout=timeout)
+
+
+async def purged(bot: Driven, sandbox: Sandbox) -> None:
+    """Everything the gates need, the purge request, two approvals, and the purge to its end."""
+    await approved_and_purged(bot, sandbox, await ready_for_purge(bot, sandbox))
+
+
+async def restored_and_closed(bot: Driven, sandbox: Sandbox) -> None:
+    """After the purge: the core and the plugins restored, the team's custom images pushed from its
+    export (nothing of the platform restores them, as the runbook says), every image verified, and
+    the run closed with its final report."""
+    ws = sandbox.slack
+    await bot.driver.slash("UALICE", "restore core")
+    await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=60)
+    await bot.driver.slash("UALICE", "restore plugins")
+    await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=90)
+    await ws.wait_for(lambda w: step_line(w, "❌", VERIFY) or step_line(w, "✅", VERIFY), timeout=60)
+    await push_custom_images(sandbox)
+    await bot.driver.slash("UALICE", "verify")
+    await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
+    await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60)

@@ -113,7 +113,7 @@ image: venv base-image
 	  echo "$(IMAGE):$$commit is built already"; exit 0; fi; \
 	rm -rf .cache/image/wheels && mkdir -p .cache/image && \
 	$(BIN)/pip freeze --exclude-editable > .cache/image/constraints.txt && \
-	$(BIN)/pip wheel --quiet --wheel-dir .cache/image/wheels -c .cache/image/constraints.txt . && \
+	$(BIN)/pip wheel --quiet --wheel-dir .cache/image/wheels -c .cache/image/constraints.txt '.[postgres]' && \
 	$(PODMAN) build --quiet --isolation chroot --build-arg BASE=$(BASE_IMAGE) --build-arg COMMIT=$$commit \
 	  --tag $(IMAGE):$$commit --tag $(IMAGE):latest --file Containerfile . && \
 	echo "built $(IMAGE):$$commit"

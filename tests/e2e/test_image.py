@@ -68,9 +68,11 @@ def test_the_image_runs_as_its_own_user_with_the_bot_and_nothing_to_build_with(i
     probe = podman(
         "run", "--rm", "--pull=never", "--entrypoint", "sh", image.name, "-c",
         "id -u; for p in gcc cc c++ make ssh pip git; do command -v $p; done; "
-        "python3 -c 'import sandbox' 2>/dev/null && echo sandbox; python3 -c 'import bot.cli' && echo bot",
+        "python3 -c 'import sandbox' 2>/dev/null && echo sandbox; python3 -c 'import bot.cli' && echo bot; "
+        "python3 -c 'import psycopg' && echo psycopg",
     )  # fmt: skip
-    assert probe.stdout.split() == [str(UID), "bot"], probe.stdout + probe.stderr
+    # psycopg: the `postgres` extra, for DATABASE_URL=postgresql+psycopg://…
+    assert probe.stdout.split() == [str(UID), "bot", "psycopg"], probe.stdout + probe.stderr
     demo = podman("run", "--rm", "--pull=never", image.name, "demo")
     assert demo.returncode == 2 and "Traceback" not in demo.stderr, demo.stderr
     assert "run `make demo` in a checkout" in demo.stderr

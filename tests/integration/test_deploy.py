@@ -143,19 +143,19 @@ def test_no_secret_value_is_in_the_manifests(rendered: Rendered) -> None:
         assert set(entry) == {"name", "valueFrom"} and "secretKeyRef" in entry["valueFrom"], entry
 
 
-def test_each_mode_gets_its_slack_secret_and_only_http_listens(rendered: Rendered) -> None:
+def test_each_mode_gets_its_slack_secret_is_probed_and_only_http_listens(rendered: Rendered) -> None:
     env = rendered.env
     assert env["SLACK_BOT_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "regclean-slack"
-    if rendered.overlay == "socket-mode":
-        assert "SLACK_APP_TOKEN" in env and "SLACK_SIGNING_SECRET" not in env
-        assert not rendered.of_kind("Service")
-        return
-    assert "SLACK_SIGNING_SECRET" in env and "SLACK_APP_TOKEN" not in env
     port = int(rendered.setting("REGCLEAN_PORT"))
     [named] = [p for p in rendered.container["ports"] if p["containerPort"] == port]
     for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         get = rendered.container[probe]["httpGet"]
         assert get["path"] == path and get["port"] in (port, named["name"]), probe
+    if rendered.overlay == "socket-mode":
+        assert "SLACK_APP_TOKEN" in env and "SLACK_SIGNING_SECRET" not in env
+        assert not rendered.of_kind("Service")
+        return
+    assert "SLACK_SIGNING_SECRET" in env and "SLACK_APP_TOKEN" not in env
     [service] = rendered.of_kind("Service")
     [exposed] = service["spec"]["ports"]
     assert exposed["port"] == 3000 and exposed["targetPort"] in (port, named["name"])

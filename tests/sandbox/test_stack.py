@@ -219,11 +219,14 @@ async def test_a_replacement_stays_not_ready_until_a_restart_after_its_deletion(
             self.restarts = 0
             self.started = asyncio.Event()
             self.release = asyncio.Event()
+            # what the pods' container statuses read of the process (as `Registry` has them)
+            self.starts, self.pid, self.started_at = 1, 4242, None
 
         async def restart(self) -> None:
             self.restarts += 1
             self.started.set()
             await self.release.wait()
+            self.starts += 1
 
     kube = KubeApiServer(load_fixture().objects)
     registry = HeldRegistry()

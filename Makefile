@@ -120,7 +120,7 @@ image: venv base-image
 
 # The image test builds the image (`make image`) and runs it against the sandbox: minutes the first
 # time, so `make test` leaves it out (tests/e2e/conftest.py) and CI runs it after.
-test-image: setup image-debs
+test-image: setup image-debs $(CONTAINERS_CONF)
 	$(BIN)/pytest -n 0 tests/e2e/test_image.py
 
 clean:

@@ -99,6 +99,7 @@ def posted(ws: SlackWorkspace, needle: str) -> str | None:
     return found[-1] if found else None
 
 
+@pytest.mark.timeout(300)  # a whole runbook on real servers: 40–90 s here, more beside the other worker
 async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_smaller_bucket(
     platform: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -136,6 +136,7 @@ async def variant(
     await box.stop()
 
 
+@pytest.mark.timeout(300)  # a whole runbook on real servers: 40–90 s here, more beside the other worker
 async def test_the_runbook_clears_the_cache_as_the_approved_plan_says_and_every_image_pulls(
     variant: Sandbox,
 ) -> None:

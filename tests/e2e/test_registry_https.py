@@ -49,6 +49,7 @@ async def platform(tmp_path: Path, s3: S3Server, storage: Proxy) -> AsyncIterato
     await box.stop()
 
 
+@pytest.mark.timeout(300)  # a whole runbook on real servers: 40–90 s here, more beside the other worker
 async def test_the_runbook_over_https_with_the_platform_ca_and_redirects_to_the_storage(
     platform: Sandbox, storage: Proxy, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

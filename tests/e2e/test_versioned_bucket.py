@@ -49,6 +49,7 @@ async def versioned(tmp_path: Path, s3: S3Server) -> AsyncIterator[Sandbox]:
     await box.stop()
 
 
+@pytest.mark.timeout(300)  # a whole runbook on real servers: 40–90 s here, more beside the other worker
 async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says_what_s3_freed(
     versioned: Sandbox,
 ) -> None:

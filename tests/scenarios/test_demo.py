@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from sandbox.demo import run_demo
 
 
+@pytest.mark.timeout(300)  # a whole runbook on real servers: 40–90 s here, more beside the other worker
 async def test_the_demo_runs_the_whole_runbook() -> None:
     out = io.StringIO()
     assert await run_demo("http", out) == 0, out.getvalue()[-3000:]

@@ -145,6 +145,7 @@ async def test_custom_images_are_tags_listed_with_the_workloads_that_use_them(
     assert "acp/archon" not in report.split("custom images*", 1)[1], "the platform-namespace rule"
 
 
+@pytest.mark.timeout(300)  # restores on real servers: 35–55 s here, more beside the other worker
 async def test_with_a_platform_token_violet_pushes_with_it_and_it_shows_nowhere(
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -5,6 +5,8 @@ The golden path, with the final report and the canary passwords, is tests/e2e/te
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import text_of
@@ -61,6 +63,7 @@ async def test_upload_failing_half_way_fails_the_step_and_it_runs_again(
     await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=90)
 
 
+@pytest.mark.timeout(300)  # restores on real servers: 35–55 s here, more beside the other worker
 async def test_a_failed_package_is_listed_and_retried_alone(http_bot: RunningBot, sandbox: Sandbox) -> None:
     ws = sandbox.slack
     await purged(http_bot, sandbox)

@@ -16,6 +16,9 @@ RELEASE_FILE = "sandbox-release"
 DENY_DELETE_FILE = "sandbox-deny-delete"
 """Test switch in the config directory: MinIO refuses deletes, as under a policy that denies
 `s3:DeleteObject` to these keys (everything else is allowed)."""
+DENY_LIST_FILE = "sandbox-deny-list"
+"""Test switch in the config directory: MinIO refuses listings, as under a policy that denies
+`s3:ListBucket` to these keys (`du`, `ls` and a recursive `rm` fail; the rest is allowed)."""
 _ALIAS = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*$")
 
 
@@ -108,6 +111,21 @@ def deletes_denied(directory: Path) -> bool:
 def deny_deletes(directory: Path, denied: bool = True) -> None:
     """Test switch: MinIO answers every delete with AccessDenied (False: as usual)."""
     path = directory / DENY_DELETE_FILE
+    if denied:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch()
+    else:
+        path.unlink(missing_ok=True)
+
+
+def listing_denied(directory: Path) -> bool:
+    """Whether the `DENY_LIST_FILE` switch is on."""
+    return (directory / DENY_LIST_FILE).exists()
+
+
+def deny_listing(directory: Path, denied: bool = True) -> None:
+    """Test switch: MinIO answers every listing with AccessDenied (False: as usual)."""
+    path = directory / DENY_LIST_FILE
     if denied:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.touch()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from . import messages
+from . import config, messages
 from .cli import Invocation, Target, resolve
 from .remote import Remote, S3Failure
 
@@ -17,7 +17,7 @@ def ls_cmd(inv: Invocation) -> int:
         if target is None:
             status = 1
             continue
-        remote = Remote(target.alias, insecure=inv.insecure)
+        remote = Remote(target.alias, insecure=inv.insecure, list_denied=listing_denied(inv))
         try:
             _list(inv, remote, target)
         except S3Failure as err:
@@ -100,9 +100,14 @@ def _show(
 
 
 def du_cmd(inv: Invocation) -> int:
-    """`mc du [--versions] ALIAS/BUCKET[/PREFIX]`: total size and object count (bytes exact with
-    `--json`). Without `--versions` only current objects count: in a versioned bucket, noncurrent
-    versions and delete markers are hidden, though their bytes are still stored."""
+    """`mc du [--versions] ALIAS/BUCKET[/PREFIX/]` as mc's `cmd/du-main.go` at its default depth: one
+    message with the target's bytes and object count (exact with `--json`).
+
+    Without `--versions` only current objects count: in a versioned bucket, noncurrent versions and
+    delete markers are hidden, though their bytes are still stored. With it every version counts,
+    and delete markers never do. A target that is no folder (an alias alone) is fatal; a listing
+    that fails (no such bucket, access denied, the server gone) is mc's `errorIf`, status 1.
+    """
     versions = "versions" in inv.flags
     if not inv.args:
         messages.error("Invalid command usage: `du` needs a TARGET.")
@@ -114,10 +119,14 @@ def du_cmd(inv: Invocation) -> int:
             status = 1
             continue
         if not target.bucket:
-            messages.error(f"Source `{text}` is not a folder. Only folders are supported by 'du' command.")
-            status = 1
-            continue
-        remote = Remote(target.alias, insecure=inv.insecure)
+            messages.error(
+                f"Source `{text}` is not a folder. Only folders are supported by 'du' command.",
+                INVALID_ARGUMENT,
+                inv.json,
+                indented=True,
+            )
+            return 1  # fatalIf: mc exits at once
+        remote = Remote(target.alias, insecure=inv.insecure, list_denied=listing_denied(inv))
         try:
             size = count = 0
             listed = (
@@ -126,13 +135,29 @@ def du_cmd(inv: Invocation) -> int:
                 else remote.objects(target.bucket, target.prefix)
             )
             for entry in listed:
-                size += int(entry["Size"])
-                count += 1
+                if not entry.get("DeleteMarker"):
+                    size += int(entry["Size"])
+                    count += 1
         except S3Failure as err:
-            messages.error(f"Failed to summarize disk usage `{text}`.", str(err), inv.json)
+            messages.error(
+                f"Failed to find disk usage of `{text}` recursively.",
+                str(err),
+                inv.json,
+                fatal=False,
+                indented=True,
+            )
             status = 1
             continue
         finally:
             remote.close()
         messages.du(f"{target.bucket}/{target.prefix}".strip("/"), size, count, inv.json, versions=versions)
     return status
+
+
+INVALID_ARGUMENT = "Invalid arguments provided, please refer `mc <command> -h` for relevant documentation."
+"""mc's `errInvalidArgument`."""
+
+
+def listing_denied(inv: Invocation) -> bool:
+    """Whether the sandbox's switch has MinIO refuse listings to these keys."""
+    return config.listing_denied(config.config_dir(inv.config_dir))

@@ -146,10 +146,29 @@ def alias_added(alias: str, url: str, access_key: str, json_mode: bool) -> None:
     emit(doc, json_mode, f"Added `{alias}` successfully.")
 
 
-def error(message: str, cause: str = "", json_mode: bool = False) -> None:
-    """mc's `fatalIf`/`errorIf`: `mc: <ERROR> MESSAGE CAUSE`, with its punctuation rules."""
+def error(
+    message: str, cause: str = "", json_mode: bool = False, *, fatal: bool = True, indented: bool = False
+) -> None:
+    """mc's `fatalIf` (`fatal`) or `errorIf`: `mc: <ERROR> MESSAGE CAUSE`, with its punctuation rules.
+
+    Without `fatal` (errorIf) the two are joined as they are. `indented` prints the JSON form as mc
+    really does, over several lines (`MarshalIndent` with one space, even when stdout is no
+    terminal), `type: error` unless `fatal`; the commands that do not pass it still print one
+    compact line.
+    """
     message, cause = message.strip(), cause.strip()
-    if message and cause:
+    if json_mode and indented:
+        doc = {
+            "status": "error",
+            "error": {
+                "message": message,
+                "cause": {"message": cause, "error": {}},
+                "type": "fatal" if fatal else "error",
+            },
+        }
+        print(json.dumps(doc, indent=" ", ensure_ascii=False))
+        return
+    if message and cause and fatal:  # errorIf prints both as they are
         if message[-1] not in ":.":
             message += "." if cause[0].isupper() else ":"
         if not cause.endswith("."):

@@ -56,8 +56,11 @@ class Alias:
 class Remote:
     """An S3 client on one alias; the first request also checks reachability and credentials."""
 
-    def __init__(self, alias: Alias, *, insecure: bool = False) -> None:
+    def __init__(self, alias: Alias, *, insecure: bool = False, list_denied: bool = False) -> None:
         self.alias = alias
+        self._list_denied = list_denied
+        """MinIO refuses listings (ListObjects, ListObjectVersions) to these keys, as under a policy
+        that denies `s3:ListBucket` and allows the rest."""
         self._insecure = insecure
         self._client: Any = None
         self._authorized = False
@@ -108,6 +111,7 @@ class Remote:
     def objects(self, bucket: str, prefix: str = "", *, delimiter: str = "") -> Iterator[dict[str, Any]]:
         """Every object under prefix, in key order; with a delimiter, also `{"Prefix": ...}` entries."""
         self.authorize()
+        self._may_list()
         kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         if delimiter:
             kwargs["Delimiter"] = delimiter
@@ -140,6 +144,7 @@ class Remote:
         marker), and `DeleteMarker` (True for one).
         """
         self.authorize()
+        self._may_list()
         kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         where = f"/{bucket}/?versions&prefix={quote(prefix)}"
         while True:
@@ -190,6 +195,10 @@ class Remote:
             first = errors[0]
             raise S3Failure(str(first.get("Message") or first.get("Code")), str(first.get("Code", "")))
         return list(result.get("Deleted") or [])
+
+    def _may_list(self) -> None:
+        if self._list_denied:
+            raise S3Failure(ACCESS_DENIED, "AccessDenied")
 
     def _call(self, request: Callable[[], Any], path: str) -> Any:
         try:

@@ -53,8 +53,9 @@ def rm_cmd(inv: Invocation) -> int:
             return 1
         targets.append(target)
     status = 0
+    denied = config.listing_denied(config.config_dir(inv.config_dir))
     for target in targets:
-        remote = Remote(target.alias, insecure=inv.insecure)
+        remote = Remote(target.alias, insecure=inv.insecure, list_denied=denied)
         try:
             if recursive:
                 _remove_all(inv, remote, target, fake)

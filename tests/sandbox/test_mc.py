@@ -138,6 +138,55 @@ async def test_du_gives_the_size_and_count_and_exact_bytes_in_json(s3: S3Server,
     }
 
 
+async def test_du_of_a_missing_bucket_fails_as_mc_does_with_its_error_indented_even_in_json(
+    s3: S3Server, mc: Mc
+) -> None:
+    await mc.alias(s3.url)
+    human = await mc("--insecure", "du", "minio/nosuch")
+    assert (human.returncode, human.stdout) == (1, "")
+    assert human.stderr == (
+        "mc: <ERROR> Failed to find disk usage of `minio/nosuch` recursively. The specified bucket does not exist\n"
+    ), "errorIf joins message and cause as they are"
+    as_json = await mc("--insecure", "--json", "du", "minio/nosuch")
+    assert as_json.returncode == 1
+    assert len(as_json.stdout.splitlines()) > 5, (
+        "mc prints errors with MarshalIndent, even without a terminal"
+    )
+    assert json.loads(as_json.stdout) == {
+        "status": "error",
+        "error": {
+            "message": "Failed to find disk usage of `minio/nosuch` recursively.",
+            "cause": {"message": "The specified bucket does not exist", "error": {}},
+            "type": "error",
+        },
+    }
+
+
+async def test_du_of_an_alias_alone_is_fatal_and_a_denied_listing_is_access_denied(
+    s3: S3Server, mc: Mc
+) -> None:
+    from sandbox.minio.config import deny_listing
+
+    await mc.alias(s3.url)
+    alias_only = await mc("--json", "du", "minio")
+    assert alias_only.returncode == 1
+    error = json.loads(alias_only.stdout)["error"]
+    assert error["type"] == "fatal"
+    assert error["message"] == "Source `minio` is not a folder. Only folders are supported by 'du' command."
+    put_objects(s3, {"a": b"1"})
+    deny_listing(mc.home / ".mc")
+    denied = await mc("--insecure", "--json", "du", "--versions", "minio/registry")
+    assert denied.returncode == 1
+    assert json.loads(denied.stdout)["error"]["cause"]["message"] == "Access Denied."
+    listing = await mc("--insecure", "ls", "--recursive", "minio/registry/")
+    assert (listing.returncode, "Access Denied." in listing.stderr) == (1, True), (
+        "the policy holds for ls too"
+    )
+    deny_listing(mc.home / ".mc", False)
+    allowed = await mc("--insecure", "--json", "du", "minio/registry")
+    assert json.loads(allowed.stdout)["objects"] == 1
+
+
 async def test_rm_recursive_force_removes_every_object_with_one_line_each(s3: S3Server, mc: Mc) -> None:
     await mc.alias(s3.url)
     objects = blob_keys(300)
@@ -287,7 +336,9 @@ async def test_on_a_versioned_bucket_rm_only_makes_delete_markers_and_versions_r
     assert (du["objects"], du["size"]) == (0, 0)
     assert all_versions(s3) == (7, 5, stored), "nothing was freed"
     du_all = json.loads((await mc("--insecure", "--json", "du", "--versions", "minio/registry")).stdout)
-    assert (du_all["objects"], du_all["size"], du_all["isVersions"]) == (12, stored, True)
+    assert (du_all["objects"], du_all["size"], du_all["isVersions"]) == (7, stored, True), (
+        "every version counts, delete markers never (du-main.go: `!content.IsDeleteMarker`)"
+    )
     listed = (
         await mc("--insecure", "ls", "--recursive", "--versions", "minio/registry/")
     ).stdout.splitlines()

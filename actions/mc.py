@@ -91,9 +91,7 @@ def readable(text: str) -> str:
     doc = parse_line(text)
     if doc is None or doc.get("status") != "error":
         return text
-    error = doc.get("error") or {}
-    cause = (error.get("cause") or {}).get("message") or ""
-    return f"mc: {error.get('message', 'error')} {cause}".strip()
+    return error_text(doc)
 
 
 @dataclass
@@ -116,13 +114,65 @@ class Tally:
             self.errors.append(readable(text))
 
 
-def parse_usage(lines: list[str]) -> tuple[int, int] | None:
-    """`mc du --json` → (bytes, objects); None when no such line was printed."""
-    for text in reversed(lines):
-        doc = parse_line(text)
-        if doc is not None and doc.get("status") == "success" and "size" in doc:
-            return int(doc["size"]), int(doc.get("objects", 0))
+@dataclass(frozen=True)
+class Usage:
+    """What `mc du --json` measured: the bucket's bytes and objects."""
+
+    bytes: int
+    objects: int
+    """Objects, or with `versions` every object version (delete markers never count, as in mc)."""
+    versions: bool
+    """Counted with `--versions` (mc's `isVersions`): noncurrent versions' bytes are included."""
+
+
+def messages(text: str) -> list[dict[str, Any]]:
+    """Every JSON object in mc's output, in order: its messages come one compact object a line
+    under `--json` without a terminal, but its errors are always indented over several lines
+    (`cmd/error.go` prints them with `MarshalIndent`); any other text is skipped."""
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    index = 0
+    while (start := text.find("{", index)) != -1:
+        try:
+            doc, index = decoder.raw_decode(text, start)
+        except ValueError:
+            index = start + 1
+            continue
+        if isinstance(doc, dict):
+            found.append(doc)
+    return found
+
+
+def error_text(doc: dict[str, Any]) -> str:
+    """An mc JSON error as `mc: MESSAGE CAUSE`."""
+    raw = doc.get("error")
+    error: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    raw = error.get("cause")
+    cause: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    return f"mc: {error.get('message') or 'error'} {cause.get('message') or ''}".strip()
+
+
+def parse_du(text: str) -> Usage | None:
+    """`mc du --json` output → the usage it printed for its target; None when it printed none.
+
+    With mc's default depth a single message is printed, for the target itself.
+    """
+    for doc in reversed(messages(text)):
+        if doc.get("status") == "success" and "size" in doc and "objects" in doc:
+            try:
+                return Usage(int(doc["size"]), int(doc["objects"]), bool(doc.get("isVersions", False)))
+            except (TypeError, ValueError):
+                return None
     return None
+
+
+def errors_of(text: str) -> list[str]:
+    """mc's errors in its output, as people read them: JSON errors, and `mc: <ERROR>` lines (stderr)."""
+    said = [error_text(doc) for doc in messages(text) if doc.get("status") == "error"]
+    for line in text.splitlines():
+        if line.startswith("mc: <ERROR> "):
+            said.append("mc: " + line.removeprefix("mc: <ERROR> ").strip())
+    return said
 
 
 def parse_versioning(lines: list[str]) -> str | None:

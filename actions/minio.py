@@ -22,8 +22,10 @@ from actions.kube_exec import ExecResult, exec_lines, find_pods
 from actions.mc import (
     VERSIONED,
     Tally,
+    Usage,
+    errors_of,
     listing_command,
-    parse_usage,
+    parse_du,
     parse_versioning,
     purge_command,
     readable,
@@ -36,6 +38,8 @@ from actions.registry_clear import RegistryPods, SshFor, clear, prepare
 from actions.registry_config import RedisAccess
 
 Progress = Callable[[int], Awaitable[None]]
+USAGE_TIMEOUT = 300.0
+"""Seconds `mc du` may take: it lists the whole bucket, about a thousand objects a request."""
 
 
 @dataclass(frozen=True)
@@ -237,15 +241,37 @@ async def bucket_usage(
     kube: KubeClient, minio: MinioTarget, pod: str, *, versioned: bool = False
 ) -> tuple[int, int] | None:
     """`mc du --json` in the MinIO pod: the bucket's bytes and objects (every version's, when
-    versioned); None when it cannot be read."""
-    lines: list[str] = []
+    versioned); None when it cannot be read (`measure_bucket` says why)."""
+    try:
+        usage = await measure_bucket(kube, minio, pod, versioned=versioned)
+    except ActionError:
+        return None
+    return usage.bytes, usage.objects
+
+
+async def measure_bucket(
+    kube: KubeClient, minio: MinioTarget, pod: str, *, versioned: bool, seconds: float = USAGE_TIMEOUT
+) -> Usage:
+    """`mc du --json` (with `--versions` on a versioned bucket) in the MinIO pod; raises ActionError
+    with mc's own words (or the exec's) when the bucket cannot be measured."""
+    out: list[str] = []
 
     def keep(channel: int, text: str) -> None:
-        if channel == 1 and len(lines) < 100:
-            lines.append(text)
+        if len(out) < 200:  # one usage line, or an indented error of a dozen lines
+            out.append(text)
 
-    done = await _exec(kube, minio, pod, usage_command(minio, versioned=versioned), keep, 300)
-    return parse_usage(lines) if done.exit_code == 0 else None
+    done = await _exec(kube, minio, pod, usage_command(minio, versioned=versioned), keep, seconds)
+    text = "\n".join(out)
+    usage = parse_du(text) if done.exit_code == 0 else None
+    if usage is not None:
+        return usage
+    if done.exit_code is None:
+        said = f"no answer: {done.message}"
+    else:
+        errors = errors_of(text)
+        said = " | ".join(errors[-3:]) if errors else _tail(done)
+        said = f"exit status {done.exit_code}: {said}" if done.exit_code else f"no usage printed: {said}"
+    raise ActionError(f"`mc du` of {minio.bucket} in pod {pod} failed ({said}).")
 
 
 async def _listing(kube: KubeClient, minio: MinioTarget, pod: str, versioned: bool) -> int:

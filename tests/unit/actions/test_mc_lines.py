@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from actions.mc import Tally, parse_usage, parse_versioning, purge_command, readable, usage_command
+from actions.mc import (
+    Tally,
+    Usage,
+    errors_of,
+    parse_du,
+    parse_versioning,
+    purge_command,
+    readable,
+    usage_command,
+)
 
 
 @dataclass(frozen=True)
@@ -52,11 +61,52 @@ def test_removals_are_counted_from_json_whatever_the_wording_and_errors_kept() -
 
 
 def test_usage_and_versioning_are_read_from_json_and_missing_means_unknown() -> None:
-    assert parse_usage(["Added", '{"prefix":"registry","size":42,"objects":3,"status":"success"}']) == (42, 3)
-    assert parse_usage(["mc: <ERROR> Unable to"]) is None
     info = {"Op": "info", "status": "success", "url": "minio/registry", "versioning": {"status": "Enabled"}}
     assert parse_versioning([json.dumps(info)]) == "Enabled"
     info["versioning"] = {"status": ""}
     assert parse_versioning([json.dumps(info)]) == ""
     assert parse_versioning(["minio/registry is un-versioned"]) is None
     assert readable("plain line") == "plain line"
+
+
+# What mc prints, from minio/mc cmd/du-main.go (duMessage, compacted under --json without a terminal)
+# and cmd/error.go (errors always indented with MarshalIndent).
+DU_LINE = '{"prefix":"registry","size":4509715660,"objects":1234,"status":"success","isVersions":false}'
+DU_ERROR = """{
+ "status": "error",
+ "error": {
+  "message": "Failed to find disk usage of `minio/registry` recursively.",
+  "cause": {
+   "message": "Access Denied.",
+   "error": {
+    "Code": "AccessDenied",
+    "Message": "Access Denied.",
+    "BucketName": "registry"
+   }
+  },
+  "type": "error"
+ }
+}"""
+
+
+def test_du_json_gives_bytes_objects_and_whether_versions_counted() -> None:
+    assert parse_du(DU_LINE) == Usage(4_509_715_660, 1234, versions=False)
+    versions = DU_LINE.replace('"isVersions":false', '"isVersions":true')
+    assert parse_du("Added `minio` successfully.\n" + versions) == Usage(4_509_715_660, 1234, versions=True)
+    assert parse_du('{"prefix":"registry","size":0,"objects":0,"status":"success"}') == Usage(0, 0, False)
+
+
+def test_du_that_printed_no_usage_is_none_and_its_indented_error_is_read_whole() -> None:
+    assert parse_du(DU_ERROR) is None
+    assert parse_du("") is None
+    assert parse_du('{"prefix":"registry","size":"many","objects":1,"status":"success"}') is None
+    assert errors_of(DU_ERROR) == [
+        "mc: Failed to find disk usage of `minio/registry` recursively. Access Denied."
+    ]
+    assert errors_of(
+        "mc: <ERROR> Unable to initialize new alias from the provided credentials. Access Denied."
+    ) == ["mc: Unable to initialize new alias from the provided credentials. Access Denied."]
+    compact = json.dumps(json.loads(DU_ERROR), separators=(",", ":"))
+    assert errors_of(compact + "\n" + DU_LINE) == errors_of(DU_ERROR), "one line or many, the same error"
+    assert parse_du(DU_ERROR + "\n" + DU_LINE) == Usage(4_509_715_660, 1234, False)
+    assert parse_du("{ not json\n" + DU_LINE) == Usage(4_509_715_660, 1234, False)

@@ -133,6 +133,8 @@ class ApprovalRequestRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     message_ref: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Where the request was posted (channel and ts), so that updates find it after a restart."""
+    # since revision 0006: the bucket as measured when the request was made (not fingerprinted)
+    measured: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ApprovalRow(Base):

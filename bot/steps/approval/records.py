@@ -17,7 +17,7 @@ from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.steps.approval.model import Click, Outcome, RequestState, RequestView
+from bot.steps.approval.model import BucketMeasure, Click, Outcome, RequestState, RequestView
 from bot.steps.approval.plan import Plan
 from bot.store.database import Database
 from bot.store.schema import ApprovalRequestRow, ApprovalRow, AuditRow, aware
@@ -29,8 +29,16 @@ class Approvals:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def open(self, run_id: int, requester: str, plan: Plan, required: int, ttl: timedelta) -> RequestView:
-        """Open a request for a plan; an older open request of the run becomes void."""
+    def open(
+        self,
+        run_id: int,
+        requester: str,
+        plan: Plan,
+        required: int,
+        ttl: timedelta,
+        measured: BucketMeasure | None = None,
+    ) -> RequestView:
+        """Open a request for a plan (with the bucket as measured); an older open request of the run becomes void."""
         now = self._db.clock.now()
         with self._db.session() as s:
             s.execute(
@@ -47,10 +55,11 @@ class Approvals:
                 state=RequestState.OPEN,
                 created_at=now,
                 expires_at=now + ttl,
+                measured=measured.encode() if measured is not None else None,
             )
             s.add(row)
             s.flush()
-            _audit(s, now, requester, "purge.requested", row, {})
+            _audit(s, now, requester, "purge.requested", row, {"measured": row.measured})
             return _view(s, row)
 
     def approve(self, request_id: int, user: str, *, may_approve: bool, allow_self: bool) -> Click:
@@ -297,4 +306,5 @@ def _view(s: Session, row: ApprovalRequestRow) -> RequestView:
         aware(row.expires_at),
         _approvers(s, row.id),
         row.closed_by,
+        BucketMeasure.decode(row.measured) if row.measured else None,
     )

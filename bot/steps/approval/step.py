@@ -17,6 +17,7 @@ from bot.config.targets import minio_target, registry_pods
 from bot.core.errors import RegcleanError, RunbookError
 from bot.core.model import Notice, RunView
 from bot.core.notifier import Requester
+from bot.steps.approval.measure import measure
 from bot.steps.approval.model import Click, Outcome, RequestState, RequestView
 from bot.steps.approval.plan import Plan, plan_of
 from bot.steps.approval.records import Approvals
@@ -212,6 +213,7 @@ class ApprovalStep:
             await engine.tell(ctx.notifier.request_refused(requester, str(exc)))
             return
         settings = ctx.settings
+        measured = await measure(ctx, plan)  # shown, not fingerprinted (see measure.py)
         view = await engine.db(
             self.approvals.open,
             run.id,
@@ -219,10 +221,12 @@ class ApprovalStep:
             plan,
             settings.approvals_required,
             settings.approval_ttl,
+            measured,
         )
         await self.schedule_expiry(view)  # before the post: a click may come as soon as it shows
+        asking = tuple(a for a in settings.approvers if settings.allow_self_approval or a != requester.user)
         try:
-            ref = await ctx.notifier.approval_changed(run, ApprovalNotice(view, gates))
+            ref = await ctx.notifier.approval_changed(run, ApprovalNotice(view, gates, asking=asking))
         except Exception:
             # A request nobody can see cannot be approved, and must not linger as open: void it,
             # and tell whoever asked (that message may fail too; then the log is all there is).

@@ -18,6 +18,9 @@ class ApprovalNotice:
     gates: tuple[Gate, ...]
     ref: dict[str, str] | None = None
     """Where the notifier posted the request (for Slack: channel and ts), once it did."""
+    asking: tuple[str, ...] = ()
+    """The approvers the request asks (user IDs and `@handle` groups), set only on the notice that
+    posts it: they are mentioned in that post, never in the updates after it."""
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,11 @@ import pytest
 
 from actions.backup import BackupResult, NodeBackup
 from actions.inventory import Inventory
+from actions.kube import KubeReader
 from bot.core.model import RunView, StepName, StepState
-from bot.steps.approval.model import Outcome, RequestState, RequestView
+from bot.steps.approval.measure import measure
+from bot.steps.approval.model import BucketMeasure, Outcome, RequestState, RequestView
+from bot.steps.approval.plan import MinioPod as PlannedPod
 from bot.steps.approval.records import Approvals
 from bot.steps.approval.step import ApprovalStep
 from bot.steps.inventory.codec import inventory_lines
@@ -202,3 +205,43 @@ async def test_a_request_that_cannot_be_posted_is_voided_and_the_requester_told(
         assert "purge.void" in [e.action for e in f.store.audit_log(run_id)]
         click = await step.approve(request_id, "UBOB", may_approve=True)
         assert click.outcome is Outcome.REFUSED, "a void request cannot be approved"
+
+
+async def test_the_request_is_measured_when_made_and_asks_every_approver_but_its_requester(
+    kube_api: KubeApiServer, kubeconfig: Path, tmp_path: Path, minio: dict[str, str], s3: S3Server
+) -> None:
+    client = s3.client()
+    for key, body in (("docker/a", b"a" * 700), ("docker/b", b"b" * 300)):
+        client.put_object(Bucket="registry", Key=key, Body=body)
+    client.close()
+    env = {**minio, "REGCLEAN_APPROVERS": "UALICE,UBOB,@purge-approvers"}
+    with step_context(tmp_path, env, kube=kube_at(kubeconfig)) as f:
+        run_id = gates_hold(f, kube_api)
+        step = approval(f)
+        step.start(ALICE)
+        await f.engine.drain()
+        [posted] = f.notifier.of("approval")
+        assert posted.asking == ("UBOB", "@purge-approvers"), "the requester cannot approve, so is not asked"
+        measured = posted.request.measured
+        assert measured == BucketMeasure(NOW, objects=2, bytes=1000, versions=False)
+        stored = await step.get(posted.request.id)
+        assert stored.measured == measured and stored.fingerprint == stored.plan.fingerprint
+        assert stored.plan.encode().keys().isdisjoint({"measured", "objects", "bytes"}), "not fingerprinted"
+        [requested] = [e for e in f.store.audit_log(run_id) if e.action == "purge.requested"]
+        assert requested.detail["measured"]["objects"] == 2
+        await step.approve(posted.request.id, "UBOB", may_approve=True)
+        update = f.notifier.of("approval")[-1]
+        assert update.asking == () and update.request.measured == measured, "asked once; the size stays"
+
+
+async def test_a_measure_that_breaks_unexpectedly_is_a_sentence_and_never_an_exception(
+    tmp_path: Path,
+) -> None:
+    def broken_kube() -> KubeReader:
+        raise RuntimeError("boom\nTraceback (most recent call last)")
+
+    with step_context(tmp_path, kube=broken_kube) as f:
+        measured = await measure(f.ctx, samples.plan())
+        assert measured == BucketMeasure(NOW, problem="an unexpected error (regclean's log has the details)")
+        nowhere = await measure(f.ctx, samples.plan(minio=PlannedPod(None, None, None)))
+        assert nowhere.problem == "the plan names no MinIO pod to run `mc du` in" and not nowhere.known

@@ -146,12 +146,13 @@ def build(
         request_verification_enabled=secret is not None,
     )
     store = Store(Database.from_url(settings.database_url.get_secret_value(), clock))
+    membership = SlackMembership(client)
     notifier = SlackNotifier(
-        client, channel=settings.slack_channel, post_interval=settings.slack_post_interval
+        client, channel=settings.slack_channel, post_interval=settings.slack_post_interval, groups=membership
     )
     runbook = Runbook.from_settings(settings, store, notifier, kube=kube)
     policy = AccessPolicy(
-        AccessList.parse(settings.operators), AccessList.parse(settings.approvers), SlackMembership(client)
+        AccessList.parse(settings.operators), AccessList.parse(settings.approvers), membership
     )
     commands.register(bolt, runbook, policy, Zones(client))
     interactions.register(bolt, runbook, policy)

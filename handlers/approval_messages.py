@@ -5,15 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.steps.purge.model import ApprovalNotice
 from handlers.blocks.approval import approval_blocks, approval_text
+from handlers.blocks.run import who
+from handlers.blocks.tables import escape
 from handlers.live import Clock, LiveMessage, Pacer
 
 log = logging.getLogger(__name__)
+
+
+class GroupIds(Protocol):
+    """Finds a user group's ID by its handle (handlers/membership.py), for a `<!subteam^ID>` mention."""
+
+    async def group_id(self, handle: str) -> str | None: ...
 
 
 class ApprovalMessages:
@@ -30,8 +40,10 @@ class ApprovalMessages:
         interval: float = 1.0,
         pacer: Pacer | None = None,
         clock: Clock = time.monotonic,
+        groups: GroupIds | None = None,
     ) -> None:
         self._client = client
+        self._groups = groups
         self._interval = interval
         self._pacer = pacer
         self._clock = clock
@@ -54,10 +66,26 @@ class ApprovalMessages:
                 return None
             self._messages[request.id] = live
         unposted = live.ts is None
-        await live.show(approval_text(notice), approval_blocks(notice))
+        # Mentions only in the post that asks: an update would show them again for nothing.
+        mentions = await self.mentions(notice.asking) if unposted else ""
+        await live.show(approval_text(notice, mentions), approval_blocks(notice, mentions))
         if unposted and live.ts is not None:
             return {"channel": live.channel, "ts": live.ts}
         return None
+
+    async def mentions(self, entries: Sequence[str]) -> str:
+        """Slack mentions of approvers: `<@U…>` for a user ID, `<!subteam^S…>` for an `@handle` group
+        (by its ID; a group Slack does not know is named, without notifying anyone)."""
+        shown = []
+        for entry in entries:
+            if not entry.startswith("@"):
+                shown.append(who(entry))
+                continue
+            group = await self._groups.group_id(entry[1:]) if self._groups is not None else None
+            if group is None:
+                log.warning("cannot mention the approvers' group %s: Slack knows no such handle", entry)
+            shown.append(f"<!subteam^{escape(group)}>" if group else escape(entry))
+        return " ".join(shown)
 
     async def permalink(self, where: dict[str, str]) -> str | None:
         """A link to a posted message, when Slack gives one."""

@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 
 
 class SlackMembership:
-    """Resolves `@handle` user groups with `usergroups.list` and `usergroups.users.list`."""
+    """Resolves `@handle` user groups with `usergroups.list` and `usergroups.users.list`, to their
+    members (authorization) or their ID (a mention)."""
 
     def __init__(
         self, client: AsyncWebClient, *, ttl: float = 300.0, clock: Callable[[], float] = time.monotonic
@@ -38,10 +39,23 @@ class SlackMembership:
         self._cache[handle] = (self._clock() + self._ttl, members)
         return members
 
-    async def _fetch(self, handle: str) -> frozenset[str]:
+    async def group_id(self, handle: str) -> str | None:
+        """The ID of the user group with this handle (for a `<!subteam^ID>` mention); None when
+        Slack knows none or cannot be asked."""
+        try:
+            return await self._group_id(handle)
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else "unknown"
+            log.warning("cannot look up user group @%s: %s", handle, error)
+            return None
+
+    async def _group_id(self, handle: str) -> str | None:
         groups = await self._client.usergroups_list(include_disabled=False)
         listed: list[dict[str, str]] = groups.get("usergroups", [])
-        group_id = next((g["id"] for g in listed if g.get("handle") == handle), None)
+        return next((g["id"] for g in listed if g.get("handle") == handle), None)
+
+    async def _fetch(self, handle: str) -> frozenset[str]:
+        group_id = await self._group_id(handle)
         if group_id is None:
             log.warning("no user group with the handle @%s in this workspace", handle)
             return frozenset()

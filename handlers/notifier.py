@@ -18,7 +18,7 @@ from bot.core.notifier import InventoryReport, Requester
 from bot.steps.inventory.render import operators_csv, plugins_csv
 from bot.steps.preflight.model import PreflightReport
 from bot.steps.purge.model import ApprovalNotice
-from handlers.approval_messages import ApprovalMessages
+from handlers.approval_messages import ApprovalMessages, GroupIds
 from handlers.blocks.backup import progress_blocks, result_blocks
 from handlers.blocks.inventory import diff_messages, summary_blocks, table_messages
 from handlers.blocks.preflight import custom_lines, custom_listing, preflight_blocks, preflight_text
@@ -45,6 +45,7 @@ class SlackNotifier(ThreadPosts):
         min_update_interval: float = 1.0,
         post_interval: float = 1.0,
         clock: Clock = time.monotonic,
+        groups: GroupIds | None = None,
     ) -> None:
         self._client = client
         self._channel = channel
@@ -58,7 +59,7 @@ class SlackNotifier(ThreadPosts):
         self._progress: dict[int, str] = {}
         """step → a line of progress for the checklist"""
         self._requests = ApprovalMessages(
-            client, interval=min_update_interval, pacer=self._pacer, clock=clock
+            client, interval=min_update_interval, pacer=self._pacer, clock=clock, groups=groups
         )
         self._preflights: dict[int, dict[str, str]] = {}
         """preflight record → its report in the thread (updated when the custom images are acknowledged)"""

@@ -1,14 +1,15 @@
 """Block Kit for a purge request: the plan, its gates, the live count, and Approve / Reject.
 
 The plan comes from the core as a typed `Plan`; every value is escaped. The fields not rendered on
-their own (the command) are listed from the plan's encoding, so a field added to the plan is shown
-too: the approvers approve the whole plan.
+their own are listed from the plan's encoding, so a field added to the plan is shown too: the
+approvers approve the whole plan. What the purge deletes (the bucket as measured, the command
+whole), the way back and the Approve dialog are in `approval_scope.py`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,13 @@ from bot.steps.approval.model import RequestState, RequestView
 from bot.steps.approval.plan import Plan, PlannedBackup
 from bot.steps.inventory.render import align
 from bot.steps.purge.model import ApprovalNotice
+from handlers.blocks.approval_scope import (
+    approve_confirm,
+    asking_block,
+    command_block,
+    measured_line,
+    rollback_block,
+)
 from handlers.blocks.backup import size
 from handlers.blocks.preflight import gate_sections
 from handlers.blocks.run import slack_date, who
@@ -23,9 +31,11 @@ from handlers.blocks.tables import Block, and_list, capped_chunks, context, esca
 
 APPROVE = "regclean_purge_approve"
 REJECT = "regclean_purge_reject"
-KNOWN = frozenset({"bucket", "minio", "backups", "inventory", "preflight", "window", "gates", "run"})
-"""Encoded plan keys rendered on their own (the gates as the request's checklist, the run in the header);
-the others are listed under "Also in the plan"."""
+KNOWN = frozenset(
+    {"bucket", "minio", "command", "backups", "inventory", "preflight", "window", "gates", "run"}
+)
+"""Encoded plan keys rendered on their own (the gates as the request's checklist, the run in the header,
+the command whole in a code block); the others are listed under "Also in the plan"."""
 #: code blocks of the backup table; a plan with more nodes says how many were left out
 BACKUP_SECTIONS = 3
 VALUE = 200
@@ -145,31 +155,42 @@ def backup_blocks(backups: Sequence[PlannedBackup]) -> list[Block]:
     return blocks
 
 
-def approval_blocks(notice: ApprovalNotice) -> list[Block]:
-    """The request as the channel sees it; buttons only while it is open."""
+Part = Callable[[ApprovalNotice], list[Block]]
+
+
+def _intro(notice: ApprovalNotice) -> list[Block]:
     request = notice.request
-    plan = request.plan
-    blocks: list[Block] = [
-        header(f"Purge request #{request.id}"),
-        section(
-            f"{who(request.requester)} asks to empty the registry bucket. {request.required} approvers "
-            "must approve this exact plan; the gates are checked again when the purge starts."
-        ),
-        section("\n".join(plan_lines(plan))),
-        *backup_blocks(plan.backups),
-        context(
-            f"Should the purge have to be undone: `regclean rollback --plan --run {plan.run}` prints how to "
-            "put /cpaas/minio back on every node from these archives."
-        ),
+    lines = [
+        f"{who(request.requester)} asks to empty the registry bucket. {request.required} approvers "
+        "must approve this exact plan; the gates are checked again when the purge starts."
     ]
+    measured = measured_line(request)
+    if measured is not None:
+        lines.append(measured)
+    return [section("\n".join(lines)), command_block(request.plan)]
+
+
+def _plan(notice: ApprovalNotice) -> list[Block]:
+    plan = notice.request.plan
+    blocks = [section("\n".join(plan_lines(plan))), *backup_blocks(plan.backups), rollback_block(plan)]
     extra = [f"*{text(k, 60)}* {code(v)}" for k, v in sorted(plan.encode().items()) if k not in KNOWN]
     if extra:
         blocks.append(section("*Also in the plan*\n" + "\n".join(extra)))
-    if notice.gates:
-        blocks.append(section("*Gates when the request was made*"))
-        blocks.extend(gate_sections(notice.gates))
-    blocks.append(section(f"*Fingerprint* `{escape(request.fingerprint[:12])}` · {count_line(request)}"))
-    blocks.append(context(f"Plan fingerprint (sha256): `{escape(request.fingerprint)}`"))
+    return blocks
+
+
+def _gates(notice: ApprovalNotice) -> list[Block]:
+    if not notice.gates:
+        return []
+    return [section("*Gates when the request was made*"), *gate_sections(notice.gates)]
+
+
+def _decision(notice: ApprovalNotice) -> list[Block]:
+    request = notice.request
+    blocks = [
+        section(f"*Fingerprint* `{escape(request.fingerprint[:12])}` · {count_line(request)}"),
+        context(f"Plan fingerprint (sha256): `{escape(request.fingerprint)}`"),
+    ]
     asked = f"Requested by {who(request.requester)} at {slack_date(request.created_at)}"
     outcome = outcome_line(request)
     if outcome is None:
@@ -181,8 +202,24 @@ def approval_blocks(notice: ApprovalNotice) -> list[Block]:
     return blocks
 
 
-def approval_text(notice: ApprovalNotice) -> str:
-    """The notification text (shown where blocks are not)."""
+PARTS: tuple[Part, ...] = (_intro, _plan, _gates, _decision)
+"""The request's parts, in order, under its header: a new part of the request is one function here."""
+
+
+def approval_blocks(notice: ApprovalNotice, mentions: str = "") -> list[Block]:
+    """The request as the channel sees it; buttons only while it is open. `mentions` (Slack mention
+    syntax) is given only for the post that asks, never for the updates."""
+    request = notice.request
+    blocks: list[Block] = [header(f"Purge request #{request.id}")]
+    if mentions:
+        blocks.append(asking_block(request, mentions))
+    for part in PARTS:
+        blocks.extend(part(notice))
+    return blocks
+
+
+def approval_text(notice: ApprovalNotice, mentions: str = "") -> str:
+    """The notification text (shown where blocks are not), with the mentions of the post that asks."""
     request = notice.request
     state = {
         RequestState.OPEN: count_line(request),
@@ -192,7 +229,8 @@ def approval_text(notice: ApprovalNotice) -> str:
         RequestState.EXPIRED: "expired",
         RequestState.VOID: "void (the plan changed)",
     }[request.state]
-    return f"Purge request #{request.id} by {who(request.requester)}: {state}"
+    line = f"Purge request #{request.id} by {who(request.requester)}: {state}"
+    return f"{mentions}: {line}" if mentions else line
 
 
 def _buttons(request: RequestView) -> Block:
@@ -206,6 +244,7 @@ def _buttons(request: RequestView) -> Block:
                 "style": "primary",
                 "value": value,
                 "text": {"type": "plain_text", "text": "Approve"},
+                "confirm": approve_confirm(request),
             },
             {
                 "type": "button",

@@ -12,7 +12,7 @@ from actions.packages import Coverage
 from actions.registry_cache import CacheClearing
 from actions.violet_output import Shown, Verification
 from bot.core.model import RunState, RunView, StepState, StepView
-from bot.steps.approval.model import RequestState, RequestView
+from bot.steps.approval.model import BucketMeasure, RequestState, RequestView
 from bot.steps.approval.plan import (
     GateVerdict,
     MinioPod,
@@ -123,8 +123,9 @@ def request(
     approvals: tuple[str, ...] = (),
     closed_by: str | None = None,
     the_plan: Plan | None = None,
+    measured: BucketMeasure | None = None,
 ) -> RequestView:
-    """A purge request of UALICE that needs two approvals."""
+    """A purge request of UALICE that needs two approvals (with the bucket as measured, if given)."""
     chosen = the_plan if the_plan is not None else plan()
     return RequestView(
         7,
@@ -138,6 +139,7 @@ def request(
         NOW + timedelta(minutes=30),
         approvals,
         closed_by,
+        measured,
     )
 
 

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from bot.steps.approval.model import RequestState
+from bot.steps.approval.model import BucketMeasure, RequestState
 from bot.steps.approval.plan import MinioPod, PlannedBackup, PlannedInventory
 from bot.steps.purge.model import ApprovalNotice
 from handlers.blocks.approval import APPROVE, REJECT, approval_blocks, approval_text
-from handlers.blocks.tables import MAX_BLOCKS
+from handlers.blocks.tables import MAX_BLOCKS, escape
 from tests.unit.handlers.samples import GATES, NOW, buttons, notice, plan, request, valid
 
 EXPIRY = int(NOW.timestamp()) + 30 * 60
@@ -37,7 +37,11 @@ def test_an_open_request_shows_the_plan_gates_fingerprint_and_who_asked() -> Non
     assert "*Preflight* #3: 40 packages; 3,400 repositories and 9,100 tags" in text
     assert "2 custom images, acknowledged by <@UALICE>; 230 images used by workloads" in text
     assert "*Window* Sat 22:00–Sun 04:00 UTC" in text
-    assert "*Also in the plan*\n*command* `. /etc/config/minio.env &amp;&amp; mc --insecure alias set" in text
+    command = escape(plan().command)
+    assert f"*Runs in the MinIO pod* `kube-system/minio-0`:\n```{command}```" in text, "the command whole"
+    assert command.endswith("rm --recursive --force minio/registry/")
+    assert "*Also in the plan*" not in text
+    assert "To undo: `regclean rollback --plan --run 1`" in text and "(README, Rollback)" in text
     for gate in GATES:
         assert f"✅ *{gate.title}*" in text
     assert f"*Fingerprint* `{view.fingerprint[:12]}`" in text
@@ -53,7 +57,7 @@ def test_an_open_request_has_approve_and_reject_buttons_carrying_its_id() -> Non
     found = buttons(blocks)
     assert set(found) == {APPROVE, REJECT}
     assert found[APPROVE]["value"] == found[REJECT]["value"] == "7"
-    assert found[APPROVE]["style"] == "primary" and "confirm" not in found[APPROVE]
+    assert found[APPROVE]["style"] == "primary" and found[APPROVE]["confirm"]["confirm"]["text"] == "Approve"
     assert found[REJECT]["style"] == "danger" and found[REJECT]["confirm"]["confirm"]["text"] == "Reject"
 
 
@@ -128,7 +132,12 @@ def test_a_long_plan_stays_within_the_limits_and_says_what_it_left_out() -> None
     assert more is not None
     shown = sum(f"node-{i:03d}" in text for i in range(200))
     assert shown + int(more.group(1)) == 200
-    assert "*command* `" + "c" * 199 + "…`" in text, "a long value is cut"
+    command = next(
+        b["text"]["text"] for b in blocks if "*Runs in the MinIO pod*" in b.get("text", {}).get("text", "")
+    )
+    assert command.endswith("c" * 1000 + "```") and " … " in command, (
+        "only a command longer than a section is cut"
+    )
     assert set(buttons(blocks)) == {APPROVE, REJECT}, "the buttons survive a long plan"
 
 
@@ -159,3 +168,68 @@ def test_plan_values_and_names_are_escaped_never_interpreted() -> None:
     assert "`&lt;@UADMIN&gt; s3cr3t&amp;`" in text
     assert "`cli:&lt;root&gt;`" in text
     assert "minio-0ˋ &lt;!here&gt; ˋ" in text, "a backtick cannot close the code quote early"
+
+
+MEASURED = BucketMeasure(NOW, objects=1234, bytes=4_509_715_660)
+
+
+def confirm_of(blocks: list[dict]) -> dict:
+    return buttons(blocks)[APPROVE]["confirm"]
+
+
+def test_the_request_shows_what_the_purge_deletes_as_measured_and_approve_asks_to_confirm_it() -> None:
+    text, blocks = rendered(notice(request(measured=MEASURED)))
+    stamp = f"<!date^{int(NOW.timestamp())}^{{date_short_pretty}} {{time}}|2025-03-14 09:30:00 UTC>"
+    assert f"*Deletes* everything in the bucket: 1,234 objects, 4.2 GiB (measured {stamp})" in text
+    confirm = confirm_of(blocks)
+    assert confirm["title"]["text"] == "Approve purge request #7?"
+    assert confirm["text"]["text"].startswith(
+        "This empties the registry bucket `registry`: 1,234 objects, 4.2 GiB, as measured at 09:30 UTC."
+    )
+    assert "`regclean rollback --plan`" in confirm["text"]["text"]
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Approve", "Cancel")
+
+
+def test_a_versioned_bucket_counts_every_version_and_one_object_is_singular() -> None:
+    versions = BucketMeasure(NOW, objects=3210, bytes=1024**3, versions=True)
+    text, blocks = rendered(notice(request(measured=versions)))
+    assert "3,210 object versions, 1.0 GiB" in text and "every version counts" in text
+    assert "3,210 object versions" in confirm_of(blocks)["text"]["text"]
+    one, _ = rendered(notice(request(measured=BucketMeasure(NOW, objects=1, bytes=5))))
+    assert "1 object, 5 B" in one
+
+
+def test_a_size_that_could_not_be_measured_says_why_and_the_request_is_complete_otherwise() -> None:
+    failed = BucketMeasure(
+        NOW, problem="`mc du` of registry in pod minio-0 failed (exit status 1: mc: <Access Denied.>)."
+    )
+    text, blocks = rendered(notice(request(measured=failed)))
+    assert "its size could not be measured" in text
+    assert "failed (exit status 1: mc: &lt;Access Denied.&gt;)." in text, "mc's words, escaped"
+    assert "Traceback" not in text
+    confirm = confirm_of(blocks)["text"]["text"]
+    assert confirm.startswith("This empties the registry bucket `registry`. When the last approval is in")
+    assert set(buttons(blocks)) == {APPROVE, REJECT}
+
+
+def test_a_request_stored_before_requests_were_measured_shows_no_size() -> None:
+    text, blocks = rendered(notice(request()))
+    assert "*Deletes*" not in text
+    assert "measured" not in confirm_of(blocks)["text"]["text"]
+
+
+def test_the_approvers_are_mentioned_only_when_mentions_are_given_for_the_post() -> None:
+    mentions = "<@UBOB> <!subteam^S0APPROVE>"
+    posted = approval_blocks(notice(), mentions)
+    text = valid(approval_text(notice(), mentions), posted)
+    assert f"{mentions}: purge request #7 needs 2 approvals." in text
+    assert approval_text(notice(), mentions).startswith(mentions)
+    updated, _ = rendered(notice())
+    assert "<@UBOB>" not in updated and "subteam" not in updated
+
+
+def test_a_long_bucket_name_keeps_the_confirmation_within_slacks_limit() -> None:
+    long_bucket = plan(bucket="b" * 63)
+    measured = BucketMeasure(NOW, objects=10**12, bytes=10**15, versions=True)
+    _, blocks = rendered(notice(request(the_plan=long_bucket, measured=measured)))
+    assert len(confirm_of(blocks)["text"]["text"]) <= 300

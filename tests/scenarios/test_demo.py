@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -18,6 +19,12 @@ async def test_the_demo_runs_the_whole_runbook() -> None:
     assert "acknowledged the 2 custom images" in text
     assert "You have already approved; it counts once." in text
     assert "✅ *Purge the registry bucket" in text
+    before = re.search(r"(\d+) objects before the purge", text)
+    assert before is not None, "the demo says what the bucket held"
+    # The request says what the purge deletes, as `mc du` measured it when it was asked for.
+    assert f"*Deletes* everything in the bucket: {int(before.group(1)):,} objects, " in text
+    assert "--json rm --recursive --force minio/registry/```" in text, "the command whole, target included"
+    assert "To undo: `regclean rollback --plan --run 1`" in text
     assert ", 0 after." in text
     assert "✅ *Restore core images" in text and "✅ *Restore plugin and operator images" in text
     assert "✅ *Verify that every image pulls" in text

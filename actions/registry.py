@@ -21,7 +21,7 @@ import aiohttp
 from yarl import URL
 
 from actions.errors import RegistryAuthFailed, RegistryError, RegistryUnreachable
-from actions.registry_http import RetryPolicy, Transport, open_session
+from actions.registry_http import Body, RetryPolicy, Transport, open_session
 
 PAGE = 1000
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -99,10 +99,24 @@ class RegistryAuth:
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """GET url authenticated for scope (`Transport`: redirects, retries, TLS named); any status
         but 401 is the caller's."""
+        async with self.request("GET", url, scope, headers) as response:
+            yield response
+
+    @asynccontextmanager
+    async def request(
+        self,
+        method: str,
+        url: str,
+        scope: str,
+        headers: Mapping[str, str] | None = None,
+        body: Body | None = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """`method` url authenticated for scope (`push_scope` to write), the body made afresh by
+        `body()` for every try, the one after a 401 included; as `get` otherwise."""
         for attempt in range(2):
             sent = self.authorization(scope)
-            async with self._http.get(
-                url, {**(headers or {}), **({"Authorization": sent} if sent else {})}
+            async with self._http.request(
+                method, url, {**(headers or {}), **({"Authorization": sent} if sent else {})}, body
             ) as response:
                 if response.status != 401:
                     yield response
@@ -254,3 +268,8 @@ class _NotFound(Exception):
 def pull_scope(repository: str) -> str:
     """The bearer-token scope that lets a client pull from repository."""
     return f"repository:{repository}:pull"
+
+
+def push_scope(repository: str) -> str:
+    """The bearer-token scope that lets a client push to (and pull from) repository."""
+    return f"repository:{repository}:pull,push"

@@ -8,6 +8,8 @@
   origin (scheme, host and port), where it would hand the registry's credentials to the storage.
 - 429 and 500/502/503/504 are tried again, waiting what `Retry-After` says (seconds or an HTTP-date),
   else exponentially longer, within `RetryPolicy`'s tries and seconds; then `RegistryBusy`.
+- Any method (GET, HEAD, POST, PUT, PATCH): a body is given as a `Body`, which makes it afresh for
+  every try and every 307/308 redirect, so a retried PUT sends its body from the start.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import http
 import logging
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +33,8 @@ from actions.errors import RegistryError, RegistryUnreachable
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+Body = Callable[[], bytes | AsyncIterable[bytes]]
+"""Makes a request's body afresh (bytes, or chunks streamed from a file) for every try."""
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Too Many Requests and the 5xx that say "try again"; 501 and 505 do not change by waiting."""
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -127,7 +131,7 @@ def status_text(status: int) -> str:
 
 
 class Transport:
-    """GETs for one session: redirects followed without credentials off the origin, 429/5xx retried."""
+    """Requests for one session: redirects followed without credentials off the origin, 429/5xx retried."""
 
     def __init__(
         self, session: aiohttp.ClientSession, *, ca_file: str | None, retry: RetryPolicy | None = None
@@ -139,17 +143,27 @@ class Transport:
     @asynccontextmanager
     async def get(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[aiohttp.ClientResponse]:
         """GET url; the answer after redirects and retries, any status but a retried one past the bound."""
-        response = await self._retried(URL(url, encoded=True), headers)
+        async with self.request("GET", url, headers) as response:
+            yield response
+
+    @asynccontextmanager
+    async def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: Body | None = None
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """`method` url with the body `body()` makes (made again for each try); the answer as `get`'s."""
+        response = await self._retried(method, URL(url, encoded=True), headers, body)
         try:
             yield response
         finally:
             response.release()
 
-    async def _retried(self, url: URL, headers: Mapping[str, str]) -> aiohttp.ClientResponse:
+    async def _retried(
+        self, method: str, url: URL, headers: Mapping[str, str], body: Body | None
+    ) -> aiohttp.ClientResponse:
         waited = 0.0
         attempt = 1
         while True:
-            response = await self._follow(url, headers)
+            response = await self._follow(method, url, headers, body)
             if response.status not in RETRIED_STATUSES:
                 return response
             status, where = response.status, response.url.host
@@ -169,14 +183,22 @@ class Transport:
             waited += delay
             attempt += 1
 
-    async def _follow(self, url: URL, headers: Mapping[str, str]) -> aiohttp.ClientResponse:
+    async def _follow(
+        self, method: str, url: URL, headers: Mapping[str, str], body: Body | None
+    ) -> aiohttp.ClientResponse:
         origin = url.origin()
         current, sent = url, dict(headers)
         for _ in range(MAX_REDIRECTS + 1):
             if current.origin() != origin:  # the storage, or anyone else: never the credentials
                 sent = {k: v for k, v in sent.items() if k.lower() != "authorization"}
             try:
-                response = await self._session.get(current, headers=sent, allow_redirects=False)
+                response = await self._session.request(
+                    method,
+                    current,
+                    headers=sent,
+                    data=None if body is None else body(),
+                    allow_redirects=False,
+                )
             except aiohttp.ClientError as exc:
                 raise self.failure(exc, current) from None
             if response.status == 400 and current.scheme == "http":
@@ -187,6 +209,10 @@ class Transport:
             response.release()
             if not location:
                 raise RegistryError(f"{current.host} answered {response.status} without a Location.")
+            if response.status in (301, 302, 303) and method not in ("GET", "HEAD"):
+                # as Go's client (docker's, containerd's): only 307 and 308 keep the method and body
+                method, body = "GET", None
+                sent = {k: v for k, v in sent.items() if k.lower() not in ("content-type", "content-length")}
             target = URL(location, encoded=True)
             current = target if target.is_absolute() else current.join(target)
         raise RegistryError(f"More than {MAX_REDIRECTS} redirects from {url.host}{url.path}.")

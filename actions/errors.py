@@ -149,6 +149,28 @@ class RegistryError(ActionError):
     what = "registry error"
 
 
+class RemoteFileError(ActionError):
+    """A file operation over SFTP on a node failed; `missing` when the file does not exist."""
+
+    what = "remote file operation failed"
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+class ExportError(ActionError):
+    """An image export (an OCI image layout) cannot be written or read as it must be."""
+
+    what = "image export failed"
+
+
+class ExportSpaceShort(ExportError):
+    """The export directory has less free space than the blobs still missing from it need."""
+
+    what = "not enough space for the export"
+
+
 class PodsNotReady(ActionError):
     """Pods did not become Ready in time (after a restart, say)."""
 

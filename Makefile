@@ -73,6 +73,7 @@ bench: setup
 	$(BIN)/python bench/backup.py
 	$(BIN)/python bench/purge_stream.py
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/export.py
 
 # The container image (Containerfile; README "Deploy"), tagged with the commit it is built from
 # (`python -m bot.version`, or COMMIT=…). An image of a clean commit that exists already is kept; a

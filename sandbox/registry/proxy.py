@@ -47,6 +47,7 @@ class _Busy:
     left: int
     status: int
     retry_after: str | None
+    method: str | None = None
     answered: int = 0
 
 
@@ -78,10 +79,13 @@ class Proxy:
         """How many requests got the busy answer so far."""
         return self._busy.answered if self._busy is not None else 0
 
-    def busy(self, first: int, *, status: int = 503, retry_after: str | None = "1") -> None:
-        """Answer the next `first` requests with `status` and `Retry-After: retry_after` (seconds or an
-        HTTP-date; None: no header), as a registry under load does; then pass requests through again."""
-        self._busy = _Busy(first, status, retry_after)
+    def busy(
+        self, first: int, *, status: int = 503, retry_after: str | None = "1", method: str | None = None
+    ) -> None:
+        """Answer the next `first` requests (of `method` only, when given) with `status` and
+        `Retry-After: retry_after` (seconds or an HTTP-date; None: no header), as a registry under
+        load does, after reading their bodies; then pass requests through again."""
+        self._busy = _Busy(first, status, retry_after, method)
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(ssl=self.upstream_ssl or True)
@@ -105,9 +109,10 @@ class Proxy:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.seen.append(Seen(request.method, request.path, request.query_string, request.headers))
         busy = self._busy
-        if busy is not None and busy.left > 0:
+        if busy is not None and busy.left > 0 and busy.method in (None, request.method):
             busy.left -= 1
             busy.answered += 1
+            await request.read()
             return _busy_answer(busy)
         assert self._session is not None
         headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP)

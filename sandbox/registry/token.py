@@ -69,6 +69,8 @@ class TokenServer:
         self.root_bundle = workdir / "token-root.pem"
         self.issued = 0
         self.refused = 0
+        self.scopes: list[str] = []
+        """Every scope a token was asked for, in order (`repository:acp/core:pull,push`)."""
         self._key = ec.generate_private_key(ec.SECP256R1())
         self._cert = _self_signed(self._key)
         self._runner: web.AppRunner | None = None
@@ -139,6 +141,7 @@ class TokenServer:
                 headers={"WWW-Authenticate": 'Basic realm="sandbox-token"'},
             )
         scopes = [s for value in request.query.getall("scope", []) for s in value.split(" ") if s]
+        self.scopes += scopes
         self.issued += 1
         token = self.sign(auth.login, scopes, audience=request.query.get("service"))
         return web.json_response({"token": token, "access_token": token, "expires_in": TOKEN_LIFETIME})

@@ -31,6 +31,7 @@ from bot.config.secrets import secrets_from_files
 from bot.config.values import (
     STEP_EXPECTED,
     check_ca_file,
+    check_export_dir,
     check_selector,
     check_windows,
     check_zone,
@@ -123,6 +124,10 @@ class Settings(BaseSettings):
     """Free space required in the backup directory beyond the archive's size, in percent."""
     backup_copy_dir: str | None = None
     """If set, a directory on the bot's host where every verified archive is also copied (SFTP), sha256 checked."""
+    data_dir: str = "."
+    """Directory for regclean's own files on its host (the image exports by default); default: the working directory (`/var/lib/regclean` in the image)."""
+    export_dir: str | None = None
+    """Where `/regclean export` writes the custom images as OCI image layouts, one `run-<id>/` per run: a directory on regclean's host (default `<REGCLEAN_DATA_DIR>/exports`), or `sftp://<node address>/path` on a node regclean reaches over SSH (REGCLEAN_NODES, REGCLEAN_INSTALLER_NODE or a discovered control-plane node; host key verified)."""
     inventory_page_size: int = Field(500, ge=1, le=5000)
     """Objects per Kubernetes list request; every page is read."""
     inventory_max_age: timedelta = timedelta(hours=24)
@@ -302,6 +307,11 @@ class Settings(BaseSettings):
             f"REGCLEAN_REGISTRY_PLAIN_HTTP={str(self.registry_insecure).lower()} instead (plain HTTP "
             "to the registry). For an HTTPS registry with the platform's CA, set REGCLEAN_REGISTRY_CA_FILE."
         ]
+
+    @field_validator("export_dir")
+    @classmethod
+    def _export_dir(cls, value: str | None) -> str | None:
+        return check_export_dir(value)
 
     @field_validator("minio_selector", "registry_selector")
     @classmethod

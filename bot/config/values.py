@@ -80,3 +80,18 @@ def check_ca_file(value: str | None) -> str | None:
     if "-----BEGIN CERTIFICATE-----" not in text:
         raise ValueError(f"'{value}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
     return value
+
+
+#: `sftp://host/path` or `sftp://host:port/path`; the host an address (IPv6 in brackets) or a name
+SFTP_URL = re.compile(r"sftp://(?P<host>\[[0-9A-Fa-f:.]+\]|[\w.-]+)(?::(?P<port>\d{1,5}))?(?P<path>/.*)")
+
+
+def check_export_dir(value: str | None) -> str | None:
+    """An absolute directory of regclean's host, or `sftp://<node address>[:port]/absolute/path`."""
+    if value is None or value.startswith("/"):
+        return value
+    if value.startswith("sftp://"):
+        if SFTP_URL.fullmatch(value) is None:
+            raise ValueError(f"'{value}' is not sftp://<node address>/absolute/path")
+        return value
+    raise ValueError(f"'{value}' is neither an absolute path nor sftp://<node address>/absolute/path")

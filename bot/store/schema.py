@@ -200,6 +200,37 @@ class ResultRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ExportRow(Base):
+    """One custom tag as an export wrote it, and its latest verification (revision 0007)."""
+
+    __tablename__ = "image_exports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id"))
+    location: Mapped[str] = mapped_column(Text)
+    tag: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str | None] = mapped_column(String(128))
+    media_type: Mapped[str | None] = mapped_column(String(255))
+    manifests: Mapped[int | None] = mapped_column(Integer)
+    blobs: Mapped[int | None] = mapped_column(Integer)
+    bytes: Mapped[int | None] = mapped_column(Integer)
+    exported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    problem: Mapped[str | None] = mapped_column(Text)
+
+
+class WaiverRow(Base):
+    """An approver's waiver of one custom tag: the purge may delete it unexported (revision 0007)."""
+
+    __tablename__ = "image_waivers"
+    __table_args__ = (UniqueConstraint("run_id", "tag"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    tag: Mapped[str] = mapped_column(Text)
+    approver: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class WindowRow(Base):
     """A window a person declared with `/regclean window START DURATION`."""
 

@@ -92,13 +92,19 @@ async def export_images(
         raise ValueError("concurrency must be at least 1")
     layout = Layout(store)
     entries = await layout.read_index()
-    async with open_session(target.ca_file, limit=2 * concurrency, timeout=TIMEOUT) as session:
+    try:
+        session = open_session(target.ca_file, limit=2 * concurrency, timeout=TIMEOUT)
+    except RegistryError as exc:  # the CA file: every image's problem, as the pull check says it
+        return [failed(tag, registry_problem(exc)) for tag in tags]
+    async with session:
         exporter = _Exporter(RegistryAuth(target, session, retry), target, layout, concurrency, entries)
         planned = await asyncio.gather(*(exporter.plan(tag) for tag in tags))
         plans = [p for p in planned if isinstance(p, _Plan)]
         for outcome in planned:
             if isinstance(outcome, ImageOutcome) and on_result is not None:
                 await on_result(outcome)
+        if not plans:
+            return [p for p in planned if isinstance(p, ImageOutcome)]
         await exporter.reserve(plans)
         await store.prepare()
 
@@ -109,10 +115,13 @@ async def export_images(
             return outcome
 
         try:
-            done = dict(zip(map(id, plans), await asyncio.gather(*map(one, plans)), strict=True))
+            async with asyncio.TaskGroup() as group:
+                tasks = {id(plan): group.create_task(one(plan)) for plan in plans}
+        except BaseExceptionGroup as broken:  # on_result failed: its error, as a plain call raises it
+            raise broken.exceptions[0] from None
         finally:
             await exporter.close()
-    return [done[id(p)] if isinstance(p, _Plan) else p for p in planned]
+    return [tasks[id(p)].result() if isinstance(p, _Plan) else p for p in planned]
 
 
 class _Exporter:

@@ -63,7 +63,11 @@ async def push_images(
                 await on_result(outcomes[image.tag])
 
         try:
-            await asyncio.gather(*map(one, images))
+            async with asyncio.TaskGroup() as group:
+                for image in images:
+                    group.create_task(one(image))
+        except BaseExceptionGroup as broken:  # on_result failed: its error, as a plain call raises it
+            raise broken.exceptions[0] from None
         finally:
             await pusher.close()
     return [outcomes[tag] for tag in expected]

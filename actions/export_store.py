@@ -144,6 +144,11 @@ class _LocalSink:
         finally:
             os.close(self._fd)
         os.replace(self._temporary, self._final)
+        directory = os.open(self._final.parent, os.O_RDONLY)
+        try:  # the rename itself survives a crash only once its directory is on disk
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
     async def discard(self) -> None:
         def remove() -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from actions.errors import ExportError
 from actions.export_store import ExportStore
-from actions.oci import Descriptor
+from actions.oci import Descriptor, valid_digest
 
 REF_NAME = "org.opencontainers.image.ref.name"
 INDEX = "index.json"
@@ -39,8 +39,8 @@ def valid_ref_name(name: str) -> bool:
 def blob_path(digest: str) -> str:
     """Where the layout keeps a blob; only sha256, which distribution writes."""
     algorithm, _, hex_ = digest.partition(":")
-    if algorithm != "sha256":
-        raise ExportError(f"{digest} is not a sha256 digest, which the export supports alone.")
+    if algorithm != "sha256" or not valid_digest(digest):  # never a path out of the layout
+        raise ExportError(f"{digest!r} is not a sha256 digest, which the export supports alone.")
     return f"blobs/sha256/{hex_}"
 
 

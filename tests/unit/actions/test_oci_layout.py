@@ -35,8 +35,9 @@ def test_ref_names_follow_the_annotation_grammar(name: str, valid: bool) -> None
 
 def test_only_sha256_blobs_have_a_place() -> None:
     assert blob_path("sha256:" + "a" * 64) == "blobs/sha256/" + "a" * 64
-    with pytest.raises(ExportError, match="not a sha256 digest"):
-        blob_path("sha512:" + "a" * 128)
+    for digest in ("sha512:" + "a" * 128, "sha256:../../../etc/passwd", "sha256:" + "A" * 64):
+        with pytest.raises(ExportError, match="is not a sha256 digest"):
+            blob_path(digest)
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:

@@ -19,7 +19,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -39,6 +38,7 @@ from bot.store.lease import Holder, RunnerLease
 from bot.store.migrate import upgrade
 from bot.store.runs import Store
 from handlers import commands, interactions
+from handlers.http_events import events_handler
 from handlers.membership import SlackMembership
 from handlers.notifier import SlackNotifier
 from handlers.schedule_commands import Zones
@@ -165,18 +165,13 @@ def web_app(bot: Bot) -> web.Application:
     """`GET /healthz` and `GET /readyz`, and in HTTP mode `POST /slack/events` (signed requests only;
     503 until this process runs the steps)."""
 
-    async def events(request: web.Request) -> web.Response:
-        if not bot.started.is_set():
-            return web.json_response({"ok": False, "error": "not_ready"}, status=503)
-        response = await bot.bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
-
     def alive() -> dict[str, Any]:
         return {"runner": bot.runner.held, "scheduler": bot.scheduler.running}
 
     app = web.Application()
     if bot.settings.slack_signing_secret:
-        app.router.add_post("/slack/events", events)
+        secret = bot.settings.slack_signing_secret.get_secret_value()
+        app.router.add_post("/slack/events", events_handler(bot.bolt, secret, bot.started.is_set))
     scheduler = bot.scheduler
     ready = Readiness(bot.store.db, _slack_check(bot.client), lambda: bool(scheduler.running), bot.runner)
     add_health_routes(app, alive, ready)

@@ -46,6 +46,8 @@ class SlackDriver:
         self.workspace = workspace
         self.events_url = events_url
         self.ack_timeout = ack_timeout
+        self.last_sent: tuple[bytes, dict[str, str]] | None = None
+        """The last HTTP request sent, body and headers: what someone on the path could capture."""
 
     async def wait_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 (the contract)
         """Until a Socket Mode client has connected and received hello."""
@@ -132,17 +134,35 @@ class SlackDriver:
     ) -> DriverReply:
         assert self.events_url is not None
         ts = int(time.time()) if timestamp is None else timestamp
+        if retry_num is not None and timestamp is None:
+            # Slack retries a delivery once the earlier one went unanswered for its ack timeout: the
+            # retry is a new request, signed with its own, later timestamp.
+            ts += int(SLACK_ACK_TIMEOUT) * retry_num
         secret = WRONG_SECRET if signature == "forged" else self.workspace.signing_secret
         headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(secret, ts, body)}
         if signature == "missing":
             del headers["X-Slack-Signature"]
         if retry_num is not None:
             headers.update({"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"})
+        self.last_sent = (body.encode(), headers)
+        return await self.post_raw(body.encode(), headers)
+
+    async def replay(self) -> DriverReply:
+        """Send the last HTTP request again, byte for byte: an attacker who captured it."""
+        assert self.last_sent is not None, "nothing was sent over HTTP yet"
+        return await self.post_raw(*self.last_sent)
+
+    async def post_raw(self, body: bytes, headers: dict[str, str], *, sign: bool = False) -> DriverReply:
+        """POST body to the events URL as it is, with headers (and Slack's signature when `sign`):
+        for bodies Slack would never send."""
+        assert self.events_url is not None
+        if sign:
+            headers = {**headers, **signed_headers(self.workspace.signing_secret, int(time.time()), body)}
         timeout = aiohttp.ClientTimeout(total=self.ack_timeout)
         try:
             async with (
                 aiohttp.ClientSession(timeout=timeout) as session,
-                session.post(self.events_url, data=body.encode(), headers=headers) as response,
+                session.post(self.events_url, data=body, headers=headers) as response,
             ):
                 text = await response.text()
                 return DriverReply(response.status, text, _json_or_none(text))

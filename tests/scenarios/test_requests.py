@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from sandbox.kube.fixtures import generate_fixture
 from sandbox.registry import S3Server
@@ -29,6 +31,48 @@ async def test_a_stale_timestamp_is_refused_with_401(http_bot: RunningBot) -> No
     reply = await http_bot.driver.slash("UALICE", "inventory", timestamp=int(time.time()) - 10 * 60)
     assert reply.status == 401
     assert await http_bot.bot.runbook.status() is None
+
+
+#: bodies no Slack would send: broken JSON, a payload that is not an object, bytes that are not UTF-8
+HOSTILE_BODIES = [
+    b"payload=%7Bnot-json",
+    b"payload=%5B1%5D",
+    b"payload=null",
+    b"payload=1",
+    b'{"type": ',
+    b"payload=%22a+string%22",
+    b"\xff\xfe\x00payload",
+]
+
+
+async def test_an_unreadable_body_is_401_unsigned_and_400_signed_with_one_log_line_each(
+    http_bot: RunningBot, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with caplog.at_level(logging.WARNING):
+        unsigned = [(await http_bot.driver.post_raw(body, form)).status for body in HOSTILE_BODIES * 20]
+        signed = [(await http_bot.driver.post_raw(body, form, sign=True)).status for body in HOSTILE_BODIES]
+    assert set(unsigned) == {401}
+    assert signed == [400] * len(HOSTILE_BODIES)
+    refusals = [r for r in caplog.records if r.name == "handlers.http_events"]
+    assert len(refusals) == len(unsigned) + len(signed)
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"
+    assert not any("payload" in r.getMessage() and "%" in r.getMessage() for r in refusals), "no body logged"
+    # and the bot still answers
+    assert (await http_bot.driver.slash("UALICE", "help")).status == 200
+
+
+async def test_a_captured_signed_command_sent_again_is_refused_and_runs_once(
+    http_bot: RunningBot, sandbox: Sandbox
+) -> None:
+    assert (await http_bot.driver.slash("UALICE", "inventory")).status == 200
+    await inventory_done(sandbox.slack)
+    assert (await http_bot.driver.replay()).status == 401
+    assert (await http_bot.driver.replay()).status == 401
+    status = await http_bot.bot.runbook.status()
+    assert status is not None
+    inventories = [s for s in status.steps if s.name == "inventory"]
+    assert len(inventories) == 1, inventories
 
 
 async def test_healthz_answers_without_a_signature(http_bot: RunningBot) -> None:

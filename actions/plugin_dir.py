@@ -13,10 +13,13 @@ from actions.violet_output import Shown, Verification, parse_show, parse_verify,
 SHOW_CONCURRENCY = 4
 """`violet show` runs at once on the node: each reads only its package's manifest."""
 
-# Names are listed with `find -printf` (never mangled as `ls` may), then shown a few at a time,
-# each package's output kept in its own file and printed in order between marker lines carrying
-# a random token, so no package's output can pass for a marker. A missing directory (3) or violet
-# (4) is told apart by the exit status.
+# Names are listed NUL-separated with `find -printf` (never mangled as `ls` may, and a name with a
+# line break in it stays one name), then shown a few at a time, each package's output kept in its
+# own file and printed in order between marker lines carrying a random token, so no package's
+# output can pass for a marker. A name with a line break cannot be carried on a marker line: it is
+# reported as such (`badname`, shell-quoted) and never shown, so it can neither vanish nor split
+# into packages that do not exist. A missing directory (3) or violet (4) is told apart by the exit
+# status.
 READ_PLUGIN_DIR = r"""
 set -u
 dir="$1"; violet="$2"; mark="$3"; jobs="$4"
@@ -24,14 +27,21 @@ if [ ! -d "$dir" ]; then echo "no such directory: $dir" >&2; exit 3; fi
 if ! command -v -- "$violet" >/dev/null; then echo "$violet is not installed (not found on PATH=$PATH)" >&2; exit 4; fi
 out=$(mktemp -d) || exit 5
 trap 'rm -rf "$out"' EXIT
-find "$dir" -mindepth 1 -maxdepth 1 \( -type f -o -type l \) -name '*.tgz' -printf '%f\n' | LC_ALL=C sort >"$out/list"
+find "$dir" -mindepth 1 -maxdepth 1 \( -type f -o -type l \) -name '*.tgz' -printf '%f\0' | LC_ALL=C sort -z >"$out/list"
 export VIOLET="$violet" DIR="$dir" OUT="$out"
+nl='
+'
 n=0
-while IFS= read -r f; do n=$((n + 1)); printf '%s\0%s\0' "$n" "$f"; done <"$out/list" |
+while IFS= read -r -d '' f; do
+    n=$((n + 1))
+    case "$f" in *"$nl"*) continue ;; esac
+    printf '%s\0%s\0' "$n" "$f"
+done <"$out/list" |
     xargs -0 -r -n 2 -P "$jobs" sh -c '"$VIOLET" show "$DIR/$1" --all >"$OUT/$0.out" 2>&1 </dev/null; echo $? >"$OUT/$0.rc"'
 n=0
-while IFS= read -r f; do
+while IFS= read -r -d '' f; do
     n=$((n + 1))
+    case "$f" in *"$nl"*) printf '%s badname %q\n' "$mark" "$f"; continue ;; esac
     printf '%s package %s\n' "$mark" "$f"
     cat "$out/$n.out"
     printf '\n%s status %s\n' "$mark" "$(cat "$out/$n.rc" 2>/dev/null || echo 127)"
@@ -40,6 +50,10 @@ printf '%s verify\n' "$mark"
 "$violet" verify "$dir" 2>&1 </dev/null
 printf '\n%s status %s\n' "$mark" "$?"
 """
+BAD_NAME = (
+    "its file name contains a line break, which no package is shipped with and which would pass for "
+    "other file names in listings: rename or remove the file"
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,9 @@ def _read(stdout: str, mark: str) -> PluginDir:
             body.append(line)
             continue
         word, _, rest = line[len(mark) + 1 :].partition(" ")
+        if word == "badname":
+            shown.append(show_error(rest, BAD_NAME, 1))
+            continue
         if word == "status" and what is not None:
             status = int(rest) if rest.strip().isdigit() else -1
             text = "\n".join(body)
@@ -100,13 +117,14 @@ def _read(stdout: str, mark: str) -> PluginDir:
     return PluginDir(tuple(s.file for s in shown), tuple(shown), verification)
 
 
-# For the restore: names only, one per line: `find -printf` never mangles odd names as `ls` can, and a missing
-# directory is told apart from an empty one by the exit status.
+# For the restore: names only, NUL-separated: `find -printf` never mangles odd names as `ls` can, a
+# line break inside a name keeps it one name, and a missing directory is told apart from an empty
+# one by the exit status.
 LIST_PACKAGES = r"""
 set -u
 dir="$1"
 if [ ! -d "$dir" ]; then echo "no such directory: $dir" >&2; exit 3; fi
-find "$dir" -mindepth 1 -maxdepth 1 \( -type f -o -type l \) -name '*.tgz' -printf '%f\n' | LC_ALL=C sort
+find "$dir" -mindepth 1 -maxdepth 1 \( -type f -o -type l \) -name '*.tgz' -printf '%f\0' | LC_ALL=C sort -z
 """
 
 
@@ -122,4 +140,4 @@ async def list_packages(target: SshTarget, directory: str) -> tuple[str, ...]:
     if result.exit_status != 0:
         tail = "; ".join(result.stderr_tail[-3:]) or f"exit status {result.exit_status}"
         raise RemoteCommandFailed(f"{target.address}: listing {directory} failed: {tail}.")
-    return tuple(line for line in result.stdout.splitlines() if line)
+    return tuple(name for name in result.stdout.split("\0") if name)

@@ -18,7 +18,7 @@ from kubernetes.stream import stream
 from actions.inventory import InventoryRequest, record_inventory
 from actions.kube import KubeClient
 from actions.packages import coverage
-from actions.plugin_dir import read_plugin_dir
+from actions.plugin_dir import BAD_NAME, list_packages, read_plugin_dir
 from actions.registry import RegistryClient, RegistryTarget
 from actions.ssh import SshTarget
 from sandbox.kube import KubeApiServer
@@ -304,6 +304,19 @@ async def test_the_installer_packages_cover_every_installed_operator_and_plugin(
     ]
     assert set(again.verification.failed) == {"cilium-v4.2.17.tgz", "kafka-operator.v4.1.8.tgz"}
     assert again.verification.missing == ("hami-v2.5.1.tgz",)
+
+    # A name with a line break stays one name, unshowable, and never lists a package that is not there.
+    (box.plugin_dir / "topolvm-operator.v2.3.0.tgz").rename(
+        box.plugin_dir / "junk\ntopolvm-operator.v2.3.0.tgz"
+    )
+    odd = await read_plugin_dir(target, str(box.plugin_dir))
+    assert "topolvm-operator.v2.3.0.tgz" not in odd.files and "junk" not in odd.files
+    assert ("$'junk\\ntopolvm-operator.v2.3.0.tgz'", BAD_NAME) in [(s.file, s.error) for s in odd.shown]
+    assert "$'junk\\ntopolvm-operator.v2.3.0.tgz'" in {
+        s.file for s in coverage(inventory, odd.shown).unshowable
+    }
+    listed = await list_packages(target, str(box.plugin_dir))
+    assert "junk\ntopolvm-operator.v2.3.0.tgz" in listed and "topolvm-operator.v2.3.0.tgz" not in listed
 
 
 async def test_the_environment_points_the_bot_at_the_sandbox(box: Sandbox) -> None:

@@ -30,6 +30,7 @@ from bot.config.file import read_config_file
 from bot.config.secrets import secrets_from_files
 from bot.config.values import (
     STEP_EXPECTED,
+    check_bucket,
     check_ca_file,
     check_export_dir,
     check_selector,
@@ -307,6 +308,11 @@ class Settings(BaseSettings):
             f"REGCLEAN_REGISTRY_PLAIN_HTTP={str(self.registry_insecure).lower()} instead (plain HTTP "
             "to the registry). For an HTTPS registry with the platform's CA, set REGCLEAN_REGISTRY_CA_FILE."
         ]
+
+    @field_validator("minio_bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        return check_bucket(value)
 
     @field_validator("export_dir")
     @classmethod

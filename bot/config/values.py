@@ -17,6 +17,9 @@ from bot.core.model import StepName
 from bot.core.timefmt import known_zone
 from bot.steps.schedule.windows import parse_recurring
 
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
+
 #: how long each step is expected to take, unless REGCLEAN_STEP_EXPECTED says otherwise
 STEP_EXPECTED: dict[str, timedelta] = {
     StepName.INVENTORY: timedelta(minutes=15),
@@ -95,3 +98,21 @@ def check_export_dir(value: str | None) -> str | None:
             raise ValueError(f"'{value}' is not sftp://<node address>/absolute/path")
         return value
     raise ValueError(f"'{value}' is neither an absolute path nor sftp://<node address>/absolute/path")
+
+
+def check_bucket(value: str) -> str:
+    """A bucket name as MinIO accepts one (S3's rules): 3 to 63 lower-case letters, digits, dots and
+    hyphens, a letter or digit at each end, no `..`, `.-` or `-.`, and not an IPv4 address. An
+    empty or odd name would otherwise reach `mc rm` as a target such as `minio//`."""
+    if (
+        not _BUCKET.fullmatch(value)
+        or ".." in value
+        or ".-" in value
+        or "-." in value
+        or _IPV4.fullmatch(value)
+    ):
+        raise ValueError(
+            f"{value!r} is not a valid bucket name: use 3 to 63 lower-case letters, digits, dots and "
+            "hyphens, starting and ending with a letter or digit (the registry's bucket is usually `registry`)"
+        )
+    return value

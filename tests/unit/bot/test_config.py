@@ -107,3 +107,33 @@ def test_an_unknown_windows_timezone_is_refused_naming_the_setting() -> None:
         ConfigError, match=r"REGCLEAN_WINDOWS_TIMEZONE: .*'Europe/Berln' is not an IANA time zone"
     ):
         Settings.load({"REGCLEAN_WINDOWS_TIMEZONE": "Europe/Berln"})
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ab",
+        "Registry",
+        "-registry",
+        "registry-",
+        "reg..istry",
+        "reg.-x",
+        "10.0.0.1",
+        "a" * 64,
+        "reg/istry",
+    ],
+)
+def test_a_bucket_name_s3_would_refuse_is_refused_before_it_reaches_mc(name: str) -> None:
+    with pytest.raises(ConfigError, match=r"REGCLEAN_MINIO_BUCKET: .*is not a valid bucket name"):
+        Settings.load({"REGCLEAN_MINIO_BUCKET": name})
+
+
+def test_an_empty_bucket_name_from_the_yaml_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "regclean.yaml").write_text('minio_bucket: ""\n')
+    with pytest.raises(ConfigError, match=r"REGCLEAN_MINIO_BUCKET: .*'' is not a valid bucket name"):
+        Settings.load({}, str(tmp_path / "regclean.yaml"))
+
+
+@pytest.mark.parametrize("name", ["registry", "reg-1.images", "a" * 63, "123"])
+def test_a_valid_bucket_name_is_kept(name: str) -> None:
+    assert Settings.load({"REGCLEAN_MINIO_BUCKET": name}).minio_bucket == name

@@ -233,6 +233,7 @@ class RemoteFile:
             return cast(bytes, await self._handle.read(size))
 
     async def write(self, data: bytes) -> None:
+        """Append data."""
         with self._files.failing("write", self._path):
             await self._handle.write(data)
 

@@ -110,12 +110,14 @@ async def test_a_blob_changed_on_the_node_is_named_and_the_free_space_is_the_nod
         exported = await export_images(target(source), TAGS[1:], store)
         expected = {o.tag: o.image.digest for o in exported if o.image is not None}
         blob = next(p for p in (root / "blobs" / "sha256").iterdir() if p.stat().st_size > 10_000)
+        size = blob.stat().st_size
         blob.write_bytes(blob.read_bytes()[:-1])
-        [outcome] = await verify_export(store, expected)
-    assert outcome.problem == (
-        f"blob sha256:{blob.name} has {blob.stat().st_size} bytes on disk, not {blob.stat().st_size + 1}; "
-        f"used by {TAGS[1]}"
-    )
+        [short] = await verify_export(store, expected)
+        blob.unlink()
+        [gone] = await verify_export(store, expected)
+    name = f"blob sha256:{blob.name}"
+    assert short.problem == f"{name} has {size - 1} bytes on disk, not {size}; used by {TAGS[1]}"
+    assert gone.problem == f"{name} is missing from the export; used by {TAGS[1]}"
 
 
 async def test_an_unknown_host_key_is_refused_before_any_file_is_touched(node: Node, tmp_path: Path) -> None:

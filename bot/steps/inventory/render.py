@@ -65,11 +65,23 @@ def plugin_table(inventory: Inventory) -> Iterator[str]:
     return aligned(PLUGIN_HEADER, [plugin_cells(p) for p in inventory.plugins])
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection")."""
+
+
+def csv_cell(value: str | None) -> str:
+    """A cell that a spreadsheet shows as text: one that would start a formula gets a leading `'`,
+    as OWASP advises (cluster strings such as display names are not ours to trust)."""
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _csv_lines(header: Sequence[str], rows: Iterable[Sequence[str | None]]) -> Iterator[str]:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; a "\r" inside a cell is then quoted
     for row in itertools.chain([header], rows):
-        writer.writerow(["" if c is None else c for c in row])
+        writer.writerow([csv_cell(c) for c in row])
         yield out.getvalue()
         out.seek(0)
         out.truncate()

@@ -96,22 +96,38 @@ def readable(text: str) -> str:
 
 @dataclass
 class Tally:
-    """Counts what mc's JSON lines report: objects (or versions) removed or listed, and errors."""
+    """Counts what mc's JSON lines report: objects (or versions) removed or listed, and errors.
+
+    mc prints its messages one compact line each, but its errors indented over several lines, from
+    a line `{` to a line `}` (`messages`): those lines are gathered, up to `ERROR_LINES`, and read
+    as one.
+    """
 
     counted: int = 0
     errors: list[str] = field(default_factory=list)
+    _error: list[str] = field(default_factory=list, repr=False)
+    """The lines of an indented error read so far."""
 
     def line(self, channel: int, text: str) -> None:
         """Called in the exec's worker thread for every line: only counters change here."""
         if channel != 1:
             return
+        if self._error or text == "{":
+            self._error.append(text)
+            if text != "}" and len(self._error) < ERROR_LINES:
+                return
+            text, self._error = "".join(self._error), []
         doc = parse_line(text)
         if doc is None:
             return
         if doc.get("status") == "success" and "key" in doc and doc.get("type", "file") != "folder":
             self.counted += 1
         elif doc.get("status") == "error" and len(self.errors) < 5:
-            self.errors.append(readable(text))
+            self.errors.append(error_text(doc))
+
+
+ERROR_LINES = 200
+"""An indented mc error longer than this is not read as one (it is no error mc prints)."""
 
 
 @dataclass(frozen=True)

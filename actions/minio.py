@@ -138,7 +138,8 @@ async def bucket_versioning(kube: KubeClient, minio: MinioTarget, pod: str) -> s
     done = await _exec(kube, minio, pod, versioning_command(minio), keep, 120)
     status = parse_versioning(lines) if done.exit_code == 0 else None
     if status is None:
-        said = (
+        errors = errors_of("\n".join(lines))
+        said = " | ".join(errors[-3:]) or (
             " | ".join(readable(line) for line in lines[-3:] if line.strip()) or done.message or "no output"
         )
         raise ActionError(
@@ -291,7 +292,8 @@ def _at(measured: tuple[int, int] | None, index: int) -> int | None:
 
 
 def _tail(done: ExecResult) -> str:
-    lines = [readable(line) for line in done.tail if line.strip()][-5:]
+    errors = errors_of("\n".join(done.tail))  # mc's errors, indented over several lines
+    lines = errors[-3:] or [readable(line) for line in done.tail if line.strip()][-5:]
     return " | ".join(lines) or done.message or "no output"
 
 

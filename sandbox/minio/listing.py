@@ -123,7 +123,6 @@ def du_cmd(inv: Invocation) -> int:
                 f"Source `{text}` is not a folder. Only folders are supported by 'du' command.",
                 INVALID_ARGUMENT,
                 inv.json,
-                indented=True,
             )
             return 1  # fatalIf: mc exits at once
         remote = Remote(target.alias, insecure=inv.insecure, list_denied=listing_denied(inv))
@@ -144,7 +143,6 @@ def du_cmd(inv: Invocation) -> int:
                 str(err),
                 inv.json,
                 fatal=False,
-                indented=True,
             )
             status = 1
             continue

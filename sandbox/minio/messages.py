@@ -146,18 +146,16 @@ def alias_added(alias: str, url: str, access_key: str, json_mode: bool) -> None:
     emit(doc, json_mode, f"Added `{alias}` successfully.")
 
 
-def error(
-    message: str, cause: str = "", json_mode: bool = False, *, fatal: bool = True, indented: bool = False
-) -> None:
-    """mc's `fatalIf` (`fatal`) or `errorIf`: `mc: <ERROR> MESSAGE CAUSE`, with its punctuation rules.
+def error(message: str, cause: str = "", json_mode: bool = False, *, fatal: bool = True) -> None:
+    """mc's `fatalIf` (`fatal`) or `errorIf`: `mc: <ERROR> MESSAGE CAUSE` on stderr; without `fatal`
+    the two are joined as they are, with it mc's punctuation goes between them.
 
-    Without `fatal` (errorIf) the two are joined as they are. `indented` prints the JSON form as mc
-    really does, over several lines (`MarshalIndent` with one space, even when stdout is no
-    terminal), `type: error` unless `fatal`; the commands that do not pass it still print one
-    compact line.
+    Under `--json` the error goes to stdout indented over several lines, as `cmd/error.go` prints it
+    (`MarshalIndent` with one space, even when stdout is no terminal: only `printMsg` compacts),
+    with `type` `fatal` or `error`.
     """
     message, cause = message.strip(), cause.strip()
-    if json_mode and indented:
+    if json_mode:  # as given: mc punctuates only the line it prints for people
         doc = {
             "status": "error",
             "error": {
@@ -168,17 +166,10 @@ def error(
         }
         print(json.dumps(doc, indent=" ", ensure_ascii=False))
         return
-    if message and cause and fatal:  # errorIf prints both as they are
+    if message and cause and fatal:
         if message[-1] not in ":.":
             message += "." if cause[0].isupper() else ":"
         if not cause.endswith("."):
             cause += "."
-    if json_mode:
-        doc = {
-            "status": "error",
-            "error": {"message": message, "cause": {"message": cause, "error": {}}, "type": "fatal"},
-        }
-        print(json.dumps(doc, separators=(",", ":")))
-        return
     line = f"{message} {cause}" if cause else message
     print(f"{PROGRAM}: <ERROR> {line}", file=sys.stderr)

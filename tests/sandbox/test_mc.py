@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from actions.mc import Tally
 from sandbox.minio import install_mc
 from sandbox.minio.messages import ibytes
 from sandbox.registry import S3Server
@@ -224,6 +225,14 @@ async def test_a_missing_bucket_is_an_error_naming_it(s3: S3Server, mc: Mc) -> N
     assert done.stderr == (
         "mc: <ERROR> Failed to remove `minio/nosuch/` recursively. The specified bucket does not exist.\n"
     )
+    as_json = await mc("--insecure", "--json", "rm", "--recursive", "--force", "minio/nosuch/")
+    assert as_json.returncode == 1 and as_json.stdout.startswith("{\n ")
+    tally = Tally()
+    for line in as_json.stdout.splitlines():
+        tally.line(1, line)
+    assert tally.errors == [
+        "mc: Failed to remove `minio/nosuch/` recursively. The specified bucket does not exist"
+    ], "the purge reads mc's indented error whole"
 
 
 async def test_wrong_keys_are_refused_as_minio_refuses_them_and_never_printed(s3: S3Server, mc: Mc) -> None:

@@ -110,3 +110,15 @@ def test_du_that_printed_no_usage_is_none_and_its_indented_error_is_read_whole()
     assert errors_of(compact + "\n" + DU_LINE) == errors_of(DU_ERROR), "one line or many, the same error"
     assert parse_du(DU_ERROR + "\n" + DU_LINE) == Usage(4_509_715_660, 1234, False)
     assert parse_du("{ not json\n" + DU_LINE) == Usage(4_509_715_660, 1234, False)
+
+
+def test_an_indented_error_between_removals_is_read_as_one_and_the_counting_goes_on() -> None:
+    tally = Tally()
+    for line in [removal("minio/registry/a"), *DU_ERROR.splitlines(), removal("minio/registry/b")]:
+        tally.line(1, line)
+    assert tally.counted == 2
+    assert tally.errors == ["mc: Failed to find disk usage of `minio/registry` recursively. Access Denied."]
+    endless = Tally()
+    for line in ["{", *(f' "k{i}": {i},' for i in range(300)), removal("minio/registry/c")]:
+        endless.line(1, line)
+    assert endless.errors == [] and endless.counted == 1, "a `{` that never closes does not swallow the rest"

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
-from actions.output_lines import LineSplitter
+from actions.output_lines import Cut, LineSplitter
 
 CHUNK = 32 * 1024
 
@@ -25,8 +25,11 @@ class HandlerFailed(Exception):
         self.error = error
 
 
-async def pump_lines(stdout: Reader, stderr: Reader, on_line: Callable[[str], Awaitable[None]]) -> None:
-    """Hand every line of both streams to `on_line` as it completes, until both end.
+async def pump_lines(
+    stdout: Reader, stderr: Reader, on_line: Callable[[str], Awaitable[None]], *, cut: Cut | None = None
+) -> None:
+    """Hand every line of both streams to `on_line` as it completes, until both end; a line longer
+    than the splitter's bound goes in pieces, cut where `cut` says (`LineSplitter`).
 
     Lines go out one at a time, in the order their chunks arrived. While `on_line` works, nothing
     more is read, so a slow handler slows the command (through SSH flow control) instead of
@@ -35,7 +38,7 @@ async def pump_lines(stdout: Reader, stderr: Reader, on_line: Callable[[str], Aw
     """
     turn = asyncio.Lock()  # asyncio's lock is fair: FIFO, no barging
     pending: list[str] = []
-    splitter = LineSplitter(lambda _channel, line: pending.append(line))
+    splitter = LineSplitter(lambda _channel, line: pending.append(line), cut=cut)
 
     async def deliver() -> None:
         lines = pending[:]

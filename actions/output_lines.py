@@ -11,13 +11,16 @@ MAX_LINE = 1 << 20
 
 LineSink = Callable[[int, str], None]
 """(channel 1 stdout | 2 stderr, line without its newline); called in a worker thread, must be cheap."""
+Cut = Callable[[bytes], int]
+"""Where an overlong line may be cut (`Masker.cut`: never inside a secret); the rest waits for more."""
 
 
 class LineSplitter:
     """Splits output channels into lines, keeping only each channel's partial last line and the tail."""
 
-    def __init__(self, sink: LineSink, channels: tuple[int, ...] = (1, 2)) -> None:
+    def __init__(self, sink: LineSink, channels: tuple[int, ...] = (1, 2), cut: Cut | None = None) -> None:
         self._sink = sink
+        self._cut = cut
         self._partial = dict.fromkeys(channels, b"")
         self.counts = dict.fromkeys(channels, 0)
         """Lines handed on, per channel."""
@@ -35,8 +38,9 @@ class LineSplitter:
             # No UTF-8 sequence contains a newline byte: decoding whole lines at once is decoding each.
             self._emit(channel, block[:end])
         if len(rest) > MAX_LINE:
-            self._emit(channel, rest)
-            rest = b""
+            at = len(rest) if self._cut is None else self._cut(rest)
+            self._emit(channel, rest[:at])
+            rest = rest[at:]
         self._partial[channel] = rest
 
     def flush(self) -> None:

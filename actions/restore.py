@@ -186,7 +186,9 @@ async def _run(
 
     try:
         async with connect(target) as session:
-            ended = await session.stream_script(script, args, on_line=masked, after_script=password + "\n")
+            ended = await session.stream_script(
+                script, args, on_line=masked, after_script=password + "\n", cut=mask.cut
+            )
     except ActionError as exc:
         text = str(exc)
         if mask(text) == text:

@@ -29,6 +29,7 @@ from actions.errors import (
     RemoteFileError,
 )
 from actions.line_pump import HandlerFailed, pump_lines
+from actions.output_lines import Cut
 
 LineHandler = Callable[[str], Awaitable[bool]]
 """Gets each stderr line as it comes; returns True when it consumed the line."""
@@ -134,10 +135,17 @@ class Session:
         return RemoteResult(completed.exit_status, stdout, tuple(tail))
 
     async def stream_script(
-        self, script: str, args: Sequence[str], *, on_line: OutputHandler, after_script: str = ""
+        self,
+        script: str,
+        args: Sequence[str],
+        *,
+        on_line: OutputHandler,
+        after_script: str = "",
+        cut: Cut | None = None,
     ) -> StreamedExit:
         """Run a bash script sent on stdin, followed there by `after_script` for the script itself to read;
-        every stdout and stderr line goes to `on_line` as it comes.
+        every stdout and stderr line goes to `on_line` as it comes (an overlong one in pieces, cut
+        where `cut` says: `Masker.cut` keeps a secret whole).
 
         Memory stays bounded whatever the command prints: lines are handed on as they complete, and
         `on_line` holds up reading (and, through SSH flow control, the command) while it works.
@@ -149,7 +157,7 @@ class Session:
                 process = await self._conn.create_process(command, encoding=None)
                 process.stdin.write((script + after_script).encode())
                 process.stdin.write_eof()
-                await pump_lines(process.stdout, process.stderr, on_line)
+                await pump_lines(process.stdout, process.stderr, on_line, cut=cut)
                 completed = await process.wait(check=False)
         except HandlerFailed as failed:
             raise failed.error from failed.error.__cause__

@@ -7,11 +7,14 @@ import json
 import re
 import shlex
 import subprocess
+from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
 import pytest
 
+from actions.line_pump import CHUNK
 from actions.masking import MASK, masker
+from actions.output_lines import MAX_LINE, LineSplitter
 
 CANARY = "Pa$$ w'rd\"CANARY/%+"
 
@@ -77,3 +80,37 @@ def test_pieces_of_a_multi_line_secret_are_masked_on_their_own_lines() -> None:
 def test_several_secrets_are_all_masked() -> None:
     mask = masker(["registry-pass", None, "platform-pass"])
     assert mask("registry-pass platform-pass") == f"{MASK} {MASK}"
+
+
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode], ids=["base64", "urlsafe"])
+def test_the_secret_in_base64_is_masked_with_or_without_its_padding(encode: Callable[[bytes], bytes]) -> None:
+    mask = masker([CANARY])
+    encoded = encode(CANARY.encode()).decode()
+    assert mask(f"Authorization: Bearer {encoded}") == f"Authorization: Bearer {MASK}"
+    assert mask(f"auth={encoded.rstrip('=')};") == f"auth={MASK};"
+
+
+@pytest.mark.parametrize("offset", range(-len(CANARY) - 1, 2))
+def test_an_overlong_progress_line_is_cut_where_no_secret_is_split(offset: int) -> None:
+    """A `\\r` progress bar of 3 MiB without a newline, the password straddling the 1 MiB cut."""
+    mask = masker([CANARY])
+    pieces: list[str] = []
+    splitter = LineSplitter(lambda _channel, line: pieces.append(mask(line)), cut=mask.cut)
+    head = b"\r 42% [====>" * (2 * MAX_LINE // 12)
+    head = head[: (MAX_LINE // CHUNK + 1) * CHUNK + offset]
+    output = head + CANARY.encode() + b"\r" + b"#" * (2 * MAX_LINE) + b" done\n"
+    for start in range(0, len(output), CHUNK):  # as the stream is read
+        splitter.feed(1, output[start : start + CHUNK])
+    splitter.flush()
+    joined = "".join(pieces)
+    assert len(pieces) >= 2, "the line was cut"
+    assert joined.count(MASK) == 1 and "w'rd" not in joined and "Pa$$" not in joined
+    assert (
+        joined.replace(MASK, CANARY).encode()
+        == head + CANARY.encode() + b"\r" + b"#" * (2 * MAX_LINE) + b" done"
+    )
+
+
+def test_without_a_secret_an_overlong_line_is_cut_at_the_bound() -> None:
+    cut = masker([]).cut
+    assert cut(b"x" * (MAX_LINE + 5)) == MAX_LINE + 5

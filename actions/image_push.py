@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import aiohttp
 from yarl import URL
 
-from actions.errors import ActionError, RegistryAuthFailed, RegistryError
+from actions.errors import ActionError, ExportError, RegistryAuthFailed, RegistryError
 from actions.export_store import ExportStore
 from actions.exported import ImageOutcome, StoredImage, failed, registry_problem, together
 from actions.image_verify import checked_images
@@ -121,11 +121,16 @@ class _Pusher:
                 )
             url = URL(base).join(URL(location, encoded=True)).extend_query(digest=blob.digest)
             headers = {"Content-Type": "application/octet-stream", "Content-Length": str(blob.size)}
-            path = blob_path(blob.digest)
-            async with self._auth.request(
-                "PUT", str(url), scope, headers, lambda: self._layout.store.chunks(path)
-            ) as response:
-                await self._expect(response, (201,), f"the upload of {what}")
+            source = _Source(self._layout, blob)
+            try:
+                async with self._auth.request("PUT", str(url), scope, headers, source.chunks) as response:
+                    await self._expect(response, (201,), f"the upload of {what}")
+            except ActionError:
+                if source.failed is None:
+                    raise
+                raise ExportError(
+                    f"not pushed: blob {blob.digest} could not be read from the export ({source.failed})"
+                ) from None
 
     async def _manifest(self, repository: str, reference: str, descriptor: Descriptor, body: bytes) -> None:
         url = f"{self._target.base}/v2/{repository}/manifests/{reference}"
@@ -157,6 +162,26 @@ class _Pusher:
         raise RegistryError(
             f"The registry {self._target.address} answered {status_text(response.status)} for {what}{said}."
         )
+
+
+class _Source:
+    """A blob's chunks from the store for an upload, remembering why reading them failed: the HTTP
+    client reports that only as a broken connection."""
+
+    def __init__(self, layout: Layout, blob: Descriptor) -> None:
+        self._layout, self._path = layout, blob_path(blob.digest)
+        self.failed: str | None = None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._layout.store.chunks(self._path):
+                yield chunk
+        except OSError as exc:
+            self.failed = exc.strerror or type(exc).__name__
+            raise
+        except ActionError as exc:
+            self.failed = str(exc)
+            raise
 
 
 async def _error_codes(response: aiohttp.ClientResponse) -> str:

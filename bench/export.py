@@ -95,8 +95,16 @@ def _skopeo_flags(registry: Registry, side: str, index: int) -> list[str]:
     ]
 
 
+PHASES: dict[str, list[float]] = {}
+"""Seconds of each side's export and push, per run."""
+
+
+def phase(name: str, seconds: float) -> float:
+    PHASES.setdefault(name, []).append(seconds)
+    return seconds
+
+
 async def with_skopeo(registry: Registry, layout: Path) -> float:
-    spent = 0.0
     started = time.perf_counter()
     for index, ref in enumerate(references()):
         await skopeo(
@@ -105,7 +113,7 @@ async def with_skopeo(registry: Registry, layout: Path) -> float:
             f"docker://{registry.address}/{ref}",
             f"oci:{layout}:{ref}",
         )
-    spent += time.perf_counter() - started
+    spent = phase("skopeo export", time.perf_counter() - started)
     await empty(registry)
     started = time.perf_counter()
     for index, ref in enumerate(references()):
@@ -113,7 +121,7 @@ async def with_skopeo(registry: Registry, layout: Path) -> float:
             "copy", *_skopeo_flags(registry, "dest", index), "--preserve-digests",
             f"oci:{layout}:{ref}", f"docker://{registry.address}/{ref}",
         )  # fmt: skip
-    spent += time.perf_counter() - started
+    spent += phase("skopeo push", time.perf_counter() - started)
     shutil.rmtree(layout)
     return spent
 
@@ -124,13 +132,13 @@ async def with_regclean(
     store = LocalExportStore(layout)
     started = time.perf_counter()
     exported = await export_images(target, references(), store, concurrency=CONCURRENCY)
-    spent = time.perf_counter() - started
+    spent = phase("regclean export", time.perf_counter() - started)
     assert all(o.ok for o in exported), [o.problem for o in exported if not o.ok][:3]
     assert {o.tag: o.image.digest for o in exported if o.image is not None} == digests
     await empty(registry)
     started = time.perf_counter()
     pushed = await push_images(target, store, digests, concurrency=CONCURRENCY)
-    spent += time.perf_counter() - started
+    spent += phase("regclean push", time.perf_counter() - started)
     assert all(o.ok for o in pushed), [o.problem for o in pushed if not o.ok][:3]
     shutil.rmtree(layout)
     return spent
@@ -166,6 +174,7 @@ async def main() -> int:
             await s3.stop()
     for name, values in times.items():
         print(f"{name}: {', '.join(f'{v:.2f}' for v in values)} s (median {statistics.median(values):.2f} s)")
+    print("phases (median s): " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in PHASES.items()))
     print(f"concurrency={CONCURRENCY}")
     print(f"median_ratio={statistics.median(times['regclean']) / statistics.median(times['skopeo']):.3f}")
     print(f"skopeo_s={min(times['skopeo']):.2f}")

@@ -276,6 +276,35 @@ async def test_a_blob_changed_on_disk_is_named_with_its_tags_and_never_pushed(
     assert [r.problem for r in results] == [f"no manifest: {SINGLE}", f"no manifest: {ALIAS}", None]
 
 
+class VanishingStore(LocalExportStore):
+    """A local store whose one blob is deleted after the push checked it, before its upload reads it."""
+
+    def __init__(self, root: Path, digest: str) -> None:
+        super().__init__(root)
+        self.path, self.reads = f"blobs/sha256/{digest.removeprefix('sha256:')}", 0
+
+    async def chunks(self, path: str) -> AsyncIterator[bytes]:
+        if path == self.path:
+            self.reads += 1
+            if self.reads == 2:
+                (self.root / path).unlink()
+        async for chunk in super().chunks(path):
+            yield chunk
+
+
+async def test_a_blob_gone_between_the_check_and_the_upload_is_that_images_problem(
+    source: Source, exported: Export, fresh: Registry, tmp_path: Path
+) -> None:
+    await empty(fresh)
+    layer = layout_blobs(source.layouts[SINGLE])[0]
+    store = VanishingStore(exported.copy(tmp_path / "vanishing").root, layer)
+    expected = {SINGLE: exported.digests[SINGLE], MULTI: exported.digests[MULTI]}
+    single, multi = await push_images(target(fresh), store, expected, concurrency=1)
+    problem = f"not pushed: blob {layer} could not be read from the export (No such file or directory)"
+    assert (single.ok, single.problem) == (False, problem)
+    assert (multi.ok, multi.problem) == (True, None)
+
+
 async def test_a_wrong_digest_or_a_tag_not_exported_is_that_images_problem(exported: Export) -> None:
     expected = {MULTI: exported.digests[SINGLE], "retail/absent:1": exported.digests[SINGLE]}
     outcomes = await verify_export(LocalExportStore(exported.root), expected)

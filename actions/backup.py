@@ -251,7 +251,7 @@ async def _copy(
     async def on_bytes(done: int) -> None:
         await progress(NodeProgress(spec.name, spec.target.address, "copying", done, total))
 
-    await asyncio.to_thread(copy_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(copy_dir.mkdir, mode=0o700, parents=True, exist_ok=True)  # archives: only ours
     sha = await session.download(spec.archive, local, on_bytes=on_bytes)
     if sha != result.sha256:
         local.unlink(missing_ok=True)

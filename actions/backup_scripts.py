@@ -43,6 +43,7 @@ CENSUS = (
     + r"""
 set -u
 export LC_ALL=C
+umask 077  # the archive, its manifests and a backup directory made here: readable by root only
 minio=${1%/} backup=$2 name=$3 partial=$4 bookkeeping=$5
 excluded=("${@:6}")
 [ -d "$minio" ] || { echo "ERROR no_minio_dir"; exit 3; }
@@ -75,6 +76,7 @@ ARCHIVE = (
     + r"""
 set -u
 export LC_ALL=C
+umask 077  # the archive, its manifests and a backup directory made here: readable by root only
 minio=${1%/} partial=$2 checkpoint=$3 blocking=$4 bookkeeping=$5
 excluded=("${@:6}")
 if command -v openssl >/dev/null 2>&1; then digest() { openssl dgst -sha256 -r -- "$1"; }; else digest() { sha256sum -- "$1"; }; fi
@@ -127,6 +129,7 @@ echo "SIZE $(stat -c %s -- "$partial")"
 #: args: PARTIAL_PATH FINAL_PATH SHA256 — only after the archive was verified
 KEEP = r"""
 set -eu
+umask 077
 partial=$1 final=$2 sha=$3
 mv -f -- "$partial" "$final"
 printf '%s  %s\n' "$sha" "${final##*/}" > "$final.sha256"

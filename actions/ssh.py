@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import BinaryIO, cast
 
 import asyncssh
 
@@ -190,7 +190,7 @@ class Session:
         done = 0
         try:
             async with self._conn.start_sftp_client() as sftp, sftp.open(remote, "rb") as source:
-                with partial.open("wb") as sink:
+                with _private_new_file(partial) as sink:
                     while chunk := cast(bytes, await source.read(1 << 20)):
                         sink.write(chunk)
                         digest.update(chunk)
@@ -400,3 +400,13 @@ def _quote(arg: str) -> str:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _private_new_file(path: Path) -> BinaryIO:
+    """A new file only this user may read (0600), created where `path` names and never through a
+    link planted there: what is at that name (a leftover of an interrupted copy, or a symlink) is
+    removed first (a link, not its target), and O_EXCL|O_NOFOLLOW refuses anything that reappears."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    return os.fdopen(fd, "wb")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -266,10 +268,25 @@ def maybe_aware(value: datetime | None) -> datetime | None:
     return None if value is None else aware(value)
 
 
+def private_file(path: str | None) -> None:
+    """Make the SQLite file only this user's (0600, and a directory it creates 0700) before SQLite
+    opens it: it holds who approved what, and SQLite gives its WAL and shared-memory files the
+    database file's permissions. An in-memory database has no file."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    if not file.parent.exists():
+        file.parent.mkdir(mode=0o700, parents=True)
+    os.close(os.open(file, os.O_WRONLY | os.O_CREAT, 0o600))
+    if file.stat().st_mode & 0o077:
+        file.chmod(0o600)
+
+
 def make_engine(url: str) -> Engine:
     """An SQLAlchemy engine; SQLite gets WAL and a busy timeout so that two processes can share it."""
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
+        private_file(engine.url.database)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:

@@ -46,6 +46,10 @@ def partials(node: SandboxNode) -> list[str]:
     return sorted(p.name for p in node.backup_dir.iterdir() if ".partial-" in p.name)
 
 
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
 def by_address(result: BackupResult) -> dict[str, object]:
     return {n.address: n for n in result.nodes}
 
@@ -66,6 +70,7 @@ async def test_every_node_gets_a_verified_archive_named_as_the_runbook_does(clus
         assert n.bytes == archive.stat().st_size
         assert n.entries == tree_stats(node.minio_dir, leave_out=STAGING).entries
         assert (node.backup_dir / f"{n.address}-minio.tar.sha256").read_text().split()[0] == n.sha256
+        assert mode(archive) == mode(node.backup_dir / f"{n.address}-minio.tar.sha256") == 0o600
         assert partials(node) == []
         listed = subprocess.run(["tar", "-tf", str(archive)], capture_output=True, text=True, check=True)
         assert len(listed.stdout.splitlines()) == n.entries
@@ -229,12 +234,26 @@ async def test_the_disk_filling_up_part_way_fails_the_node_and_leaves_no_archive
 
 async def test_a_copy_off_the_node_is_checked_again(cluster: SandboxCluster, tmp_path: Path) -> None:
     copies = tmp_path / "copies"
+    # Someone planted a link at the predictable name of a copy in progress: its target must survive.
+    copies.mkdir(mode=0o755)
+    victim = tmp_path / "victim"
+    victim.write_text("not an archive\n")
+    (copies / ".127.0.0.11-minio.tar.partial").symlink_to(victim)
     result = await back_up(dataclasses.replace(request(cluster), copy_dir=copies), no_progress)
     assert result.verified
+    assert victim.read_text() == "not an archive\n"
     for n in result.nodes:
         assert n.copy == str(copies / f"{n.address}-minio.tar")
         assert hashlib.sha256(Path(n.copy).read_bytes()).hexdigest() == n.sha256
+        assert mode(Path(n.copy)) == 0o600
     assert sorted(p.name for p in copies.iterdir()) == [f"{a}-minio.tar" for a in ADDRESSES]
+
+
+async def test_a_copy_directory_regclean_makes_is_its_own(cluster: SandboxCluster, tmp_path: Path) -> None:
+    copies = tmp_path / "new" / "copies"
+    result = await back_up(dataclasses.replace(request(cluster), copy_dir=copies), no_progress)
+    assert result.verified
+    assert mode(copies) == 0o700
 
 
 async def test_the_backup_directory_inside_the_minio_directory_is_refused(cluster: SandboxCluster) -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import text
 
 from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
 from bot.core.model import StepState
 from bot.steps.inventory.codec import decode_inventory, inventory_lines
+from bot.store.database import Database
 from bot.store.runs import Store
 from tests.databases import open_store
 
@@ -76,3 +80,26 @@ def test_concurrent_callers_share_one_active_run_and_one_running_step(database_u
     assert sum(started for _, started in outcomes) == 1
     for store in stores:
         store.close()
+
+
+def test_the_sqlite_file_and_a_directory_made_for_it_are_the_bots_only(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "regclean.db"
+    db = Database.from_url(f"sqlite:///{path}")
+    try:
+        with db.session() as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+            session.execute(text("INSERT INTO t VALUES (1)"))
+    finally:
+        db.close()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    for journal in path.parent.glob("regclean.db-*"):  # WAL and shared memory take the file's mode
+        assert journal.stat().st_mode & 0o777 == 0o600, journal
+
+
+def test_an_existing_sqlite_file_readable_by_others_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "regclean.db"
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    Database.from_url(f"sqlite:///{path}").close()
+    assert path.stat().st_mode & 0o777 == 0o600

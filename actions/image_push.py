@@ -187,7 +187,7 @@ class _Source:
 async def _error_codes(response: aiohttp.ClientResponse) -> str:
     """distribution's error codes and messages (`DIGEST_INVALID: …`), when the body has them."""
     try:
-        doc = json.loads(await response.content.read(16 * 1024))
+        doc = json.loads(await response.read())  # read already when Transport looked at a 400
         errors = [f"{e['code']}: {e.get('message', '')}".rstrip(": ") for e in doc["errors"]]
     except (ValueError, KeyError, TypeError, aiohttp.ClientError):
         return ""

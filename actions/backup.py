@@ -42,11 +42,13 @@ class NodeSpec:
     target: SshTarget
     minio_dir: str
     backup_dir: str
+    archive_name: str | None = None
+    """The archive's file name when not the runbook's (the runbook's is named in an approval)."""
 
     @property
     def archive(self) -> str:
-        """`<backup_dir>/<ip>-minio.tar`, as the runbook names it."""
-        return str(PurePosixPath(self.backup_dir) / f"{self.target.address}-minio.tar")
+        """`<backup_dir>/<ip>-minio.tar`, as the runbook names it, or `<backup_dir>/<archive_name>`."""
+        return str(PurePosixPath(self.backup_dir) / (self.archive_name or f"{self.target.address}-minio.tar"))
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pytest
 
 from sandbox.nodes import gate_missing
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import BOTH_MODES, root, text_of
+from tests.scenarios.flow import ready_for_purge
 
 
 def backup_message(ws: SlackWorkspace) -> Message | None:
@@ -112,3 +116,31 @@ async def test_a_backup_of_a_live_minio_lists_what_minio_changed_and_a_second_ru
     assert stored["127.0.0.12"].attempts == 2 and changed in stored["127.0.0.12"].first_attempt[0]
     assert [stored[a].attempts for a in ("127.0.0.11", "127.0.0.13")] == [1, 1]
     assert all(b.tolerated and b.excluded and b.verified for b in stored.values())
+
+
+async def test_a_backup_after_a_purge_request_keeps_the_archives_the_request_names(
+    http_bot: RunningBot, sandbox: Sandbox
+) -> None:
+    ws = sandbox.slack
+    await ready_for_purge(http_bot, sandbox)
+    named = {
+        a: sandbox.nodes.nodes[a].backup_dir / f"{a}-minio.tar"
+        for a in ("127.0.0.11", "127.0.0.12", "127.0.0.13")
+    }
+    before = {a: hashlib.sha256(p.read_bytes()).hexdigest() for a, p in named.items()}
+    sandbox.nodes.nodes["127.0.0.11"].minio_dir.joinpath("registry", "later-object").write_bytes(b"x" * 4096)
+
+    await http_bot.driver.slash("UALICE", "backup")
+    # the new table names the new archives (each node's archive is named in the request)
+    table = await ws.wait_for(
+        lambda w: next((m for m in w.messages if text_of(m).count("-minio.run") == 3), None), timeout=60
+    )
+    assert "*3 of 3* nodes have a verified backup" in text_of(table)
+    assert {a: hashlib.sha256(p.read_bytes()).hexdigest() for a, p in named.items()} == before
+    run = await http_bot.bot.runbook.status()
+    assert run is not None
+    backup_steps = [s for s in run.steps if s.name == "backup"]
+    new = {b.address: b.archive for b in http_bot.bot.store.latest_backups(run.id)}
+    step_id = backup_steps[-1].id
+    assert new == {a: str(p.with_name(f"{a}-minio.run{run.id}.step{step_id}.tar")) for a, p in named.items()}
+    assert all(Path(path).exists() for path in new.values())

@@ -6,6 +6,7 @@ from actions.backup import BackupResult, NodeProgress, back_up
 from actions.errors import ActionError
 from bot.core.model import RunView, StepName, StepState, StepView
 from bot.core.notifier import Requester
+from bot.steps.backup.kept import KeptArchives, keep_apart
 from bot.steps.backup.plan import BackupPlanner
 from bot.steps.context import StepContext
 
@@ -16,6 +17,7 @@ class BackupStep:
     def __init__(self, ctx: StepContext, planner: BackupPlanner | None) -> None:
         self._ctx = ctx
         self._planner = planner
+        self._kept = KeptArchives(ctx.db)
 
     def start(self, requester: Requester) -> None:
         """Back up every control-plane node in the background; a refusal goes to the requester."""
@@ -39,7 +41,8 @@ class BackupStep:
         async def work() -> BackupResult:
             if self._planner is None:
                 raise ActionError("This regclean was built without a backup plan.")
-            return await back_up(await self._planner(), progress)
+            named = await engine.db(self._kept.named)
+            return await back_up(keep_apart(await self._planner(), named, run.id, step.id), progress)
 
         result = await engine.guarded(run, step, requester, work)
         if result is None:

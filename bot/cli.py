@@ -219,6 +219,7 @@ def _run(
 
 def _rollback(settings: Settings, args: argparse.Namespace) -> int:
     from bot.rollback import rollback_plan
+    from bot.steps.backup.kept import KeptArchives
     from bot.steps.close.records import CloseRecords
     from bot.store.migrate import open_database
     from bot.store.runs import Store
@@ -231,7 +232,9 @@ def _rollback(settings: Settings, args: argparse.Namespace) -> int:
             run_id = active.id if active else closed[0] if closed else None
         if run_id is None or store.run(run_id) is None:
             raise RunbookError(f"There is no run #{run_id}." if run_id else "There is no run yet.")
-        plan = rollback_plan(settings, run_id, store.latest_backups(run_id))
+        purged = KeptArchives(store.db).purged_step(run_id)  # after a purge: what it was approved with
+        backups = store.step_backups(purged) if purged is not None else store.latest_backups(run_id)
+        plan = rollback_plan(settings, run_id, backups)
     finally:
         store.close()
     if args.format == "json":

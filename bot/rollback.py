@@ -110,7 +110,8 @@ class RollbackPlan:
 
 
 def rollback_plan(settings: Settings, run_id: int, backups: list[NodeBackup]) -> RollbackPlan:
-    """The plan from the run's newest backup; refuses when a node has no verified archive."""
+    """The plan from `backups` (the archives the run's purge was approved with, else its newest
+    backup); refuses when a node has no verified archive."""
     if not backups:
         raise RunbookError(f"Run #{run_id} has no backup, so there is nothing to roll back to.")
     unverified = [b.address for b in backups if not b.verified or not b.sha256]

@@ -222,6 +222,11 @@ class Store:
             step_id = s.scalars(
                 select(BackupRow.step_id).where(BackupRow.run_id == run_id).order_by(BackupRow.step_id.desc())
             ).first()
+        return self.step_backups(step_id)
+
+    def step_backups(self, step_id: int | None) -> list[NodeBackup]:
+        """The nodes' archives from one backup step (empty for None or a step without any)."""
+        with self._session() as s:
             rows = s.scalars(select(BackupRow).where(BackupRow.step_id == step_id).order_by(BackupRow.id))
             return [
                 NodeBackup(

@@ -45,6 +45,11 @@ async def test_following_the_rollback_plan_after_a_purge_brings_every_object_bac
         await sandbox.slack.wait_for(lambda w: step_line(w, "✅", "Purge"))
         request = next(m for m in sandbox.slack.messages if "Purge request #" in text_of(m))
         assert "regclean rollback --plan" in text_of(request), "the approvers see how it would be undone"
+        # A backup after the purge gets names of its own; the rollback still goes to the approved archives.
+        await bot.driver.slash("UALICE", "backup")
+        await sandbox.slack.wait_for(
+            lambda w: any(text_of(m).count("-minio.run") == 3 for m in w.messages), timeout=60
+        )
     held = {node.address: objects(node.minio_dir) for node in nodes}
     assert all(len(files) > 100 for files in held.values())
     for node in nodes:  # what the purge did to MinIO's disks
@@ -59,6 +64,7 @@ async def test_following_the_rollback_plan_after_a_purge_brings_every_object_bac
     assert main(["rollback", "--plan", "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert [n["address"] for n in plan["nodes"]] == sorted(held)
+    assert [Path(n["archive"]).name for n in plan["nodes"]] == [f"{a}-minio.tar" for a in sorted(held)]
     assert main(["rollback", "--plan"]) == 0
     text = capsys.readouterr().out
     assert text.index("Stop MinIO") < text.index(plan["nodes"][0]["archive"]) < text.index("Start MinIO")

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from actions.backup import BackupRequest
 from bot.store.database import Database
-from bot.store.schema import ApprovalRequestRow
+from bot.store.schema import ApprovalRequestRow, BackupRow, PurgeRow
 
 
 class KeptArchives:
@@ -33,6 +33,29 @@ class KeptArchives:
             for b in (plan.get("backups") or [] if isinstance(plan, dict) else [])
             if isinstance(b, dict)
         )
+
+    def purged_step(self, run_id: int) -> int | None:
+        """The backup step whose archives the run's newest purge was approved with (the state before
+        the purge, which a rollback goes back to), or None when the run has no purge."""
+        with self._db.session() as session:
+            plan = session.scalars(
+                select(ApprovalRequestRow.plan)
+                .join(PurgeRow, PurgeRow.request_id == ApprovalRequestRow.id)
+                .where(PurgeRow.run_id == run_id)
+                .order_by(PurgeRow.id.desc())
+            ).first()
+            backups = plan.get("backups") if isinstance(plan, dict) else None
+            if not backups or not isinstance(backups[0], dict):
+                return None
+            first = backups[0]
+            return session.scalars(
+                select(BackupRow.step_id)
+                .where(BackupRow.run_id == run_id)
+                .where(BackupRow.address == str(first.get("address")))
+                .where(BackupRow.archive == str(first.get("archive")))
+                .where(BackupRow.sha256 == first.get("sha256"))
+                .order_by(BackupRow.step_id.desc())
+            ).first()
 
 
 def keep_apart(

@@ -24,6 +24,8 @@ from actions.errors import RegistryAuthFailed, RegistryError, RegistryUnreachabl
 from actions.registry_http import Body, RetryPolicy, Transport, open_session
 
 PAGE = 1000
+MAX_PAGES = 10_000
+"""Pages of a catalog or tag list followed at most (ten million entries at the default page size)."""
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -160,7 +162,14 @@ class RegistryAuth:
             raise RegistryAuthFailed(
                 f"The registry {self.target.address} sent a bearer challenge without a realm."
             )
-        url = str(URL(realm).update_query(params))
+        where = URL(realm)
+        if not trusted_realm(where, URL(self.target.base)):
+            raise RegistryAuthFailed(
+                f"The registry {self.target.address} sends clients to the token service {where.origin()}, "
+                "over plain HTTP on another host: regclean sends the registry's credentials only over "
+                "HTTPS, or to the registry's own host."
+            )
+        url = str(where.update_query(params))
         try:
             async with self._http.get(url, {"Authorization": basic}) as response:
                 if response.status in (401, 403):
@@ -234,13 +243,32 @@ class RegistryClient:
         return tuple(str(r) for r in body.get("repositories") or [])
 
     async def _paged(self, path: str, key: str, scope: str) -> AsyncIterator[str]:
+        """Follow `Link: rel=next` on the registry's own origin only (it would carry the credentials),
+        at most `MAX_PAGES` pages, and never to a page already read (a loop)."""
         url: str | None = f"{self.target.base}{path}?{urlencode({'n': self._page_size})}"
+        seen: set[str] = set()
         while url is not None:
+            if url in seen:
+                raise RegistryError(
+                    f"The registry {self.target.address} pages {path} in a loop: its Link header "
+                    "points back to a page already read."
+                )
+            if len(seen) >= MAX_PAGES:
+                raise RegistryError(
+                    f"The registry {self.target.address} kept paging {path} past {MAX_PAGES} pages of "
+                    f"{self._page_size}; regclean stopped there."
+                )
+            seen.add(url)
             body, link = await self._get_json(url, scope)
             for item in body.get(key) or []:
                 yield str(item)
             match = _LINK.search(link or "")
             url = urljoin(self.target.base, match.group(1)) if match else None
+            if url is not None and URL(url).origin() != URL(self.target.base).origin():
+                raise RegistryError(
+                    f"The registry {self.target.address} pages {path} to another origin "
+                    f"({URL(url).origin()}); regclean does not send the registry's credentials there."
+                )
 
     async def _get_json(self, url: str, scope: str) -> tuple[dict[str, Any], str | None]:
         assert self._auth is not None, "use RegistryClient as an async context manager"
@@ -263,6 +291,17 @@ class RegistryClient:
 
 class _NotFound(Exception):
     """A repository's tag list answered 404."""
+
+
+def trusted_realm(realm: URL, registry: URL) -> bool:
+    """Whether the registry's credentials may go to this token realm: over HTTPS, or to the registry's
+    own host with its scheme (a plain-HTTP registry, chosen with REGCLEAN_REGISTRY_PLAIN_HTTP, may
+    serve its tokens on another port of that host)."""
+    if not realm.is_absolute():
+        return False
+    if realm.scheme == "https":
+        return True
+    return realm.scheme == registry.scheme and realm.host == registry.host
 
 
 def pull_scope(repository: str) -> str:

@@ -153,12 +153,12 @@ def test_the_purge_command_is_the_runbooks_with_configured_inputs_quoted() -> No
     odd = Settings.load(
         {
             "REGCLEAN_MINIO_ENV_FILE": "/etc/my config/minio.env",
-            "REGCLEAN_MINIO_BUCKET": "reg;rm",
+            "REGCLEAN_MINIO_BUCKET": "reg.images-1",  # a bucket name cannot carry shell syntax
             "REGCLEAN_MINIO_SELECTOR": "app=minio",
         }
     )
     words = shlex.split(purge_command(minio_target(odd), versioned=True))
-    assert words[1] == "/etc/my config/minio.env" and words[-2:] == ["--versions", "minio/reg;rm/"]
+    assert words[1] == "/etc/my config/minio.env" and words[-2:] == ["--versions", "minio/reg.images-1/"]
     assert plugin_dir(SETTINGS) == "/cpaas/installer/plugins"
 
 

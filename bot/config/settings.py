@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     """How long an approval request stays open (`30m`, `2h`)."""
     allow_self_approval: bool = False
     """May the person who asked for the purge approve it."""
+    single_approver_accepted: bool = False
+    """Must be `true` for REGCLEAN_APPROVALS_REQUIRED=1 to start: one approval then purges (with REGCLEAN_ALLOW_SELF_APPROVAL, the requester's own), so the two-person rule no longer holds. The approval request says which rule is in force."""
     windows: tuple[str, ...] = ()
     """Recurring maintenance windows, `;`-separated, each `MINUTE HOUR DAY MONTH WEEKDAY DURATION` (weekdays by name, at most 24h), e.g. `0 2 * * SAT 4h; 0 22 * * WED 2h`. When windows are set or declared, the purge runs only inside one."""
     windows_timezone: str = "UTC"
@@ -309,6 +311,22 @@ class Settings(BaseSettings):
             "to the registry). For an HTTPS registry with the platform's CA, set REGCLEAN_REGISTRY_CA_FILE."
         ]
 
+    @model_validator(mode="after")
+    def _two_person_rule(self) -> Settings:
+        """Fewer than two approvals is a choice to make in so many words, never a silent default."""
+        if self.approvals_required < 2 and not self.single_approver_accepted:
+            alone = (
+                " (and REGCLEAN_ALLOW_SELF_APPROVAL lets the requester be that approver)"
+                if self.allow_self_approval
+                else ""
+            )
+            raise ValueError(
+                f"REGCLEAN_APPROVALS_REQUIRED={self.approvals_required} lets a single approval start the purge{alone}: "
+                "the two-person rule no longer holds. Set REGCLEAN_APPROVALS_REQUIRED=2, or "
+                "REGCLEAN_SINGLE_APPROVER_ACCEPTED=true to run this way on purpose."
+            )
+        return self
+
     @field_validator("minio_bucket")
     @classmethod
     def _bucket(cls, value: str) -> str:
@@ -366,7 +384,8 @@ class Settings(BaseSettings):
             return cls(**data)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{env_name(str(err['loc'][0])) if err['loc'] else '?'}: {err['msg']}"
+                (f"{env_name(str(err['loc'][0]))}: " if err["loc"] else "")
+                + str(err["msg"]).removeprefix("Value error, ").rstrip(".")
                 for err in exc.errors(include_input=False, include_url=False)
             )
             raise ConfigError(f"Invalid configuration: {problems}.") from None

@@ -137,3 +137,18 @@ def test_an_empty_bucket_name_from_the_yaml_file_is_refused(tmp_path: Path) -> N
 @pytest.mark.parametrize("name", ["registry", "reg-1.images", "a" * 63, "123"])
 def test_a_valid_bucket_name_is_kept(name: str) -> None:
     assert Settings.load({"REGCLEAN_MINIO_BUCKET": name}).minio_bucket == name
+
+
+@pytest.mark.parametrize("self_approval", ["false", "true"])
+def test_one_approval_is_refused_unless_accepted_in_so_many_words(self_approval: str) -> None:
+    env = {"REGCLEAN_APPROVALS_REQUIRED": "1", "REGCLEAN_ALLOW_SELF_APPROVAL": self_approval}
+    with pytest.raises(ConfigError, match="two-person rule no longer holds") as err:
+        Settings.load(env)
+    assert "REGCLEAN_SINGLE_APPROVER_ACCEPTED=true" in str(err.value)
+    assert ("lets the requester be that approver" in str(err.value)) is (self_approval == "true")
+    accepted = Settings.load({**env, "REGCLEAN_SINGLE_APPROVER_ACCEPTED": "true"})
+    assert accepted.approvals_required == 1
+
+
+def test_two_approvals_need_no_acceptance() -> None:
+    assert Settings.load({"REGCLEAN_APPROVALS_REQUIRED": "2"}).approvals_required == 2

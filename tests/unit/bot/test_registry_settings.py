@@ -48,7 +48,7 @@ def test_a_ca_file_that_is_missing_or_no_certificate_is_refused_by_name(
         path.write_text(content)
     with pytest.raises(ConfigError) as refused:
         load(REGCLEAN_REGISTRY_CA_FILE=str(path))
-    assert f"REGCLEAN_REGISTRY_CA_FILE: Value error, {problem.format(path=path)}" in str(refused.value)
+    assert f"REGCLEAN_REGISTRY_CA_FILE: {problem.format(path=path)}" in str(refused.value)
 
 
 def test_plain_http_is_the_new_name() -> None:

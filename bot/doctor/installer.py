@@ -16,7 +16,7 @@ from actions.platform_probe import probe_platform
 from actions.plugin_dir import read_plugin_dir
 from bot.config.settings import Settings
 from bot.config.targets import plugin_dir
-from bot.doctor.model import Check, fail, ok
+from bot.doctor.model import Check, fail, ok, warn
 from bot.steps.backup.plan import installer_target
 
 AREA, PLATFORM = "installer", "platform"
@@ -57,6 +57,7 @@ async def installer_checks(settings: Settings, kube: Callable[[], KubeReader]) -
             "Set REGCLEAN_PLUGIN_DIR (or REGCLEAN_INSTALLER_DIR).",
         ),
     ]
+    checks.extend(command_line_secrets(settings, target.address))
     if probe.violet is None or probe.packages is None:
         return checks
     try:
@@ -131,6 +132,35 @@ async def platform_checks(settings: Settings) -> list[Check]:
                 "credentials",
                 "neither REGCLEAN_PLATFORM_TOKEN nor a username and password is set",
                 "Set REGCLEAN_PLATFORM_TOKEN, or REGCLEAN_PLATFORM_USERNAME and _PASSWORD.",
+            )
+        )
+    return checks
+
+
+def command_line_secrets(settings: Settings, node: str) -> list[Check]:
+    """The vendor's tools take their secret as an argument, so while they run, `ps` on the
+    installer node shows it to anyone with a shell there (regclean keeps it off its own command
+    line and the SSH exec request: a wrapper reads it from stdin). upload.sh has no other way; violet
+    can take an API token instead of the password, which can be scoped and revoked."""
+    checks = [
+        warn(
+            AREA,
+            "upload.sh password",
+            f"upload.sh takes the registry password as an argument: while the core images are pushed, "
+            f"`ps` on {node} shows it",
+            "Keep other users off the installer node during the night, and change the registry password "
+            "afterwards if they were not.",
+        )
+    ]
+    if settings.platform_token is None:
+        checks.append(
+            warn(
+                AREA,
+                "violet password",
+                f"violet push will take the platform password as an argument (`ps` on {node} shows it "
+                "while the plugins are pushed)",
+                "Set REGCLEAN_PLATFORM_TOKEN to an API token of the platform user: violet then takes the "
+                "token (--platform-token), which can be revoked after the night.",
             )
         )
     return checks

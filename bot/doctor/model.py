@@ -20,14 +20,21 @@ class Check:
     detail: str
     """What was seen; never a secret."""
     remedy: str = ""
-    """What to do when it failed (empty when it passed)."""
+    """What to do when it failed or warns (empty when it passed)."""
+    warning: bool = False
+    """It passed, but something is worth knowing and may be changed (`warn` in the report)."""
+
+    @property
+    def status(self) -> str:
+        """`pass`, `warn` or `fail`."""
+        return "fail" if not self.ok else "warn" if self.warning else "pass"
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (`regclean doctor --format json`)."""
         return {
             "area": self.area,
             "name": self.name,
-            "status": "pass" if self.ok else "fail",
+            "status": self.status,
             "detail": self.detail,
             "remedy": self.remedy,
         }
@@ -57,6 +64,11 @@ class DoctorReport:
 def ok(area: str, name: str, detail: str) -> Check:
     """A passed check."""
     return Check(area, name, True, detail)
+
+
+def warn(area: str, name: str, detail: str, remedy: str) -> Check:
+    """A passed check with something worth knowing (it does not fail the doctor)."""
+    return Check(area, name, True, detail, remedy, warning=True)
 
 
 def fail(area: str, name: str, detail: str, remedy: str) -> Check:

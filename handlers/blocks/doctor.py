@@ -35,6 +35,8 @@ def _summary(report: DoctorReport) -> str:
 
 
 def _line(check: Check) -> str:
+    if check.warning:
+        return f":warning: {escape(check.name)}: {escape(check.detail)}\n    → {escape(check.remedy)}"
     if check.ok:
         return f":white_check_mark: {escape(check.name)}: {escape(check.detail)}"
     return f":x: *{escape(check.name)}*: {escape(check.detail)}\n    → {escape(check.remedy)}"

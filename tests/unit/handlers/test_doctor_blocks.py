@@ -7,8 +7,11 @@ from pathlib import Path
 import yaml
 from slack_sdk.models.blocks import Block as SdkBlock
 
+from bot.config.settings import Settings
 from bot.core.authz import COMMAND_ROLES, Role
+from bot.doctor.installer import command_line_secrets
 from bot.doctor.model import Check, DoctorReport
+from bot.doctor.render import doctor_lines
 from bot.doctor.slack import BOT_SCOPES
 from handlers.blocks.doctor import doctor_blocks, doctor_text
 
@@ -52,3 +55,20 @@ def test_operators_and_approvers_may_run_the_doctor() -> None:
 def test_the_scopes_the_doctor_expects_are_the_manifests() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES
+
+
+def test_a_warning_passes_but_shows_what_to_change() -> None:
+
+    checks = command_line_secrets(Settings.load({}), "10.0.0.9")
+    assert [(c.name, c.status) for c in checks] == [
+        ("upload.sh password", "warn"),
+        ("violet password", "warn"),
+    ]
+    assert "REGCLEAN_PLATFORM_TOKEN" in checks[1].remedy and "10.0.0.9" in checks[1].detail
+    with_token = command_line_secrets(Settings.load({"REGCLEAN_PLATFORM_TOKEN": "t0ken"}), "10.0.0.9")
+    assert [c.name for c in with_token] == ["upload.sh password"]
+    warned = DoctorReport((*report().checks, *checks))
+    assert warned.passed and warned.as_dict()["checks"][-1]["status"] == "warn"
+    assert doctor_lines(warned)[-1] == "every check passed (2 with a warning)"
+    text = "\n".join(b["text"]["text"] for b in doctor_blocks(warned))
+    assert ":warning: violet password: violet push will take the platform password" in text

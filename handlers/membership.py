@@ -1,4 +1,5 @@
-"""User group membership from Slack, cached so that authorizing a command costs no round trip."""
+"""User group membership from Slack, cached for a minute so that authorizing a command seldom costs
+a round trip, and failing closed: when Slack cannot say who is in a group, nobody is."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import logging
 import time
 from collections.abc import Callable
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
+
+TTL = 60.0
+"""Seconds a group's members are trusted: someone removed from a group loses its role within this."""
 
 
 class SlackMembership:
@@ -17,7 +22,7 @@ class SlackMembership:
     members (authorization) or their ID (a mention)."""
 
     def __init__(
-        self, client: AsyncWebClient, *, ttl: float = 300.0, clock: Callable[[], float] = time.monotonic
+        self, client: AsyncWebClient, *, ttl: float = TTL, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._client = client
         self._ttl = ttl
@@ -31,11 +36,20 @@ class SlackMembership:
             return cached[1]
         try:
             members = await self._fetch(handle)
-        except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else "unknown"
-            log.warning("cannot resolve user group @%s: %s", handle, error)
-            # A stale answer is better than locking everyone out while Slack hiccups.
-            return cached[1] if cached else frozenset()
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            error = (
+                exc.response.get("error")
+                if isinstance(exc, SlackApiError) and exc.response is not None
+                else type(exc).__name__
+            )
+            log.warning(
+                "cannot resolve user group @%s (%s): its role goes to nobody until Slack answers",
+                handle,
+                error,
+            )
+            # Fail closed: a stale answer would keep the role of someone removed from the group.
+            self._cache.pop(handle, None)
+            return frozenset()
         self._cache[handle] = (self._clock() + self._ttl, members)
         return members
 

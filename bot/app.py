@@ -34,6 +34,7 @@ from bot.runbook import KubeFactory, Runbook
 from bot.runner import LeaseHeld, Runner
 from bot.scheduler import Jobs, bind, make_scheduler
 from bot.store.database import Database
+from bot.store.jobs import JobTable
 from bot.store.lease import Holder, RunnerLease
 from bot.store.migrate import upgrade
 from bot.store.runs import Store
@@ -84,10 +85,13 @@ class Bot:
             raise LeaseHeld(self.runner.refusal())
         bind(self.runbook)
         self._bound = True
-        self.runbook.use_jobs(Jobs(self.scheduler))
+        jobs = Jobs(self.scheduler, JobTable(self.store.db))
+        self.runbook.use_jobs(jobs)
         # Settle what the previous process left running before any job can start a step: a job
         # that fell due meanwhile must not start a step that recovery then marks interrupted.
         await self.runbook.recover()
+        # The stored definitions, checked, back into the scheduler's memory (bot/scheduler.py).
+        await asyncio.to_thread(jobs.restore)
         self.scheduler.start()
         await self.runbook.reschedule_expiries()
         self.runner.keep_renewing(self.halt)
@@ -158,7 +162,7 @@ def build(
     interactions.register(bolt, runbook, policy)
     ttl = timedelta(seconds=settings.runner_lease_seconds)
     runner = Runner(RunnerLease(store.db, holder or Holder.this_process(), ttl), ttl.total_seconds() / 3)
-    return Bot(settings, store, make_scheduler(store.db.engine), runbook, notifier, client, bolt, runner)
+    return Bot(settings, store, make_scheduler(), runbook, notifier, client, bolt, runner)
 
 
 def web_app(bot: Bot) -> web.Application:

@@ -25,7 +25,7 @@ from bot.store.database import Database
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-#: tables in our database that other code owns: APScheduler creates and migrates `apscheduler_jobs`
+#: tables in our database that other code owned: APScheduler's job store, until revision 0008 dropped it
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 #: the PostgreSQL advisory lock key that one migration at a time holds (any constant of our own)
 MIGRATION_LOCK = 0x7265_6763_6C65_616E  # "regclean"

@@ -258,6 +258,17 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ScheduledJobRow(Base):
+    """A scheduled job as data (`bot/store/jobs.py`): read as text and checked before anything runs."""
+
+    __tablename__ = "scheduled_jobs"
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    args: Mapped[str] = mapped_column(Text)
+    run_at: Mapped[str] = mapped_column(String(40))
+    misfire_grace: Mapped[int | None] = mapped_column(Integer)
+
+
 def aware(value: datetime) -> datetime:
     """SQLite forgets time zones: give a stored UTC time back as aware."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value

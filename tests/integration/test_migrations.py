@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, event
 
 from bot.core.model import RunState, StepState
-from bot.scheduler import expire_request, make_scheduler, purge_at_window, remind_expiry, remind_window
+from bot.scheduler import Jobs, job_def, make_scheduler
 from bot.steps.approval.model import Outcome, RequestState
 from bot.steps.approval.records import Approvals
 from bot.steps.close.records import CloseRecords
@@ -29,6 +29,7 @@ from bot.steps.purge.records import PurgeRecords
 from bot.steps.restore.records import RestoreRecords
 from bot.steps.schedule.records import WindowRecords
 from bot.store.database import Database
+from bot.store.jobs import JobTable
 from bot.store.migrate import current_revision, head_revision, include_object, upgrade
 from bot.store.runs import Store
 from bot.store.schema import Base
@@ -217,23 +218,35 @@ def test_a_release_database_without_the_partial_indexes_gets_them(release_db: Pa
 
 
 async def test_the_release_scheduled_jobs_load_in_todays_scheduler(release_db: Path) -> None:
+    # The release's jobs were pickles in apscheduler_jobs; they come back as data, read from their
+    # ids and run times only, and the pickles' table is gone.
     db = Database.from_url(f"sqlite:///{release_db}")
     upgrade(db)
-    scheduler = make_scheduler(db.engine)
+    with sqlite3.connect(release_db) as connection:
+        tables = {
+            name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+    assert "apscheduler_jobs" not in tables and "scheduled_jobs" in tables
+    defs = {job.id: job for job in map(job_def, JobTable(db).rows())}
+    assert {job_id: (job.name, job.misfire_grace) for job_id, job in defs.items()} == {
+        "expire-request-2": ("expire_request", None),
+        "remind-expiry-2": ("remind_expiry", 60),
+        "purge-at-window-2": ("purge_at_window", None),
+        "remind-window-2": ("remind_window", 60),
+    }
+    scheduler = make_scheduler()
+    assert Jobs(scheduler, JobTable(db)).restore() == 4
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert {job_id: job.func for job_id, job in jobs.items()} == {
-            "expire-request-2": expire_request,
-            "remind-expiry-2": remind_expiry,
-            "purge-at-window-2": purge_at_window,
-            "remind-window-2": remind_window,
-        }
+        assert jobs.keys() == defs.keys()
         waiting = Approvals(db).get(2)
-        assert jobs["expire-request-2"].args == (2,) and jobs["expire-request-2"].misfire_grace_time is None
+        assert defs["expire-request-2"].args == (2,)
         assert abs((jobs["expire-request-2"].next_run_time - waiting.expires_at).total_seconds()) < 1
         window = WindowRecords(db).current()
-        assert window is not None and jobs["purge-at-window-2"].args == (2, window.start.isoformat())
+        assert window is not None and defs["purge-at-window-2"].args == (2, window.start.isoformat())
+        assert jobs["purge-at-window-2"].next_run_time == window.start
+        assert jobs["remind-window-2"].next_run_time == window.start - timedelta(minutes=15)
     finally:
         scheduler.shutdown(wait=False)
         db.close()

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 
-from bot.scheduler import Jobs, make_scheduler
+from bot.scheduler import JobDef, Jobs, job_def, make_scheduler
 from bot.store.database import Database
+from bot.store.jobs import JobTable
 from bot.store.migrate import current_revision, head_revision, include_object, upgrade
 from bot.store.schema import Base
+from tests.integration.test_crafted_jobs import payload
 from tests.postgres import PostgresServer
 
 
@@ -84,15 +87,50 @@ async def test_the_scheduler_keeps_its_jobs_in_postgresql_across_a_restart(postg
     db = Database.from_url(postgres.create_database())
     try:
         upgrade(db)
-        first = make_scheduler(db.engine)
+        first = make_scheduler()
         first.start(paused=True)
-        Jobs(first).expire(7, datetime(2030, 1, 1, tzinfo=UTC))
+        Jobs(first, JobTable(db)).expire(7, datetime(2030, 1, 1, tzinfo=UTC))
         first.shutdown(wait=False)
-        again = make_scheduler(db.engine)
+        again = make_scheduler()
+        assert Jobs(again, JobTable(db)).restore() == 1
         again.start(paused=True)
         assert [(j.id, j.next_run_time) for j in again.get_jobs()] == [
             ("expire-request-7", datetime(2030, 1, 1, tzinfo=UTC))
         ]
         again.shutdown(wait=False)
+    finally:
+        db.close()
+
+
+def test_postgresql_apscheduler_rows_become_definitions_without_loading_a_pickle(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    db = Database.from_url(postgres.create_database())
+    try:
+        upgrade(db, revision="0007")
+        with db.engine.begin() as connection:  # as APScheduler's SQLAlchemyJobStore made it
+            connection.exec_driver_sql(
+                "CREATE TABLE apscheduler_jobs (id VARCHAR(191) PRIMARY KEY, "
+                "next_run_time DOUBLE PRECISION, job_state BYTEA NOT NULL)"
+            )
+            connection.execute(
+                text("INSERT INTO apscheduler_jobs VALUES (:id, :at, :state)"),
+                [
+                    {"id": "purge-at-window-4", "at": 1893531600.0, "state": payload(marker)},
+                    {"id": "pwned", "at": 1893531600.0, "state": payload(marker)},
+                ],
+            )
+        upgrade(db)
+        [job] = map(job_def, JobTable(db).rows())
+        assert job == JobDef(
+            "purge-at-window-4",
+            "purge_at_window",
+            (4, "2030-01-01T21:00:00+00:00"),
+            datetime(2030, 1, 1, 21, tzinfo=UTC),
+            None,
+        )
+        assert not inspect(db.engine).has_table("apscheduler_jobs")
+        assert not marker.exists()
     finally:
         db.close()

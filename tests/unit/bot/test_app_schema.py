@@ -28,6 +28,7 @@ async def test_building_the_bot_leaves_the_database_alone_and_starting_it_migrat
     await bot.start()
     try:
         assert current_revision(bot.store.db) == head_revision()
-        assert {"runs", "steps", "alembic_version", "apscheduler_jobs"} <= set(tables(path))
+        assert {"runs", "steps", "alembic_version", "scheduled_jobs"} <= set(tables(path))
+        assert "apscheduler_jobs" not in tables(path), "APScheduler keeps its jobs in memory"
     finally:
         await bot.stop()

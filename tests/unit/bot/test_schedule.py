@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apscheduler.events import EVENT_JOB_MISSED, JobEvent
+from apscheduler.events import EVENT_JOB_EXECUTED, JobEvent
 
 from bot.config.settings import Settings
 from bot.core.engine import Engine
@@ -24,6 +24,7 @@ from bot.steps.preflight.step import PreflightStep
 from bot.steps.schedule.calendar import Calendar
 from bot.steps.schedule.step import ScheduleStep
 from bot.steps.schedule.windows import Window
+from bot.store.jobs import JobTable
 from sandbox.clock import FakeClock
 from tests.databases import open_store
 from tests.unit.bot.recorder import RecordingNotifier
@@ -54,9 +55,9 @@ class Harness:
             self.started.append(request_id)
 
         self.schedule = ScheduleStep(ctx, self.calendar, self.approval, start_purge)
-        self.scheduler = make_scheduler(self.store.db.engine)
+        self.scheduler = make_scheduler()
         self.scheduler.start(paused=True)  # jobs are stored and listed, never run by time
-        self.jobs = Jobs(self.scheduler)
+        self.jobs = Jobs(self.scheduler, JobTable(self.store.db))
         self.engine.jobs = self.jobs
 
     @staticmethod
@@ -242,14 +243,14 @@ async def test_the_purge_gate_follows_the_windows_on_the_engine_clock(tmp_path: 
 
 async def test_after_a_restart_a_missed_expiry_runs_and_a_missed_reminder_is_dropped(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'regclean.db'}")
-    first = make_scheduler(store.db.engine)
+    first = make_scheduler()
     first.start(paused=True)
     past = datetime.now(UTC) - timedelta(minutes=10)  # both fell due while the bot was down
-    Jobs(first).expire(7, past)
-    Jobs(first).remind_expiry(7, past)
+    Jobs(first, JobTable(store.db)).expire(7, past)
+    Jobs(first, JobTable(store.db)).remind_expiry(7, past)
     first.shutdown(wait=False)
 
-    expired, missed = asyncio.Event(), asyncio.Event()
+    expired, dropped = asyncio.Event(), asyncio.Event()
     reminded: list[int] = []
 
     class Target:
@@ -260,17 +261,19 @@ async def test_after_a_restart_a_missed_expiry_runs_and_a_missed_reminder_is_dro
         async def remind_expiry(self, request_id: int) -> None:
             reminded.append(request_id)
 
-    def on_missed(event: JobEvent) -> None:
+    def on_done(event: JobEvent) -> None:
         if event.job_id == "remind-expiry-7":
-            missed.set()
+            dropped.set()
 
     bind(Target())  # type: ignore[arg-type]
-    again = make_scheduler(store.db.engine)
-    again.add_listener(on_missed, EVENT_JOB_MISSED)
+    again = make_scheduler()
+    again.add_listener(on_done, EVENT_JOB_EXECUTED)
+    assert Jobs(again, JobTable(store.db)).restore() == 2
     again.start()
     try:
-        await asyncio.wait_for(asyncio.gather(expired.wait(), missed.wait()), 10)
+        await asyncio.wait_for(asyncio.gather(expired.wait(), dropped.wait()), 10)
         assert reminded == [] and again.get_job("remind-expiry-7") is None
+        assert JobTable(store.db).rows() == [], "both are done with: neither comes back after another restart"
     finally:
         again.shutdown(wait=False)
         bind(None)

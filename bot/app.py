@@ -22,7 +22,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.settings import ConfigError, Settings
@@ -138,7 +142,13 @@ def build(
     client = AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
+        # slack_sdk's default is the connection-error handler alone; a list given replaces it, so
+        # all three go together: dropped connections, Slack's 500/503, and 429 with its Retry-After.
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=3),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        ],
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt = AsyncApp(

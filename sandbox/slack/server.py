@@ -50,6 +50,19 @@ async def _api(request: web.Request) -> web.Response:
     token = _token(request, params)
     params.pop("token", None)
     workspace.record_call(method, params)
+    fault = workspace.faults.take(method)
+    if fault == "drop":
+        workspace.record(
+            Rejection(method, "connection dropped", "the sandbox closed the connection unanswered")
+        )
+        assert request.transport is not None
+        request.transport.abort()
+        return web.Response(status=500)  # never reaches the client: its connection is gone
+    if isinstance(fault, int):
+        workspace.record(Rejection(method, f"HTTP {fault}", "Slack's own failure, injected by the sandbox"))
+        return web.Response(
+            status=fault, text="<html><body>Slack is having trouble.</body></html>", content_type="text/html"
+        )
     if not workspace.rate_limiter.allow(method):
         workspace.record(Rejection(method, "ratelimited", "over the sandbox's rate limit for this method"))
         return web.json_response(

@@ -21,7 +21,7 @@ from sandbox.slack.models import (
     UserAction,
     Usergroup,
 )
-from sandbox.slack.ratelimit import RateLimiter
+from sandbox.slack.ratelimit import Fault, Faults, RateLimiter
 from sandbox.slack.response_url import ResponseUrls
 from sandbox.slack.socket_mode import SocketHub
 from sandbox.slack.webapi import manifest_scopes
@@ -79,6 +79,7 @@ class SlackWorkspace:
         self.timeline: list[TimelineEntry] = []
 
         self.rate_limiter = RateLimiter()
+        self.faults = Faults()
         self.file_store = FileStore()
         self.response_urls = ResponseUrls()
         self.socket = SocketHub(self)
@@ -105,6 +106,11 @@ class SlackWorkspace:
     def rate_limit(self, method: str, per_second: int) -> None:
         """Answer HTTP 429 (Retry-After: 1) to calls of method beyond per_second in any second."""
         self.rate_limiter.limit(method, per_second)
+
+    def fail_next(self, method: str, *faults: Fault) -> None:
+        """Answer the next calls of method with Slack's own failures: a 5xx status each, or `drop`
+        (the connection closed without an answer); nothing of such a call is done."""
+        self.faults.add(method, *faults)
 
     # -- lifetime ----------------------------------------------------------------------------
 

@@ -64,3 +64,20 @@ async def test_rate_limited_posts_are_retried_and_none_is_lost(tmp_path: Path, s
     assert {r.error for r in box.slack.rejections} == {"ratelimited"}
     tables = "\n".join(text_of(m) for m in box.slack.thread(root.ts))
     assert [name for name in installed_names(box) if name not in tables] == []
+
+
+async def test_slacks_own_failures_and_dropped_connections_are_retried_and_none_is_lost(
+    tmp_path: Path, s3: S3Server
+) -> None:
+    def flaky(box: Sandbox) -> None:
+        box.slack.fail_next("chat.postMessage", 503, "drop", 500)
+        box.slack.fail_next("chat.update", "drop", 503)
+        box.slack.fail_next("files.getUploadURLExternal", 500)
+
+    box, root = await record_large_inventory(
+        tmp_path / "box", generate_fixture(operators=60, clusters=3, plugins=10), s3, prepare=flaky
+    )
+    failures = sorted(r.error for r in box.slack.rejections)
+    assert failures == sorted(["HTTP 503", "connection dropped", "HTTP 500"] * 2), "every failure was met"
+    tables = "\n".join(text_of(m) for m in box.slack.thread(root.ts))
+    assert [name for name in installed_names(box) if name not in tables] == []

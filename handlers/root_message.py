@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -37,21 +38,26 @@ async def find_root(client: AsyncWebClient, channel: str, run: RunView) -> str |
         history = await client.conversations_history(
             channel=channel, limit=LOOK_BACK, include_all_metadata=True
         )
+        messages = history.get("messages") or []
+        found = [m for m in messages if isinstance(m, dict) and m.get("metadata") == root_metadata(run)]
     except SlackApiError as exc:
-        log.warning(
-            "cannot read the history of %s to find run #%d's message: %s",
-            channel,
-            run.id,
-            exc.response.get("error"),
-        )
-        return None
-    wanted = root_metadata(run)
-    for message in history.get("messages") or []:
-        if message.get("metadata") == wanted:
+        why = str(exc.response.get("error"))
+    except (aiohttp.ClientError, TimeoutError, ValueError, TypeError, AttributeError) as exc:
+        # A lost connection or an answer of another shape: the run still needs its message.
+        why = type(exc).__name__
+    else:
+        if found:
             log.info(
                 "run #%d: its root message %s was posted before a restart; updating it",
                 run.id,
-                message.get("ts"),
+                found[0].get("ts"),
             )
-            return str(message["ts"])
+            return str(found[0]["ts"])
+        return None
+    log.warning(
+        "cannot read the history of %s to find run #%d's message (%s): posting a new one",
+        channel,
+        run.id,
+        why,
+    )
     return None

@@ -96,7 +96,9 @@ async def test_doctor_passes_names_each_fault_and_changes_nothing(
     areas = {c["area"] for c in report["checks"]}
     assert areas == {"slack", "kubernetes", "minio", "registry", "nodes", "installer", "platform"}
     warned = {c["name"] for c in report["checks"] if c["status"] == "warn"}
-    assert warned == {"upload.sh password", "violet password"}, "the sandbox gives violet a password, no token"
+    assert warned == {"upload.sh password", "violet password"}, (
+        "the sandbox gives violet a password, no token"
+    )
 
     # an unknown host key: the node presents another one
     node = box.nodes.nodes["127.0.0.12"]

@@ -66,6 +66,8 @@ class Approvals:
         """Count one approval; the click that reaches the required number completes the request."""
         now = self._db.clock.now()
         with self._db.session() as s:
+            if s.get(ApprovalRequestRow, request_id) is None:
+                return _unknown(request_id)
             if _expire_if_due(s, now, request_id):  # a click after the deadline closes the request itself
                 _audit(s, now, "regclean", "purge.expired", s.get_one(ApprovalRequestRow, request_id), {})
             row = s.get_one(ApprovalRequestRow, request_id)
@@ -116,7 +118,9 @@ class Approvals:
         """One approver's Reject closes an open request."""
         now = self._db.clock.now()
         with self._db.session() as s:
-            row = s.get_one(ApprovalRequestRow, request_id)
+            row = s.get(ApprovalRequestRow, request_id)
+            if row is None:
+                return _unknown(request_id)
             if not may_approve:
                 reason = "Only approvers may reject a purge request."
                 _audit(s, now, user, "purge.reject.refused", row, {"reason": reason})
@@ -268,6 +272,11 @@ def _closed(row: ApprovalRequestRow) -> str:
         RequestState.EXPIRED: "This request has expired; ask for a new one.",
         RequestState.VOID: "The plan changed since this request was made, so it is void; ask for a new one.",
     }.get(RequestState(row.state), "This request is closed.")
+
+
+def _unknown(request_id: int) -> Click:
+    """A click naming a request that does not exist (a button Slack never showed)."""
+    return Click(Outcome.REFUSED, f"There is no purge request #{request_id}.", ())
 
 
 def _approvers(s: Session, request_id: int) -> tuple[str, ...]:

@@ -221,3 +221,13 @@ def test_every_click_is_audited_with_the_fingerprint(url: str) -> None:
         ("UMALLORY", "purge.reject.refused"),
     ]
     assert all(e.detail["fingerprint"] == PLAN.fingerprint for e in log)
+
+
+def test_a_click_on_a_request_that_does_not_exist_is_refused_with_a_sentence(sqlite_url: str) -> None:
+    approvals, request = opened(sqlite_url)
+    missing = request + 41
+    approved = approvals.approve(missing, "UBOB", may_approve=True, allow_self=False)
+    rejected = approvals.reject(missing, "UBOB", may_approve=True)
+    for click in (approved, rejected):
+        assert click.outcome is Outcome.REFUSED and click.reason == f"There is no purge request #{missing}."
+    assert approvals.get(request).state is RequestState.OPEN

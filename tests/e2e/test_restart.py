@@ -100,7 +100,7 @@ class Database:
         rows = self.query(
             "SELECT id, name, state, requested_by, finished_at IS NOT NULL, summary, error FROM steps ORDER BY id"
         )
-        jobs = frozenset(job for (job,) in self.query("SELECT id FROM apscheduler_jobs"))
+        jobs = frozenset(job for (job,) in self.query("SELECT id FROM scheduled_jobs"))
         return Snapshot(tuple(Step(*row) for row in rows), jobs)
 
     def audited(self, action: str) -> int:

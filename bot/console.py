@@ -11,6 +11,7 @@ from actions.minio import PurgeResult
 from bot.core.model import RunView, StepState, StepView
 from bot.core.notifier import InventoryReport, Notice, Requester
 from bot.steps.close.report import FinalReport
+from bot.steps.export.model import ImagesReport
 from bot.steps.preflight.model import PreflightReport
 from bot.steps.purge.model import ApprovalNotice, PurgeChoice
 from bot.steps.restore.model import PluginRestore, Verification
@@ -75,10 +76,16 @@ class ConsoleNotifier:
         held = f"{len(report.gates) - len(report.failed)} of {len(report.gates)} gates hold"
         self._say(f"run #{run.id} preflight: {held}" + (f"; failing: {failed}" if failed else ""))
 
-    async def custom_images_acknowledged(self, run: RunView, report: PreflightReport, user: str) -> None:
-        """Who acknowledged how many custom images."""
-        count = len(report.record.custom) if report.record is not None else 0
-        self._say(f"run #{run.id} preflight: {count} custom images acknowledged by {user}")
+    async def images_changed(self, run: RunView, step: StepView, report: ImagesReport) -> None:
+        """The newest image's line; the verdict once finished."""
+        if report.finished:
+            self._say(f"run #{run.id} {report.action}: {report.verdict}")
+        elif report.done:
+            last = report.done[-1]
+            self._say(
+                f"run #{run.id} {report.action}: {last.tag} "
+                + ("done" if last.ok else f"FAILED: {last.problem}")
+            )
 
     async def unverified_packages_acknowledged(
         self, run: RunView, report: PreflightReport, user: str

@@ -6,7 +6,8 @@ here, and only here (docs/architecture.md, "Steps" and "The run's state machine"
 
 - an approval that completes the request → the purge now, or the requester's choice of window;
 - the core restore → a pull check of what it brought back;
-- the plugin restore → a pull check of everything → the close of the run, when both passed.
+- the plugin restore → the custom images pushed back from their export → a pull check of everything →
+  the close of the run, when all passed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from bot.steps.backup.plan import BackupPlanner, backup_planner
 from bot.steps.backup.step import BackupStep
 from bot.steps.close.step import CloseStep
 from bot.steps.context import KubeFactory, StepContext
+from bot.steps.export.repush import RestoreCustomStep
+from bot.steps.export.step import ExportStep
 from bot.steps.inventory.step import InventoryStep
 from bot.steps.preflight.step import PreflightStep
 from bot.steps.purge.step import PurgeStep
@@ -64,10 +67,12 @@ class Runbook:
         self.inventory = InventoryStep(ctx)
         self.backup = BackupStep(ctx, backup_plan)
         self.preflight = PreflightStep(ctx, self.calendar)
+        self.export = ExportStep(ctx)
         self.approval = ApprovalStep(ctx, self.preflight, self.calendar)
         self.purge = PurgeStep(ctx, self.approval)
         self.schedule = ScheduleStep(ctx, self.calendar, self.approval, self.purge.start)
         self.restore = RestoreStep(ctx, self.schedule)
+        self.custom = RestoreCustomStep(ctx)
         self.verify = VerifyStep(ctx)
         self.closing = CloseStep(ctx, self.inventory, self.approval)
         self._ctx = ctx
@@ -131,9 +136,13 @@ class Runbook:
         """`/regclean preflight`, in the background."""
         self.preflight.start(requester)
 
-    async def acknowledge_custom(self, preflight_id: int, user: str) -> str:
-        """The "Acknowledge custom images" button."""
-        return await self.preflight.acknowledge_custom(preflight_id, user)
+    def start_export(self, requester: Requester) -> None:
+        """`/regclean export` (or the preflight's button), in the background."""
+        self.export.start(requester)
+
+    async def waive(self, user: str, tags: tuple[str, ...]) -> str:
+        """`/regclean waive REPO:TAG…` (approvers only: the handler checks the role)."""
+        return await self.export.waive(user, tags)
 
     async def acknowledge_unverified(self, preflight_id: int, user: str) -> str:
         """The "Acknowledge unverified packages" button (approvers only: the handler checks the role)."""
@@ -222,7 +231,19 @@ class Runbook:
         self.engine.spawn(self._restore_plugins(requester, retry_failed))
 
     async def _restore_plugins(self, requester: Requester, retry_failed: bool) -> None:
-        if await self.restore.plugins(requester, retry_failed=retry_failed) is not None:
+        restore = await self.restore.plugins(requester, retry_failed=retry_failed)
+        if restore is None:
+            return
+        if not restore.failed:  # then the custom images go back, before the final pull check
+            await self.custom.run(requester)
+        await self._verify_all(requester)
+
+    def start_restore_custom(self, requester: Requester, *, retry_failed: bool = False) -> None:
+        """`/regclean restore custom`: the exported custom images pushed back, then a pull check of everything."""
+        self.engine.spawn(self._restore_custom(requester, retry_failed))
+
+    async def _restore_custom(self, requester: Requester, retry_failed: bool) -> None:
+        if await self.custom.run(requester, retry_failed=retry_failed) is not None:
             await self._verify_all(requester)
 
     def start_verify(self, requester: Requester) -> None:
@@ -235,7 +256,9 @@ class Runbook:
             return
         run = await self.engine.status()
         plugins = run.latest(StepName.RESTORE_PLUGINS) if run is not None else None
-        if plugins is not None and plugins.state is StepState.SUCCEEDED:
+        custom = run.latest(StepName.RESTORE_CUSTOM) if run is not None else None
+        restored = [s for s in (plugins, custom) if s is not None and s.state is StepState.SUCCEEDED]
+        if len(restored) == 2:
             await self.closing.close(requester)
 
     def start_close(self, requester: Requester) -> None:

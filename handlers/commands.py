@@ -55,13 +55,23 @@ def parse(text: str) -> Parsed:
     if name == "restore" and tuple(a.lower() for a in args) not in RESTORE_FORMS:
         got = f"`{' '.join(args)}`" if args else "nothing"
         raise ParseError(
-            f"`restore` takes `core`, `core --override` or `plugins [--retry-failed]`, but got {got}."
+            f"`restore` takes `core`, `core --override`, `plugins [--retry-failed]` or `custom [--retry-failed]`, "
+            f"but got {got}."
         )
     return Parsed(name, tuple(a.lower() for a in args) if name == "restore" else args)
 
 
 #: what `/regclean restore` accepts
-RESTORE_FORMS = frozenset({("core",), ("core", "--override"), ("plugins",), ("plugins", "--retry-failed")})
+RESTORE_FORMS = frozenset(
+    {
+        ("core",),
+        ("core", "--override"),
+        ("plugins",),
+        ("plugins", "--retry-failed"),
+        ("custom",),
+        ("custom", "--retry-failed"),
+    }
+)
 
 
 #: subcommand → (what the acknowledgement says, what it starts in the engine)
@@ -77,6 +87,10 @@ WORK: dict[str, tuple[str, Callable[[Runbook, Requester], None]]] = {
     "preflight": (
         "Checking every gate before the purge… the report goes to the run's thread.",
         lambda runbook, who: runbook.start_preflight(who),
+    ),
+    "export": (
+        "Exporting the custom images… progress goes to the run's thread.",
+        lambda runbook, who: runbook.start_export(who),
     ),
     "purge": (
         "Asking for the purge: if every gate holds, the request goes to the channel for approval…",
@@ -126,6 +140,11 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
                 await ack(text=await answer(runbook, user, parsed.args, await zones.of(user)))
             except RunbookError as exc:
                 await ack(text=f":warning: {escape(str(exc))}")
+        elif parsed.name == "waive":
+            try:
+                await ack(text=await runbook.waive(user, parsed.args))  # tags it names are the preflight's
+            except RunbookError as exc:
+                await ack(text=f":warning: {escape(str(exc))}")
         elif parsed.name == "doctor":
             await ack(text="Checking what the night needs, changing nothing… the table follows here.")
             start_doctor(runbook, client, Requester(user, command.get("channel_id")))
@@ -140,6 +159,11 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
                 runbook.start_restore_core(
                     who, override="--override" in parsed.args, may_override=may_override
                 )
+            elif parsed.args[0] == "custom":
+                await ack(
+                    text="Pushing the custom images back from their export… progress goes to the run's thread."
+                )
+                runbook.start_restore_custom(who, retry_failed="--retry-failed" in parsed.args)
             else:
                 await ack(text="Pushing the plugin packages with violet… progress goes to the run's thread.")
                 runbook.start_restore_plugins(who, retry_failed="--retry-failed" in parsed.args)

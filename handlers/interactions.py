@@ -1,4 +1,5 @@
-"""Button clicks: Approve, Reject, Acknowledge custom images, and when an approved purge runs.
+"""Button clicks: Approve, Reject, Export custom images, Acknowledge unverified packages, and when an
+approved purge runs.
 
 Each listener acknowledges at once and hands the click to a lazy listener (bolt-python's pattern
 for `process_before_response`), which decides through the runbook and answers the clicker
@@ -17,9 +18,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.core.authz import ACTION_ROLES, AccessPolicy
 from bot.core.errors import RunbookError
+from bot.core.notifier import Requester
 from bot.steps.approval.model import Click, Outcome
 from handlers.blocks.approval import APPROVE, REJECT
-from handlers.blocks.preflight import ACK_CUSTOM, ACK_UNVERIFIED
+from handlers.blocks.custom_images import EXPORT
+from handlers.blocks.preflight import ACK_UNVERIFIED
 from handlers.blocks.run import who
 from handlers.blocks.schedule import PURGE_AT_WINDOW, PURGE_NOW
 from handlers.blocks.tables import escape
@@ -105,12 +108,6 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
         await tell(respond, click_reply(outcome))
 
     @answered
-    async def acknowledge_custom(body: dict[str, Any], respond: AsyncRespond) -> None:
-        await press_acknowledgement(
-            body, respond, "acknowledge_custom_images", "custom images", runbook.acknowledge_custom
-        )
-
-    @answered
     async def acknowledge_unverified(body: dict[str, Any], respond: AsyncRespond) -> None:
         await press_acknowledgement(
             body,
@@ -147,6 +144,19 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
         await tell(respond, sentence)
 
     @answered
+    async def export(body: dict[str, Any], respond: AsyncRespond) -> None:
+        user = body["user"]["id"]
+        if not await _has_any_role(policy, user, "export"):
+            await tell(
+                respond,
+                f"Sorry {who(user)}, only operators may export the custom images (REGCLEAN_OPERATORS).",
+            )
+            return
+        channel = (body.get("channel") or {}).get("id")
+        runbook.start_export(Requester(user, channel))
+        await tell(respond, "Exporting the custom images… progress goes to the run's thread.")
+
+    @answered
     async def purge_now(body: dict[str, Any], respond: AsyncRespond) -> None:
         await choose(body, respond, runbook.purge_now)
 
@@ -169,8 +179,8 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
     listeners = (
         (APPROVE, approve),
         (REJECT, reject),
-        (ACK_CUSTOM, acknowledge_custom),
         (ACK_UNVERIFIED, acknowledge_unverified),
+        (EXPORT, export),
         (PURGE_NOW, purge_now),
         (PURGE_AT_WINDOW, purge_at_window),
     )

@@ -15,11 +15,13 @@ from actions.backup import BackupResult, NodeProgress
 from actions.slices import in_slices
 from bot.core.model import RunView, StepState, StepView
 from bot.core.notifier import InventoryReport, Requester
+from bot.steps.export.model import ImagesReport
 from bot.steps.inventory.render import operators_csv, plugins_csv
 from bot.steps.preflight.model import PreflightReport
 from bot.steps.purge.model import ApprovalNotice
 from handlers.approval_messages import ApprovalMessages, GroupIds
 from handlers.blocks.backup import progress_blocks, result_blocks
+from handlers.blocks.custom_images import images_blocks, images_text
 from handlers.blocks.inventory import diff_messages, summary_blocks, table_messages
 from handlers.blocks.preflight import custom_lines, custom_listing, preflight_blocks, preflight_text
 from handlers.blocks.restore import (
@@ -141,18 +143,6 @@ class SlackNotifier(ThreadPosts):
                 initial_comment=f"All {len(record.custom):,} custom images of preflight #{record.id}.",
             )
 
-    async def custom_images_acknowledged(self, run: RunView, report: PreflightReport, user: str) -> None:
-        """A line in the thread; the report, if this process posted it, loses its button."""
-        record = report.record
-        if record is None:
-            return
-        text = (
-            f"{who(user)} acknowledged the {len(record.custom):,} custom images of preflight #{record.id}: "
-            "the purge deletes them, and nothing restores them."
-        )
-        await self._reply(run, [section(f":white_check_mark: {text}")], text)
-        await self._refresh_preflight(run, report)
-
     async def unverified_packages_acknowledged(
         self, run: RunView, report: PreflightReport, user: str
     ) -> None:
@@ -195,6 +185,12 @@ class SlackNotifier(ThreadPosts):
             text = f"{request} is in the channel, waiting for {notice.request.required} approvals."
             await self._reply(run, [section(text)], text)
         return posted
+
+    async def images_changed(self, run: RunView, step: StepView, report: ImagesReport) -> None:
+        """One thread message per step, a line per custom image, updated in place as images finish."""
+        live = self._step_message(run, step)
+        if live is not None:
+            await live.show(images_text(report), images_blocks(run, step, report))
 
     async def step_output(self, run: RunView, step: StepView, title: str, lines: Sequence[str]) -> None:
         """One thread message per step, showing the newest lines, updated in place at most once a second."""

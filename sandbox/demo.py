@@ -1,9 +1,10 @@
 """`regclean demo`: the whole runbook, end to end against the sandbox, as a Slack conversation.
 
 The inventory (with a change in between), the backup of every node, the preflight and
-its gates, the two-person approval, the purge scheduled at a maintenance window's start (on a
-simulated clock) with the registry's restart, the restore of the core images and of the
-plugins, the pull checks after each, and the final report.
+its gates, the export of the custom images (gate 5), the two-person approval, the purge scheduled
+at a maintenance window's start (on a simulated clock) with the registry's restart, the restore of
+the core images and of the plugins, the custom images pushed back from the export, the pull checks
+after each, and the final report.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from zoneinfo import ZoneInfo
 from sandbox.installer import add_package, operator_spec
 from sandbox.kube.fixtures import Fixture, installed_operators, load_fixture
 from sandbox.kube.unkind import METRICS_API
-from sandbox.platform import push_custom_images
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import Mode, RunningBot, Sandbox, running_bot
 
 APPROVE = "regclean_purge_approve"
 PURGE_AT_WINDOW = "regclean_purge_at_window"
-ACK_CUSTOM = "regclean_ack_custom"
+EXPORT = "regclean_export"
 
 
 def _finished(ws: SlackWorkspace, count: int) -> bool:
@@ -81,12 +81,12 @@ async def _preflight_until_the_gates_hold(bot: RunningBot, box: Sandbox) -> None
     say = bot.driver.slash
     await say("UALICE", "purge")  # too early: the reply names the gates that do not hold
     await say("UALICE", "preflight")
-    # The registry holds custom images that nothing restores: a person acknowledges them.
+    # The registry holds custom images that nothing restores: they are exported before the purge.
     report = await box.slack.wait_for(lambda ws: _newest(ws, "Preflight — run #"), timeout=30)
-    ack = report.button(ACK_CUSTOM)
-    assert ack is not None, "the preflight lists the custom images with a button"
-    await bot.driver.click("UALICE", ACK_CUSTOM, ack["value"], message=report)
-    await box.slack.wait_for(lambda ws: _count(ws, "acknowledged the") >= 1, timeout=10)
+    export = report.button(EXPORT)
+    assert export is not None, "the preflight lists the custom images with a button"
+    await bot.driver.click("UALICE", EXPORT, export["value"], message=report)
+    await box.slack.wait_for(lambda ws: _count(ws, "custom images exported and verified") >= 1, timeout=60)
 
 
 async def _approve_and_purge(bot: RunningBot, box: Sandbox) -> str:
@@ -128,12 +128,11 @@ async def _restore(bot: RunningBot, box: Sandbox) -> None:
     say = bot.driver.slash
     await say("UALICE", "restore core")  # upload.sh all, then necessary; then a pull check
     await box.slack.wait_for(lambda ws: _count(ws, "Pull check after the core restore") >= 1, timeout=120)
-    await say("UALICE", "restore plugins")  # violet push of every package; then every image is pulled
-    await box.slack.wait_for(lambda ws: _count(ws, "Pull check of every recorded image") >= 1, timeout=180)
-    # The custom images are not the platform's to restore: the team re-pushes its export, then checks.
-    await push_custom_images(box)
-    await say("UOSCAR", "verify")
-    await box.slack.wait_for(lambda ws: _count(ws, "Pull check of every recorded image") >= 2, timeout=60)
+    # violet push of every package; the custom images go back from the run's export (nothing of the
+    # platform restores them); then every image is pulled, the custom ones too.
+    await say("UALICE", "restore plugins")
+    await box.slack.wait_for(lambda ws: _count(ws, "custom images pushed back and pulled") >= 1, timeout=180)
+    await box.slack.wait_for(lambda ws: _count(ws, "Pull check of every recorded image") >= 1, timeout=120)
     await bot.bot.runbook.drain()
 
 

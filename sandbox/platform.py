@@ -7,6 +7,7 @@ import asyncio
 from sandbox.installer.layouts import write_layout
 from sandbox.kube import KubeApiServer
 from sandbox.registry.images import push
+from sandbox.registry.seed import MULTI_ARCH
 from sandbox.stack import Sandbox
 
 
@@ -47,7 +48,8 @@ async def push_custom_images(box: Sandbox) -> list[str]:
 
     async def one(reference: str) -> None:
         layout = box.workdir / "export" / reference.replace("/", "_").replace(":", "_")
-        await push(await asyncio.to_thread(write_layout, layout, reference), box.registry, reference)
+        written = await asyncio.to_thread(write_layout, layout, reference)
+        await push(written, box.registry, reference, all_platforms=reference in MULTI_ARCH)
 
     await asyncio.gather(*(one(ref) for ref in custom))
     return custom

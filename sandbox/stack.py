@@ -258,6 +258,8 @@ class Sandbox:
             "REGCLEAN_APPROVERS": APPROVERS,
             "KUBECONFIG": str(self.kube.write_kubeconfig(self.workdir / "kubeconfig")),
             "DATABASE_URL": f"sqlite:///{self.workdir / 'regclean.db'}",
+            # regclean's own files (the custom images' export) stay in the sandbox's directory.
+            "REGCLEAN_DATA_DIR": str(self.workdir.resolve()),
             "REGCLEAN_HOST": "127.0.0.1",
             "REGCLEAN_PORT": "0",
             # The simulator takes posts as fast as they come; keep the pacing, but short.

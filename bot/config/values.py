@@ -25,9 +25,11 @@ STEP_EXPECTED: dict[str, timedelta] = {
     StepName.INVENTORY: timedelta(minutes=15),
     StepName.BACKUP: timedelta(hours=2),
     StepName.PREFLIGHT: timedelta(minutes=15),
+    StepName.EXPORT: timedelta(hours=1),
     StepName.PURGE: timedelta(hours=2),
     StepName.RESTORE_CORE: timedelta(hours=3),
     StepName.RESTORE_PLUGINS: timedelta(hours=3),
+    StepName.RESTORE_CUSTOM: timedelta(hours=1),
     StepName.VERIFY: timedelta(hours=1),
     StepName.CLOSE: timedelta(minutes=30),
 }

@@ -26,6 +26,8 @@ COMMAND_ROLES: Mapping[str, frozenset[Role]] = {
     "inventory": frozenset({Role.OPERATOR}),
     "backup": frozenset({Role.OPERATOR}),
     "preflight": frozenset({Role.OPERATOR}),
+    "export": frozenset({Role.OPERATOR}),
+    "waive": frozenset({Role.APPROVER}),
     "purge": frozenset({Role.OPERATOR}),
     "restore": frozenset({Role.OPERATOR, Role.APPROVER}),
     "verify": frozenset({Role.OPERATOR, Role.APPROVER}),
@@ -40,7 +42,7 @@ COMMAND_ROLES: Mapping[str, frozenset[Role]] = {
 ACTION_ROLES: Mapping[str, frozenset[Role]] = {
     "approve": frozenset({Role.APPROVER}),
     "reject": frozenset({Role.APPROVER}),
-    "acknowledge_custom_images": frozenset({Role.OPERATOR, Role.APPROVER}),
+    "export": frozenset({Role.OPERATOR}),
     "acknowledge_unverified_packages": frozenset({Role.APPROVER}),
 }
 

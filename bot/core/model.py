@@ -40,9 +40,11 @@ class StepName(StrEnum):
     INVENTORY = "inventory"
     BACKUP = "backup"
     PREFLIGHT = "preflight"
+    EXPORT = "export"
     PURGE = "purge"
     RESTORE_CORE = "restore_core"
     RESTORE_PLUGINS = "restore_plugins"
+    RESTORE_CUSTOM = "restore_custom"
     VERIFY = "verify"
     CLOSE = "close"
 
@@ -55,6 +57,10 @@ _AFTER_INTERRUPTION: dict[str, str] = {
         "complete one. Run `/regclean backup` again."
     ),
     StepName.PREFLIGHT: "Nothing was changed. Run `/regclean preflight` again.",
+    StepName.EXPORT: (
+        "Nothing was changed in the registry; the export may hold some images already. Run `/regclean export` "
+        "again: what is there intact is kept, the rest is written."
+    ),
     StepName.PURGE: (
         "The purge may have emptied part of the bucket, and the registry pods may not have been restarted. "
         "Check the bucket in the MinIO pod (`mc ls --recursive`) and the registry pods first. Restoring stays "
@@ -68,6 +74,10 @@ _AFTER_INTERRUPTION: dict[str, str] = {
     StepName.RESTORE_PLUGINS: (
         "A `violet push` may still be running on the installer node (`ps -ef | grep violet`). Once it has "
         "ended, run `/regclean restore plugins` again; pushing a package twice is harmless."
+    ),
+    StepName.RESTORE_CUSTOM: (
+        "Some custom images may be pushed back already; pushing one again is harmless. Run `/regclean restore "
+        "custom` again."
     ),
     StepName.VERIFY: "Nothing was changed. Run `/regclean verify` again.",
     StepName.CLOSE: "The run is still open. Close it again with `/regclean close`.",
@@ -95,9 +105,11 @@ RUNBOOK: tuple[RunbookStep, ...] = (
     RunbookStep(StepName.INVENTORY, "Record operators and cluster plugins"),
     RunbookStep(StepName.BACKUP, "Back up /cpaas/minio on every control-plane node"),
     RunbookStep(StepName.PREFLIGHT, "Check the gates"),
+    RunbookStep(StepName.EXPORT, "Export the custom images (OCI layout)"),
     RunbookStep(StepName.PURGE, "Purge the registry bucket (two approvals)"),
     RunbookStep(StepName.RESTORE_CORE, "Restore core images"),
     RunbookStep(StepName.RESTORE_PLUGINS, "Restore plugin and operator images"),
+    RunbookStep(StepName.RESTORE_CUSTOM, "Push the custom images back from the export"),
     RunbookStep(StepName.VERIFY, "Verify that every image pulls"),
     RunbookStep(StepName.CLOSE, "Close the run: inventory again, catalog, final report"),
 )

@@ -17,6 +17,7 @@ from actions.minio import PurgeResult
 from bot.core.model import Notice as Notice
 from bot.core.model import RunView, SnapshotView, StepView
 from bot.steps.close.report import FinalReport
+from bot.steps.export.model import ImagesReport
 from bot.steps.inventory.diff import InventoryDiff
 from bot.steps.preflight.model import PreflightReport
 from bot.steps.purge.model import ApprovalNotice, PurgeChoice
@@ -80,8 +81,9 @@ class Notifier(Protocol):
         """The gates, each with what was found and what would satisfy it; custom images to acknowledge."""
         ...
 
-    async def custom_images_acknowledged(self, run: RunView, report: PreflightReport, user: str) -> None:
-        """Someone acknowledged the custom images of the preflight record."""
+    async def images_changed(self, run: RunView, step: StepView, report: ImagesReport) -> None:
+        """Custom images exported or pushed so far, one line each, then the verdict (called as each
+        image finishes: show it in place, throttled)."""
         ...
 
     async def unverified_packages_acknowledged(

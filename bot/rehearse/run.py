@@ -32,6 +32,7 @@ from bot.doctor.slack import SlackProbe
 from bot.rehearse.durations import estimates
 from bot.rehearse.model import Blocker, BucketPlan, LostTag, Rehearsal
 from bot.steps.backup.plan import installer_target
+from bot.steps.export.model import CustomImages, Waiver
 from bot.steps.preflight.gates import (
     Gate,
     backup_gate,
@@ -145,11 +146,14 @@ def _gates(
     ]
     if record is None:
         return tuple(now), tuple(night)
-    acked = dataclasses.replace(record, custom_ack_by="an approver", verify_ack_by="an approver")
-    for judge in (verification_gate, registry_gate):
-        gate = judge(record)
-        if not gate.passed and judge(acked).passed:
-            night.append(gate)  # holds once acknowledged on the night's preflight message
+    acked = dataclasses.replace(record, verify_ack_by="an approver")
+    waived = CustomImages({}, {tag: Waiver(tag, "an approver", datetime.now(UTC)) for tag in record.custom})
+    for gate, settled in (
+        (verification_gate(record), verification_gate(acked)),
+        (registry_gate(record), registry_gate(record, waived)),
+    ):
+        if not gate.passed and settled.passed:
+            night.append(gate)  # holds once exported (or waived, or acknowledged) on the night
         else:
             now.append(gate)
     return tuple(now), tuple(night)

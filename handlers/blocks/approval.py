@@ -25,6 +25,7 @@ from handlers.blocks.approval_scope import (
     rollback_block,
 )
 from handlers.blocks.backup import size
+from handlers.blocks.custom_images import custom_plan_lines
 from handlers.blocks.preflight import gate_sections
 from handlers.blocks.run import slack_date, who
 from handlers.blocks.tables import Block, and_list, capped_chunks, context, escape, header, section, truncate
@@ -128,6 +129,7 @@ def plan_lines(plan: Plan) -> list[str]:
         lines.append(
             f"*Registry cache* {text(plan.registry_cache.describe().removeprefix('registry cache: '))}"
         )
+    lines += custom_plan_lines(plan)
     return lines
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from bot.core.model import RunView
 from bot.steps.preflight.gates import Gate
 from bot.steps.preflight.model import PreflightRecord, PreflightReport
+from handlers.blocks.custom_images import export_button
 from handlers.blocks.run import when, who
 from handlers.blocks.tables import (
     SECTION_BUDGET,
@@ -20,8 +21,6 @@ from handlers.blocks.tables import (
     truncate,
 )
 
-ACK_CUSTOM = "regclean_ack_custom"
-"""The button that acknowledges the custom images of a preflight record (value: the record's id)."""
 ACK_UNVERIFIED = "regclean_ack_unverified"
 """The button that acknowledges a preflight's packages without a verification file (value: the record's id)."""
 
@@ -120,7 +119,7 @@ def unverified_blocks(record: PreflightRecord) -> list[Block]:
 
 
 def custom_blocks(record: PreflightRecord) -> list[Block]:
-    """The custom images, cut to fit; the acknowledge button, or who acknowledged them."""
+    """The custom images, cut to fit, and the button that exports them."""
     custom = record.custom
     if not custom:
         return [context("No custom images: the installer or a package restores every repository.")]
@@ -135,19 +134,13 @@ def custom_blocks(record: PreflightRecord) -> list[Block]:
     blocks.extend(section(c) for c in chunks)
     if rest:
         blocks.append(context(f"…and {rest:,} more; the file in the thread lists every one."))
-    if record.custom_ack_by is None:
-        blocks.append(
-            _button(
-                ACK_CUSTOM,
-                record.id,
-                f"Acknowledge {len(custom):,} custom {noun}",
-                "Acknowledge custom images?",
-                f"The purge deletes these {len(custom):,} tags for good; nothing restores them afterwards.",
-            )
+    blocks.append(
+        section(
+            "Export them (`/regclean export`, or the button): one OCI image layout the restore pushes back "
+            "with the same digests."
         )
-    else:
-        at = f" at {when(record.custom_ack_at)}" if record.custom_ack_at is not None else ""
-        blocks.append(context(f":white_check_mark: Acknowledged by {who(record.custom_ack_by)}{at}."))
+    )
+    blocks.append(export_button(record.id, len(custom)))
     return blocks
 
 

@@ -9,6 +9,7 @@ from bot.core.durations import format_duration
 from bot.core.model import RunView
 from bot.steps.close.report import FinalReport
 from handlers.blocks.backup import size
+from handlers.blocks.custom_images import custom_report_blocks
 from handlers.blocks.run import who
 from handlers.blocks.tables import Block, context, escape, header, section, truncate
 
@@ -27,6 +28,7 @@ def report_blocks(run: RunView, report: FinalReport) -> list[Block]:
         section(truncate(_inventory(report), 3000)),
         section(truncate(_catalog(report), 3000)),
         section(_checks(report)),
+        *custom_report_blocks(report),
         section(truncate(_todo(report), 3000)),
         context(
             f"Closed by {who(report.closed_by)}. The report is stored with the run. Thank you, "

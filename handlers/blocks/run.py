@@ -29,15 +29,25 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check every gate before the purge: inventory, backups, a package for everything installed, "
         "the registry's custom images, the window",
     ),
+    "export": (
+        "",
+        "export every custom image the preflight found into one OCI image layout (REGCLEAN_EXPORT_DIR) and "
+        "read it back; the restore pushes them back",
+    ),
+    "waive": (
+        "REPO:TAG…",
+        "approvers: let the purge delete these custom images unexported (audited, named in the plan)",
+    ),
     "purge": (
         "",
         "ask for the purge (runbook step 4): the request goes to the channel for approval (two approvers "
         "by default), then the registry bucket is emptied",
     ),
     "restore": (
-        "core|plugins",
+        "core|plugins|custom",
         "`core`: re-upload the core images with upload.sh (runbook step 5); `plugins [--retry-failed]`: push "
-        "every plugin package with violet (step 7). Each is followed by a full pull check",
+        "every plugin package with violet (step 7), then the custom images; `custom [--retry-failed]`: push the "
+        "exported custom images back. Each is followed by a full pull check",
     ),
     "verify": (
         "",

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.registry.images import make_oci_layout
-from sandbox.registry.seed import LAYER_SIZE, image_seed
+from sandbox.registry.seed import build_layout
 
 PROBE_IMAGE = "acp/core:latest"
 """The image the runbook pulls to check the core restore; `upload.sh` pushes it in both modes."""
@@ -70,5 +69,5 @@ def write_layout(directory: Path, reference: str) -> Path:
 
 def _build(reference: str) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory(prefix="sandbox-layout-") as tmp:
-        root = make_oci_layout(Path(tmp), layers=1, layer_size=LAYER_SIZE, seed=image_seed(reference))
+        root = build_layout(Path(tmp), reference)
         return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}

@@ -24,7 +24,15 @@ from typing import Any
 
 import aiohttp
 
-from .images import layout_blobs, layout_manifest, make_oci_layout, push
+from .images import (
+    INDEX_TYPE,
+    layout_blobs,
+    layout_manifest,
+    make_oci_index_layout,
+    make_oci_layout,
+    platform_manifests,
+    push,
+)
 from .registry import Registry
 
 EXTRA_IMAGES = ("acp/core:latest", "acp/archon:v4.1.0", "acp/courier-api:v4.1.2", "acp/toolbox:v4.1.0")
@@ -43,12 +51,15 @@ class Pushed:
 
     objects: Mapping[str, bytes]
     digests: tuple[str, ...]
+    platforms: tuple[str, ...] = ()
+    """An index's platform manifests (also in `digests`): warmed as manifests, not as blobs."""
 
 
 _PUSHED: dict[str, Pushed] = {}
 """`repo:tag` -> its push, for every image a sandbox of this process has pushed."""
 _ACCEPT = {
-    "Accept": "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+    "Accept": "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, "
+    f"{INDEX_TYPE}, application/vnd.docker.distribution.manifest.list.v2+json"
 }
 
 
@@ -77,6 +88,28 @@ def _images(node: Any) -> Iterable[str]:
             yield from _images(item)
 
 
+MULTI_ARCH = frozenset({"retail/report-builder:2.0.0-rc1"})
+"""Images seeded as a multi-platform OCI index (linux/amd64 and linux/arm64): a custom image that the
+export must keep whole, every platform, with the index's own digest."""
+
+
+def build_layout(directory: Path, reference: str) -> Path:
+    """Write the image's OCI layout (an index for `MULTI_ARCH`), the same digests in every sandbox."""
+    seed = image_seed(reference)
+    if reference in MULTI_ARCH:
+        return make_oci_index_layout(directory, layers=1, layer_size=LAYER_SIZE, seed=seed)
+    return make_oci_layout(directory, layers=1, layer_size=LAYER_SIZE, seed=seed)
+
+
+def layout_digests(layout: Path) -> tuple[str, ...]:
+    """Every digest the image's objects are stored under: configs, layers, platform manifests, the top."""
+    top = layout_manifest(layout)
+    platforms = (
+        [str(m["digest"]) for m in platform_manifests(layout)] if top["mediaType"] == INDEX_TYPE else []
+    )
+    return (*layout_blobs(layout), *platforms, str(top["digest"]))
+
+
 def image_seed(reference: str) -> int:
     """The layout seed of an image: the same reference has the same digests in every sandbox."""
     return int.from_bytes(hashlib.sha256(reference.encode()).digest()[:4], "big")
@@ -90,7 +123,7 @@ async def start_seeded(registry: Registry, references: Sequence[str], layouts: P
     # The bucket first, so that the copy can run while the registry starts (it creates it again: a no-op).
     await asyncio.to_thread(_create_bucket, registry)
     await asyncio.gather(registry.start(), asyncio.to_thread(_copy_in, registry, objects))
-    await _warm(registry, {ref: pushed.digests for ref, pushed in known.items()})
+    await _warm(registry, known)
     missing = [ref for ref in wanted if ref not in known]
     if missing:
         _PUSHED.update(await _push_all(registry, missing, layouts, copied=objects.keys()))
@@ -101,19 +134,20 @@ async def _push_all(
 ) -> dict[str, Pushed]:
     limit = asyncio.Semaphore(PARALLEL)
     digests: dict[str, tuple[str, ...]] = {}
+    platforms: dict[str, tuple[str, ...]] = {}
 
     async def one(index: int, reference: str) -> None:
-        layout = make_oci_layout(
-            layouts / str(index), layers=1, layer_size=LAYER_SIZE, seed=image_seed(reference)
-        )
-        digests[reference] = (*layout_blobs(layout), str(layout_manifest(layout)["digest"]))
+        layout = build_layout(layouts / str(index), reference)
+        digests[reference] = layout_digests(layout)
+        if layout_manifest(layout)["mediaType"] == INDEX_TYPE:
+            platforms[reference] = tuple(str(m["digest"]) for m in platform_manifests(layout))
         async with limit:
-            await push(layout, registry, reference)
+            await push(layout, registry, reference, all_platforms=reference in MULTI_ARCH)
 
     await asyncio.gather(*(one(i, ref) for i, ref in enumerate(references)))
     objects = await asyncio.to_thread(_copy_out, registry, copied)
     owned = split_by_image(objects, digests)
-    return {ref: Pushed(owned[ref], digests[ref]) for ref in references}
+    return {ref: Pushed(owned[ref], digests[ref], platforms.get(ref, ())) for ref in references}
 
 
 def split_by_image(
@@ -208,7 +242,7 @@ def _copy_in(registry: Registry, objects: Mapping[str, bytes]) -> None:
         client.close()
 
 
-async def _warm(registry: Registry, digests: Mapping[str, tuple[str, ...]]) -> None:
+async def _warm(registry: Registry, pushed: Mapping[str, Pushed]) -> None:
     """HEAD every blob and manifest through the registry, which caches each descriptor it finds
     (before it answers, so a redirect to the storage, not followed, counts as found)."""
     limit = asyncio.Semaphore(PARALLEL)
@@ -222,8 +256,9 @@ async def _warm(registry: Registry, digests: Mapping[str, tuple[str, ...]]) -> N
                     raise RuntimeError(f"sandbox registry: HEAD {path} answered {resp.status} after the copy")
 
         paths = []
-        for reference, image_digests in digests.items():
+        for reference, image in pushed.items():
             repo, _, tag = reference.rpartition(":")
-            paths += [f"/v2/{repo}/blobs/{d}" for d in image_digests[:-1]]
+            paths += [f"/v2/{repo}/blobs/{d}" for d in image.digests[:-1] if d not in image.platforms]
+            paths += [f"/v2/{repo}/manifests/{d}" for d in image.platforms]
             paths.append(f"/v2/{repo}/manifests/{tag}")
         await asyncio.gather(*(head(p) for p in paths))

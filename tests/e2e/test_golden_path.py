@@ -21,14 +21,22 @@ from sandbox.installer.layouts import layout_files
 from sandbox.kube.fixtures import load_fixture
 from sandbox.kube.unkind import METRICS_API
 from sandbox.nodes import gate_missing
-from sandbox.platform import custom_images, push_custom_images
+from sandbox.platform import custom_images
 from sandbox.registry import S3Server, skopeo
 from sandbox.registry.seed import EXTRA_IMAGES
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import Sandbox, running_bot
 from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 from tests.scenarios.conftest import text_of
-from tests.scenarios.flow import RESTORE_CORE, RESTORE_PLUGINS, VERIFY, in_thread, purged, step_line
+from tests.scenarios.flow import (
+    RESTORE_CORE,
+    RESTORE_CUSTOM,
+    RESTORE_PLUGINS,
+    VERIFY,
+    in_thread,
+    purged,
+    step_line,
+)
 
 pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
@@ -60,8 +68,8 @@ async def tags_after(box: Sandbox, repositories: set[str]) -> set[str]:
 
 
 async def pull_in_full(box: Sandbox, references: list[str], into: Path) -> dict[str, str]:
-    """`skopeo copy` each image into a `dir:` (skopeo checks every blob's digest as it downloads);
-    returns each image's manifest digest as downloaded."""
+    """`skopeo copy --all` each image into a `dir:` (skopeo checks every blob's digest as it
+    downloads; an index with every platform); returns each image's top manifest digest as downloaded."""
     limit = asyncio.Semaphore(SKOPEO_PARALLEL)
     creds = f"{box.registry.username}:{box.registry.password}"
     into.mkdir(parents=True)
@@ -70,7 +78,7 @@ async def pull_in_full(box: Sandbox, references: list[str], into: Path) -> dict[
         target = into / reference.replace("/", "_").replace(":", "_")
         async with limit:
             await skopeo(
-                "copy", "--src-tls-verify=false", "--src-creds", creds,
+                "copy", "--all", "--src-tls-verify=false", "--src-creds", creds,
                 f"docker://{box.registry.address}/{reference}", f"dir:{target}",
             )  # fmt: skip
         manifest = (target / "manifest.json").read_bytes()
@@ -111,6 +119,10 @@ async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_s
     assert len(old) == 3 and custom == ["retail/order-service:1.4.2", "retail/report-builder:2.0.0-rc1"]
     assert set(platform.images) == {*current, *old}, "a registry before its cleanup"
     before = await asyncio.to_thread(platform.s3.object_sizes)
+    # The custom images as the registry holds them before the purge; one is a multi-platform index.
+    held = await pull_in_full(platform, custom, tmp_path / "held")
+    index = json.loads((tmp_path / "held" / "retail_report-builder_2.0.0-rc1" / "manifest.json").read_bytes())
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json" and len(index["manifests"]) == 2
 
     async with running_bot(platform, "http") as bot:
         await purged(bot, platform)
@@ -127,13 +139,10 @@ async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_s
         assert ":white_check_mark: All" in text_of(core)
         await bot.driver.slash("UALICE", "restore plugins")
         await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=90)
-        # Nothing of the platform restores the team's own images: the pull check names them...
-        everything = await ws.wait_for(lambda w: posted(w, "Pull check of every recorded image"), timeout=60)
-        assert "2* do not" in everything and "retail/order-service:1.4.2: no manifest" in everything
-        await ws.wait_for(lambda w: step_line(w, "❌", VERIFY), timeout=10)
-        # ...and the team pushes them from its export, as the runbook says; then everything pulls.
-        assert await push_custom_images(platform) == custom
-        await bot.driver.slash("UALICE", "verify")
+        # Nothing of the platform restores the team's own images: they go back from the run's export.
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CUSTOM), timeout=60)
+        repushed = await ws.wait_for(lambda w: posted(w, "custom images pushed back and pulled"), timeout=10)
+        assert "2 of 2 custom images pushed back and pulled" in repushed
         await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
         # Every image pulls after the plugin restore: the run closes itself with the final report.
         report = text_of(await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60))
@@ -144,6 +153,7 @@ async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_s
     skipped = posted(ws, "Skipped, as kubectl does")
     assert skipped is not None and "`metrics.k8s.io/v1beta1` answered 503 Service Unavailable" in skipped
     assert "Every image that workloads use is back" in report and "`acp/archon:v4.1.0`" in report
+    assert "*Custom images*: *2* pushed back from the export and pulled" in report
     assert "approved by* <@UBOB>, <@UCAROL>" in report and "requested by* <@UALICE>" in report
     assert "Every operator is still Installed with the same CSV" in report and "Keep the backups" in report
     thanked = report.split("Thank you, ", 1)[1]
@@ -159,6 +169,9 @@ async def test_the_runbook_from_slack_leaves_every_current_image_pulling_and_a_s
     # Every current image downloads in full, and it is the image the platform had before.
     pulled = await pull_in_full(platform, current, tmp_path / "pulled")
     assert pulled == {ref: pushed_digest(ref) for ref in current}
+    assert {ref: pulled[ref] for ref in custom} == held, (
+        "re-pushed from the export with the digests held before"
+    )
 
     after = await asyncio.to_thread(platform.s3.object_sizes)
     assert sum(after.values()) < sum(before.values()), (sum(before.values()), sum(after.values()))

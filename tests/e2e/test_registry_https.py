@@ -19,14 +19,22 @@ from pathlib import Path
 import pytest
 
 from sandbox.kube.fixtures import load_fixture
-from sandbox.platform import push_custom_images
+from sandbox.platform import custom_images
 from sandbox.registry import S3Server, skopeo
 from sandbox.registry.proxy import Proxy
 from sandbox.stack import Sandbox, running_bot
 from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 from tests.e2e.test_golden_path import posted, pushed_digest
 from tests.scenarios.conftest import text_of
-from tests.scenarios.flow import RESTORE_CORE, RESTORE_PLUGINS, VERIFY, in_thread, purged, step_line
+from tests.scenarios.flow import (
+    RESTORE_CORE,
+    RESTORE_CUSTOM,
+    RESTORE_PLUGINS,
+    VERIFY,
+    in_thread,
+    purged,
+    step_line,
+)
 
 pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
@@ -71,11 +79,10 @@ async def test_the_runbook_over_https_with_the_platform_ca_and_redirects_to_the_
         assert downloads > 0, "the core's pull check downloaded its blobs from the storage"
         await bot.driver.slash("UALICE", "restore plugins")
         await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=90)
-        # The team's own images come back from its export (nothing of the platform restores them).
-        await ws.wait_for(lambda w: step_line(w, "❌", VERIFY), timeout=60)
-        custom = await push_custom_images(platform)
-        await bot.driver.slash("UALICE", "verify")
+        # The team's own images come back from the run's export (nothing of the platform restores them).
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CUSTOM), timeout=60)
         await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
+        custom = custom_images(platform)
         await ws.wait_for(lambda w: "(succeeded)" in (posted(w, "Registry cleanup run #") or ""), timeout=60)
         await bot.bot.runbook.drain()
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from sandbox.kube import KubeApiServer
-from sandbox.platform import push_custom_images, settle_missing_csvs
+from sandbox.platform import settle_missing_csvs
 from sandbox.slack import Message, SlackDriver, SlackWorkspace
 from sandbox.stack import Sandbox
 from tests.scenarios.conftest import inventory_done, root, text_of
 
 APPROVE = "regclean_purge_approve"
 REJECT = "regclean_purge_reject"
-ACK_CUSTOM = "regclean_ack_custom"
+EXPORT = "regclean_export"
 RESTORE_CORE = "Restore core images"
 RESTORE_PLUGINS = "Restore plugin and operator images"
+RESTORE_CUSTOM = "Push the custom images back"
 VERIFY = "Verify that every image pulls"
 
 
@@ -79,22 +80,29 @@ async def preflight(bot: Driven, ws: SlackWorkspace) -> Message:
     return await ws.wait_for(posted, timeout=30)
 
 
-async def acknowledge_custom_images(bot: Driven, ws: SlackWorkspace, report: Message) -> None:
-    """Press the preflight report's Acknowledge button, as an operator."""
-    pressed = button(report, ACK_CUSTOM)
+async def exported(bot: Driven, ws: SlackWorkspace, report: Message) -> Message:
+    """Press the preflight report's Export button, as an operator; the export's result, once it
+    succeeded."""
+    pressed = button(report, EXPORT)
     assert pressed is not None, text_of(report)
-    await bot.driver.click("UALICE", ACK_CUSTOM, pressed["value"], message=report)
-    await ws.wait_for(
-        lambda w: any(e.user == "UALICE" and "You acknowledged" in e.text for e in w.ephemerals)
+    await bot.driver.click("UALICE", EXPORT, pressed["value"], message=report)
+    return await ws.wait_for(
+        lambda w: (
+            (m := in_thread(w, "Custom images exported")) is not None
+            and "custom images exported and verified" in text_of(m)
+            and step_line(w, "✅", "Export the custom images") is not None
+            and m
+        ),
+        timeout=60,
     )
 
 
 async def gates_hold(bot: Driven, sandbox: Sandbox) -> None:
-    """Everything the gates need: inventory, backup, preflight, custom images acknowledged."""
+    """Everything the gates need: inventory, backup, preflight, custom images exported."""
     ws = sandbox.slack
     await recorded_and_backed_up(bot, ws, sandbox.kube)
     report = await preflight(bot, ws)
-    await acknowledge_custom_images(bot, ws, report)
+    await exported(bot, ws, report)
 
 
 async def ready_for_purge(bot: Driven, sandbox: Sandbox) -> Message:
@@ -125,16 +133,14 @@ async def purged(bot: Driven, sandbox: Sandbox) -> None:
 
 
 async def restored_and_closed(bot: Driven, sandbox: Sandbox) -> None:
-    """After the purge: the core and the plugins restored, the team's custom images pushed from its
-    export (nothing of the platform restores them, as the runbook says), every image verified, and
-    the run closed with its final report."""
+    """After the purge: the core and the plugins restored, the custom images pushed back from the
+    run's export (nothing of the platform restores them), every image verified, and the run closed
+    with its final report."""
     ws = sandbox.slack
     await bot.driver.slash("UALICE", "restore core")
     await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=60)
     await bot.driver.slash("UALICE", "restore plugins")
     await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=90)
-    await ws.wait_for(lambda w: step_line(w, "❌", VERIFY) or step_line(w, "✅", VERIFY), timeout=60)
-    await push_custom_images(sandbox)
-    await bot.driver.slash("UALICE", "verify")
+    await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CUSTOM), timeout=60)
     await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
     await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60)

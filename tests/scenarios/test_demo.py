@@ -16,7 +16,10 @@ async def test_the_demo_runs_the_whole_runbook() -> None:
     assert await run_demo("http", out) == 0, out.getvalue()[-3000:]
     text = out.getvalue()
     assert "these gates do not hold" in text
-    assert "acknowledged the 2 custom images" in text
+    assert "2 of 2 custom images exported and verified" in text
+    assert "*Custom images exported* (2, verified)" in text, "the purge request names the exported tags"
+    assert "2 of 2 custom images pushed back and pulled" in text
+    assert "*Custom images*: *2* pushed back from the export and pulled" in text
     assert "You have already approved; it counts once." in text
     assert "✅ *Purge the registry bucket" in text
     before = re.search(r"(\d+) objects before the purge", text)

@@ -14,8 +14,8 @@ from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import (
     RESTORE_CORE,
     RESTORE_PLUGINS,
-    acknowledge_custom_images,
     button,
+    exported,
     preflight,
     purged,
     recorded_and_backed_up,
@@ -91,7 +91,7 @@ async def test_a_package_that_fails_verification_blocks_the_purge(
     assert "❌ *Packages verified (signature or checksum)*" in report
     assert "Verification failed: kafka-operator.v4.1.8.tgz." in report
     assert button(message, ACK_UNVERIFIED) is None, "a failed package cannot be acknowledged away"
-    await acknowledge_custom_images(http_bot, ws, message)
+    await exported(http_bot, ws, message)
     refused = await asked_for_purge_and_refused(http_bot, ws)
     assert "Packages verified (signature or checksum)" in refused
 
@@ -108,7 +108,7 @@ async def test_a_package_without_verification_file_waits_for_an_approvers_acknow
         "No verification file: hami-v2.5.1.tgz." in report
         and "*1 package has no verification file*" in report
     )
-    await acknowledge_custom_images(http_bot, ws, message)
+    await exported(http_bot, ws, message)
     await asked_for_purge_and_refused(http_bot, ws)
 
     pressed = button(message, ACK_UNVERIFIED)

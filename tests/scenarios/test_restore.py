@@ -10,7 +10,7 @@ import pytest
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import text_of
-from tests.scenarios.flow import RESTORE_CORE, RESTORE_PLUGINS, VERIFY, purged, step_line
+from tests.scenarios.flow import RESTORE_CORE, RESTORE_CUSTOM, RESTORE_PLUGINS, VERIFY, purged, step_line
 
 CLOSE = "Close the run"
 
@@ -77,18 +77,23 @@ async def test_a_failed_package_is_listed_and_retried_alone(http_bot: RunningBot
     assert broken in report and "--retry-failed" in report
     node = sandbox.nodes.nodes["127.0.0.11"]
     before = len(node.commands)
+    # The run's export lost its index: the custom images cannot go back after the retry.
+    (sandbox.workdir / "exports" / "run-1" / "index.json").unlink()
     await http_bot.driver.slash("UALICE", "restore plugins --retry-failed")
     await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=120)
     pushed = [c for c in node.commands[before:] if "violet" in str(c)]
     assert len(pushed) <= 2, f"only the failed package is pushed again: {pushed}"
     # The custom images are not back, so the pull check fails and the run stays open; closing it
     # by hand ends it as failed, and the report says what is left.
-    await ws.wait_for(lambda w: step_line(w, "❌", VERIFY), timeout=60)
+    await ws.wait_for(lambda w: step_line(w, "❌", RESTORE_CUSTOM), timeout=60)
+    await http_bot.bot.runbook.drain()  # the pull check that follows it
+    await ws.wait_for(lambda w: step_line(w, "❌", VERIFY), timeout=10)
     assert (await http_bot.bot.runbook.status()) is not None
     await http_bot.driver.slash("UALICE", "close")
     report = await ws.wait_for(lambda w: posted(w, "Final report — run #"), timeout=60)
     assert "failed*" in report and "the pull check of every recorded image has not passed" in report
-    assert "Push the custom images from your export again: retail/" in report
+    assert "2 exported custom images do not pull: retail/" in report
+    assert "`/regclean restore custom --retry-failed`" in report
     assert "images do not pull: " in report and "retail/order-service:1.4.2" in report
     await ws.wait_for(lambda w: "(failed)" in (posted(w, "Registry cleanup run #") or ""), timeout=10)
     assert (await http_bot.bot.runbook.status()) is None

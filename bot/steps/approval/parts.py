@@ -115,6 +115,28 @@ class PlannedPreflight:
 
 
 @dataclass(frozen=True)
+class PlannedCustomImages:
+    """The custom images as approved (docs/architecture.md, "Custom images"): each exported tag with
+    its digest and where the export is, and each waived tag with its approver. A new export or
+    waiver changes the plan, as a new backup does."""
+
+    location: str | None
+    """The run's export (a path here, or `sftp://node/path`); None when nothing was exported."""
+    exported: tuple[tuple[str, str], ...]
+    """(tag, digest), by tag."""
+    waived: tuple[tuple[str, str], ...]
+    """(tag, approver), by tag."""
+
+    def encode(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "location": self.location,
+            "exported": [{"tag": t, "digest": d} for t, d in self.exported],
+            "waived": [{"tag": t, "by": b} for t, b in self.waived],
+        }
+
+
+@dataclass(frozen=True)
 class GateVerdict:
     """One gate's verdict when the plan was made (without its detail, which may mention times)."""
 

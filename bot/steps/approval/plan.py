@@ -24,9 +24,11 @@ from bot.steps.approval.parts import (
     GateVerdict,
     MinioPod,
     PlannedBackup,
+    PlannedCustomImages,
     PlannedInventory,
     PlannedPreflight,
 )
+from bot.steps.export.model import CustomImages
 from bot.steps.preflight.gates import Gate
 from bot.steps.preflight.model import PreflightRecord
 
@@ -35,6 +37,7 @@ __all__ = [
     "MinioPod",
     "Plan",
     "PlannedBackup",
+    "PlannedCustomImages",
     "PlannedInventory",
     "PlannedPreflight",
     "canonical_json",
@@ -75,6 +78,9 @@ class Plan:
     registry_cache: CacheClearing | None = None
     """How the purge clears the registry's blob cache (docs/architecture.md); None in requests
     stored before it was planned, whose purge deletes the registry pods and proves their restart."""
+    custom_images: PlannedCustomImages | None = None
+    """The custom images exported (tag, digest, where) and waived (tag, by whom); None when the
+    preflight found none, and in requests stored before exports were planned."""
 
     def encode(self) -> dict[str, Any]:
         """The canonical JSON-able form, as the approval request stores it."""
@@ -90,6 +96,7 @@ class Plan:
             "gates": [g.encode() for g in self.gates],
             # only when planned: an older plan encodes (and fingerprints) as before
             **({"registry_cache": self.registry_cache.encode()} if self.registry_cache else {}),
+            **({"custom_images": self.custom_images.encode()} if self.custom_images else {}),
         }
 
     @property
@@ -104,7 +111,9 @@ class Plan:
         A key this type does not know is refused rather than dropped: the approvers approved the
         whole plan, so none of it may silently vanish from what is shown and checked.
         """
-        top = Fields(data, "plan", _PLAN_KEYS, optional=("gates", "window", "registry_cache"))
+        top = Fields(
+            data, "plan", _PLAN_KEYS, optional=("gates", "window", "registry_cache", "custom_images")
+        )
         minio = Fields(
             top.get("minio"), "plan.minio", ("namespace", "pod", "uid", "versioning"), ("versioning",)
         )
@@ -148,6 +157,7 @@ class Plan:
             ),
             window=top.text("window") if "window" in top else "",
             registry_cache=_clearing(top.get("registry_cache")) if "registry_cache" in top else None,
+            custom_images=_custom(top.get("custom_images")) if "custom_images" in top else None,
         )
 
 
@@ -163,6 +173,7 @@ def plan_of(
     window: str,
     versioning: str | None,
     registry_cache: CacheClearing | None = None,
+    custom_images: CustomImages | None = None,
 ) -> Plan:
     """The plan of a run as it stands: its facts, the MinIO pod and its bucket's versioning (None:
     not read, as in plans made before it was), the gates to keep, and the window."""
@@ -201,6 +212,43 @@ def plan_of(
         gates=tuple(GateVerdict.of(g) for g in gates),
         window=window,
         registry_cache=registry_cache,
+        custom_images=_planned_custom(record, custom_images),
+    )
+
+
+def _planned_custom(record: PreflightRecord, images: CustomImages | None) -> PlannedCustomImages | None:
+    """The preflight's custom tags as exported (with digests) and waived; None when neither."""
+    if images is None:
+        return None
+    exports, waivers = images.exports, images.waivers
+    waived = tuple(sorted((t, waivers[t].approver) for t in record.custom if t in waivers))
+    exported = tuple(
+        sorted(
+            (t, e.digest)
+            for t in record.custom
+            if t not in waivers and (e := exports.get(t)) is not None and e.ok and e.digest is not None
+        )
+    )
+    locations = sorted({exports[t].location for t, _ in exported})
+    if not exported and not waived:
+        return None
+    return PlannedCustomImages(", ".join(locations) or None, exported, waived)
+
+
+def _custom(data: object) -> PlannedCustomImages:
+    fields = Fields(data, "plan.custom_images", ("location", "exported", "waived"))
+    exported = [
+        Fields(e, f"plan.custom_images.exported[{i}]", ("tag", "digest"))
+        for i, e in enumerate(fields.array("exported"))
+    ]
+    waived = [
+        Fields(w, f"plan.custom_images.waived[{i}]", ("tag", "by"))
+        for i, w in enumerate(fields.array("waived"))
+    ]
+    return PlannedCustomImages(
+        fields.maybe_text("location"),
+        tuple((e.text("tag"), e.text("digest")) for e in exported),
+        tuple((w.text("tag"), w.text("by")) for w in waived),
     )
 
 
@@ -212,6 +260,7 @@ def _clearing(data: object) -> CacheClearing:
 
 _PLAN_KEYS = (
     "run", "bucket", "minio", "command", "backups", "inventory", "preflight", "window", "gates", "registry_cache",
+    "custom_images",
 )  # fmt: skip
 _BACKUP_KEYS = ("node", "address", "archive", "bytes", "sha256")
 _PREFLIGHT_KEYS = (

@@ -169,6 +169,7 @@ class ApprovalStep:
             window=await self._calendar.in_plan(),
             versioning=versioning,
             registry_cache=clearing,
+            custom_images=report.images,
         )
         return run, plan, report.gates
 

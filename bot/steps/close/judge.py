@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from actions.inventory import Inventory, OperatorRow, PluginRow
 from actions.workloads import repository_of
 from bot.core.model import RUNBOOK, RunView, StepName, StepState
-from bot.steps.close.report import CatalogCheck, InventoryCheck, StepTime
+from bot.steps.close.report import CatalogCheck, CustomCheck, InventoryCheck, StepTime
+from bot.steps.export.model import CustomImages
 from bot.steps.inventory.diff import InventoryDiff
 
 Catalog = Mapping[str, Sequence[str]]
@@ -58,6 +59,33 @@ def compare_catalog(
         missing=tuple(sorted({i for i in workload_images if not in_catalog(i, registry, after)})),
         custom_missing=tuple(sorted(r for r in custom if r not in after)),
     )
+
+
+def check_custom(
+    custom: Sequence[str],
+    images: CustomImages,
+    pushed: Mapping[str, tuple[bool, str | None]],
+    workloads: Mapping[str, Sequence[str]],
+) -> CustomCheck:
+    """Each custom tag of the preflight: pulled again (exported, pushed back and pulled), not back
+    (exported but not pulling, or not exported), or waived by an approver (lost, with its workloads).
+
+    `pushed` is the newest re-push: tag → (pulled, problem)."""
+    pulled, not_back, waived = [], [], []
+    for tag in custom:
+        waiver = images.waivers.get(tag)
+        if waiver is not None:
+            users = ", ".join(workloads.get(tag, ())) or "no workload"
+            waived.append(f"{tag} (waived by {waiver.approver}; used by {users})")
+        elif tag in pushed and pushed[tag][0]:
+            pulled.append(tag)
+        elif tag in pushed:
+            not_back.append(f"{tag}: {pushed[tag][1]}")
+        elif (export := images.exports.get(tag)) is not None and export.digest is not None:
+            not_back.append(f"{tag}: not pushed back yet")
+        else:
+            not_back.append(f"{tag}: neither exported nor waived")
+    return CustomCheck(tuple(pulled), tuple(not_back), tuple(waived))
 
 
 def check_inventory(
@@ -127,6 +155,7 @@ def left_to_do(
     verified_all: bool,
     failed_packages: Sequence[str],
     archives: Sequence[str],
+    custom: CustomCheck | None = None,
 ) -> tuple[str, ...]:
     """What a person still has to do, most urgent first, each with the command or the check."""
     todo: list[str] = []
@@ -150,7 +179,18 @@ def left_to_do(
         todo.append("Pull every workload image: `/regclean verify`.")
     if inventory.problems:
         todo.append(f"Check the operators and plugins that changed: {_some(inventory.problems, 5)}.")
-    if catalog.custom_missing:
+    if custom is not None:
+        if custom.not_back:
+            todo.append(
+                f"{len(custom.not_back)} exported custom images do not pull: {_some(custom.not_back, 5)}. Push "
+                "them again from the export: `/regclean restore custom --retry-failed`."
+            )
+        if custom.waived:
+            todo.append(
+                f"{len(custom.waived)} custom images are lost for good, as waived: {_some(custom.waived, 5)}. "
+                "Their workloads need another image."
+            )
+    elif catalog.custom_missing:
         todo.append(
             f"Push the custom images from your export again: {_some(catalog.custom_missing)} "
             "(no package restores them)."

@@ -42,6 +42,18 @@ class CatalogCheck:
 
 
 @dataclass(frozen=True)
+class CustomCheck:
+    """The custom images after the restore (docs/architecture.md, "Custom images")."""
+
+    pulled: tuple[str, ...]
+    """Exported, pushed back with the same digest, and pulled."""
+    not_back: tuple[str, ...]
+    """`repo:tag: why`: exported, but not pushed back or not pulling."""
+    waived: tuple[str, ...]
+    """`repo:tag (waived by U…; used by ns/a, ns/b)`: deleted for good, as an approver allowed."""
+
+
+@dataclass(frozen=True)
 class StepTime:
     """How long a runbook step took, over all its attempts."""
 
@@ -97,6 +109,9 @@ class FinalReport:
     """Everyone who asked for a step, approved, acknowledged or closed, in order of first appearance."""
     purged: bool = True
     """The run emptied the bucket; a run closed without a purge is abandoned, not failed."""
+    custom: CustomCheck | None = None
+    """The custom images re-pushed, pulled and waived; None when the run purged nothing, and in
+    reports stored before custom images were exported."""
 
     @property
     def state(self) -> str:
@@ -126,4 +141,6 @@ def report_from_dict(data: dict[str, Any]) -> FinalReport:
     fields["catalog"] = CatalogCheck(**catalog)
     fields["left_to_do"] = tuple(fields["left_to_do"])
     fields["participants"] = tuple(fields.get("participants", ()))
+    custom = fields.get("custom")
+    fields["custom"] = None if custom is None else CustomCheck(**{k: tuple(v) for k, v in custom.items()})
     return FinalReport(**fields)

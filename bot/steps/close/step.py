@@ -7,6 +7,7 @@ restore; `/regclean close` closes it by hand (as failed, when something is missi
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from actions.errors import ActionError
@@ -16,10 +17,12 @@ from bot.config.targets import minio_target, registry_target
 from bot.core.model import RunView, SnapshotView, StepName, StepState, StepView
 from bot.core.notifier import Requester
 from bot.steps.approval.step import ApprovalStep
-from bot.steps.close.judge import check_inventory, compare_catalog, left_to_do, step_times
+from bot.steps.close.judge import check_custom, check_inventory, compare_catalog, left_to_do, step_times
 from bot.steps.close.records import CloseRecords
-from bot.steps.close.report import Bucket, FinalReport
+from bot.steps.close.report import Bucket, CustomCheck, FinalReport
 from bot.steps.context import StepContext
+from bot.steps.export.records import ExportRecords
+from bot.steps.export.repush import CustomPushes
 from bot.steps.inventory.diff import diff_inventories
 from bot.steps.inventory.step import InventoryStep
 from bot.steps.preflight.records import PreflightRecords
@@ -39,6 +42,8 @@ class CloseStep:
         self._records = PreflightRecords(ctx.db)
         self._purges = PurgeRecords(ctx.db)
         self._restores = RestoreRecords(ctx.db)
+        self._exports = ExportRecords(ctx.db)
+        self._pushes = CustomPushes(ctx.db)
 
     def last_closed(self) -> tuple[int, str, datetime] | None:
         """The newest run that ended: its id, state and when (blocking: read with the rest of a status)."""
@@ -99,6 +104,13 @@ class CloseStep:
             backups = await engine.db(ctx.store.latest_backups, run.id)
             failed_packages = [p.package for p in plugins.failed] if plugins else []
             verified_all = _verified_all(verification)
+            custom = (
+                await self._custom(
+                    run.id, record.custom if record else (), record.custom_workloads if record else {}
+                )
+                if purged_ok
+                else None
+            )
             todo = left_to_do(
                 run,
                 catalog=catalog,
@@ -107,6 +119,7 @@ class CloseStep:
                 verified_all=verified_all,
                 failed_packages=failed_packages,
                 archives=[f"{b.address}:{b.archive}" for b in backups if b.verified],
+                custom=custom,
             )
             if bucket.bytes_after is None:
                 todo = (
@@ -129,8 +142,12 @@ class CloseStep:
                 packages_pushed=len(plugins.pushes) - len(failed_packages) if plugins else 0,
                 packages_total=len(plugins.pushes) if plugins else 0,
                 left_to_do=todo,
-                succeeded=purged_ok and verified_all and not catalog.missing,
+                succeeded=purged_ok
+                and verified_all
+                and not catalog.missing
+                and not (custom and custom.not_back),
                 purged=purged_ok,
+                custom=custom,
                 participants=tuple(
                     dict.fromkeys(
                         [
@@ -153,6 +170,15 @@ class CloseStep:
         done = await engine.db(ctx.store.run_step, step.id)
         await engine.tell(ctx.notifier.run_closed(run, done, report))
         await engine.show(run)
+
+    async def _custom(
+        self, run_id: int, tags: Sequence[str], workloads: Mapping[str, Sequence[str]]
+    ) -> CustomCheck:
+        """The preflight's custom tags after the restore: pulled, not back, or waived."""
+        engine = self._ctx.engine
+        images = await engine.db(self._exports.custom_images, run_id)
+        pushes = await engine.db(self._pushes.latest, run_id) or ()
+        return check_custom(tags, images, {p.tag: (p.pulled, p.problem) for p in pushes}, workloads)
 
     async def _approved_snapshot(
         self, run: RunView, snapshot_id: int | None, newest: int

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from actions.exported import ImageOutcome
+
 
 @dataclass(frozen=True)
 class ExportedTag:
@@ -55,3 +57,26 @@ class CustomImages:
             for t in tags
             if (e := self.exports.get(t)) is not None and e.digest is not None and t not in self.waivers
         }
+
+
+@dataclass(frozen=True)
+class ImagesReport:
+    """Where an export, a verification or a re-push of custom images stands: one line per image
+    once it is done, shown in place while the step runs."""
+
+    action: str
+    """`export` or `push`."""
+    location: str
+    """The run's layout."""
+    tags: tuple[str, ...]
+    """Every tag the step works on, in order."""
+    done: tuple[ImageOutcome, ...]
+    """The images finished so far (all of them once `finished`)."""
+    finished: bool = False
+    verdict: str | None = None
+    """Once finished: one sentence on the whole (e.g. "2 of 2 exported and verified, 31.4 MB")."""
+
+    @property
+    def failed(self) -> tuple[ImageOutcome, ...]:
+        """The images that did not make it, each with its problem."""
+        return tuple(o for o in self.done if not o.ok)

@@ -7,7 +7,7 @@ satisfy it. The preflight posts them; the purge checks them again before it star
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from actions.backup import NodeBackup
 from actions.packages import Coverage
 from bot.core.model import SnapshotView
+from bot.steps.export.model import CustomImages, ExportedTag, Waiver
 
 if TYPE_CHECKING:  # purge_model's reports hold Gates
     from bot.steps.preflight.model import PreflightRecord
@@ -162,10 +163,10 @@ def _ago(delta: timedelta) -> str:
     return f"{_span(delta)} ago"
 
 
-def registry_gate(record: PreflightRecord | None) -> Gate:
-    """5. The registry's repositories and tags recorded, its blob cache clearable, and the custom
-    images acknowledged."""
-    title = "Registry recorded, its cache clearable, custom images acknowledged"
+def registry_gate(record: PreflightRecord | None, images: CustomImages | None = None) -> Gate:
+    """5. The registry's repositories and tags recorded, its blob cache clearable, and every custom
+    image exported and verified, or waived by an approver (docs/architecture.md, "Custom images")."""
+    title = "Registry recorded, its cache clearable, custom images exported"
     if record is None:
         return Gate(
             "registry", title, False, "The registry was not recorded yet.", "Run `/regclean preflight`."
@@ -192,17 +193,42 @@ def registry_gate(record: PreflightRecord | None) -> Gate:
     found += f" {cache.describe()[0].upper()}{cache.describe()[1:]}."
     if not record.custom:
         return Gate("registry", title, True, found + " No custom images.")
-    if record.custom_ack_by is None:
+    exports = images.exports if images is not None else {}
+    waivers = images.waivers if images is not None else {}
+    waived = [t for t in record.custom if t in waivers]
+    exported = [t for t in record.custom if t not in waivers and (e := exports.get(t)) is not None and e.ok]
+    missing = [t for t in record.custom if t not in waivers and t not in exported]
+    held = _custom_held(exported, waived, exports, waivers)
+    if missing:
+        problems = [
+            f"{t}: {e.problem}" if (e := exports.get(t)) is not None and e.problem else f"{t}: not exported"
+            for t in missing
+        ]
         return Gate(
             "registry",
             title,
             False,
-            found + f" {len(record.custom)} tags are custom images that nothing will restore.",
-            "Export them, then press *Acknowledge custom images* on the preflight message.",
+            found
+            + f" {len(missing)} of {len(record.custom)} custom images are neither exported nor waived: "
+            + _names(tuple(problems), 5)
+            + "."
+            + (f" {held}" if held else ""),
+            "Export them with `/regclean export` (the button on the preflight message), or an approver "
+            "waives each image the purge may delete for good: `/regclean waive REPO:TAG…`.",
         )
-    return Gate(
-        "registry",
-        title,
-        True,
-        found + f" {len(record.custom)} custom images acknowledged by {record.custom_ack_by}.",
-    )
+    return Gate("registry", title, True, found + f" {held}")
+
+
+def _custom_held(
+    exported: list[str], waived: list[str], exports: Mapping[str, ExportedTag], waivers: Mapping[str, Waiver]
+) -> str:
+    """`2 custom images exported and verified (at …); 1 waived: a (by U1).`"""
+    parts = []
+    if exported:
+        where = ", ".join(sorted({exports[t].location for t in exported}))
+        parts.append(f"{len(exported)} custom images exported and verified (at {where})")
+    if waived:
+        parts.append(
+            f"{len(waived)} waived: " + _names(tuple(f"{t} (by {waivers[t].approver})" for t in waived), 5)
+        )
+    return ("; ".join(parts) + ".") if parts else ""

@@ -23,6 +23,7 @@ from actions.ssh import SshTarget
 from actions.workloads import workload_images
 from bot.config.settings import Settings
 from bot.core.model import SnapshotView
+from bot.steps.export.model import CustomImages
 from bot.steps.preflight.gates import (
     Gate,
     backup_gate,
@@ -95,6 +96,7 @@ def judge(
     record: PreflightRecord | None,
     now: datetime,
     window: Gate,
+    images: CustomImages | None = None,
 ) -> PreflightReport:
     """Gates 1 to 6, from what the run stored (gate 7 is the approval itself)."""
     covered = None
@@ -107,7 +109,7 @@ def judge(
         backup_gate(backups, snapshot, settings.expected_nodes),
         package_gate(covered),
         verification_gate(record),
-        registry_gate(record),
+        registry_gate(record, images),
         window,
     )
-    return PreflightReport(record, covered, gates)
+    return PreflightReport(record, covered, gates, images)

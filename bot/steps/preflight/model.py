@@ -8,6 +8,7 @@ from datetime import datetime
 from actions.packages import Coverage
 from actions.registry_cache import CacheClearing
 from actions.violet_output import Shown, Verification
+from bot.steps.export.model import CustomImages
 from bot.steps.preflight.gates import Gate
 
 
@@ -60,6 +61,8 @@ class PreflightReport:
     record: PreflightRecord | None
     coverage: Coverage | None
     gates: tuple[Gate, ...]
+    images: CustomImages | None = None
+    """The run's exports and waivers of custom images, as gate 5 judged them."""
 
     @property
     def passed(self) -> bool:

@@ -1,7 +1,9 @@
 """What the preflight leaves in the store: the evidence the purge gate and the final report rely on.
 
-Each acknowledgement (custom images; packages without a verification file) is a conditional
-update, so that two people pressing the button at once leave one audited acknowledgement.
+The acknowledgement of packages without a verification file is a conditional update, so that two
+people pressing the button at once leave one audited acknowledgement. (`custom_ack_by`, who
+acknowledged custom images before they were exported or waived, is still read from older rows; it
+waives nothing.)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from bot.store.schema import AuditRow, PreflightRow, aware, maybe_aware
 
 
 class PreflightRecords:
-    """What each preflight read, and the acknowledgement of its custom images."""
+    """What each preflight read, and the acknowledgement of its unverified packages."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -63,13 +65,6 @@ class PreflightRecords:
         with self._db.session() as s:
             row = s.get(PreflightRow, preflight_id)
             return None if row is None else _preflight(row)
-
-    def acknowledge_custom(self, preflight_id: int, user: str) -> tuple[bool, PreflightRecord]:
-        """Record who acknowledged the custom images; False when someone already had (it stays theirs)."""
-        return self._acknowledge(
-            preflight_id, user, "custom_images.acknowledged", PreflightRow.custom_ack_by, PreflightRow.custom_ack_at,
-            lambda row: {"preflight": row.id, "images": list(row.custom)},
-        )  # fmt: skip
 
     def acknowledge_unverified(self, preflight_id: int, user: str) -> tuple[bool, PreflightRecord]:
         """Record who acknowledged the packages without a verification file; False when someone already had."""

@@ -1,6 +1,6 @@
 """The preflight: read what the gates need, store it, and post every gate's verdict; and the
-acknowledgements: of custom images that the purge deletes and nothing restores, and of packages
-that no signature or checksum vouches for."""
+acknowledgement of packages that no signature or checksum vouches for. (Custom images are exported
+or waived: bot/steps/export/.)"""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.core.model import RunView, StepName, StepState, StepView
 from bot.core.notifier import Requester
 from bot.steps.backup.plan import installer_target
 from bot.steps.context import StepContext
+from bot.steps.export.check import ExportCheck
 from bot.steps.preflight.gather import Sources, gather, judge
 from bot.steps.preflight.model import PreflightRecord, PreflightReport
 from bot.steps.preflight.records import PreflightRecords
@@ -21,29 +22,17 @@ from bot.steps.schedule.calendar import Calendar
 
 
 class PreflightStep:
-    """`/regclean preflight`, its two acknowledgements, and the gates as they hold now."""
+    """`/regclean preflight`, the acknowledgement of unverified packages, and the gates as they hold now."""
 
     def __init__(self, ctx: StepContext, calendar: Calendar) -> None:
         self._ctx = ctx
         self._calendar = calendar
         self._records = PreflightRecords(ctx.db)
+        self._exports = ExportCheck(ctx)
 
     def start(self, requester: Requester) -> None:
         """Run the preflight in the background; its checklist goes to the run's thread."""
         self._ctx.engine.spawn(self._ctx.engine.requested(requester, StepName.PREFLIGHT, self._preflight))
-
-    async def acknowledge_custom(self, preflight_id: int, user: str) -> str:
-        """Someone acknowledges the custom images of a preflight record (audited, counted once)."""
-        engine = self._ctx.engine
-        record, run = await self._of_active_run(preflight_id)
-        if not record.custom:
-            raise RunbookError("This preflight found no custom images; there is nothing to acknowledge.")
-        moved, acknowledged = await engine.db(self._records.acknowledge_custom, preflight_id, user)
-        if not moved:
-            return f"These custom images were already acknowledged by <@{acknowledged.custom_ack_by}>."
-        report = await self.judge_now(run.id, acknowledged)
-        await engine.tell(self._ctx.notifier.custom_images_acknowledged(run, report, user))
-        return f"You acknowledged {len(record.custom)} custom images: the purge deletes them and nothing restores them."
 
     async def acknowledge_unverified(self, preflight_id: int, user: str) -> str:
         """An approver acknowledges the packages that have no verification file (audited, counted once)."""
@@ -75,14 +64,16 @@ class PreflightStep:
         return record, run
 
     async def judge_now(self, run_id: int, record: PreflightRecord | None = None) -> PreflightReport:
-        """Gates 1 to 6 as they hold now, from what the run stored."""
+        """Gates 1 to 6 as they hold now, from what the run stored; the custom images' export is read
+        back first (so a blob changed on disk since holds gate 5 shut)."""
         engine, store = self._ctx.engine, self._ctx.store
         snapshot = await engine.db(store.latest_inventory, run_id=run_id)
         backups = await engine.db(store.latest_backups, run_id)
         if record is None:
             record = await engine.db(self._records.latest_preflight, run_id)
+        images = await self._exports.verified(run_id, record.custom if record is not None else ())
         window = await self._calendar.gate()
-        return judge(self._ctx.settings, snapshot, backups, record, self._ctx.clock.now(), window)
+        return judge(self._ctx.settings, snapshot, backups, record, self._ctx.clock.now(), window, images)
 
     async def _preflight(self, run: RunView, step: StepView, requester: Requester) -> None:
         ctx, engine = self._ctx, self._ctx.engine

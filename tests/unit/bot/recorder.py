@@ -11,6 +11,7 @@ from actions.minio import PurgeResult
 from bot.core.model import RunView, StepView
 from bot.core.notifier import InventoryReport, Notice, Requester
 from bot.steps.close.report import FinalReport
+from bot.steps.export.model import ImagesReport
 from bot.steps.preflight.model import PreflightReport
 from bot.steps.purge.model import ApprovalNotice, PurgeChoice
 from bot.steps.restore.model import PluginRestore, Verification
@@ -55,8 +56,8 @@ class RecordingNotifier:
     async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
         self._record("preflight", (step, report))
 
-    async def custom_images_acknowledged(self, run: RunView, report: PreflightReport, user: str) -> None:
-        self._record("custom_ack", (report, user))
+    async def images_changed(self, run: RunView, step: StepView, report: ImagesReport) -> None:
+        self._record("images", report)
 
     async def unverified_packages_acknowledged(
         self, run: RunView, report: PreflightReport, user: str

@@ -16,7 +16,8 @@ from actions.inventory import Installation, Inventory, OperatorRow, PluginRow
 from actions.violet_output import Verification
 from bot.config.settings import Settings
 from bot.core.model import SnapshotView
-from bot.steps.approval.plan import GateVerdict, MinioPod, Plan, PlannedBackup, plan_of
+from bot.steps.approval.plan import GateVerdict, MinioPod, Plan, PlannedBackup, PlannedCustomImages, plan_of
+from bot.steps.export.model import CustomImages, ExportedTag, Waiver
 from bot.steps.preflight.gates import Gate
 from bot.steps.preflight.model import PreflightRecord
 
@@ -247,3 +248,37 @@ def test_how_the_registry_cache_is_cleared_is_part_of_the_plan_and_of_its_finger
         "another clearing voids an approval"
     )
     assert "registry_cache" not in made().encode(), "a plan without it encodes as before"
+
+
+def test_the_custom_images_exported_and_waived_are_part_of_the_plan_and_its_fingerprint() -> None:
+    shop, cart = "retail/shop:1.0", "retail/cart:2"
+    custom = dataclasses.replace(record(None), custom=(shop, cart))
+    digest_a, digest_b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+
+    def planned(images: CustomImages) -> Plan:
+        return plan_of(
+            SETTINGS, 1, snapshot(), backups(), custom, POD, gates=GATES, window=WINDOW, versioning="",
+            custom_images=images,
+        )  # fmt: skip
+
+    def exported(tag: str, digest: str) -> ExportedTag:
+        return ExportedTag(tag, "/var/lib/regclean/exports/run-1", digest, "m", 1, 1, 1, NOW, NOW, None)
+
+    plan = planned(CustomImages({shop: exported(shop, digest_a)}, {cart: Waiver(cart, "UBOB", NOW)}))
+    assert plan.custom_images == PlannedCustomImages(
+        "/var/lib/regclean/exports/run-1", ((shop, digest_a),), ((cart, "UBOB"),)
+    )
+    assert Plan.decode(plan.encode()) == plan
+    assert plan.encode()["custom_images"]["exported"] == [{"tag": shop, "digest": digest_a}]
+    again = planned(CustomImages({shop: exported(shop, digest_b)}, {cart: Waiver(cart, "UBOB", NOW)}))
+    assert again.fingerprint != plan.fingerprint, "a new export voids an approval"
+    both = planned(CustomImages({}, {shop: Waiver(shop, "UCAROL", NOW), cart: Waiver(cart, "UBOB", NOW)}))
+    assert both.fingerprint != plan.fingerprint, "so does a waiver"
+    assert both.custom_images is not None and both.custom_images.location is None
+    with pytest.raises(ValueError, match=r"plan\.custom_images\.exported"):
+        Plan.decode(
+            {
+                **plan.encode(),
+                "custom_images": {**plan.encode()["custom_images"], "exported": [{"tag": shop}]},
+            }
+        )

@@ -103,7 +103,7 @@ def record(
 
 
 def test_every_gate_holds_only_when_everything_was_recorded_and_acknowledged() -> None:
-    report = judge(SETTINGS, snapshot(), backups(), record(ack="UBOB"), NOW, NO_WINDOWS)
+    report = judge(SETTINGS, snapshot(), backups(), record(custom=()), NOW, NO_WINDOWS)
     assert report.passed, [g.detail for g in report.failed]
     assert [g.key for g in report.gates] == [
         "inventory",
@@ -118,15 +118,17 @@ def test_every_gate_holds_only_when_everything_was_recorded_and_acknowledged() -
 def test_each_unmet_gate_is_named_with_what_would_satisfy_it() -> None:
     cases = {
         "inventory": judge(
-            SETTINGS, snapshot(timedelta(hours=30)), backups(), record(ack="U"), NOW, NO_WINDOWS
+            SETTINGS, snapshot(timedelta(hours=30)), backups(), record(custom=()), NOW, NO_WINDOWS
         ),
-        "backup": judge(SETTINGS, snapshot(), backups()[:2], record(ack="U"), NOW, NO_WINDOWS),
-        "packages": judge(SETTINGS, snapshot(), backups(), record(ack="U", shown=SHOWN[:1]), NOW, NO_WINDOWS),
+        "backup": judge(SETTINGS, snapshot(), backups()[:2], record(custom=()), NOW, NO_WINDOWS),
+        "packages": judge(
+            SETTINGS, snapshot(), backups(), record(custom=(), shown=SHOWN[:1]), NOW, NO_WINDOWS
+        ),
         "verify": judge(
             SETTINGS,
             snapshot(),
             backups(),
-            record(ack="U", verification=Verification(missing=PACKAGES)),
+            record(custom=(), verification=Verification(missing=PACKAGES)),
             NOW,
             NO_WINDOWS,
         ),
@@ -139,7 +141,7 @@ def test_each_unmet_gate_is_named_with_what_would_satisfy_it() -> None:
     nothing = judge(SETTINGS, None, [], None, NOW, NO_WINDOWS)
     assert {g.key for g in nothing.failed} == {"inventory", "backup", "packages", "verify", "registry"}
     saturday = parse_recurring("0 2 * * SAT 4h")
-    outside = judge(SETTINGS, snapshot(), backups(), record(ack="U"), NOW, window_gate(NOW, (), [saturday]))
+    outside = judge(SETTINGS, snapshot(), backups(), record(custom=()), NOW, window_gate(NOW, (), [saturday]))
     assert [g.key for g in outside.failed] == ["window"] and "/regclean window" in (
         outside.failed[0].remedy or ""
     )
@@ -175,7 +177,7 @@ def test_pod_images_and_their_repositories() -> None:
     assert repository_of("reg:5000/acp/archon", "reg:5000") == "acp/archon"
 
 
-def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None:
+def test_a_preflight_and_a_purge_are_stored_and_read_back(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'r.db'}")
     run = store.open_run("UALICE", "C1")
     step = store.start_step(run.id, "preflight", "UALICE")
@@ -184,15 +186,6 @@ def test_custom_images_are_acknowledged_once_and_audited(tmp_path: Path) -> None
     saved = records.save_preflight(run.id, step.id, record(custom=("retail/shop:1.0",)))
     assert records.latest_preflight(run.id) == saved and saved.custom_ack_by is None
     assert saved.shown == SHOWN and saved.custom_workloads == {"retail/shop:1.0": ("retail/shop-7f9",)}
-    with ThreadPoolExecutor(8) as pool:
-        outcomes = list(
-            pool.map(lambda u: records.acknowledge_custom(saved.id, u), [f"U{i}" for i in range(8)])
-        )
-    winners = [r for moved, r in outcomes if moved]
-    assert len(winners) == 1
-    assert all(r.custom_ack_by == winners[0].custom_ack_by for _, r in outcomes)
-    audited = [e for e in store.audit_log(run.id) if e.action == "custom_images.acknowledged"]
-    assert len(audited) == 1 and audited[0].detail["images"] == ["retail/shop:1.0"]
     result = PurgeResult("minio-0", "registry", 10, 2, 2, 0, 0, True, ("registry-a",), True)
     purges = PurgeRecords(store.db)
     purges.save(run.id, step.id, _request(store, run.id), result)
@@ -236,7 +229,7 @@ def test_packages_without_verification_file_are_acknowledged_once_and_audited(tm
 def test_a_preflight_from_before_violet_show_asks_for_a_new_preflight_instead_of_naming_every_package() -> (
     None
 ):
-    older = dataclasses.replace(record(ack="U"), shown=(), verification=None)
+    older = dataclasses.replace(record(custom=()), shown=(), verification=None)
     report = judge(SETTINGS, snapshot(), backups(), older, NOW, NO_WINDOWS)
     gates = {g.key: g for g in report.failed}
     assert set(gates) == {"packages", "verify"}
@@ -245,12 +238,12 @@ def test_a_preflight_from_before_violet_show_asks_for_a_new_preflight_instead_of
 
 
 def test_the_registry_gate_holds_only_when_the_registry_cache_can_be_cleared() -> None:
-    held = registry_gate(record(ack="UBOB"))
+    held = registry_gate(record(custom=()))
     assert held.passed and "Registry cache: inmemory: the 3 registry pods are deleted" in held.detail
     static = CacheClearing(
         "cannot", "s3", "inmemory", True, 3, ("10.0.0.1",), reason="the registry runs as static pods"
     )
-    refused = registry_gate(dataclasses.replace(record(ack="UBOB"), registry_cache=static))
+    refused = registry_gate(dataclasses.replace(record(custom=()), registry_cache=static))
     assert not refused.passed and "cannot be cleared: the registry runs as static pods" in refused.detail
-    old = registry_gate(dataclasses.replace(record(ack="UBOB"), registry_cache=None))
+    old = registry_gate(dataclasses.replace(record(custom=()), registry_cache=None))
     assert not old.passed and "preflight" in (old.remedy or "")

@@ -21,10 +21,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.authz import AccessList, AccessPolicy
 from bot.core.errors import RunbookError
+from bot.core.notifier import Requester
 from bot.steps.approval.model import Click, Outcome
 from handlers import interactions
 from handlers.blocks.approval import APPROVE, REJECT
-from handlers.blocks.preflight import ACK_CUSTOM, ACK_UNVERIFIED
+from handlers.blocks.custom_images import EXPORT
+from handlers.blocks.preflight import ACK_UNVERIFIED
 from handlers.membership import SlackMembership
 from sandbox.slack import Ephemeral, SlackDriver, SlackWorkspace
 
@@ -57,9 +59,8 @@ class ScriptedRunbook:
         await self._called("reject", request_id, user, may_approve)
         return self.answer
 
-    async def acknowledge_custom(self, preflight_id: int, user: str) -> str:
-        await self._called("acknowledge_custom", preflight_id, user)
-        return self.ack_sentence
+    def start_export(self, requester: Requester) -> None:
+        self.calls.append(("start_export", requester.user, requester.channel))
 
     async def acknowledge_unverified(self, preflight_id: int, user: str) -> str:
         await self._called("acknowledge_unverified", preflight_id, user)
@@ -174,7 +175,7 @@ async def test_a_reject_is_confirmed_to_the_approver(clicks: Clicks) -> None:
     assert clicks.runbook.calls == [("reject", 7, APPROVER, True)]
 
 
-@pytest.mark.parametrize("action_id", [APPROVE, REJECT, ACK_CUSTOM, ACK_UNVERIFIED])
+@pytest.mark.parametrize("action_id", [APPROVE, REJECT, ACK_UNVERIFIED])
 @pytest.mark.parametrize("value", ["seven", "", "-1", "٣", "9" * 40])
 async def test_a_malformed_button_value_gets_a_sentence_not_a_stack_trace(
     clicks: Clicks, action_id: str, value: str
@@ -185,21 +186,19 @@ async def test_a_malformed_button_value_gets_a_sentence_not_a_stack_trace(
     assert clicks.runbook.calls == []
 
 
-async def test_only_operators_or_approvers_may_acknowledge_custom_images(clicks: Clicks) -> None:
-    await clicks.driver.click(STRANGER, ACK_CUSTOM, "3")
-    answer = await clicks.answer_to(STRANGER)
-    assert "only approvers or operators may acknowledge custom images" in answer.text
+@pytest.mark.parametrize("user", [APPROVER, STRANGER])
+async def test_only_operators_may_press_export(clicks: Clicks, user: str) -> None:
+    await clicks.driver.click(user, EXPORT, "3")
+    answer = await clicks.answer_to(user)
+    assert "only operators may export the custom images (REGCLEAN_OPERATORS)" in answer.text
     assert clicks.runbook.calls == []
 
 
-@pytest.mark.parametrize("user", [OPERATOR, APPROVER])
-async def test_an_operator_or_approver_acknowledges_and_gets_the_runbooks_sentence(
-    clicks: Clicks, user: str
-) -> None:
-    await clicks.driver.click(user, ACK_CUSTOM, "3")
-    answer = await clicks.answer_to(user)
-    assert clicks.runbook.calls == [("acknowledge_custom", 3, user)]
-    assert answer.text == clicks.runbook.ack_sentence
+async def test_an_operator_presses_export_and_the_export_starts(clicks: Clicks) -> None:
+    await clicks.driver.click(OPERATOR, EXPORT, "3")
+    answer = await clicks.answer_to(OPERATOR)
+    assert "Exporting the custom images" in answer.text
+    assert [c[:2] for c in clicks.runbook.calls] == [("start_export", OPERATOR)]
 
 
 @pytest.mark.parametrize("user", [OPERATOR, STRANGER])
@@ -219,9 +218,9 @@ async def test_an_approver_acknowledges_unverified_packages(clicks: Clicks) -> N
 
 async def test_a_runbook_refusal_of_the_acknowledgement_reaches_the_clicker(clicks: Clicks) -> None:
     clicks.runbook.error = RunbookError("This preflight is not part of the active run.")
-    await clicks.driver.click(OPERATOR, ACK_CUSTOM, "3")
+    await clicks.driver.click(APPROVER, ACK_UNVERIFIED, "3")
     assert (
-        await clicks.answer_to(OPERATOR)
+        await clicks.answer_to(APPROVER)
     ).text == ":warning: This preflight is not part of the active run."
 
 

@@ -7,7 +7,8 @@ import re
 
 from actions.violet_output import Verification
 from bot.steps.preflight.model import PreflightReport
-from handlers.blocks.preflight import ACK_CUSTOM, ACK_UNVERIFIED, preflight_blocks, preflight_text
+from handlers.blocks.custom_images import EXPORT
+from handlers.blocks.preflight import ACK_UNVERIFIED, preflight_blocks, preflight_text
 from handlers.blocks.purge import purge_blocks, purge_text
 from handlers.blocks.tables import MAX_BLOCKS
 from tests.unit.handlers.samples import (
@@ -52,22 +53,21 @@ def test_the_summary_counts_repositories_tags_workload_images_and_packages() -> 
     assert "*2* in `/cpaas/installer/plugins` on `127.0.0.11`" in text
 
 
-def test_custom_images_are_listed_with_a_button_carrying_the_record_id() -> None:
+def test_custom_images_are_listed_with_the_export_button_carrying_the_record_id() -> None:
     blocks = preflight_blocks(RUN, report())
     text = valid("t", blocks)
     assert "team-a/app" in text and "team-b/api" in text
-    button = buttons(blocks)[ACK_CUSTOM]
+    assert "Export them (`/regclean export`, or the button)" in text
+    button = buttons(blocks)[EXPORT]
     assert button["value"] == "3"
-    assert button["text"]["text"] == "Acknowledge 2 custom images"
-    assert "confirm" in button
+    assert button["text"]["text"] == "Export 2 custom images"
 
 
-def test_acknowledged_custom_images_show_who_and_when_and_no_button() -> None:
+def test_an_acknowledgement_stored_before_exports_shows_nothing_and_the_export_is_still_offered() -> None:
     acked = record(custom_ack_by="UBOB", custom_ack_at=NOW)
     blocks = preflight_blocks(RUN, report(acked))
-    text = valid("t", blocks)
-    assert buttons(blocks) == {}
-    assert "Acknowledged by <@UBOB> at 2025-03-14 09:30:00 UTC" in text
+    assert "Acknowledged by <@UBOB>" not in valid("t", blocks)
+    assert EXPORT in buttons(blocks)
 
 
 def test_no_custom_images_means_no_button() -> None:
@@ -91,7 +91,7 @@ def test_five_thousand_custom_images_fit_one_message_and_the_rest_is_counted() -
     assert listed == expected, "the first tags, each once, in order, with who uses them"
     more = [t for t in (e["text"] for b in blocks if b["type"] == "context" for e in b["elements"])]
     assert f"…and {5000 - len(listed):,} more; the file in the thread lists every one." in more
-    assert buttons(blocks)[ACK_CUSTOM]["text"]["text"] == "Acknowledge 5,000 custom images"
+    assert buttons(blocks)[EXPORT]["text"]["text"] == "Export 5,000 custom images"
 
 
 def test_names_from_the_registry_and_the_gates_are_escaped() -> None:

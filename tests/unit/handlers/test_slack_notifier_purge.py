@@ -13,11 +13,11 @@ from bot.core.model import RunView
 from bot.steps.approval.model import RequestState
 from bot.steps.purge.model import ApprovalNotice
 from handlers.blocks.approval import APPROVE
-from handlers.blocks.preflight import ACK_CUSTOM
+from handlers.blocks.custom_images import EXPORT
 from handlers.notifier import SlackNotifier
 from sandbox.slack import Message, SlackWorkspace
 from tests.scenarios.conftest import text_of
-from tests.unit.handlers.samples import GATES, NOW, RUN, STEP, buttons, purge_result, record, report, request
+from tests.unit.handlers.samples import GATES, RUN, STEP, buttons, purge_result, record, report, request
 
 
 @dataclass
@@ -93,18 +93,11 @@ async def test_after_a_restart_the_stored_reference_updates_the_same_message(pos
     assert "Expired at" in text_of(message)
 
 
-async def test_the_preflight_goes_to_the_thread_and_an_acknowledgement_removes_its_button(
-    posted: Posted,
-) -> None:
+async def test_the_preflight_goes_to_the_thread_with_the_export_button(posted: Posted) -> None:
     await posted.notifier.preflight_checked(posted.run, STEP, report())
     [message] = [m for m in posted.thread() if "Preflight — run #1" in text_of(m)]
-    assert ACK_CUSTOM in buttons(message.blocks)
+    assert EXPORT in buttons(message.blocks)
     assert posted.workspace.files == [], "two custom images fit the message"
-    acked = report(record(custom_ack_by="UBOB", custom_ack_at=NOW))
-    await posted.notifier.custom_images_acknowledged(posted.run, acked, "UBOB")
-    assert buttons(message.blocks) == {}
-    assert "Acknowledged by <@UBOB>" in text_of(message)
-    assert any("<@UBOB> acknowledged the 2 custom images of preflight #3" in m.text for m in posted.thread())
 
 
 async def test_custom_images_that_do_not_fit_are_uploaded_as_a_file(posted: Posted) -> None:

@@ -1,4 +1,5 @@
-"""PreflightStep alone: the acknowledgement of custom images, and the gates judged on the FakeClock."""
+"""PreflightStep alone: waivers of custom images, the acknowledgement of unverified packages, and the
+gates judged on the FakeClock."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from actions.inventory import Inventory
 from actions.violet_output import Verification
 from bot.core.errors import RunbookError
 from bot.core.model import StepName, StepState
+from bot.steps.export.check import ExportCheck
+from bot.steps.export.step import ExportStep
 from bot.steps.inventory.codec import inventory_lines
 from bot.steps.preflight.model import PreflightRecord
 from bot.steps.preflight.records import PreflightRecords
 from bot.steps.preflight.step import PreflightStep
 from bot.steps.schedule.calendar import Calendar
 from bot.store.runs import Store
-from tests.unit.bot.steps.context import NOW, Fakes, end_run, finished_step, step_context
+from tests.unit.bot.steps.context import NOW, Fakes, finished_step, step_context
 from tests.unit.handlers import samples
 
 
@@ -36,22 +39,33 @@ def saved(
     return PreflightRecords(store.db).save_preflight(run_id, step_id, record)
 
 
-async def test_custom_images_are_acknowledged_once_and_the_gate_then_holds(tmp_path: Path) -> None:
+async def test_custom_images_waived_by_an_approver_hold_gate_5_and_an_old_acknowledgement_waives_nothing(
+    tmp_path: Path,
+) -> None:
     with step_context(tmp_path) as f:
         run = f.store.open_run("UALICE", "C1")
-        record = saved(f.store, run.id)
+        step_id = finished_step(f.store, run.id, StepName.PREFLIGHT, StepState.SUCCEEDED)
+        record = samples.record(custom=("team-a/app:1", "team-b/api:2"), run_id=run.id, recorded_at=NOW)
+        stored = PreflightRecords(f.store.db).save_preflight(
+            run.id, step_id, dataclasses.replace(record, custom_ack_by="UBOB")
+        )
         step = preflight(f)
-        said = await step.acknowledge_custom(record.id, "UBOB")
-        assert said.startswith("You acknowledged 2 custom images")
-        [(report, user)] = f.notifier.of("custom_ack")
-        assert user == "UBOB" and report.record.custom_ack_by == "UBOB"
-        assert {g.key: g.passed for g in report.gates}["registry"]
-        again = await step.acknowledge_custom(record.id, "UCAROL")
-        assert again == "These custom images were already acknowledged by <@UBOB>."
-        assert len(f.notifier.of("custom_ack")) == 1, "the second press changes nothing"
-        actions = [(e.actor, e.action) for e in f.store.audit_log(run.id)]
-        assert actions.count(("UBOB", "custom_images.acknowledged")) == 1
-        assert ("UCAROL", "custom_images.acknowledged") not in actions
+        gate = {g.key: g for g in (await step.judge_now(run.id)).gates}["registry"]
+        assert not gate.passed, "an acknowledgement stored before exports waives nothing"
+        assert "2 of 2 custom images are neither exported nor waived" in gate.detail
+        said = await ExportStep(f.ctx).waive("UBOB", ("team-a/app:1",))
+        assert said == "You waived team-a/app:1: the purge may delete them unexported."
+        half = {g.key: g for g in (await step.judge_now(run.id)).gates}["registry"]
+        assert not half.passed and "team-b/api:2: not exported" in half.detail
+        assert "1 waived: team-a/app:1 (by UBOB)" in half.detail
+        await ExportStep(f.ctx).waive("UCAROL", ("team-b/api:2", "team-a/app:1"))
+        report = await step.judge_now(run.id, stored)
+        held = {g.key: g for g in report.gates}["registry"]
+        assert held.passed and "2 waived: team-a/app:1 (by UBOB), team-b/api:2 (by UCAROL)" in held.detail
+        assert report.images is not None and set(report.images.waivers) == {"team-a/app:1", "team-b/api:2"}
+        notices = [n.text for n in f.notifier.of("notice")]
+        assert len(notices) == 2 and "<@UBOB> waived 1 custom image(s)" in notices[0]
+        assert "team-b/api:2 (used by" in notices[1], "each waived tag is named with its workloads"
 
 
 async def test_unverified_packages_are_acknowledged_once_and_the_verify_gate_then_holds(
@@ -78,23 +92,21 @@ async def test_unverified_packages_are_acknowledged_once_and_the_verify_gate_the
             await step.acknowledge_unverified(verified.id, "UBOB")
 
 
-async def test_acknowledging_is_refused_for_another_run_or_without_custom_images(tmp_path: Path) -> None:
+async def test_a_waiver_names_custom_images_of_this_runs_preflight_or_is_refused(tmp_path: Path) -> None:
     with step_context(tmp_path) as f:
-        step = preflight(f)
-        old = f.store.open_run("UALICE", "C1")
-        stale = saved(f.store, old.id)
-        end_run(f.store, old.id)
-        current = f.store.open_run("UALICE", "C1")
-        assert current.id != old.id
-        with pytest.raises(RunbookError, match="not part of the active run"):
-            await step.acknowledge_custom(stale.id, "UBOB")
-        with pytest.raises(RunbookError, match="not part of the active run"):
-            await step.acknowledge_custom(stale.id + 100, "UBOB")
-        plain = saved(f.store, current.id, custom=())
-        with pytest.raises(RunbookError, match="found no custom images; there is nothing to acknowledge"):
-            await step.acknowledge_custom(plain.id, "UBOB")
-        assert PreflightRecords(f.store.db).preflight(stale.id) == stale, "nothing was acknowledged"
-        assert f.notifier.of("custom_ack") == []
+        export = ExportStep(f.ctx)
+        with pytest.raises(RunbookError, match="No run is active"):
+            await export.waive("UBOB", ("team-a/app",))
+        run = f.store.open_run("UALICE", "C1")
+        with pytest.raises(RunbookError, match="run `/regclean preflight` first"):
+            await export.waive("UBOB", ("team-a/app",))
+        saved(f.store, run.id)
+        with pytest.raises(RunbookError, match=r"Name the custom images to waive: `/regclean waive REPO:TAG"):
+            await export.waive("UBOB", ())
+        with pytest.raises(RunbookError, match="Not custom images of this run's preflight: acp/core:latest"):
+            await export.waive("UBOB", ("team-a/app", "acp/core:latest"))
+        assert (await ExportCheck(f.ctx).stored(run.id)).waivers == {}, "a refused waiver waives nothing"
+        assert [e.action for e in f.store.audit_log(run.id)].count("custom_image.waived") == 0
 
 
 async def test_the_gates_of_an_empty_run_fail_and_the_inventory_ages_on_the_clock(tmp_path: Path) -> None:
@@ -135,6 +147,6 @@ async def test_a_record_handed_in_is_judged_instead_of_the_stored_one(tmp_path: 
         record = saved(f.store, run.id)
         step = preflight(f)
         stored = {g.key: g.passed for g in (await step.judge_now(run.id)).gates}
-        assert not stored["registry"], "custom images not acknowledged yet"
-        acked = dataclasses.replace(record, custom_ack_by="UBOB")
-        assert {g.key: g.passed for g in (await step.judge_now(run.id, acked)).gates}["registry"]
+        assert not stored["registry"], "custom images neither exported nor waived yet"
+        plain = dataclasses.replace(record, custom=())
+        assert {g.key: g.passed for g in (await step.judge_now(run.id, plain)).gates}["registry"]

@@ -1,0 +1,127 @@
+"""Block Kit for the custom images (docs/architecture.md, "Custom images"): the export's and the
+re-push's progress, one line per image, and the button the preflight offers to export them."""
+
+from __future__ import annotations
+
+from bot.core.model import RunView, StepView
+from bot.steps.approval.plan import Plan
+from bot.steps.close.report import FinalReport
+from bot.steps.export.model import ImagesReport
+from bot.steps.export.step import human_size
+from handlers.blocks.run import who
+from handlers.blocks.tables import Block, capped_chunks, context, escape, header, section, truncate
+
+EXPORT = "regclean_export"
+#: code blocks of image lines shown; the rest are counted
+MAX_CHUNKS = 6
+DOING = {"export": "Exporting", "push": "Pushing back"}
+DONE = {"export": "exported and verified", "push": "pushed and pulled"}
+
+
+def image_line(report: ImagesReport, index: int) -> str:
+    """`✓ repo:tag  sha256:…  12.0 MiB` or `✗ repo:tag  problem`."""
+    outcome = report.done[index]
+    if not outcome.ok:
+        return f"✗ {outcome.tag}  {outcome.problem}"
+    image = outcome.image
+    if image is None:
+        return f"✓ {outcome.tag}"
+    platforms = f", {image.manifests} platforms" if image.manifests > 1 else ""
+    return f"✓ {outcome.tag}  {image.digest}  {human_size(image.bytes)}{platforms}"
+
+
+def images_blocks(run: RunView, step: StepView, report: ImagesReport) -> list[Block]:
+    """Where the export (or the re-push) stands: a line per finished image, then the verdict."""
+    title = f"Custom images {DONE.get(report.action, report.action)} — run #{run.id}"
+    blocks: list[Block] = [header(title)]
+    if report.finished:
+        icon = ":x:" if report.failed else ":white_check_mark:"
+        blocks.append(section(f"{icon} {escape(report.verdict or '')}"))
+    else:
+        doing = DOING.get(report.action, report.action)
+        blocks.append(
+            section(
+                f"{doing} {len(report.tags)} custom images… *{len(report.done)} of {len(report.tags)}* done."
+            )
+        )
+    chunks, rest = capped_chunks((image_line(report, i) for i in range(len(report.done))), MAX_CHUNKS)
+    blocks.extend(section(c) for c in chunks)
+    if rest:
+        blocks.append(context(f"…and {rest} more images."))
+    blocks.append(
+        context(
+            f"`{escape(report.location)}` · started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"
+        )
+    )
+    return blocks
+
+
+def images_text(report: ImagesReport) -> str:
+    """The notification text."""
+    if report.finished:
+        return report.verdict or "Custom images: done"
+    return f"Custom images: {len(report.done)} of {len(report.tags)} done"
+
+
+def export_button(record_id: int, count: int) -> Block:
+    """The preflight's offer: export the custom images now (`/regclean export`)."""
+    noun = "image" if count == 1 else "images"
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": EXPORT,
+                "value": str(record_id),
+                "style": "primary",
+                "text": {"type": "plain_text", "text": f"Export {count:,} custom {noun}"},
+            }
+        ],
+    }
+
+
+def custom_plan_lines(plan: Plan, limit: int = 10) -> list[str]:
+    """The plan's exported tags with their digests and where, and its waived tags with who waived them."""
+    custom = plan.custom_images
+    if custom is None:
+        return []
+    lines = []
+    if custom.exported:
+        shown = ", ".join(f"`{escape(t)}` `{escape(d)}`" for t, d in custom.exported[:limit])
+        more = f" …and {len(custom.exported) - limit} more" if len(custom.exported) > limit else ""
+        lines.append(
+            f"*Custom images exported* ({len(custom.exported)}, verified) to `{escape(custom.location or '')}`, "
+            f"pushed back after the restore: {shown}{more}"
+        )
+    if custom.waived:
+        shown = ", ".join(f"`{escape(t)}` by {who(b)}" for t, b in custom.waived[:limit])
+        more = f" …and {len(custom.waived) - limit} more" if len(custom.waived) > limit else ""
+        lines.append(
+            f"*Custom images waived* ({len(custom.waived)}): the purge deletes them for good: {shown}{more}"
+        )
+    return lines
+
+
+def custom_report_blocks(report: FinalReport) -> list[Block]:
+    """The final report's custom images: pushed back and pulled, not back, waived (lost, with their workloads)."""
+    custom = report.custom
+    if custom is None or not (custom.pulled or custom.not_back or custom.waived):
+        return []
+    lines = [
+        f"*Custom images*: *{len(custom.pulled)}* pushed back from the export and pulled (same digests)."
+    ]
+    if custom.pulled:
+        lines.append(
+            ", ".join(f"`{escape(t)}`" for t in custom.pulled[:20])
+            + (" …" if len(custom.pulled) > 20 else "")
+        )
+    if custom.not_back:
+        lines.append(
+            f":x: *Not back ({len(custom.not_back)}):* " + "; ".join(escape(t) for t in custom.not_back[:10])
+        )
+    if custom.waived:
+        lines.append(
+            f":wastebasket: *Waived, lost for good ({len(custom.waived)}):* "
+            + "; ".join(escape(t) for t in custom.waived[:10])
+        )
+    return [section(truncate("\n".join(lines), 3000))]

@@ -31,12 +31,12 @@ from bot.core.model import RUNBOOK
 from sandbox.bot_process import BotProcess, bot_process
 from sandbox.freeze import frozen
 from sandbox.kube import KubeApiServer
-from sandbox.platform import custom_images, push_custom_images, settle_missing_csvs
+from sandbox.platform import settle_missing_csvs
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import Sandbox
 from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 from tests.scenarios.conftest import root, text_of
-from tests.scenarios.flow import acknowledge_custom_images, approve, in_thread, preflight, request_message
+from tests.scenarios.flow import approve, exported, in_thread, preflight, request_message
 
 pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
@@ -77,9 +77,11 @@ EVIDENCE = {
     "inventory": "SELECT count(*) FROM inventories WHERE step_id = ?",
     "backup": "SELECT count(*) = 3 FROM backups WHERE step_id = ? AND verified",
     "preflight": "SELECT count(*) FROM preflights WHERE step_id = ?",
+    "export": "SELECT count(*) = 2 FROM image_exports WHERE step_id = ? AND verified_at IS NOT NULL",
     "purge": "SELECT count(*) FROM purges WHERE step_id = ?",
     "restore_core": "SELECT summary LIKE 'upload.sh all and necessary exited 0%' FROM steps WHERE id = ?",
     "restore_plugins": "SELECT count(*) FROM step_results WHERE step_id = ? AND kind = 'plugins'",
+    "restore_custom": "SELECT count(*) FROM step_results WHERE step_id = ? AND kind = 'custom'",
     "verify": "SELECT count(*) FROM step_results WHERE step_id = ? AND kind = 'verification'",
     "close": "SELECT count(*) FROM step_results r JOIN runs ON runs.id = r.run_id "
     "WHERE r.step_id = ? AND r.kind = 'report' AND runs.state != 'active'",
@@ -255,7 +257,7 @@ async def test_killed_during_every_step_the_bot_recovers_and_never_starts_a_step
             await bot.driver.slash("UALICE", "preflight")
             cut = await drill.kill_during("preflight")
         await drill.restart_after(cut, advice="Run `/regclean preflight` again")
-        await acknowledge_custom_images(bot, ws, await preflight(bot, ws))
+        await exported(bot, ws, await preflight(bot, ws))
 
         # Kill point 4: the purge request is open, with one approval of two. No step runs.
         await bot.driver.slash("UALICE", "purge")
@@ -312,20 +314,17 @@ async def test_killed_during_every_step_the_bot_recovers_and_never_starts_a_step
             await bot.driver.slash("UALICE", "restore plugins")
             cut = await drill.kill_during("restore_plugins")
         await drill.restart_after(cut, advice="A `violet push` may still be running")
-        await drill.ask("UALICE", "restore plugins", "restore_plugins", timeout=120)
-        # The pull check that follows finds the team's own images missing: nothing of the platform
-        # restores them. The team pushes them again from its export.
-        await ws.wait_for(lambda w: shows(w, "verify", FAILED), timeout=60)
-        assert await push_custom_images(sandbox) == custom_images(sandbox)
-
+        # Kill point 8: the custom images pushed back from the run's export, the registry stopped.
         with frozen(sandbox.registry):
-            await bot.driver.slash("UALICE", "verify")
-            cut = await drill.kill_during("verify")
-        await drill.restart_after(cut, advice="Run `/regclean verify` again")
+            await bot.driver.slash("UALICE", "restore custom")
+            cut = await drill.kill_during("restore_custom")
+        await drill.restart_after(cut, advice="pushing one again is harmless")
 
-        # Kill point 9: every image pulls now, so the run closes itself; the close is cut off too.
+        # Kill point 9: the plugins again, then the custom images from the export, and every image
+        # pulls, so the run closes itself; the close is cut off too.
+        await bot.driver.slash("UALICE", "restore plugins")
+        await ws.wait_for(lambda w: shows(w, "restore_custom", DONE), timeout=120)
         with slowed(kube):
-            await bot.driver.slash("UALICE", "verify")
             cut = await drill.kill_during("close")
         await drill.restart_after(cut, advice="Close it again with `/regclean close`")
         assert db.query("SELECT state FROM runs") == [("active",)]
@@ -341,14 +340,15 @@ async def test_killed_during_every_step_the_bot_recovers_and_never_starts_a_step
         ("backup", "succeeded"),
         ("preflight", "interrupted"),
         ("preflight", "succeeded"),
+        ("export", "succeeded"),
         ("purge", "interrupted"),
         ("restore_core", "interrupted"),
         ("restore_core", "succeeded"),
         ("verify", "succeeded"),  # the core's pull check
         ("restore_plugins", "interrupted"),
+        ("restore_custom", "interrupted"),
         ("restore_plugins", "succeeded"),
-        ("verify", "failed"),  # the custom images were not pushed yet
-        ("verify", "interrupted"),
+        ("restore_custom", "succeeded"),  # from the export: nothing of the platform restores them
         ("verify", "succeeded"),
         ("close", "interrupted"),
         ("close", "succeeded"),

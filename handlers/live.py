@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -15,6 +16,13 @@ from handlers.blocks.tables import Block
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
+
+PASSING = frozenset(
+    {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+"""Slack errors that say "not now" rather than "never" (as slack_sdk's retry handlers read them)."""
+MAX_BACKOFF = 30.0
+"""Seconds between tries of an update Slack keeps refusing for a passing reason."""
 
 
 class Pacer:
@@ -36,7 +44,15 @@ class Pacer:
 
 
 class LiveMessage:
-    """A message shown once, then updated in place with the newest content at most every `interval` s."""
+    """A message shown once, then updated in place with the newest content at most every `interval` s.
+
+    One update is in flight per message at any time: content shown while an update waits for its
+    turn (or for Slack's `Retry-After`) replaces what that next update will send, so the message
+    never goes back to older content and retries never pile up. An update Slack could not take for
+    a passing reason (rate limit, a 5xx, a dropped connection, after the client's own retries) is
+    tried again until it lands; one it refuses for good (the message is gone, the blocks are
+    invalid) is logged and given up, and the next content shown tries again.
+    """
 
     def __init__(
         self,
@@ -60,16 +76,19 @@ class LiveMessage:
         self._pacer = pacer
         self._clock = clock
         self._latest: tuple[str, list[Block]] | None = None
+        self._version = 0
+        """how many times content was shown"""
+        self._sent = 0
+        """the version the message shows in Slack (or that was given up)"""
         self._last_sent = float("-inf")
-        self._pending: asyncio.Task[None] | None = None
-        """the update that will send the newest content (None once it has started sending)"""
-        self._running: set[asyncio.Task[None]] = set()
-        """every update not finished yet, also one that is sending (what `flush` waits for)"""
+        self._sender: asyncio.Task[None] | None = None
+        """the one task that updates the message, while there is newer content than Slack shows"""
         self._lock = asyncio.Lock()
 
     async def show(self, text: str, blocks: list[Block]) -> None:
-        """Post the message the first time; afterwards schedule an update with this content."""
+        """Post the message the first time; afterwards have the newest content sent, in turn."""
         self._latest = (text, blocks)
+        self._version += 1
         async with self._lock:
             if self.ts is None:
                 if self._pacer is not None:
@@ -83,31 +102,43 @@ class LiveMessage:
                 )
                 self.channel, self.ts = posted["channel"], posted["ts"]
                 self._last_sent = self._clock()
+                self._sent = self._version
                 return
-        if self._pending is None:
-            delay = max(0.0, self._last_sent + self._interval - self._clock())
-            self._pending = asyncio.create_task(self._update_after(delay))
-            self._running.add(self._pending)
-            self._pending.add_done_callback(self._running.discard)
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_newest())
 
     async def flush(self) -> None:
-        """Wait until every update, also one already sending, has been delivered."""
-        while self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+        """Wait until the newest content shown has been delivered (or given up)."""
+        while self._sender is not None and not self._sender.done():
+            await asyncio.gather(self._sender, return_exceptions=True)
 
-    async def _update_after(self, delay: float) -> None:
-        try:
+    async def _send_newest(self) -> None:
+        failures = 0
+        while self._sent < self._version:
+            delay = max(0.0, self._last_sent + self._interval - self._clock())
+            if failures:
+                delay = max(delay, min(2.0**failures, MAX_BACKOFF))
             if delay:
                 await asyncio.sleep(delay)  # chat.update at most about once a second per message
             assert self._latest is not None and self.ts is not None
-            text, blocks = self._latest
+            version, (text, blocks) = self._version, self._latest
             self._last_sent = self._clock()
-            self._pending = None  # content that arrives from now on needs another update
-            await self._client.chat_update(channel=self.channel, ts=self.ts, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            log.warning("cannot update message %s: %s", self.ts, exc.response.get("error"))
-        except Exception:
-            log.exception("cannot update message %s", self.ts)
-        finally:
-            if self._pending is asyncio.current_task():
-                self._pending = None
+            try:
+                await self._client.chat_update(channel=self.channel, ts=self.ts, text=text, blocks=blocks)
+            except SlackApiError as exc:
+                status, error = exc.response.status_code, str(exc.response.get("error") or "")
+                if status < 500 and status != 429 and error not in PASSING:
+                    log.warning("cannot update message %s: %s; giving this content up", self.ts, error)
+                    self._sent = version
+                    continue
+                failures += 1
+                log.warning(
+                    "message %s not updated yet (%s); trying again", self.ts, error or f"HTTP {status}"
+                )
+                continue
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                failures += 1
+                log.warning("message %s not updated yet (%s); trying again", self.ts, type(exc).__name__)
+                continue
+            failures = 0
+            self._sent = version

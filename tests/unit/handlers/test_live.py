@@ -37,7 +37,7 @@ class CountingClient(AsyncWebClient):
         self.most_in_flight = 0
         self.updates = 0
 
-    async def chat_update(self, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+    async def chat_update(self, **kwargs: Any) -> AsyncSlackResponse:
         self.in_flight += 1
         self.updates += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)

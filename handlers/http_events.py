@@ -121,7 +121,45 @@ def unreadable(body: bytes, content_type: str) -> str | None:
         parsed = json.loads(document)
     except ValueError:
         return f"{what} is not JSON"
-    return None if isinstance(parsed, dict) else f"{what} is not a JSON object"
+    if not isinstance(parsed, dict):
+        return f"{what} is not a JSON object"
+    return misshapen(parsed)
+
+
+#: fields of a payload that Bolt reads into without checking their type, with the type Slack sends
+_OBJECTS = (
+    "user", "team", "channel", "container", "view", "event", "message", "previous_message", "item",
+    "assistant_thread", "function_data", "enterprise", "state",
+)  # fmt: skip
+
+
+def misshapen(payload: dict[str, object]) -> str | None:
+    """What in a payload is not of the shape Slack sends and Bolt relies on (None when all is):
+    an object field that is not an object, `authorizations` that is not a list of objects, and a
+    button click (`block_actions`, `interactive_message`) without the user's id or without its
+    actions as objects with an `action_id`."""
+    for key in _OBJECTS:
+        if key in payload and payload[key] is not None and not isinstance(payload[key], dict):
+            return f"its {key} is not an object"
+    if "type" in payload and not isinstance(payload["type"], str):
+        return "its type is not a string"
+    authorizations = payload.get("authorizations")
+    if authorizations is not None and not (
+        isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)
+    ):
+        return "its authorizations are not a list of objects"
+    if payload.get("type") in ("block_actions", "interactive_message"):
+        user = payload.get("user")
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            return "a click without the user who clicked"
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "a click without actions"
+        if not all(
+            isinstance(a, dict) and isinstance(a.get("action_id", a.get("name")), str) for a in actions
+        ):
+            return "an action without an action_id"
+    return None
 
 
 def _refuse(request: web.Request, status: int, why: str) -> web.Response:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.core.authz import ACTION_ROLES, AccessPolicy
@@ -60,8 +61,13 @@ def button_id(body: dict[str, Any]) -> int | None:
 
 
 async def tell(respond: AsyncRespond, text: str) -> None:
-    """Answer only the person who clicked, leaving the message as it is."""
-    await respond(text=text, response_type="ephemeral", replace_original=False)
+    """Answer only the person who clicked, leaving the message as it is. A click that came without
+    a `response_url` (Bolt's respond refuses it), or one Slack no longer takes, cannot be answered:
+    one log line says so."""
+    try:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+    except (ValueError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("cannot answer a click (%s): %s", type(exc).__name__, text[:120])
 
 
 def answered(work: Lazy) -> Lazy:

@@ -200,6 +200,11 @@ class Approvals:
         with self._db.session() as s:
             return _view(s, s.get_one(ApprovalRequestRow, request_id))
 
+    def exists(self, request_id: int) -> bool:
+        """Whether there is a request with this id."""
+        with self._db.session() as s:
+            return s.get(ApprovalRequestRow, request_id) is not None
+
     def set_request_ref(self, request_id: int, ref: Mapping[str, str]) -> None:
         """Where the approval request was posted."""
         with self._db.session() as s:

@@ -194,6 +194,8 @@ class ApprovalStep:
     async def show(self, request_id: int) -> None:
         """Show the request as it stands; updates of one request are serialized, so the last shows the latest."""
         ctx, engine = self._ctx, self._ctx.engine
+        if not await engine.db(self.approvals.exists, request_id):
+            return  # a click naming a request that never was: nothing to show
         async with self._locks.setdefault(request_id, asyncio.Lock()):
             view = await engine.db(self.approvals.get, request_id)
             run = await engine.db(ctx.store.run, view.run_id)

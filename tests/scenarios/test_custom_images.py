@@ -8,7 +8,7 @@ import json
 
 from sandbox.platform import custom_images
 from sandbox.slack import SlackWorkspace
-from sandbox.stack import RunningBot, Sandbox
+from sandbox.stack import INSTALLER_NODE, RunningBot, Sandbox, running_bot
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import EXPORT, approve, button, exported, in_thread, preflight, ready_for_purge
 
@@ -103,3 +103,20 @@ async def test_a_blob_changed_in_the_export_after_the_approval_voids_the_purge_a
     assert f"{tag}: blob {layer}" in said and f"used by {tag}" in said
     await http_bot.bot.runbook.drain()
     assert sandbox.s3.object_count() == objects
+
+
+async def test_the_export_goes_to_a_nodes_disk_over_sftp_and_is_read_back_there_by_the_next_preflight(
+    sandbox: Sandbox,
+) -> None:
+    ws = sandbox.slack
+    root = sandbox.workdir.resolve() / "node-exports"  # the sandbox's nodes serve this machine's files
+    overrides = {"REGCLEAN_EXPORT_DIR": f"sftp://{INSTALLER_NODE}{root}"}
+    async with running_bot(sandbox, "http", overrides) as bot:
+        result = await exported(bot, ws, await preflight(bot, ws))
+        assert f"sftp://{INSTALLER_NODE}{root}/run-1" in text_of(result)
+        index = json.loads((root / "run-1" / "index.json").read_text())
+        assert len(index["manifests"]) == len(custom_images(sandbox))
+        report = text_of(await preflight(bot, ws))
+        assert "✅ *Registry recorded, its cache clearable, custom images exported*" in report
+        assert f"2 custom images exported and verified (at sftp://{INSTALLER_NODE}{root}/run-1)" in report
+        await bot.bot.runbook.drain()

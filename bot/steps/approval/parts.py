@@ -126,12 +126,16 @@ class PlannedCustomImages:
     """(tag, digest), by tag."""
     waived: tuple[tuple[str, str], ...]
     """(tag, approver), by tag."""
+    exported_at: str | None = None
+    """When the newest of those exports was written (ISO 8601): exporting again, even the same
+    digests, voids an approval, as a new backup does."""
 
     def encode(self) -> dict[str, Any]:
         """The JSON form."""
         return {
             "location": self.location,
             "exported": [{"tag": t, "digest": d} for t, d in self.exported],
+            "exported_at": self.exported_at,
             "waived": [{"tag": t, "by": b} for t, b in self.waived],
         }
 

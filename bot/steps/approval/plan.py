@@ -232,11 +232,14 @@ def _planned_custom(record: PreflightRecord, images: CustomImages | None) -> Pla
     locations = sorted({exports[t].location for t, _ in exported})
     if not exported and not waived:
         return None
-    return PlannedCustomImages(", ".join(locations) or None, exported, waived)
+    newest = max((exports[t].exported_at for t, _ in exported), default=None)
+    return PlannedCustomImages(
+        ", ".join(locations) or None, exported, waived, newest.isoformat() if newest else None
+    )
 
 
 def _custom(data: object) -> PlannedCustomImages:
-    fields = Fields(data, "plan.custom_images", ("location", "exported", "waived"))
+    fields = Fields(data, "plan.custom_images", ("location", "exported", "exported_at", "waived"))
     exported = [
         Fields(e, f"plan.custom_images.exported[{i}]", ("tag", "digest"))
         for i, e in enumerate(fields.array("exported"))
@@ -249,6 +252,7 @@ def _custom(data: object) -> PlannedCustomImages:
         fields.maybe_text("location"),
         tuple((e.text("tag"), e.text("digest")) for e in exported),
         tuple((w.text("tag"), w.text("by")) for w in waived),
+        fields.maybe_text("exported_at"),
     )
 
 

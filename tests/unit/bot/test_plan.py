@@ -266,12 +266,15 @@ def test_the_custom_images_exported_and_waived_are_part_of_the_plan_and_its_fing
 
     plan = planned(CustomImages({shop: exported(shop, digest_a)}, {cart: Waiver(cart, "UBOB", NOW)}))
     assert plan.custom_images == PlannedCustomImages(
-        "/var/lib/regclean/exports/run-1", ((shop, digest_a),), ((cart, "UBOB"),)
+        "/var/lib/regclean/exports/run-1", ((shop, digest_a),), ((cart, "UBOB"),), NOW.isoformat()
     )
     assert Plan.decode(plan.encode()) == plan
     assert plan.encode()["custom_images"]["exported"] == [{"tag": shop, "digest": digest_a}]
     again = planned(CustomImages({shop: exported(shop, digest_b)}, {cart: Waiver(cart, "UBOB", NOW)}))
     assert again.fingerprint != plan.fingerprint, "a new export voids an approval"
+    later = dataclasses.replace(exported(shop, digest_a), exported_at=NOW + timedelta(minutes=5))
+    same = planned(CustomImages({shop: later}, {cart: Waiver(cart, "UBOB", NOW)}))
+    assert same.fingerprint != plan.fingerprint, "so does exporting the same digests again"
     both = planned(CustomImages({}, {shop: Waiver(shop, "UCAROL", NOW), cart: Waiver(cart, "UBOB", NOW)}))
     assert both.fingerprint != plan.fingerprint, "so does a waiver"
     assert both.custom_images is not None and both.custom_images.location is None

@@ -160,7 +160,7 @@ class _LocalSink:
 
 
 class SftpExportStore:
-    """A directory on a node, over SFTP (`actions/ssh.py`'s `RemoteFiles`, host key verified)."""
+    """A directory on a node, over SFTP (`RemoteFiles` in `actions/ssh/files.py`, host key verified)."""
 
     def __init__(self, files: RemoteFiles, root: str) -> None:
         self.files = files

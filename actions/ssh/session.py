@@ -1,4 +1,5 @@
-"""The SSH client: the only module that imports `asyncssh`.
+"""SSH sessions to the nodes: connect with a verified host key, run scripts, stream their output,
+copy a file off the node (the package `actions/ssh/` is the only one that imports `asyncssh`).
 
 Host keys are always checked against a known_hosts file; there is no fallback that accepts an
 unknown key. Every failure comes out as one of our errors, saying which node and what to do.
@@ -11,7 +12,7 @@ import contextlib
 import hashlib
 import os
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ from actions.errors import (
 )
 from actions.line_pump import HandlerFailed, pump_lines
 from actions.output_lines import Cut
+from actions.ssh.files import RemoteFiles
+from actions.ssh.reasons import reason
 
 LineHandler = Callable[[str], Awaitable[bool]]
 """Gets each stderr line as it comes; returns True when it consumed the line."""
@@ -124,7 +127,7 @@ class Session:
         except (asyncssh.Error, OSError) as exc:
             raise ConnectionDropped(
                 f"{self.target.address}: the SSH connection was lost while the command ran "
-                f"({_reason(exc)}); its outcome is unknown."
+                f"({reason(exc)}); its outcome is unknown."
             ) from None
         if completed.exit_status is None:
             signal = completed.exit_signal[0] if completed.exit_signal else "none"
@@ -168,7 +171,7 @@ class Session:
                 f"({self.target.timeout_setting}) and was stopped; how far it got is unknown",
             )
         except (asyncssh.Error, OSError) as exc:
-            return StreamedExit(None, f"the SSH connection was lost while the command ran ({_reason(exc)})")
+            return StreamedExit(None, f"the SSH connection was lost while the command ran ({reason(exc)})")
         finally:
             if process is not None:
                 if process.returncode is None:  # abandoned: stop it rather than leave it running unseen
@@ -201,7 +204,7 @@ class Session:
         except (asyncssh.Error, OSError) as exc:
             partial.unlink(missing_ok=True)
             raise ConnectionDropped(
-                f"{self.target.address}: copying {remote} off the node failed ({_reason(exc)})."
+                f"{self.target.address}: copying {remote} off the node failed ({reason(exc)})."
             ) from None
         partial.replace(local)
         return digest.hexdigest()
@@ -212,115 +215,11 @@ class Session:
         try:
             sftp = await self._conn.start_sftp_client()
         except (asyncssh.Error, OSError) as exc:
-            raise RemoteFileError(f"{self.target.address}: SFTP is not available ({_reason(exc)}).") from None
+            raise RemoteFileError(f"{self.target.address}: SFTP is not available ({reason(exc)}).") from None
         try:
             yield RemoteFiles(self.target.address, sftp)
         finally:
             sftp.exit()
-
-
-@dataclass(frozen=True)
-class RemoteStat:
-    """What SFTP says about a path on a node."""
-
-    size: int
-    mode: int
-    """The permission bits (0o600)."""
-    is_dir: bool
-
-
-class RemoteFile:
-    """A file open over SFTP; bytes only."""
-
-    def __init__(self, files: RemoteFiles, path: str, handle: asyncssh.SFTPClientFile) -> None:
-        self._files, self._path, self._handle = files, path, handle
-
-    async def read(self, size: int) -> bytes:
-        """Up to `size` bytes from the current position; b"" at the end."""
-        with self._files.failing("read", self._path):
-            return cast(bytes, await self._handle.read(size))
-
-    async def write(self, data: bytes) -> None:
-        """Append data."""
-        with self._files.failing("write", self._path):
-            await self._handle.write(data)
-
-    async def fsync(self) -> None:
-        """Onto the node's disk (OpenSSH's fsync@openssh.com)."""
-        with self._files.failing("fsync", self._path):
-            await self._handle.fsync()
-
-
-class RemoteFiles:
-    """A small file API on a node over SFTP: every failure a `RemoteFileError` naming the node,
-    the operation and the path (`missing` when it does not exist)."""
-
-    def __init__(self, address: str, sftp: asyncssh.SFTPClient) -> None:
-        self.address = address
-        self._sftp = sftp
-
-    @contextlib.contextmanager
-    def failing(self, operation: str, path: str) -> Iterator[None]:
-        """Translate SFTP's errors inside the block."""
-        try:
-            yield
-        except (asyncssh.SFTPNoSuchFile, asyncssh.SFTPNoSuchPath):
-            raise RemoteFileError(f"{self.address}: {path} does not exist.", missing=True) from None
-        except (asyncssh.Error, OSError) as exc:
-            raise RemoteFileError(f"{self.address}: {operation} of {path} failed ({_reason(exc)}).") from None
-
-    @asynccontextmanager
-    async def open(self, path: str, mode: str = "rb", permissions: int = 0o600) -> AsyncIterator[RemoteFile]:
-        """Open path: "rb" to read, "wb" to create or truncate it with `permissions`."""
-        attrs = asyncssh.SFTPAttrs(permissions=permissions) if "w" in mode else asyncssh.SFTPAttrs()
-        with self.failing("open", path):
-            handle = await self._sftp.open(path, mode, attrs, encoding=None, block_size=256 * 1024)
-        try:
-            yield RemoteFile(self, path, handle)
-        finally:
-            with self.failing("close", path):
-                await handle.close()
-
-    async def stat(self, path: str) -> RemoteStat | None:
-        """Size, permissions and kind of path; None when it does not exist."""
-        try:
-            with self.failing("stat", path):
-                attrs = await self._sftp.stat(path)
-        except RemoteFileError as exc:
-            if exc.missing:
-                return None
-            raise
-        mode = attrs.permissions or 0
-        return RemoteStat(attrs.size or 0, mode & 0o7777, (mode & 0o170000) == 0o040000)
-
-    async def mkdir(self, path: str, permissions: int = 0o700) -> None:
-        """Create the directory path and its parents as needed; an existing one is left as it is."""
-        with self.failing("mkdir", path):
-            await self._sftp.makedirs(path, asyncssh.SFTPAttrs(permissions=permissions), exist_ok=True)
-
-    async def chmod(self, path: str, permissions: int) -> None:
-        with self.failing("chmod", path):
-            await self._sftp.chmod(path, permissions)
-
-    async def rename(self, source: str, destination: str) -> None:
-        """Rename over an existing destination (OpenSSH's posix-rename@openssh.com)."""
-        with self.failing("rename", source):
-            await self._sftp.posix_rename(source, destination)
-
-    async def remove(self, path: str) -> None:
-        """Remove the file path; one that does not exist is no error."""
-        try:
-            with self.failing("remove", path):
-                await self._sftp.remove(path)
-        except RemoteFileError as exc:
-            if not exc.missing:
-                raise
-
-    async def free_bytes(self, path: str) -> int:
-        """The bytes an unprivileged user may still write on path's filesystem (statvfs@openssh.com)."""
-        with self.failing("statvfs", path):
-            vfs = await self._sftp.statvfs(path)
-        return int(vfs.bavail) * int(vfs.frsize)
 
 
 @asynccontextmanager
@@ -355,7 +254,7 @@ async def connect(target: SshTarget) -> AsyncIterator[Session]:
             f"{target.address}:{target.port} did not answer within {target.connect_timeout:.0f} s."
         ) from None
     except (OSError, asyncssh.Error) as exc:
-        raise NodeUnreachable(f"Cannot reach {target.address}:{target.port}: {_reason(exc)}.") from None
+        raise NodeUnreachable(f"Cannot reach {target.address}:{target.port}: {reason(exc)}.") from None
     except ValueError as exc:  # an unreadable key file
         raise ActionError(f"Cannot use the SSH key {target.key}: {exc}.") from None
     try:
@@ -395,11 +294,6 @@ async def _host_key_error(target: SshTarget) -> ActionError:
 
 def _quote(arg: str) -> str:
     return "'" + arg.replace("'", "'\"'\"'") + "'"
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _private_new_file(path: Path) -> BinaryIO:

@@ -163,8 +163,8 @@ Part = Callable[[ApprovalNotice], list[Block]]
 def _intro(notice: ApprovalNotice) -> list[Block]:
     request = notice.request
     lines = [
-        f"{who(request.requester)} asks to empty the registry bucket. {request.required} approvers "
-        "must approve this exact plan; the gates are checked again when the purge starts."
+        f"{who(request.requester)} asks to empty the registry bucket. {escape(notice.rule)} "
+        "The gates are checked again when the purge starts."
     ]
     measured = measured_line(request)
     if measured is not None:

@@ -203,7 +203,8 @@ class ApprovalStep:
             if run is None:
                 return
             gates = tuple(Gate(g.key, g.title, g.passed, "") for g in view.plan.gates)
-            new_ref = await engine.tell(ctx.notifier.approval_changed(run, ApprovalNotice(view, gates, ref)))
+            notice = ApprovalNotice(view, gates, ref, self_approval=ctx.settings.allow_self_approval)
+            new_ref = await engine.tell(ctx.notifier.approval_changed(run, notice))
             if new_ref and not ref:
                 await engine.db(self.approvals.set_request_ref, request_id, new_ref)
 
@@ -229,7 +230,8 @@ class ApprovalStep:
         await self.schedule_expiry(view)  # before the post: a click may come as soon as it shows
         asking = tuple(a for a in settings.approvers if settings.allow_self_approval or a != requester.user)
         try:
-            ref = await ctx.notifier.approval_changed(run, ApprovalNotice(view, gates, asking=asking))
+            notice = ApprovalNotice(view, gates, asking=asking, self_approval=settings.allow_self_approval)
+            ref = await ctx.notifier.approval_changed(run, notice)
         except Exception:
             # A request nobody can see cannot be approved, and must not linger as open: void it,
             # and tell whoever asked (that message may fail too; then the log is all there is).

@@ -21,6 +21,25 @@ class ApprovalNotice:
     asking: tuple[str, ...] = ()
     """The approvers the request asks (user IDs and `@handle` groups), set only on the notice that
     posts it: they are mentioned in that post, never in the updates after it."""
+    self_approval: bool = False
+    """May the requester's own approval count (REGCLEAN_ALLOW_SELF_APPROVAL), to say which rule holds."""
+
+    @property
+    def rule(self) -> str:
+        """The approval rule in force, in a sentence."""
+        required = self.request.required
+        if required >= 2:
+            who = "the requester may be one of them" if self.self_approval else "not counting the requester"
+            return f"{required} distinct approvers must approve this exact plan ({who})."
+        if self.self_approval:
+            return (
+                "One approval, which may be the requester's own, starts the purge: the two-person rule "
+                "is off (REGCLEAN_SINGLE_APPROVER_ACCEPTED)."
+            )
+        return (
+            "One approver other than the requester must approve this exact plan "
+            "(REGCLEAN_APPROVALS_REQUIRED=1, accepted with REGCLEAN_SINGLE_APPROVER_ACCEPTED)."
+        )
 
 
 @dataclass(frozen=True)

@@ -233,3 +233,20 @@ def test_a_long_bucket_name_keeps_the_confirmation_within_slacks_limit() -> None
     measured = BucketMeasure(NOW, objects=10**12, bytes=10**15, versions=True)
     _, blocks = rendered(notice(request(the_plan=long_bucket, measured=measured)))
     assert len(confirm_of(blocks)["text"]["text"]) <= 300
+
+
+@pytest.mark.parametrize(
+    ("required", "self_approval", "says"),
+    [
+        (2, False, "2 distinct approvers must approve this exact plan (not counting the requester)."),
+        (2, True, "2 distinct approvers must approve this exact plan (the requester may be one of them)."),
+        (1, False, "One approver other than the requester must approve this exact plan"),
+        (1, True, "the two-person rule is off (REGCLEAN_SINGLE_APPROVER_ACCEPTED)"),
+    ],
+)
+def test_the_request_says_which_approval_rule_is_in_force(
+    required: int, self_approval: bool, says: str
+) -> None:
+    view = dataclasses.replace(request(), required=required)
+    text, _ = rendered(ApprovalNotice(view, GATES, self_approval=self_approval))
+    assert says in text

@@ -164,10 +164,10 @@ def build(
     notifier = SlackNotifier(
         client, channel=settings.slack_channel, post_interval=settings.slack_post_interval, groups=membership
     )
-    runbook = Runbook.from_settings(settings, store, notifier, kube=kube)
     policy = AccessPolicy(
         AccessList.parse(settings.operators), AccessList.parse(settings.approvers), membership
     )
+    runbook = Runbook.from_settings(settings, store, notifier, kube=kube, roles=policy)
     commands.register(bolt, runbook, policy, Zones(client))
     interactions.register(bolt, runbook, policy)
     ttl = timedelta(seconds=settings.runner_lease_seconds)

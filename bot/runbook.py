@@ -18,6 +18,7 @@ from actions.backup import BackupResult
 from actions.inventory import Inventory
 from actions.kube import KubeClient, RetryPolicy
 from bot.config.settings import Settings
+from bot.core.authz import Roles
 from bot.core.engine import Engine
 from bot.core.model import RunView, StepName, StepState, StepView
 from bot.core.notifier import Notifier, Requester
@@ -60,6 +61,7 @@ class Runbook:
         settings: Settings,
         *,
         backup_plan: BackupPlanner | None = None,
+        roles: Roles | None = None,
     ) -> None:
         self.engine = Engine(store, notifier, expected=settings.step_expected)
         ctx = StepContext(self.engine, store, notifier, settings, kube)
@@ -69,7 +71,7 @@ class Runbook:
         self.preflight = PreflightStep(ctx, self.calendar)
         self.export = ExportStep(ctx)
         self.approval = ApprovalStep(ctx, self.preflight, self.calendar)
-        self.purge = PurgeStep(ctx, self.approval)
+        self.purge = PurgeStep(ctx, self.approval, roles)
         self.schedule = ScheduleStep(ctx, self.calendar, self.approval, self.purge.start)
         self.restore = RestoreStep(ctx, self.schedule)
         self.custom = RestoreCustomStep(ctx)
@@ -79,12 +81,20 @@ class Runbook:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, store: Store, notifier: Notifier, *, kube: KubeFactory | None = None
+        cls,
+        settings: Settings,
+        store: Store,
+        notifier: Notifier,
+        *,
+        kube: KubeFactory | None = None,
+        roles: Roles | None = None,
     ) -> Runbook:
         """The runbook as configured: the cluster from KUBECONFIG, backups as the settings say."""
         retry = RetryPolicy(attempts=settings.kube_retries, budget=settings.kube_retry_seconds)
         factory: KubeFactory = kube or (lambda: KubeClient.from_config(settings.kubeconfig, retry=retry))
-        return cls(store, notifier, factory, settings, backup_plan=backup_planner(settings, factory))
+        return cls(
+            store, notifier, factory, settings, backup_plan=backup_planner(settings, factory), roles=roles
+        )
 
     # the engine ----------------------------------------------------------------
     def use_jobs(self, jobs: Jobs | None) -> None:

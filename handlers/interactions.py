@@ -164,18 +164,26 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
 
     @answered
     async def purge_now(body: dict[str, Any], respond: AsyncRespond) -> None:
-        await choose(body, respond, runbook.purge_now)
+        await choose(body, respond, "purge_now", runbook.purge_now)
 
     @answered
     async def purge_at_window(body: dict[str, Any], respond: AsyncRespond) -> None:
-        await choose(body, respond, runbook.purge_at_window_start)
+        await choose(body, respond, "purge_at_window", runbook.purge_at_window_start)
 
     async def choose(
-        body: dict[str, Any], respond: AsyncRespond, pick: Callable[[int, str], Awaitable[str]]
+        body: dict[str, Any], respond: AsyncRespond, action: str, pick: Callable[[int, str], Awaitable[str]]
     ) -> None:
         request_id = button_id(body)
         if request_id is None:
             await tell(respond, MALFORMED)
+            return
+        if not await _has_any_role(
+            policy, body["user"]["id"], action
+        ):  # the role may have gone since the request
+            await tell(
+                respond,
+                f"Sorry {who(body['user']['id'])}, only operators may start a purge (REGCLEAN_OPERATORS).",
+            )
             return
         try:  # only the requester may choose; the runbook checks it, and the gates again at the start
             await tell(respond, escape(await pick(request_id, body["user"]["id"])))

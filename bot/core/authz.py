@@ -44,7 +44,15 @@ ACTION_ROLES: Mapping[str, frozenset[Role]] = {
     "reject": frozenset({Role.APPROVER}),
     "export": frozenset({Role.OPERATOR}),
     "acknowledge_unverified_packages": frozenset({Role.APPROVER}),
+    "purge_now": frozenset({Role.OPERATOR}),
+    "purge_at_window": frozenset({Role.OPERATOR}),
 }
+
+
+class Roles(Protocol):
+    """Who holds a role now (`AccessPolicy`): asked again when a purge starts."""
+
+    async def has_role(self, user: str, role: Role) -> bool: ...
 
 
 class Membership(Protocol):

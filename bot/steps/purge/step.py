@@ -11,6 +11,7 @@ from datetime import datetime
 from actions.errors import ActionError
 from actions.minio import PurgeFailed, PurgeResult, purge
 from bot.config.targets import minio_target, registry_pods
+from bot.core.authz import Role, Roles
 from bot.core.model import RunView, StepName, StepState, StepView
 from bot.core.notifier import Requester
 from bot.steps.approval.model import RequestState
@@ -23,10 +24,12 @@ from bot.steps.purge.records import PurgeRecords
 class PurgeStep:
     """The purge of an approved request: at most once, and only with the plan that was approved."""
 
-    def __init__(self, ctx: StepContext, approval: ApprovalStep) -> None:
+    def __init__(self, ctx: StepContext, approval: ApprovalStep, roles: Roles | None = None) -> None:
         self._ctx = ctx
         self._approval = approval
         self._records = PurgeRecords(ctx.db)
+        self._roles = roles
+        """Who is an approver now; None skips the check (the CLI, which never starts a purge)."""
 
     def latest(self, run_id: int) -> tuple[PurgeResult, datetime] | None:
         """What the run's newest purge did, and when it finished (blocking)."""
@@ -35,6 +38,18 @@ class PurgeStep:
     async def start(self, request_id: int, requester: Requester) -> None:
         """Re-check the gates and the fingerprint, claim the request, and purge; at most once."""
         ctx, engine = self._ctx, self._ctx.engine
+        lapsed = await self._lapsed_approvers(request_id)
+        if lapsed:
+            names = ", ".join(f"<@{user}>" for user in lapsed)
+            await engine.tell(
+                ctx.notifier.request_refused(
+                    requester,
+                    f"The purge of request #{request_id} did not start: {names} "
+                    f"{'is' if len(lapsed) == 1 else 'are'} no longer an approver (REGCLEAN_APPROVERS), "
+                    "so the approval does not stand. Nothing was deleted; ask for a new request.",
+                )
+            )
+            return
         if not await self._approval.claim(request_id):
             view = await self._approval.get(request_id)
             why = (
@@ -55,6 +70,13 @@ class PurgeStep:
             await self._purge(run, step, who, request_id)
 
         await engine.requested(requester, StepName.PURGE, body)
+
+    async def _lapsed_approvers(self, request_id: int) -> list[str]:
+        """The approvals of the request whose approver has lost the role since (a group changed)."""
+        if self._roles is None:
+            return []
+        view = await self._approval.get(request_id)
+        return [user for user in view.approvals if not await self._roles.has_role(user, Role.APPROVER)]
 
     async def _purge(self, run: RunView, step: StepView, requester: Requester, request_id: int) -> None:
         ctx, engine = self._ctx, self._ctx.engine

@@ -27,6 +27,7 @@ from handlers import interactions
 from handlers.blocks.approval import APPROVE, REJECT
 from handlers.blocks.custom_images import EXPORT
 from handlers.blocks.preflight import ACK_UNVERIFIED
+from handlers.blocks.schedule import PURGE_NOW
 from handlers.membership import SlackMembership
 from sandbox.slack import Ephemeral, SlackDriver, SlackWorkspace
 
@@ -65,6 +66,10 @@ class ScriptedRunbook:
     async def acknowledge_unverified(self, preflight_id: int, user: str) -> str:
         await self._called("acknowledge_unverified", preflight_id, user)
         return self.ack_sentence
+
+    async def purge_now(self, request_id: int, user: str) -> str:
+        await self._called("purge_now", request_id, user)
+        return "Starting the purge."
 
 
 @dataclass
@@ -233,3 +238,18 @@ async def test_an_unexpected_failure_answers_with_an_incident_and_no_details(
     assert "Something went wrong on our side (incident " in answer.text
     assert "hunter2" not in answer.text
     assert any("click failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("user", [APPROVER, STRANGER])
+async def test_purge_now_is_for_operators_at_the_moment_it_is_pressed(clicks: Clicks, user: str) -> None:
+    await clicks.driver.click(user, PURGE_NOW, "7")
+    answer = await clicks.answer_to(user)
+    assert "only operators may start a purge (REGCLEAN_OPERATORS)" in answer.text
+    assert clicks.runbook.calls == []
+
+
+async def test_an_operator_presses_purge_now_and_the_runbook_decides(clicks: Clicks) -> None:
+    await clicks.driver.click(OPERATOR, PURGE_NOW, "7")
+    answer = await clicks.answer_to(OPERATOR)
+    assert "Starting the purge." in answer.text
+    assert clicks.runbook.calls == [("purge_now", 7, OPERATOR)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from bot.core.authz import Role
 from bot.steps.approval.model import Outcome, RequestState, RequestView
 from bot.steps.approval.step import ApprovalStep
 from bot.steps.preflight.step import PreflightStep
@@ -67,3 +68,30 @@ async def test_an_approved_request_whose_gates_no_longer_hold_is_void_and_does_n
         await purge.start(request.id, ALICE)
         assert f.refusals()[-1].endswith("Nothing was deleted."), "a second start is refused as well"
         assert f.store.active_run() == run
+
+
+class Approvers:
+    """Who is an approver now: a group that lost a member since the request was approved."""
+
+    def __init__(self, *users: str) -> None:
+        self.users = set(users)
+
+    async def has_role(self, user: str, role: Role) -> bool:
+        return role is Role.APPROVER and user in self.users
+
+
+async def test_an_approver_who_lost_the_role_since_voids_nothing_but_stops_the_purge(tmp_path: Path) -> None:
+    with step_context(tmp_path) as f:  # the cluster must not be touched
+        calendar = Calendar(f.ctx)
+        approval = ApprovalStep(f.ctx, PreflightStep(f.ctx, calendar), calendar)
+        purge = PurgeStep(f.ctx, approval, Approvers("UBOB"))  # UCAROL was removed from the group
+        request = await requested(f, approval, "UBOB", "UCAROL")
+        assert request.state is RequestState.APPROVED
+        await purge.start(request.id, ALICE)
+        [reason] = f.refusals()
+        assert reason == (
+            f"The purge of request #{request.id} did not start: <@UCAROL> is no longer an approver "
+            "(REGCLEAN_APPROVERS), so the approval does not stand. Nothing was deleted; ask for a new request."
+        )
+        run = f.store.active_run()
+        assert run is not None and run.steps == () and purge.latest(run.id) is None

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -56,6 +57,8 @@ class SlackNotifier(ThreadPosts):
         self._pacer = Pacer(post_interval, clock)
         self._roots: dict[int, LiveMessage] = {}
         """run → its root checklist"""
+        self._waiting: dict[int, list[tuple[list[Block], str]]] = {}
+        """run → thread replies that came while its root message could not be posted"""
         self._live: dict[int, LiveMessage] = {}
         """step → its progress message in the thread"""
         self._progress: dict[int, str] = {}
@@ -76,6 +79,8 @@ class SlackNotifier(ThreadPosts):
         if root.ts is None:  # a crash between posting it and storing where it is must not make a second
             root.ts = await find_root(self._client, root.channel, run)
         await root.show(checklist_text(run), checklist_blocks(run, self._progress))
+        for blocks, text in self._waiting.pop(run.id, []) if root.ts else []:
+            await self._post_reply(root, blocks, text)  # replies that came before the root could be posted
         return {"channel": root.channel, "ts": root.ts} if root.ts else None  # the engine stores a change
 
     async def step_progress(self, run: RunView, step: StepView, text: str) -> None:
@@ -239,11 +244,24 @@ class SlackNotifier(ThreadPosts):
         return live
 
     async def _reply(self, run: RunView, blocks: list[Block], text: str) -> dict[str, str] | None:
-        """Post in the run's thread; where the reply went."""
+        """Post in the run's thread; where the reply went. Without a root message yet (its post
+        failed), the root is posted first; if that fails again, the reply waits for the root."""
         root = self._root(run)
-        if root is None or root.ts is None:
-            log.warning("run #%d has no root message; dropping a thread reply", run.id)
+        if root is None:
+            log.warning("run #%d has no channel to post to; set SLACK_CHANNEL", run.id)
             return None
+        if root.ts is None:
+            try:
+                await self.run_changed(run)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("run #%d: its message cannot be posted yet (%s)", run.id, type(exc).__name__)
+        if root.ts is None:
+            self._waiting.setdefault(run.id, []).append((blocks, text))
+            log.warning("run #%d: a thread reply waits until the run's message is posted", run.id)
+            return None
+        return await self._post_reply(root, blocks, text)
+
+    async def _post_reply(self, root: LiveMessage, blocks: list[Block], text: str) -> dict[str, str]:
         await self._pacer.wait(root.channel)
         posted = await self._client.chat_postMessage(
             channel=root.channel, thread_ts=root.ts, text=text, blocks=blocks

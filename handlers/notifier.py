@@ -29,7 +29,7 @@ from handlers.blocks.restore import (
     output_blocks,
 )
 from handlers.blocks.run import checklist_blocks, checklist_text, failure_blocks, who
-from handlers.blocks.tables import Block, section
+from handlers.blocks.tables import Block, escape, section
 from handlers.live import Clock, LiveMessage, Pacer
 from handlers.root_message import find_root, root_metadata
 from handlers.thread_posts import ThreadPosts
@@ -121,14 +121,16 @@ class SlackNotifier(ThreadPosts):
         """The failure goes to the thread and, privately, to the person who asked."""
         self._progress.pop(step.id, None)
         verb = "was interrupted" if step.state is StepState.INTERRUPTED else "failed"
-        text = f"{step.name} {verb}: {step.error}"
+        text = escape(f"{step.name} {verb}: {step.error}")  # the error may quote the cluster: never mrkdwn
         mention = [section(f"{who(step.requested_by)}, this needs you:")]
         await self._reply(run, mention + failure_blocks(step), text)
         await self._tell(requester, text, failure_blocks(step))
 
     async def request_refused(self, requester: Requester, reason: str) -> None:
         """Only the requester sees why nothing started."""
-        await self._tell(requester, f":warning: {reason}", None)
+        await self._tell(
+            requester, f":warning: {escape(reason)}", None
+        )  # shown as text: no links, no mentions
 
     async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
         """Every gate, what was read, and the custom images (with their acknowledge button) in the thread."""

@@ -40,7 +40,7 @@ class PurgeStep:
         ctx, engine = self._ctx, self._ctx.engine
         lapsed = await self._lapsed_approvers(request_id)
         if lapsed:
-            names = ", ".join(f"<@{user}>" for user in lapsed)
+            names = ", ".join(lapsed)  # plain IDs: a refusal is shown as text, never as mrkdwn
             await engine.tell(
                 ctx.notifier.request_refused(
                     requester,

@@ -1,8 +1,11 @@
-"""No thread reply is lost because the run's root message could not be posted: the reply posts the
-root first, or waits for it (against the simulated Slack Web API)."""
+"""What the notifier posts about a failure, against the simulated Slack Web API: no thread reply is
+lost because the run's root message could not be posted (the reply posts the root first, or waits
+for it), and what the cluster said is shown as text, never as links or mentions."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -59,3 +62,24 @@ async def test_a_reply_waits_for_the_root_and_is_posted_with_it(ws: SlackWorkspa
     assert [m for m in ws.messages if m.thread_ts is None] == [], "Slack took nothing yet"
     await notifier.run_changed(run)
     assert any("backup failed: node 10.0.0.1 unreachable" in text for text in replies(ws))
+
+
+HOSTILE = "<!channel> <!here> <@UBOB> <https://evil.example/approve|Click here to approve the purge> & more"
+
+
+async def test_a_cluster_string_in_a_failure_or_a_refusal_is_text_in_every_field(ws: SlackWorkspace) -> None:
+    notifier = SlackNotifier(AsyncWebClient(token=ws.bot_token, base_url=ws.api_url), post_interval=0)
+    run, step = failed_run(ws)
+    step = dataclasses.replace(step, error=f"pod image 10.0.0.1/acp/x{HOSTILE}")
+    run = dataclasses.replace(run, steps=(step,))
+    alice = Requester("UALICE", ws.channel_id)
+    await notifier.run_changed(run)
+    await notifier.step_failed(run, step, alice)
+    await notifier.request_refused(alice, f"no package for artifact {HOSTILE}")
+    shown = [m.text for m in ws.messages] + [e.text for e in ws.ephemerals]
+    shown += [json.dumps(m.blocks) for m in ws.messages] + [json.dumps(e.blocks) for e in ws.ephemerals]
+    leaked = [
+        t for t in shown if any(raw in t for raw in ("<!channel>", "<!here>", "<@UBOB>", "<https://evil"))
+    ]
+    assert leaked == []
+    assert any("&lt;!channel&gt;" in e.text for e in ws.ephemerals), "still said, as text"

@@ -90,7 +90,7 @@ async def test_an_approver_who_lost_the_role_since_voids_nothing_but_stops_the_p
         await purge.start(request.id, ALICE)
         [reason] = f.refusals()
         assert reason == (
-            f"The purge of request #{request.id} did not start: <@UCAROL> is no longer an approver "
+            f"The purge of request #{request.id} did not start: UCAROL is no longer an approver "
             "(REGCLEAN_APPROVERS), so the approval does not stand. Nothing was deleted; ask for a new request."
         )
         run = f.store.active_run()

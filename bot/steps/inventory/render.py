@@ -23,16 +23,28 @@ def aligned(header: Sequence[str], rows: Sequence[Sequence[str | None]]) -> Iter
     widths = [len(h) for h in header]
     for row in rows:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(NONE if cell is None else cell))
+            widths[i] = max(widths[i], len(table_cell(cell)))
 
     def line(values: Sequence[str | None]) -> str:
-        return "   ".join(
-            (NONE if v is None else v).ljust(w) for v, w in zip(values, widths, strict=True)
-        ).rstrip()
+        return "   ".join(table_cell(v).ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
 
     yield line(header)
     for row in rows:
         yield line(row)
+
+
+_BREAKS = str.maketrans(
+    {"\n": " ", "\r": " ", "\t": " ", "\v": " ", "\f": " ", "\x85": " ", "\u2028": " ", "\u2029": " "}
+)
+
+
+def table_cell(value: str | None) -> str:
+    """A cell as one line that cannot end the code block it is shown in: line breaks become spaces
+    and a code fence loses its backticks (ˋˋˋ); `<none>` for a missing value. Cluster strings such as
+    display names are not ours to trust."""
+    if value is None:
+        return NONE
+    return value.translate(_BREAKS).replace("```", "ˋˋˋ")
 
 
 def align(header: Sequence[str], rows: Iterable[Sequence[str | None]]) -> list[str]:

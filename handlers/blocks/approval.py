@@ -9,7 +9,7 @@ whole), the way back and the Approve dialog are in `approval_scope.py`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -95,7 +95,7 @@ def outcome_line(request: RequestView) -> str | None:
     }[request.state]
 
 
-def plan_lines(plan: Plan) -> list[str]:
+def plan_lines(plan: Plan, in_use: Mapping[str, tuple[str, ...]] | None = None) -> list[str]:
     """Bucket, MinIO pod, inventory, preflight and window, one line each."""
     inventory, pre = plan.inventory, plan.preflight
     pod = "/".join(part for part in (plan.minio.namespace, plan.minio.pod) if part) or None
@@ -129,7 +129,7 @@ def plan_lines(plan: Plan) -> list[str]:
         lines.append(
             f"*Registry cache* {text(plan.registry_cache.describe().removeprefix('registry cache: '))}"
         )
-    lines += custom_plan_lines(plan)
+    lines += custom_plan_lines(plan, in_use)
     return lines
 
 
@@ -174,7 +174,11 @@ def _intro(notice: ApprovalNotice) -> list[Block]:
 
 def _plan(notice: ApprovalNotice) -> list[Block]:
     plan = notice.request.plan
-    blocks = [section("\n".join(plan_lines(plan))), *backup_blocks(plan.backups), rollback_block(plan)]
+    blocks = [
+        section("\n".join(plan_lines(plan, notice.in_use))),
+        *backup_blocks(plan.backups),
+        rollback_block(plan),
+    ]
     extra = [f"*{text(k, 60)}* {code(v)}" for k, v in sorted(plan.encode().items()) if k not in KNOWN]
     if extra:
         blocks.append(section("*Also in the plan*\n" + "\n".join(extra)))

@@ -3,6 +3,8 @@ re-push's progress, one line per image, and the button the preflight offers to e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bot.core.model import RunView, StepView
 from bot.steps.approval.plan import Plan
 from bot.steps.close.report import FinalReport
@@ -80,8 +82,11 @@ def export_button(record_id: int, count: int) -> Block:
     }
 
 
-def custom_plan_lines(plan: Plan, limit: int = 10) -> list[str]:
-    """The plan's exported tags with their digests and where, and its waived tags with who waived them."""
+def custom_plan_lines(
+    plan: Plan, in_use: Mapping[str, tuple[str, ...]] | None = None, limit: int = 10
+) -> list[str]:
+    """The plan's exported tags with their digests and where, and its waived tags with who waived them,
+    flagged where running workloads use them (`in_use`)."""
     custom = plan.custom_images
     if custom is None:
         return []
@@ -94,12 +99,25 @@ def custom_plan_lines(plan: Plan, limit: int = 10) -> list[str]:
             f"pushed back after the restore: {shown}{more}"
         )
     if custom.waived:
-        shown = ", ".join(f"`{escape(t)}` by {who(b)}" for t, b in custom.waived[:limit])
+        shown = ", ".join(
+            f"`{escape(t)}` by {who(b)}{_used(t, in_use or {})}" for t, b in custom.waived[:limit]
+        )
         more = f" …and {len(custom.waived) - limit} more" if len(custom.waived) > limit else ""
         lines.append(
             f"*Custom images waived* ({len(custom.waived)}): the purge deletes them for good: {shown}{more}"
         )
     return lines
+
+
+def _used(tag: str, in_use: Mapping[str, tuple[str, ...]]) -> str:
+    """` (:warning: used by ns/a, ns/b)` when running workloads use the tag."""
+    users = in_use.get(tag)
+    if not users:
+        return ""
+    named = ", ".join(f"`{escape(w)}`" for w in users[:3]) + (
+        f" and {len(users) - 3} more" if len(users) > 3 else ""
+    )
+    return f" (:warning: in use by {named})"
 
 
 def custom_report_blocks(report: FinalReport) -> list[Block]:

@@ -23,6 +23,7 @@ from bot.steps.approval.plan import Plan, plan_of
 from bot.steps.approval.records import Approvals
 from bot.steps.context import StepContext
 from bot.steps.preflight.gates import Gate
+from bot.steps.preflight.records import PreflightRecords
 from bot.steps.preflight.step import PreflightStep
 from bot.steps.purge.model import ApprovalNotice
 from bot.steps.schedule.calendar import Calendar
@@ -39,6 +40,7 @@ class ApprovalStep:
     def __init__(self, ctx: StepContext, preflight: PreflightStep, calendar: Calendar) -> None:
         self._ctx = ctx
         self._preflight = preflight
+        self._preflights = PreflightRecords(ctx.db)
         self._calendar = calendar
         self.approvals = Approvals(ctx.db)
         """The requests and their transitions (read by the purge, the schedule and the close)."""
@@ -203,10 +205,25 @@ class ApprovalStep:
             if run is None:
                 return
             gates = tuple(Gate(g.key, g.title, g.passed, "") for g in view.plan.gates)
-            notice = ApprovalNotice(view, gates, ref, self_approval=ctx.settings.allow_self_approval)
+            notice = ApprovalNotice(
+                view,
+                gates,
+                ref,
+                self_approval=ctx.settings.allow_self_approval,
+                in_use=await self._in_use(view),
+            )
             new_ref = await engine.tell(ctx.notifier.approval_changed(run, notice))
             if new_ref and not ref:
                 await engine.db(self.approvals.set_request_ref, request_id, new_ref)
+
+    async def _in_use(self, view: RequestView) -> dict[str, tuple[str, ...]]:
+        """The plan's waived tags that running workloads use, from the run's latest preflight."""
+        waived = view.plan.custom_images.waived if view.plan.custom_images else ()
+        if not waived:
+            return {}
+        record = await self._ctx.engine.db(self._preflights.latest_preflight, view.run_id)
+        found = record.custom_workloads if record is not None else {}
+        return {tag: tuple(found[tag]) for tag, _ in waived if found.get(tag)}
 
     # ---------------------------------------------------------------------
     async def _request(self, requester: Requester) -> None:
@@ -230,7 +247,13 @@ class ApprovalStep:
         await self.schedule_expiry(view)  # before the post: a click may come as soon as it shows
         asking = tuple(a for a in settings.approvers if settings.allow_self_approval or a != requester.user)
         try:
-            notice = ApprovalNotice(view, gates, asking=asking, self_approval=settings.allow_self_approval)
+            notice = ApprovalNotice(
+                view,
+                gates,
+                asking=asking,
+                self_approval=settings.allow_self_approval,
+                in_use=await self._in_use(view),
+            )
             ref = await ctx.notifier.approval_changed(run, notice)
         except Exception:
             # A request nobody can see cannot be approved, and must not linger as open: void it,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bot.core.model import Notice
 from bot.steps.approval.model import RequestView
@@ -23,6 +24,9 @@ class ApprovalNotice:
     posts it: they are mentioned in that post, never in the updates after it."""
     self_approval: bool = False
     """May the requester's own approval count (REGCLEAN_ALLOW_SELF_APPROVAL), to say which rule holds."""
+    in_use: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Waived custom tags that running workloads use (`namespace/name`), as the preflight found them:
+    the images that will not come back and that something needs."""
 
     @property
     def rule(self) -> str:

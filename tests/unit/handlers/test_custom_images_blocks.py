@@ -44,6 +44,19 @@ def test_the_request_names_the_exported_tags_with_digests_and_the_waived_ones_wi
     assert "Custom images" not in "\n".join(plan_lines(plan())), "a plan without any says nothing"
 
 
+def test_a_waived_tag_that_running_workloads_use_is_flagged_in_the_request() -> None:
+    planned = plan(custom_images=PlannedCustomImages("/x/run-1", (), ((B, "UBOB"), (A, "UBOB"))))
+    in_use = {B: ("retail-prod/order-service", "retail-prod/order-worker")}
+    lines = "\n".join(plan_lines(planned, in_use))
+    assert (
+        f"`{B}` by <@UBOB> (:warning: in use by `retail-prod/order-service`, `retail-prod/order-worker`)"
+        in lines
+    )
+    assert f"`{A}` by <@UBOB>," not in lines and lines.endswith(f"`{A}` by <@UBOB>"), (
+        "a tag nothing uses is not flagged"
+    )
+
+
 def test_the_final_report_lists_the_custom_images_pushed_back_not_back_and_waived() -> None:
     check = CustomCheck(
         (A,),

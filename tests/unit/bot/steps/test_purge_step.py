@@ -3,12 +3,16 @@ and never reaches the cluster."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
 from bot.core.authz import Role
 from bot.steps.approval.model import Outcome, RequestState, RequestView
+from bot.steps.approval.plan import PlannedCustomImages
 from bot.steps.approval.step import ApprovalStep
+from bot.steps.preflight.model import PreflightRecord
+from bot.steps.preflight.records import PreflightRecords
 from bot.steps.preflight.step import PreflightStep
 from bot.steps.purge.step import PurgeStep
 from bot.steps.schedule.calendar import Calendar
@@ -95,3 +99,22 @@ async def test_an_approver_who_lost_the_role_since_voids_nothing_but_stops_the_p
         )
         run = f.store.active_run()
         assert run is not None and run.steps == () and purge.latest(run.id) is None
+
+
+async def test_the_request_flags_the_waived_tags_that_running_workloads_use(tmp_path: Path) -> None:
+    with step_context(tmp_path) as f:
+        approval, _ = steps(f)
+        run = f.store.open_run("UALICE", "C1")
+        step = f.store.start_step(run.id, "preflight", "UALICE")
+        assert step is not None
+        record = PreflightRecord(
+            0, run.id, f.ctx.clock.now(), "UALICE", "n", "/p", (), "r", {}, ("retail/a:1", "retail/b:2"), (),
+            custom_workloads={"retail/a:1": ("retail-prod/order-service",), "retail/b:2": ()},
+        )  # fmt: skip
+        PreflightRecords(f.store.db).save_preflight(run.id, step.id, record)
+        waived = PlannedCustomImages("/x/run-1", (), (("retail/a:1", "UBOB"), ("retail/b:2", "UBOB")))
+        plan = dataclasses.replace(samples.plan(run=run.id), custom_images=waived)
+        request = approval.approvals.open(run.id, "UALICE", plan, 2, timedelta(minutes=30))
+        await approval.show(request.id)
+        [notice] = f.notifier.of("approval")
+        assert notice.in_use == {"retail/a:1": ("retail-prod/order-service",)}

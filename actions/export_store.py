@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import ParamSpec, Protocol, TypeVar
@@ -57,8 +57,9 @@ class ExportStore(Protocol):
     async def size(self, path: str) -> int | None:
         """The size of the file path; None when it does not exist."""
 
-    def chunks(self, path: str) -> AsyncIterator[bytes]:
-        """The bytes of the file path, a chunk at a time."""
+    def chunks(self, path: str) -> AsyncGenerator[bytes, None]:
+        """The bytes of the file path, a chunk at a time; a reader that may stop early uses it in
+        `contextlib.aclosing`, so that the file is closed then and not when the generator is collected."""
 
     async def create(self, path: str) -> BlobSink:
         """A new file that becomes path on `commit()`."""
@@ -96,7 +97,7 @@ class LocalExportStore:
         except FileNotFoundError:
             return None
 
-    async def chunks(self, path: str) -> AsyncIterator[bytes]:
+    async def chunks(self, path: str) -> AsyncGenerator[bytes, None]:
         file = self.root / path
         handle = await _local(file, open, file, "rb")
         try:
@@ -188,7 +189,7 @@ class SftpExportStore:
         found = await self.files.stat(self._path(path))
         return None if found is None else found.size
 
-    async def chunks(self, path: str) -> AsyncIterator[bytes]:
+    async def chunks(self, path: str) -> AsyncGenerator[bytes, None]:
         try:
             async with self.files.open(self._path(path), "rb") as file:
                 while data := await file.read(CHUNK):

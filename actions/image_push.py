@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 
 import aiohttp
 from yarl import URL
@@ -174,8 +175,9 @@ class _Source:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._layout.store.chunks(self._path):
-                yield chunk
+            async with aclosing(self._layout.store.chunks(self._path)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
         except OSError as exc:
             self.failed = exc.strerror or type(exc).__name__
             raise

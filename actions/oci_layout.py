@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from actions.errors import ExportError
@@ -117,10 +118,11 @@ class Layout:
     async def read_small(self, path: str, limit: int) -> bytes:
         """A whole small file (a manifest, the index); FileNotFoundError when absent."""
         body = bytearray()
-        async for chunk in self.store.chunks(path):
-            body += chunk
-            if len(body) > limit:
-                raise ExportError(f"{self.store.where}/{path} is larger than {limit} bytes.")
+        async with aclosing(self.store.chunks(path)) as chunks:
+            async for chunk in chunks:
+                body += chunk
+                if len(body) > limit:
+                    raise ExportError(f"{self.store.where}/{path} is larger than {limit} bytes.")
         return bytes(body)
 
     async def write_file(self, path: str, data: bytes) -> None:
@@ -168,9 +170,10 @@ class Layout:
         hasher = hashlib.new(algorithm)
         received = 0
         try:
-            async for chunk in self.store.chunks(blob_path(blob.digest)):
-                received += len(chunk)
-                hasher.update(chunk)
+            async with aclosing(self.store.chunks(blob_path(blob.digest))) as chunks:
+                async for chunk in chunks:
+                    received += len(chunk)
+                    hasher.update(chunk)
         except FileNotFoundError:
             return f"blob {blob.digest} is missing from the export"
         got = f"{algorithm}:{hasher.hexdigest()}"

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -283,7 +283,7 @@ class VanishingStore(LocalExportStore):
         super().__init__(root)
         self.path, self.reads = f"blobs/sha256/{digest.removeprefix('sha256:')}", 0
 
-    async def chunks(self, path: str) -> AsyncIterator[bytes]:
+    async def chunks(self, path: str) -> AsyncGenerator[bytes, None]:
         if path == self.path:
             self.reads += 1
             if self.reads == 2:

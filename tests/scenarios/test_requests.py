@@ -52,6 +52,8 @@ async def test_an_unreadable_body_is_401_unsigned_and_400_signed_with_one_log_li
     with caplog.at_level(logging.WARNING):
         unsigned = [(await http_bot.driver.post_raw(body, form)).status for body in HOSTILE_BODIES * 20]
         signed = [(await http_bot.driver.post_raw(body, form, sign=True)).status for body in HOSTILE_BODIES]
+    forged = {**form, "X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=é"}
+    unsigned.append((await http_bot.driver.post_raw(b"command=%2Fregclean", forged)).status)
     assert set(unsigned) == {401}
     assert signed == [400] * len(HOSTILE_BODIES)
     refusals = [r for r in caplog.records if r.name == "handlers.http_events"]

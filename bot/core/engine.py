@@ -171,6 +171,26 @@ class Engine:
         await self.show(run)
         return None
 
+    async def conclude(
+        self,
+        run: RunView,
+        step: StepView,
+        requester: Requester,
+        summary: str,
+        error: str | None,
+        result: Callable[[RunView, StepView], Awaitable[object]],
+    ) -> StepView:
+        """End a step that reports a result per item: succeeded, or failed with `error` (then the
+        requester is told too). The result goes to the notifier, then the checklist is shown."""
+        state = StepState.FAILED if error else StepState.SUCCEEDED
+        done = await self.db(self._store.finish_step, step.id, state, summary=summary, error=error)
+        run = await self.refresh(run)
+        await self.tell(result(run, done))
+        if error:
+            await self.tell(self._notifier.step_failed(run, done, requester))
+        await self.show(run)
+        return done
+
     async def show(self, run: RunView) -> None:
         """Show the run's checklist as it stands (the notifier keeps one message per run)."""
         # Shielded: a stop that cancels the step must not cut the root message off half-posted,

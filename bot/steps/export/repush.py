@@ -163,20 +163,13 @@ class RestoreCustomStep:
             True,
             summary + ("" if not pushes else f" from {where}."),
         )
-        if failed:
-            names = "; ".join(f"{p.tag}: {p.problem}" for p in failed)[:1500]
-            done = await engine.db(
-                ctx.store.finish_step,
-                step.id,
-                StepState.FAILED,
-                summary=summary,
-                error=f"{summary}. Not back: {names}. Push them again with `/regclean restore custom --retry-failed`.",
-            )
-        else:
-            done = await engine.db(ctx.store.finish_step, step.id, StepState.SUCCEEDED, summary=summary)
-        run = await engine.refresh(run)
-        await engine.tell(ctx.notifier.images_changed(run, done, report))
-        if failed:
-            await engine.tell(ctx.notifier.step_failed(run, done, requester))
-        await engine.show(run)
+        names = "; ".join(f"{p.tag}: {p.problem}" for p in failed)[:1500]
+        error = (
+            f"{summary}. Not back: {names}. Push them again with `/regclean restore custom --retry-failed`."
+            if failed
+            else None
+        )
+        await engine.conclude(
+            run, step, requester, summary, error, lambda r, s: ctx.notifier.images_changed(r, s, report)
+        )
         return pushes

@@ -184,20 +184,13 @@ class RestoreStep:
         await engine.db(self._restores.save_plugins, run.id, step.id, restore)
         failed = restore.failed
         summary = f"{len(restore.pushes) - len(failed)} of {len(restore.pushes)} packages pushed"
-        if failed:
-            names = ", ".join(p.package for p in failed)
-            done = await engine.db(
-                ctx.store.finish_step,
-                step.id,
-                StepState.FAILED,
-                summary=summary,
-                error=f"{summary}. Failed: {names}. Push them again with `/regclean restore plugins --retry-failed`.",
-            )
-        else:
-            done = await engine.db(ctx.store.finish_step, step.id, StepState.SUCCEEDED, summary=summary)
-        run = await engine.refresh(run)
-        await engine.tell(ctx.notifier.plugins_restored(run, done, restore))
-        if failed:
-            await engine.tell(ctx.notifier.step_failed(run, done, requester))
-        await engine.show(run)
+        names = ", ".join(p.package for p in failed)
+        error = (
+            f"{summary}. Failed: {names}. Push them again with `/regclean restore plugins --retry-failed`."
+            if failed
+            else None
+        )
+        await engine.conclude(
+            run, step, requester, summary, error, lambda r, s: ctx.notifier.plugins_restored(r, s, restore)
+        )
         return restore

@@ -63,10 +63,11 @@ async def _api(request: web.Request) -> web.Response:
         return web.Response(
             status=fault, text="<html><body>Slack is having trouble.</body></html>", content_type="text/html"
         )
-    if not workspace.rate_limiter.allow(method):
-        workspace.record(Rejection(method, "ratelimited", "over the sandbox's rate limit for this method"))
+    retry_after = workspace.retry_after(method, params)
+    if retry_after is not None:
+        workspace.record(Rejection(method, "ratelimited", f"over the rate limit; Retry-After: {retry_after}"))
         return web.json_response(
-            {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
         )
     try:
         handler = webapi.METHODS.get(method) or files.METHODS.get(method)

@@ -21,7 +21,7 @@ from sandbox.slack.models import (
     UserAction,
     Usergroup,
 )
-from sandbox.slack.ratelimit import Fault, Faults, RateLimiter
+from sandbox.slack.ratelimit import Fault, Faults, RateLimiter, Seconds, Tiers
 from sandbox.slack.response_url import ResponseUrls
 from sandbox.slack.socket_mode import SocketHub
 from sandbox.slack.webapi import manifest_scopes
@@ -79,6 +79,8 @@ class SlackWorkspace:
         self.timeline: list[TimelineEntry] = []
 
         self.rate_limiter = RateLimiter()
+        self.tiers: Tiers | None = None
+        """Slack's own per-method limits, once `strict()` turned them on"""
         self.faults = Faults()
         self.file_store = FileStore()
         self.response_urls = ResponseUrls()
@@ -107,10 +109,30 @@ class SlackWorkspace:
         """Answer HTTP 429 (Retry-After: 1) to calls of method beyond per_second in any second."""
         self.rate_limiter.limit(method, per_second)
 
+    def strict(self, clock: Seconds | None = None) -> None:
+        """Hold every call to Slack's published rate limits (sandbox/slack/ratelimit.py), on `clock`
+        (seconds; the machine's monotonic clock by default): over one, HTTP 429 with Retry-After."""
+        self.tiers = Tiers(clock) if clock is not None else Tiers()
+
+    def retry_after(self, method: str, params: dict[str, Any]) -> int | None:
+        """Count a call against the limits in force; the seconds to wait when it is over one."""
+        if not self.rate_limiter.allow(method):
+            return 1
+        if self.tiers is None:
+            return None
+        channel = params.get("channel")
+        where = (self.resolve_channel(str(channel)) or str(channel)) if channel else None
+        return self.tiers.retry_after(method, where)
+
     def fail_next(self, method: str, *faults: Fault) -> None:
         """Answer the next calls of method with Slack's own failures: a 5xx status each, or `drop`
         (the connection closed without an answer); nothing of such a call is done."""
         self.faults.add(method, *faults)
+
+    def fail_every(self, method: str, fault: Fault, *, every: int, times: int) -> None:
+        """A burst of Slack's own failures: from now on every `every`-th call of method fails with
+        fault (a 5xx status or `drop`), `times` times in all."""
+        self.faults.burst(method, fault, every=every, times=times)
 
     # -- lifetime ----------------------------------------------------------------------------
 

@@ -1,0 +1,84 @@
+"""`regclean`: the command line (docs/architecture.md, "The command line").
+
+`main()` builds the parser from `COMMANDS`: each is a module with `add_parser(sub)`, which adds one or
+more subcommands, and `run(settings, args) -> int`, which runs whichever of them was chosen. A module
+whose `NEEDS_SETTINGS` is False is run with `settings=None` before any settings are loaded (the demo).
+Exit codes: see `EXIT_CODES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from actions.errors import RegcleanError
+from bot.cli import checks, demo, rollback, serve, steps
+from bot.config.settings import ConfigError, Settings
+from bot.version import VersionAction
+
+COMMANDS: tuple[ModuleType, ...] = (serve, steps, rollback, checks, demo)
+
+EXIT_CODES = """exit status:
+  0  done
+  1  a step or a check failed
+  2  usage or configuration error
+  130 interrupted"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `regclean` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command: ModuleType = args.command_module
+    try:
+        if not getattr(command, "NEEDS_SETTINGS", True):
+            code: int = command.run(None, args)
+            return code
+        settings = Settings.load(config_file=args.config)
+        _logging(settings.log_level)
+        for deprecated in settings.deprecations():
+            logging.getLogger("regclean.config").warning("%s", deprecated)
+        code = command.run(settings, args)
+        return code
+    except ConfigError as exc:
+        print(f"regclean: {exc}", file=sys.stderr)
+        return 2
+    except RegcleanError as exc:
+        print(f"regclean: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="regclean",
+        description="Clean the built-in image registry of an ACP installation, safely, from Slack.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", metavar="FILE", help="YAML settings file (default: $REGCLEAN_CONFIG)")
+    parser.add_argument("--version", action=VersionAction)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        register(sub, module)
+    return parser
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], module: ModuleType) -> None:
+    """Let `module` add its subcommands, and route each of them to `module.run`."""
+    before = set(sub.choices)
+    module.add_parser(sub)
+    for name in set(sub.choices) - before:
+        sub.choices[name].set_defaults(command_module=module)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # slack_sdk logs request details at DEBUG; never let them near a log file.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.audit.chain import seal
 from bot.core.clock import Clock, SystemClock
 from bot.store.schema import make_engine
 
@@ -23,6 +25,7 @@ class Database:
         self.engine = engine
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        event.listen(self.sessions, "before_flush", seal)  # every audit row joins the hash chain
 
     @classmethod
     def from_url(cls, url: str, clock: Clock | None = None) -> Database:

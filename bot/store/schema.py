@@ -91,6 +91,10 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # since revision 0009: the actor's name, and the hash chain (bot/audit/chain.py fills all three)
+    actor_name: Mapped[str | None] = mapped_column(String(128))
+    prev: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class BackupRow(Base):

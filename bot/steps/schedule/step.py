@@ -151,7 +151,11 @@ class ScheduleStep:
         await engine.db(jobs.cancel, f"remind-window-{request_id}")
         view = await self._approval.get(request_id)
         await engine.db(
-            self._ctx.store.audit, user, "purge.schedule.cancelled", view.run_id, {"request": request_id}
+            self._ctx.store.audit,
+            user,
+            "purge.schedule.cancelled",
+            view.run_id,
+            {"request": request_id, "fingerprint": view.fingerprint},
         )
         await self._ctx.engine.notice(
             view.run_id,

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from actions.backup import BackupResult
 from actions.inventory import Inventory
 from actions.kube import KubeClient, RetryPolicy
+from bot.audit import trail
 from bot.config.settings import Settings
 from bot.core.authz import Roles
 from bot.core.engine import Engine
@@ -215,6 +216,11 @@ class Runbook:
     async def cancel_scheduled(self, request_id: int, user: str) -> str:
         """`/regclean schedule cancel ID`."""
         return await self.schedule.cancel_scheduled(request_id, user)
+
+    async def audit_trail(self, run_id: int | None) -> tuple[str, trail.Verdict]:
+        """`/regclean audit [N]`: the audit rows (of run N) as JSON Lines, and the whole chain's verdict."""
+        db = self._ctx.store.db
+        return await self.engine.db(lambda: (trail.render(trail.read(db, run_id), "jsonl"), trail.verify(db)))
 
     async def overview(self) -> tuple[RunView | None, list[Scheduled], tuple[int, str, datetime] | None]:
         """`/regclean status`: the active run, what is scheduled, and the newest run that ended, read in

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from bot.core.errors import RunbookError
 from bot.core.notifier import Requester
 from bot.runbook import Runbook
 from handlers import schedule_commands
+from handlers.audit_commands import remember_actor, run_of, start_audit
 from handlers.blocks.run import COMMANDS, help_blocks, refusal_text
 from handlers.blocks.tables import escape
 from handlers.doctor_commands import start_doctor
@@ -145,6 +146,14 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
                 await ack(text=await runbook.waive(user, parsed.args))  # tags it names are the preflight's
             except RunbookError as exc:
                 await ack(text=f":warning: {escape(str(exc))}")
+        elif parsed.name == "audit":
+            try:
+                run_id = run_of(parsed.args)
+            except ValueError as exc:
+                await ack(text=f":warning: {escape(str(exc))}")
+            else:
+                await ack(text="Exporting the audit trail… the file follows here.")
+                start_audit(runbook, client, Requester(user, command.get("channel_id")), run_id)
         elif parsed.name == "doctor":
             await ack(text="Checking what the night needs, changing nothing… the table follows here.")
             start_doctor(runbook, client, Requester(user, command.get("channel_id")))
@@ -171,6 +180,11 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
             reply, start = WORK[parsed.name]
             await ack(text=reply)
             start(runbook, Requester(user, command.get("channel_id")))
+
+    @app.use
+    async def names(body: dict[str, Any], next_: Callable[[], Awaitable[None]]) -> None:
+        remember_actor(body)  # the audit trail names whoever acts (bot/audit/actors.py)
+        await next_()
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> None:

@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from actions.errors import RegcleanError
+from bot.audit import command as audit
 from bot.cli import checks, demo, rollback, serve, steps
 from bot.config.settings import ConfigError, Settings
 from bot.version import VersionAction
 
-COMMANDS: tuple[ModuleType, ...] = (serve, steps, rollback, checks, demo)
+COMMANDS: tuple[ModuleType, ...] = (serve, steps, rollback, checks, demo, audit)
 
 EXIT_CODES = """exit status:
   0  done

@@ -36,6 +36,7 @@ COMMAND_ROLES: Mapping[str, frozenset[Role]] = {
     "schedule": frozenset({Role.OPERATOR, Role.APPROVER}),
     "doctor": frozenset({Role.OPERATOR, Role.APPROVER}),
     "rehearse": frozenset({Role.OPERATOR, Role.APPROVER}),
+    "audit": frozenset({Role.OPERATOR, Role.APPROVER}),
 }
 
 #: button → the roles that may press it (the two-person rule itself is in bot/steps/approval/records.py)

@@ -78,6 +78,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "tell, without changing anything, what the night would do: the bytes the purge deletes, the tags that "
         "would not come back, each step's expected time, and GO or NO-GO with what to fix",
     ),
+    "audit": (
+        "[RUN]",
+        "upload the audit trail (of run RUN, or of every run) as a JSON Lines file: every decision, who made "
+        "it, and a hash chain that `regclean audit --verify` checks",
+    ),
 }
 
 

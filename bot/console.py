@@ -24,6 +24,8 @@ class ConsoleNotifier:
         self._stream = stream or sys.stderr
         self._verbose = verbose
         self._phases: dict[str, str] = {}
+        self.refusals: list[str] = []
+        """Every refusal so far, in order: the CLI exits 3 when there is one, and says each on stderr."""
 
     def _say(self, text: str) -> None:
         if self._verbose:
@@ -67,8 +69,8 @@ class ConsoleNotifier:
             self._say(f"run #{run.id} backup: {n.node} ({n.address}) {n.archive} {state}")
 
     async def request_refused(self, requester: Requester, reason: str) -> None:
-        """The reason, as one line."""
-        self._say(f"refused: {reason}")
+        """Kept for the caller, who says it (on stderr, whatever the format) and exits 3."""
+        self.refusals.append(reason)
 
     async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
         """How many gates hold, and which do not."""

@@ -28,7 +28,8 @@ def name_of(actor: str) -> str | None:
     """The name of an actor: a Slack user's as remembered, a local user's login, or the bot's."""
     if actor == SYSTEM:
         return SYSTEM
-    if actor.startswith("cli:"):
-        return actor.removeprefix("cli:")[:128] or None
     with _lock:
-        return _names.get(actor)
+        named = _names.get(actor)
+    if actor.startswith("cli:"):  # `regclean … --as NAME` names the person; else the login
+        return named or actor.removeprefix("cli:")[:128] or None
+    return named

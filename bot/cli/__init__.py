@@ -16,17 +16,32 @@ from types import ModuleType
 
 from actions.errors import RegcleanError
 from bot.audit import command as audit
-from bot.cli import checks, demo, rollback, serve, steps
+from bot.cli import calendar, checks, demo, operate, purge, rollback, serve, steps
+from bot.cli.common import FAILED, StepFailed, refused
 from bot.config.settings import ConfigError, Settings
+from bot.core.errors import RunbookError
 from bot.version import VersionAction
 
-COMMANDS: tuple[ModuleType, ...] = (serve, steps, rollback, checks, demo, audit)
+COMMANDS: tuple[ModuleType, ...] = (
+    serve,
+    steps,
+    operate,
+    purge,
+    calendar,
+    rollback,
+    checks,
+    demo,
+    audit,
+)
 
-EXIT_CODES = """exit status:
-  0  done
-  1  a step or a check failed
-  2  usage or configuration error
-  130 interrupted"""
+EXIT_CODES = """exit status (every command):
+  0    done
+  1    a step or a check failed (the message or the JSON says which)
+  2    usage or configuration error
+  3    refused by a gate or a rule (the message says what is missing)
+  130  interrupted
+
+JSON output (--format json) is one document with "schema": 1 and "run" (the run's id, or null)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,9 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"regclean: {exc}", file=sys.stderr)
         return 2
+    except StepFailed as exc:
+        print(f"regclean: {exc}", file=sys.stderr)
+        return FAILED
+    except RunbookError as exc:
+        return refused(str(exc))
     except RegcleanError as exc:
         print(f"regclean: {exc}", file=sys.stderr)
-        return 1
+        return FAILED
     except KeyboardInterrupt:
         return 130
 

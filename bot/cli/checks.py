@@ -38,7 +38,7 @@ def _doctor(settings: Settings, fmt: str) -> int:
 
     report = asyncio.run(run_doctor(settings, slack_probe(settings)))
     if fmt == "json":
-        print_json(report.as_dict())
+        print_json(report.as_dict(), None)
     else:
         print("\n".join(doctor_lines(report)))
     return 0 if report.passed else 1
@@ -58,7 +58,7 @@ def _rehearse(settings: Settings, fmt: str) -> int:
         store.close()
     rehearsal = asyncio.run(run_rehearsal(settings, slack_probe(settings), last))
     if fmt == "json":
-        print_json(rehearsal.as_dict())
+        print_json(rehearsal.as_dict(), None)
     else:
         print("\n".join(rehearsal_lines(rehearsal)))
     return 0 if rehearsal.go else 1

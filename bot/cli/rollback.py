@@ -41,7 +41,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.format == "json":
-        print_json(plan.as_dict())
+        print_json(plan.as_dict(), run_id)
     else:
         print(plan.text(), end="")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from bot.config.settings import Settings
 
@@ -27,5 +28,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
         settings = settings.model_copy(update=overrides)
-    asyncio.run(serve(settings, wait=not args.no_wait))
+    from bot.runner import LeaseHeld
+
+    try:
+        asyncio.run(serve(settings, wait=not args.no_wait))
+    except LeaseHeld as exc:  # --no-wait: another regclean serves; exit 1, as before exit 3 existed
+        print(f"regclean: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -62,7 +62,8 @@ async def test_backup_prints_the_documented_json_and_exits_0_when_all_are_verifi
     code, out, err = await regclean_backup(cli_env(cluster, tmp_path), tmp_path)
     assert code == 0, err
     doc = json.loads(out)
-    assert list(doc) == ["nodes"]
+    assert list(doc) == ["schema", "run", "nodes"] and doc["schema"] == 1 and doc["run"] == 1
+    assert "opened run #1 in the bot's database: it has no channel (SLACK_CHANNEL is not set)" in err
     keys = ["node", "address", "archive", "bytes", "entries", "sha256", "verified", "problem"]
     assert [list(n) for n in doc["nodes"]] == [
         [*keys, "tolerated", "excluded", "attempts", "first_attempt"]

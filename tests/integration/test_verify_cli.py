@@ -74,10 +74,12 @@ async def test_verify_prints_the_documented_json_and_exits_0_when_all_pull(
     )
     assert code == 0, err
     assert json.loads(out) == {
+        "schema": 1,
+        "run": None,
         "images": [
             {"image": "acp/core:latest", "pullable": True, "problem": None},
             {"image": f"{registry.address}/acp/tool:1", "pullable": True, "problem": None},
-        ]
+        ],
     }
 
 

@@ -29,7 +29,7 @@ class PurgeStep:
         self._approval = approval
         self._records = PurgeRecords(ctx.db)
         self._roles = roles
-        """Who is an approver now; None skips the check (the CLI, which never starts a purge)."""
+        """Who is an approver now; None skips the check (the CLI: group membership needs Slack)."""
 
     def latest(self, run_id: int) -> tuple[PurgeResult, datetime] | None:
         """What the run's newest purge did, and when it finished (blocking)."""

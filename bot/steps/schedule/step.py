@@ -79,6 +79,8 @@ class ScheduleStep:
             raise RunbookError(
                 f"Now is outside every maintenance window, so the purge cannot start now.{later}"
             )
+        detail = {"request": request_id, "fingerprint": view.fingerprint}
+        await self._ctx.engine.db(self._ctx.store.audit, user, "purge.now", view.run_id, detail)
         run = await self._ctx.engine.db(self._ctx.store.run, view.run_id)
         self._ctx.engine.spawn(self._start_purge(request_id, Requester(user, run.channel if run else None)))
         return "Starting the purge: the gates and the plan are checked once more first."
@@ -180,7 +182,7 @@ class ScheduleStep:
                 "regclean",
                 "purge.schedule.missed",
                 view.run_id,
-                {"due": due.isoformat()},
+                {"request": request_id, "due": due.isoformat(), "fingerprint": view.fingerprint},
             )
             await self._ctx.engine.notice(
                 view.run_id,

@@ -164,6 +164,10 @@ async def test_purge_now_inside_a_window_and_cancelling_a_scheduled_one(h: Harne
     await h.schedule.purge_now(view.id, "UALICE")
     await h.engine.drain()
     assert h.started == [view.id]
+    decided = [e for e in h.store.audit_log() if e.action == "purge.now"]
+    assert [(e.actor, e.detail) for e in decided] == [
+        ("UALICE", {"request": view.id, "fingerprint": view.fingerprint})
+    ]
     with pytest.raises(RunbookError, match="No purge is scheduled for request"):
         await h.schedule.cancel_scheduled(view.id, "UALICE")
 
@@ -175,7 +179,11 @@ async def test_cancelling_a_scheduled_purge_is_audited(h: Harness) -> None:
     said = await h.schedule.cancel_scheduled(view.id, "UBOB")
     assert "Cancelled" in said and h.job(f"purge-at-window-{view.id}") is None
     assert h.job(f"remind-window-{view.id}") is None
-    assert "purge.schedule.cancelled" in [e.action for e in h.store.audit_log()]
+    [cancelled] = [e for e in h.store.audit_log() if e.action == "purge.schedule.cancelled"]
+    assert cancelled.actor == "UBOB" and cancelled.detail == {
+        "request": view.id,
+        "fingerprint": view.fingerprint,
+    }
 
 
 async def test_an_approval_that_lapses_while_waiting_for_its_window_cannot_start(h: Harness) -> None:

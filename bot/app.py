@@ -11,6 +11,7 @@ import gc
 import logging
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -44,10 +45,13 @@ from bot.store.migrate import upgrade
 from bot.store.runs import Store
 from handlers import commands, interactions
 from handlers.http_events import events_handler
+from handlers.live import Clock as Seconds
+from handlers.live import sleeper
 from handlers.membership import SlackMembership
 from handlers.notifier import SlackNotifier
 from handlers.schedule_commands import Zones
 from handlers.slack_probe import SlackProbe
+from handlers.slack_retry import on_clock
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,8 @@ class Bot:
     halted: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the bot must stop on its own: it lost the runner lease, or could not start."""
     halt_reason: str | None = None
+    flush_seconds: float = 10.0
+    """How long stopping waits for Slack to take the pending updates (the next start shows them again)."""
     _opened: bool = False
     _bound: bool = False
 
@@ -98,6 +104,7 @@ class Bot:
         await asyncio.to_thread(jobs.restore)
         self.scheduler.start()
         await self.runbook.reschedule_expiries()
+        await self.runbook.show_again()  # what the previous process could not deliver
         self.runner.keep_renewing(self.halt)
         self.started.set()
 
@@ -114,7 +121,10 @@ class Bot:
         is given up."""
         await self.runner.stop_renewing()
         await self.runbook.close()
-        await self.notifier.flush()
+        try:  # Slack may be down: stop anyway, the next start shows every message again
+            await asyncio.wait_for(self.notifier.flush(), self.flush_seconds)
+        except TimeoutError:
+            log.warning("Slack did not take every pending update within %.0f s", self.flush_seconds)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._bound:
@@ -129,10 +139,12 @@ def build(
     kube: KubeFactory | None = None,
     clock: Clock | None = None,
     holder: Holder | None = None,
+    slack_time: Seconds | None = None,
 ) -> Bot:
     """Wire the bot from settings; `kube` replaces the Kubernetes client factory, `clock` the system
-    clock (tests, the demo), `holder` who this process is to the runner lease. Nothing touches the
-    database until `Bot.open`."""
+    clock (tests, the demo), `holder` who this process is to the runner lease, `slack_time` the clock
+    (with its `sleep`) of every wait for Slack: pacing, Retry-After, backoff (a simulated one in
+    tests). Nothing touches the database until `Bot.open`."""
     settings.require("slack_bot_token")
     if not (settings.slack_signing_secret or settings.slack_app_token):
         raise ConfigError(
@@ -150,6 +162,8 @@ def build(
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),
         ],
     )
+    if slack_time is not None:  # docs/architecture.md, "Slack under its limits"
+        client.retry_handlers = on_clock(client.retry_handlers, sleeper(slack_time))
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt = AsyncApp(
         client=client,
@@ -162,7 +176,11 @@ def build(
     store = Store(Database.from_url(settings.database_url.get_secret_value(), clock))
     membership = SlackMembership(client)
     notifier = SlackNotifier(
-        client, channel=settings.slack_channel, post_interval=settings.slack_post_interval, groups=membership
+        client,
+        channel=settings.slack_channel,
+        post_interval=settings.slack_post_interval,
+        groups=membership,
+        clock=slack_time or time.monotonic,
     )
     policy = AccessPolicy(
         AccessList.parse(settings.operators), AccessList.parse(settings.approvers), membership

@@ -110,6 +110,24 @@ class Runbook:
         """After a restart: every open request has its expiry job."""
         return await self.approval.reschedule_expiries()
 
+    async def show_again(self) -> list[int]:
+        """After a restart: the checklist of the active run and of the newest closed one, and each
+        one's newest purge request, shown again as the store has them. An update the previous process
+        could not deliver died with it; this one is retried until Slack takes it. The runs shown."""
+
+        def latest() -> list[RunView]:
+            store, closed = self._ctx.store, self.closing.last_closed()
+            runs = [store.active_run(), store.run(closed[0]) if closed else None]
+            return [run for run in runs if run is not None]
+
+        runs = await self.engine.db(latest)
+        for run in runs:
+            await self.engine.show(run)
+            request = await self.engine.db(self.approval.approvals.latest_request, run.id)
+            if request is not None:
+                await self.approval.show(request)
+        return [run.id for run in runs]
+
     async def status(self) -> RunView | None:
         """The active run, or None."""
         return await self.engine.status()

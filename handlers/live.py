@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -16,6 +16,10 @@ from handlers.blocks.tables import Block
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
+"""Monotonic seconds. A clock with a `sleep(seconds)` of its own (a simulated one, as the sandbox's
+`FastTime`) has every wait of this module, and of the Web API client's retries
+(handlers/slack_retry.py), made on its time."""
+Sleep = Callable[[float], Awaitable[None]]
 
 PASSING = frozenset(
     {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -25,12 +29,19 @@ MAX_BACKOFF = 30.0
 """Seconds between tries of an update Slack keeps refusing for a passing reason."""
 
 
+def sleeper(clock: Clock) -> Sleep:
+    """How to wait on `clock`'s time: its own `sleep` if it has one, else the event loop's."""
+    sleep = getattr(clock, "sleep", None)
+    return sleep if callable(sleep) else asyncio.sleep
+
+
 class Pacer:
     """Spaces the bot's posts to a channel (Slack takes about one message a second)."""
 
     def __init__(self, interval: float, clock: Clock = time.monotonic) -> None:
         self._interval = interval
         self._clock = clock
+        self._sleep = sleeper(clock)
         self._last: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -39,7 +50,7 @@ class Pacer:
         async with self._locks.setdefault(channel, asyncio.Lock()):
             wait = self._last.get(channel, float("-inf")) + self._interval - self._clock()
             if wait > 0:
-                await asyncio.sleep(wait)  # a rate limit, not synchronisation
+                await self._sleep(wait)  # a rate limit, not synchronisation
             self._last[channel] = self._clock()
 
 
@@ -75,6 +86,7 @@ class LiveMessage:
         self._interval = interval
         self._pacer = pacer
         self._clock = clock
+        self._sleep = sleeper(clock)
         self._latest: tuple[str, list[Block]] | None = None
         self._version = 0
         """how many times content was shown"""
@@ -119,7 +131,7 @@ class LiveMessage:
             if failures:
                 delay = max(delay, min(2.0**failures, MAX_BACKOFF))
             if delay:
-                await asyncio.sleep(delay)  # chat.update at most about once a second per message
+                await self._sleep(delay)  # chat.update at most about once a second per message
             assert self._latest is not None and self.ts is not None
             version, (text, blocks) = self._version, self._latest
             self._last_sent = self._clock()

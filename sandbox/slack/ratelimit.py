@@ -140,8 +140,11 @@ class FastTime:
 
 
 Fault = int | str
-"""An HTTP status Slack's front end answers with (500, 502, 503, 504), or `drop`: the connection
-is closed before any answer, as a load balancer does when a backend goes away."""
+"""An HTTP status Slack's front end answers with (500, 502, 503, 504), `drop`: the connection is
+closed before any answer, as a load balancer does when a backend goes away; or 429: a limit this
+module cannot compute (the workspace-wide one of chat.postMessage, the "special" tiers) was reached,
+answered as every 429 is, with `Retry-After: FAULT_RETRY_AFTER`."""
+FAULT_RETRY_AFTER = 30
 
 
 @dataclass
@@ -193,5 +196,5 @@ class Faults:
 
 
 def _check(fault: Fault) -> None:
-    if fault != "drop" and not (isinstance(fault, int) and 500 <= fault <= 599):
-        raise ValueError(f"a fault is a 5xx status or 'drop', not {fault!r}")
+    if fault not in ("drop", 429) and not (isinstance(fault, int) and 500 <= fault <= 599):
+        raise ValueError(f"a fault is a 5xx status, 429 or 'drop', not {fault!r}")

@@ -9,6 +9,7 @@ from aiohttp import BodyPartReader, web
 
 from sandbox.slack import files, response_url, webapi
 from sandbox.slack.models import Rejection
+from sandbox.slack.ratelimit import FAULT_RETRY_AFTER
 from sandbox.slack.validation import SlackError
 
 if TYPE_CHECKING:
@@ -58,12 +59,12 @@ async def _api(request: web.Request) -> web.Response:
         assert request.transport is not None
         request.transport.abort()
         return web.Response(status=500)  # never reaches the client: its connection is gone
-    if isinstance(fault, int):
+    if isinstance(fault, int) and fault != 429:
         workspace.record(Rejection(method, f"HTTP {fault}", "Slack's own failure, injected by the sandbox"))
         return web.Response(
             status=fault, text="<html><body>Slack is having trouble.</body></html>", content_type="text/html"
         )
-    retry_after = workspace.retry_after(method, params)
+    retry_after = FAULT_RETRY_AFTER if fault == 429 else workspace.retry_after(method, params)
     if retry_after is not None:
         workspace.record(Rejection(method, "ratelimited", f"over the rate limit; Retry-After: {retry_after}"))
         return web.json_response(

@@ -118,6 +118,7 @@ def post_message(
         channel, workspace.next_ts(), thread_ts, text or "", blocks or [], workspace.bot_user_id
     )
     message.metadata = metadata
+    workspace.posted.append((message.ts, thread_ts, message.text, json.dumps(message.blocks, sort_keys=True)))
     workspace.record(message)
     return message
 

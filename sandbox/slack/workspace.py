@@ -72,6 +72,8 @@ class SlackWorkspace:
         """The bot scopes the installation was granted (manifest.yml's); remove one to see `missing_scope`."""
 
         self.messages: list[Message] = []
+        self.posted: list[tuple[str, str | None, str, str]] = []
+        """Every message as chat.postMessage took it, before any update: ts, thread_ts, text, blocks (JSON)"""
         self.ephemerals: list[Ephemeral] = []
         self.files: list[UploadedFile] = []
         self.rejections: list[Rejection] = []

@@ -85,8 +85,8 @@ def test_a_burst_of_faults_hits_every_nth_call_so_many_times() -> None:
     faults.add("chat.update", "drop")
     taken = [faults.take("chat.update") for _ in range(10)]
     assert taken == ["drop", None, None, 503, None, None, 503, None, None, None]
-    with pytest.raises(ValueError, match="5xx status or 'drop'"):
-        faults.burst("chat.update", 429, every=1, times=1)
+    with pytest.raises(ValueError, match="5xx status, 429 or 'drop'"):
+        faults.burst("chat.update", 404, every=1, times=1)
     faults.burst("chat.update", "drop", every=1, times=100)
     faults.clear("chat.update")
     assert faults.take("chat.update") is None
@@ -118,6 +118,12 @@ async def test_every_nth_call_fails_over_http(ws: SlackWorkspace) -> None:
     ws.fail_every("chat.postMessage", 502, every=2, times=1)
     statuses = [(await call_status(ws)) for _ in range(4)]
     assert statuses == [200, 502, 200, 200]
+
+
+async def test_an_injected_429_is_answered_as_slack_answers_a_limit(ws: SlackWorkspace) -> None:
+    ws.fail_next("chat.update", 429)
+    status, retry_after, body = await call(ws, "chat.update", channel=ws.channel_id, ts="1.2", text="x")
+    assert (status, retry_after, body) == (429, "30", {"ok": False, "error": "ratelimited"})
 
 
 async def call_status(ws: SlackWorkspace) -> int:

@@ -59,4 +59,14 @@ def test_rows_written_before_the_revision_are_chained_on_each_database(database_
     verdict = trail.verify(db)
     assert verdict.broken is None and verdict.rows == 3
     assert [r["actor_name"] for r in trail.read(db)] == [None, "regclean", "carol"]
+    Store(db).audit("UALICE", "window.cancelled", None, {})
+    with (
+        db.engine.begin() as connection
+    ):  # the release before, after a downgrade, lets the database pick the id
+        connection.execute(
+            text("INSERT INTO audit (at, actor, action, detail) VALUES (:at, 'UBOB', 'x', '{}')"),
+            {"at": datetime(2026, 12, 2, tzinfo=UTC)},
+        )
+    broken = trail.verify(db).broken
+    assert broken is not None and broken.row == 8 and "carries no hash" in broken.problem
     db.close()

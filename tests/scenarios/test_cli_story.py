@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.audit import actors, trail
 from bot.cli import main
 from bot.store.migrate import open_database
 from bot.store.runs import Store
@@ -40,6 +41,7 @@ async def test_the_terminal_purges_only_what_slack_approved_and_walks_the_night_
 ) -> None:
     for name, value in sandbox.environment("http").items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setattr(actors, "_names", {})  # `--as` below: the name stays in this test
     ws, bot = sandbox.slack, http_bot
     start = (bot.clock.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%MZ")
     code, out, _ = await regclean(capsys, "window", start, "6h")
@@ -96,4 +98,11 @@ async def test_the_terminal_purges_only_what_slack_approved_and_walks_the_night_
     steps = closed.steps
     (purge,) = [s for s in steps if s.name == "purge"]
     assert purge.requested_by == ME
+    db = open_database(sandbox.environment("http")["DATABASE_URL"])
+    try:
+        named = {r["action"]: r["actor_name"] for r in trail.read(db) if r["actor"] == ME}
+    finally:
+        db.close()
+    assert named["window.declared"] == getpass.getuser(), "without --as, the login"
+    assert named["purge.started"] == "Dana Ops", "the purge's start names the person"
     assert {s.requested_by for s in steps if s.name in ("restore_core", "close")} == {ME}

@@ -181,7 +181,7 @@ async def regclean_inventory(kubeconfig: Path, tmp_path: Path) -> dict[str, Any]
     done = await run([sys.executable, "-m", "bot.cli", "inventory", "--format", "json"], env=env)
     assert done.returncode == 0, f"regclean inventory failed:\n{done.stderr}"
     inventory = json.loads(done.stdout)
-    assert set(inventory) == {"operators", "plugins"}
+    assert set(inventory) == {"schema", "run", "operators", "plugins"} and inventory["schema"] == 1
     return inventory
 
 

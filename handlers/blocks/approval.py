@@ -28,7 +28,17 @@ from handlers.blocks.backup import size
 from handlers.blocks.custom_images import custom_plan_lines
 from handlers.blocks.preflight import gate_sections
 from handlers.blocks.run import slack_date, who
-from handlers.blocks.tables import Block, and_list, capped_chunks, context, escape, header, section, truncate
+from handlers.blocks.tables import (
+    Block,
+    and_list,
+    capped_chunks,
+    context,
+    escape,
+    header,
+    inline,
+    section,
+    truncate,
+)
 
 APPROVE = "regclean_purge_approve"
 REJECT = "regclean_purge_reject"
@@ -53,7 +63,7 @@ def text(value: Any, limit: int = VALUE) -> str:
         return f"{value:,}"
     if not isinstance(value, str):
         value = json.dumps(value, default=str, ensure_ascii=False)
-    return escape(truncate(value, limit))
+    return inline(truncate(value, limit))
 
 
 def code(value: Any, limit: int = VALUE) -> str:
@@ -194,8 +204,8 @@ def _gates(notice: ApprovalNotice) -> list[Block]:
 def _decision(notice: ApprovalNotice) -> list[Block]:
     request = notice.request
     blocks = [
-        section(f"*Fingerprint* `{escape(request.fingerprint[:12])}` · {count_line(request)}"),
-        context(f"Plan fingerprint (sha256): `{escape(request.fingerprint)}`"),
+        section(f"*Fingerprint* `{inline(request.fingerprint[:12])}` · {count_line(request)}"),
+        context(f"Plan fingerprint (sha256): `{inline(request.fingerprint)}`"),
     ]
     asked = f"Requested by {who(request.requester)} at {slack_date(request.created_at)}"
     outcome = outcome_line(request)

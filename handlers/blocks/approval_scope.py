@@ -8,7 +8,7 @@ from bot.steps.approval.model import BucketMeasure, RequestView
 from bot.steps.approval.plan import Plan
 from handlers.blocks.backup import size
 from handlers.blocks.run import slack_date
-from handlers.blocks.tables import SECTION_BUDGET, Block, context, escape, section, truncate
+from handlers.blocks.tables import SECTION_BUDGET, Block, context, escape, inline, section, truncate
 
 ROLLBACK = "regclean rollback --plan"
 """The command that prints how to put MinIO's directories back from the plan's backups."""
@@ -52,7 +52,7 @@ def command_block(plan: Plan) -> Block:
     if len(command) > room:  # only a command longer than a section: keep its start and its target
         half = room // 2
         command = command[:half] + " … " + command[-half:]
-    return section(f"*Runs in the MinIO pod* `{escape(pod)}`:\n```{command}```")
+    return section(f"*Runs in the MinIO pod* `{inline(pod)}`:\n```{command}```")
 
 
 def rollback_block(plan: Plan) -> Block:
@@ -71,7 +71,7 @@ def asking_block(request: RequestView, mentions: str) -> Block:
 def approve_confirm(request: RequestView) -> Block:
     """The dialog behind Approve: what the purge empties, as measured, and the way back."""
     plan, measured = request.plan, request.measured
-    what = f"This empties the registry bucket `{escape(truncate(plan.bucket, 63))}`"
+    what = f"This empties the registry bucket `{inline(truncate(plan.bucket, 63))}`"
     if measured is not None and measured.known:
         what += f": {amount(measured)}, as measured at {measured.at:%H:%M} UTC"
     text = (

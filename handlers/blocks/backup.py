@@ -8,7 +8,7 @@ from actions.backup import BackupResult, NodeProgress
 from bot.core.model import RunView, StepView
 from bot.steps.inventory.render import align
 from handlers.blocks.run import who
-from handlers.blocks.tables import Block, code_chunks, context, escape, header, section
+from handlers.blocks.tables import Block, code_chunks, context, escape, header, inline, section
 
 BAR = 20
 SHOWN = 4
@@ -35,7 +35,7 @@ def progress_blocks(run: RunView, step: StepView, nodes: Sequence[NodeProgress])
         filled = round(share * BAR)
         bar = "█" * filled + "░" * (BAR - filled)
         lines.append(
-            f"`{escape(p.address)}` {escape(p.node)} — {p.phase} `{bar}` {size(p.done)} of {size(p.total)} "
+            f"`{inline(p.address)}` {escape(p.node)} — {p.phase} `{bar}` {size(p.done)} of {size(p.total)} "
             f"({share:.0%})"
         )
     return [
@@ -69,11 +69,11 @@ def result_blocks(run: RunView, step: StepView, result: BackupResult) -> list[Bl
         section(f"{icon} *{verified} of {len(result.nodes)}* nodes have a verified backup."),
         *(section(c) for c in code_chunks(table[1:], head=table[0])),
     ]
-    problems = [f"• `{escape(n.address)}` {escape(n.problem or '')}" for n in result.nodes if n.problem]
+    problems = [f"• `{inline(n.address)}` {escape(n.problem or '')}" for n in result.nodes if n.problem]
     if problems:
         blocks.append(section("*Problems*\n" + "\n".join(problems)))
     blocks.extend(live_blocks(result))
-    copies = [f"`{escape(n.address)}` → `{escape(n.copy)}`" for n in result.nodes if n.copy]
+    copies = [f"`{inline(n.address)}` → `{inline(n.copy)}`" for n in result.nodes if n.copy]
     if copies:
         blocks.append(context("Copied off the nodes, sha256 checked again: " + ", ".join(copies)))
     blocks.append(context(f"Started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"))
@@ -86,11 +86,11 @@ def live_blocks(result: BackupResult) -> list[Block]:
     for n in result.nodes:
         if n.attempts > 1:
             lines.append(
-                f"• `{escape(n.address)}` archived {n.attempts} times: object data changed during the first "
+                f"• `{inline(n.address)}` archived {n.attempts} times: object data changed during the first "
                 f"({_named(n.first_attempt)})"
             )
         if n.tolerated:
-            lines.append(f"• `{escape(n.address)}` tolerated, MinIO's bookkeeping: {_named(n.tolerated)}")
+            lines.append(f"• `{inline(n.address)}` tolerated, MinIO's bookkeeping: {_named(n.tolerated)}")
     blocks: list[Block] = []
     if lines:
         blocks.append(section("*MinIO was live*\n" + "\n".join(lines)))

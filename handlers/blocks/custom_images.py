@@ -11,7 +11,7 @@ from bot.steps.close.report import FinalReport
 from bot.steps.export.model import ImagesReport
 from bot.steps.export.step import human_size
 from handlers.blocks.run import who
-from handlers.blocks.tables import Block, capped_chunks, context, escape, header, section, truncate
+from handlers.blocks.tables import Block, capped_chunks, context, escape, header, inline, section, truncate
 
 EXPORT = "regclean_export"
 #: code blocks of image lines shown; the rest are counted
@@ -52,7 +52,7 @@ def images_blocks(run: RunView, step: StepView, report: ImagesReport) -> list[Bl
         blocks.append(context(f"…and {rest} more images."))
     blocks.append(
         context(
-            f"`{escape(report.location)}` · started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"
+            f"`{inline(report.location)}` · started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"
         )
     )
     return blocks
@@ -92,15 +92,15 @@ def custom_plan_lines(
         return []
     lines = []
     if custom.exported:
-        shown = ", ".join(f"`{escape(t)}` `{escape(d)}`" for t, d in custom.exported[:limit])
+        shown = ", ".join(f"`{inline(t)}` `{inline(d)}`" for t, d in custom.exported[:limit])
         more = f" …and {len(custom.exported) - limit} more" if len(custom.exported) > limit else ""
         lines.append(
-            f"*Custom images exported* ({len(custom.exported)}, verified) to `{escape(custom.location or '')}`, "
+            f"*Custom images exported* ({len(custom.exported)}, verified) to `{inline(custom.location or '')}`, "
             f"pushed back after the restore: {shown}{more}"
         )
     if custom.waived:
         shown = ", ".join(
-            f"`{escape(t)}` by {who(b)}{_used(t, in_use or {})}" for t, b in custom.waived[:limit]
+            f"`{inline(t)}` by {who(b)}{_used(t, in_use or {})}" for t, b in custom.waived[:limit]
         )
         more = f" …and {len(custom.waived) - limit} more" if len(custom.waived) > limit else ""
         lines.append(
@@ -114,7 +114,7 @@ def _used(tag: str, in_use: Mapping[str, tuple[str, ...]]) -> str:
     users = in_use.get(tag)
     if not users:
         return ""
-    named = ", ".join(f"`{escape(w)}`" for w in users[:3]) + (
+    named = ", ".join(f"`{inline(w)}`" for w in users[:3]) + (
         f" and {len(users) - 3} more" if len(users) > 3 else ""
     )
     return f" (:warning: in use by {named})"
@@ -130,7 +130,7 @@ def custom_report_blocks(report: FinalReport) -> list[Block]:
     ]
     if custom.pulled:
         lines.append(
-            ", ".join(f"`{escape(t)}`" for t in custom.pulled[:20])
+            ", ".join(f"`{inline(t)}`" for t in custom.pulled[:20])
             + (" …" if len(custom.pulled) > 20 else "")
         )
     if custom.not_back:

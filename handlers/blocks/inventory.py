@@ -18,9 +18,10 @@ from bot.steps.inventory.render import (
     operator_table,
     plugin_cells,
     plugin_table,
+    table_cell,
 )
 from handlers.blocks.run import when, who
-from handlers.blocks.tables import Block, code_chunks, context, escape, header, paginate, section
+from handlers.blocks.tables import Block, code_chunks, context, escape, header, inline, paginate, section
 
 Row = TypeVar("Row", OperatorRow, PluginRow)
 
@@ -57,7 +58,7 @@ def summary_blocks(run: RunView, step: StepView, report: InventoryReport) -> lis
         left_out += f"; plugins by lifecycle, {lifecycles}"
     blocks.append(context(f"Left out, as the runbook does: {left_out}."))
     if inv.sources:
-        blocks.append(context(" · ".join(f"{k}: `{escape(v)}`" for k, v in sorted(inv.sources.items()))))
+        blocks.append(context(" · ".join(f"{k}: `{inline(v)}`" for k, v in sorted(inv.sources.items()))))
     if inv.skipped:
         blocks.append(context(skipped_text(inv)))
     blocks.append(section(diff_headline(report)))
@@ -67,7 +68,7 @@ def summary_blocks(run: RunView, step: StepView, report: InventoryReport) -> lis
 def skipped_text(inventory: Inventory) -> str:
     """The API groups discovery skipped, as kubectl skips them, with what each answered."""
     groups = "; ".join(
-        f"`{escape(gv)}` answered {escape(why)}" for gv, why in sorted(inventory.skipped.items())
+        f"`{inline(gv)}` answered {escape(why)}" for gv, why in sorted(inventory.skipped.items())
     )
     return (
         f":warning: Skipped, as kubectl does, API groups that did not answer: {groups}. "
@@ -113,15 +114,16 @@ def _diff_lines(
     name: Callable[[Row], str],
     cells: Callable[[Row], tuple[str | None, ...]],
 ) -> list[str]:
-    lines = [f"+ {kind} {name(r)}: {_cells(cells(r))}" for r in rows.added]
-    lines += [f"- {kind} {name(r)}: {_cells(cells(r))}" for r in rows.removed]
+    # Each part is a table cell: a cluster string must not end the code block it is shown in.
+    lines = [f"+ {kind} {table_cell(name(r))}: {_cells(cells(r))}" for r in rows.added]
+    lines += [f"- {kind} {table_cell(name(r))}: {_cells(cells(r))}" for r in rows.removed]
     for change in rows.changed:
-        lines.append(f"~ {kind} {name(change.after)}: {_changes(change)}")
+        lines.append(f"~ {kind} {table_cell(name(change.after))}: {_changes(change)}")
     return lines
 
 
 def _cells(values: Sequence[str | None]) -> str:
-    return " | ".join(NONE if v is None else v for v in values)
+    return " | ".join(table_cell(v) for v in values)
 
 
 def _changes(change: Change[OperatorRow] | Change[PluginRow]) -> str:
@@ -131,5 +133,5 @@ def _changes(change: Change[OperatorRow] | Change[PluginRow]) -> str:
         if field == "installed":
             before = installed_text(change.before) or NONE  # type: ignore[arg-type]
             after = installed_text(change.after) or NONE  # type: ignore[arg-type]
-        parts.append(f"{field} {before} → {after}")
+        parts.append(f"{field} {table_cell(before)} → {table_cell(after)}")
     return "; ".join(parts)

@@ -17,6 +17,7 @@ from handlers.blocks.tables import (
     context,
     escape,
     header,
+    inline,
     section,
     truncate,
 )
@@ -79,11 +80,11 @@ def preflight_blocks(run: RunView, report: PreflightReport) -> list[Block]:
 
 def _summary(record: PreflightRecord) -> str:
     return (
-        f"*Registry* `{escape(record.registry)}`: *{len(record.repositories):,}* repositories, "
+        f"*Registry* `{inline(record.registry)}`: *{len(record.repositories):,}* repositories, "
         f"*{record.tag_count:,}* tags.\n"
         f"*Workloads* of the global cluster use *{len(record.workload_images):,}* images from it.\n"
-        f"*Packages*: *{len(record.packages):,}* in `{escape(record.plugin_dir)}` "
-        f"on `{escape(record.installer_node)}`."
+        f"*Packages*: *{len(record.packages):,}* in `{inline(record.plugin_dir)}` "
+        f"on `{inline(record.installer_node)}`."
     )
 
 
@@ -93,7 +94,7 @@ def unverified_blocks(record: PreflightRecord) -> list[Block]:
     if not missing:
         return []
     noun = "package has" if len(missing) == 1 else "packages have"
-    names = ", ".join(f"`{escape(truncate(f, 100))}`" for f in missing[:20])
+    names = ", ".join(f"`{inline(truncate(f, 100))}`" for f in missing[:20])
     more = f" …and {len(missing) - 20:,} more" if len(missing) > 20 else ""
     blocks: list[Block] = [
         section(

@@ -6,7 +6,7 @@ from actions.minio import PurgeResult
 from bot.core.model import RunView, StepView
 from handlers.blocks.backup import size
 from handlers.blocks.run import who
-from handlers.blocks.tables import Block, and_list, context, escape, header, section, truncate
+from handlers.blocks.tables import Block, and_list, context, escape, header, inline, section, truncate
 
 
 def _count(n: int | None) -> str:
@@ -15,12 +15,12 @@ def _count(n: int | None) -> str:
 
 def purge_blocks(run: RunView, step: StepView, result: PurgeResult) -> list[Block]:
     """Pod, bucket, size and objects before and after, removed, empty, registry pods Ready, problem."""
-    bucket = f"`{escape(result.bucket)}`"
+    bucket = f"`{inline(result.bucket)}`"
     if result.empty:
         verdict = f":white_check_mark: The bucket {bucket} is empty."
     else:
         verdict = f":x: The bucket {bucket} is *not* empty."
-    pods = and_list(f"`{escape(p)}`" for p in result.restarted[:20])
+    pods = and_list(f"`{inline(p)}`" for p in result.restarted[:20])
     if len(result.restarted) > 20:
         pods += f" …and {len(result.restarted) - 20} more"
     if result.registry_ready:
@@ -28,7 +28,7 @@ def purge_blocks(run: RunView, step: StepView, result: PurgeResult) -> list[Bloc
     else:
         registry = f":x: The registry pods are *not* Ready{f' (Ready: {pods})' if pods else ''}."
     lines = [
-        f"*MinIO pod* `{escape(result.pod)}` · *bucket* {bucket}",
+        f"*MinIO pod* `{inline(result.pod)}` · *bucket* {bucket}",
         f"*Size* {size(result.bytes_before)} → {size(result.bytes_after)}",
         f"*Objects* {_count(result.objects_before)} → {_count(result.objects_after)} "
         f"({result.removed:,} removed)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.rehearse.model import Rehearsal
 from bot.rehearse.render import purge_line, span
-from handlers.blocks.tables import Block, escape, header, section, truncate
+from handlers.blocks.tables import Block, escape, header, inline, section, truncate
 
 SECTION_LIMIT = 2900
 """Slack refuses a section text over 3000 characters."""
@@ -39,7 +39,7 @@ def _lost(r: Rehearsal) -> str:
     if not r.lost:
         return ":white_check_mark: *Tags that would not come back*: none, upload.sh or a package restores every tag."
     lines = [
-        f"• `{escape(t.tag)}` used by {escape(', '.join(t.workloads)) if t.workloads else 'no workload'}"
+        f"• `{inline(t.tag)}` used by {escape(', '.join(t.workloads)) if t.workloads else 'no workload'}"
         for t in r.lost
     ]
     title = f":warning: *{len(r.lost)} tags would not come back* (no package nor upload.sh pushes them):"

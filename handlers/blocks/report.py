@@ -11,7 +11,7 @@ from bot.steps.close.report import FinalReport
 from handlers.blocks.backup import size
 from handlers.blocks.custom_images import custom_report_blocks
 from handlers.blocks.run import who
-from handlers.blocks.tables import Block, context, escape, header, section, truncate
+from handlers.blocks.tables import Block, context, escape, header, inline, section, truncate
 
 #: names shown in a list before the rest is counted
 SHOWN = 12
@@ -69,7 +69,7 @@ def _bucket(report: FinalReport) -> str:
     else:
         outcome = f":warning: *the bucket grew by {size(-b.reclaimed)}*"
     return (
-        f"*Bucket* `{escape(b.name)}`: {size(b.bytes_before)} before the purge → {size(b.bytes_after)} now"
+        f"*Bucket* `{inline(b.name)}`: {size(b.bytes_before)} before the purge → {size(b.bytes_after)} now"
         f"{objects}; {outcome}. Objects removed by the purge: {_n(report.objects_removed)}."
     )
 
@@ -139,13 +139,13 @@ def _todo(report: FinalReport) -> str:
 
 
 def _listing(items: Sequence[str]) -> str:
-    shown = "\n".join(f"• `{escape(i)}`" for i in items[:SHOWN])
+    shown = "\n".join(f"• `{inline(i)}`" for i in items[:SHOWN])
     rest = len(items) - SHOWN
     return shown + (f"\n…and {rest} more" if rest > 0 else "")
 
 
 def _inline(items: Sequence[str]) -> str:
-    shown = ", ".join(f"`{escape(i)}`" for i in items[:SHOWN])
+    shown = ", ".join(f"`{inline(i)}`" for i in items[:SHOWN])
     rest = len(items) - SHOWN
     return shown + (f" …and {rest} more" if rest > 0 else "")
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.core.authz import Decision
 from bot.core.model import RUNBOOK, RunView, StepState, StepView
-from handlers.blocks.tables import Block, context, escape, header, section, truncate
+from handlers.blocks.tables import Block, context, escape, header, inline, section, truncate
 
 ICONS = {
     StepState.PENDING: "⬜",
@@ -88,7 +88,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def who(user: str) -> str:
     """A mention for a Slack user ID; anything else (e.g. `cli:root`) as code."""
-    return f"<@{user}>" if user[:1] in ("U", "W") and user.isalnum() else f"`{escape(user)}`"
+    return f"<@{user}>" if user[:1] in ("U", "W") and user.isalnum() else f"`{inline(user)}`"
 
 
 def when(moment: datetime) -> str:

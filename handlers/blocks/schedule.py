@@ -7,18 +7,21 @@ that person's zone (users.info) by the command handlers.
 
 from __future__ import annotations
 
+import dataclasses
+
 from bot.core.model import Notice
 from bot.steps.purge.model import PurgeChoice
 from handlers.blocks.run import slack_date, who
-from handlers.blocks.tables import Block, context, escape, section
+from handlers.blocks.tables import Block, context, escape, inline, section
 
 PURGE_NOW = "regclean_purge_now"
 PURGE_AT_WINDOW = "regclean_purge_at_window"
 
 
 def notice_text(notice: Notice) -> str:
-    """The notice with its times for every reader and its people mentioned."""
-    text = notice.render(slack_date)
+    """The notice with its times for every reader and its people mentioned; its text is escaped
+    (it may quote the cluster), the mentions and times are the only markup."""
+    text = dataclasses.replace(notice, text=inline(notice.text)).render(slack_date)
     mentions = " ".join(who(p) for p in notice.people)
     return f"{mentions} {text}" if mentions else text
 

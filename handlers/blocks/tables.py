@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from bot.steps.inventory.render import table_cell
+
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 #: room for the code fences and a safety margin inside one section
@@ -20,6 +22,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def inline(text: str) -> str:
+    """A value for the middle of a mrkdwn line (or an inline code span): escaped, and kept to that
+    line without a code fence (`table_cell`), so that it cannot start a line of its own."""
+    return escape(table_cell(text))
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut a text to `limit` characters, marking the cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -28,12 +36,14 @@ def truncate(text: str, limit: int) -> str:
 def code_chunks(
     lines: Iterable[str], *, head: str | None = None, budget: int = SECTION_BUDGET
 ) -> Iterator[str]:
-    """Pack lines into code blocks that each fit one section, lazily; `head` starts every block."""
-    prefix = [escape(head)] if head is not None else []
+    """Pack lines into code blocks that each fit one section, lazily; `head` starts every block.
+    Each line is escaped and kept to one line without a fence (`table_cell`): what the cluster
+    wrote cannot end the block and read as the bot's own words."""
+    prefix = [escape(table_cell(head))] if head is not None else []
     base = sum(len(x) + 1 for x in prefix)
     current, size, produced = list(prefix), base, False
     for raw in lines:
-        text = truncate(escape(raw), budget - base - 8)
+        text = truncate(escape(table_cell(raw)), budget - base - 8)
         if size + len(text) + 1 > budget and len(current) > len(prefix):
             yield "```" + "\n".join(current) + "```"
             current, size, produced = list(prefix), base, True

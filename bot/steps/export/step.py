@@ -66,11 +66,13 @@ class ExportStep:
                 f"{w.tag} (used by {', '.join(record.custom_workloads.get(w.tag, ())) or 'no workload'})"
                 for w in new
             )
+            # The notice mentions `user` first (the Notifier renders it); the workloads are the
+            # cluster's names, text to be escaped, with their braces kept out of the time slots.
             await engine.notice(
                 run.id,
                 Notice(
-                    f"<@{user}> waived {len(new)} custom image(s): the purge deletes them for good and nothing "
-                    f"restores them: {users}.",
+                    f"waived {len(new)} custom image(s): the purge deletes them for good and nothing "
+                    f"restores them: {users.replace('{', '{{').replace('}', '}}')}.",
                     people=(user,),
                 ),
             )

@@ -1,0 +1,33 @@
+"""What the cluster wrote stays text in Slack: escaped, on its own line, inside its code block
+(docs/architecture.md, "Cluster strings in Slack")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.core.model import Notice
+from handlers.blocks.schedule import notice_text
+from handlers.blocks.tables import capped_chunks, code_chunks, inline
+from sandbox.hostile import FORGED, forged_lines, hostile, leaks
+
+
+def test_an_inline_value_is_escaped_and_kept_on_its_line() -> None:
+    value = inline(hostile("name"))
+    assert not leaks(value) and "\n" not in value and "```" not in value
+    assert value.startswith("name&lt;!channel&gt;&lt;!here&gt;&lt;@U0HOSTILE&gt;")
+    assert "&amp;amp;&amp;" in value, "an entity the cluster wrote is shown as written"
+
+
+def test_a_line_of_a_code_block_cannot_close_it() -> None:
+    [block] = code_chunks(["ok", hostile("bad")], head="HEAD")
+    assert block.startswith("```HEAD\nok\nbad") and block.endswith("```")
+    assert block.count("```") == 2 and not forged_lines(block) and not leaks(block)
+    chunks, rest = capped_chunks([hostile("a"), "b"], 1)
+    assert rest == 0 and not any(forged_lines(c) for c in chunks)
+
+
+def test_a_notice_is_escaped_but_keeps_its_mentions_and_times() -> None:
+    moment = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
+    text = notice_text(Notice(f"waived it at {{0}}: {hostile('ns/pod')}", (moment,), ("UBOB",)))
+    assert text.startswith("<@UBOB> waived it at <!date^")
+    assert not leaks(text) and FORGED in text and not forged_lines(text)

@@ -8,6 +8,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -51,11 +52,19 @@ def add_format(parser: argparse.ArgumentParser) -> None:
 
 def actor(args: argparse.Namespace) -> str:
     """`cli:<local user>`; with `--as NAME`, the name is remembered for the audit's actor name."""
-    who = f"cli:{getpass.getuser()}"
+    who = f"cli:{login()}"
     name = getattr(args, "as_name", None)
     if name:
         remember_name(who, name)
     return who
+
+
+def login() -> str:
+    """The local user's name; `uid<N>` in a container whose user has no name (an arbitrary UID)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no LOGNAME/USER and no passwd entry
+        return f"uid{os.getuid()}"
 
 
 def remember_name(actor_id: str, name: str) -> None:

@@ -1,14 +1,17 @@
-"""`bot/cli/__init__.py`: a module adds its subcommands with `add_parser(sub)` and runs them with
-`run(settings, args)`; `--help` documents the exit codes."""
+"""`bot/cli/`: a module adds its subcommands with `add_parser(sub)` and runs them with
+`run(settings, args)`; `--help` documents the exit codes; who acts."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import types
 
 import pytest
 
 from bot import cli
+from bot.cli import common
 
 
 def plugin(calls: list[str]) -> types.ModuleType:
@@ -55,3 +58,11 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
     for line in ("0    done", "1    a step", "2    usage or configuration error", "3    refused by a gate"):
         assert line in out
     assert '"schema": 1' in out
+
+
+def test_a_local_user_without_a_name_acts_as_its_uid(monkeypatch: pytest.MonkeyPatch) -> None:
+    def nameless() -> str:
+        raise KeyError("getpwuid(): uid not found: 1000660000")  # an arbitrary UID in a container
+
+    monkeypatch.setattr(getpass, "getuser", nameless)
+    assert common.actor(argparse.Namespace()) == f"cli:uid{os.getuid()}"

@@ -113,20 +113,28 @@ class Runbook:
     async def show_again(self) -> list[int]:
         """After a restart: the checklist of the active run and of the newest closed one, and each
         one's newest purge request, shown again as the store has them. An update the previous process
-        could not deliver died with it; this one is retried until Slack takes it. The runs shown."""
+        could not deliver died with it; this one is retried until Slack takes it. Only messages that
+        were posted (their place is stored) are shown: a request whose post failed stays void. The
+        runs shown."""
+        approvals = self.approval.approvals
 
-        def latest() -> list[RunView]:
+        def latest() -> list[tuple[RunView, int | None]]:
             store, closed = self._ctx.store, self.closing.last_closed()
             runs = [store.active_run(), store.run(closed[0]) if closed else None]
-            return [run for run in runs if run is not None]
+            shown = []
+            for run in runs:
+                if run is not None and run.notifier_ref:
+                    request = approvals.latest_request(run.id)
+                    posted = request is not None and approvals.request_ref(request) is not None
+                    shown.append((run, request if posted else None))
+            return shown
 
         runs = await self.engine.db(latest)
-        for run in runs:
+        for run, request in runs:
             await self.engine.show(run)
-            request = await self.engine.db(self.approval.approvals.latest_request, run.id)
             if request is not None:
                 await self.approval.show(request)
-        return [run.id for run in runs]
+        return [run.id for run, _ in runs]
 
     async def status(self) -> RunView | None:
         """The active run, or None."""

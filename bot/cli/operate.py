@@ -89,7 +89,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             "steps": [step_dict(s) for s in steps],
         }
         print_json(doc, after.id if after is not None else None)
-    else:
+    elif steps or not refusals:  # a refusal alone was said on stderr
         print("\n".join(step_lines(steps)))
     return code
 

@@ -17,7 +17,7 @@ from types import ModuleType
 from actions.errors import RegcleanError
 from bot.audit import command as audit
 from bot.cli import calendar, checks, demo, operate, purge, rollback, serve, steps
-from bot.cli.common import FAILED, StepFailed, refused
+from bot.cli.common import FAILED, REFUSED, StepFailed, print_json, refused
 from bot.config.settings import ConfigError, Settings
 from bot.core.errors import RunbookError
 from bot.version import VersionAction
@@ -65,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StepFailed as exc:
         print(f"regclean: {exc}", file=sys.stderr)
         return FAILED
-    except RunbookError as exc:
+    except RunbookError as exc:  # a refusal: said on stderr, and in the JSON a script reads
+        if getattr(args, "format", None) == "json":
+            print_json({"exit": REFUSED, "refusals": [str(exc)]}, None)
         return refused(str(exc))
     except RegcleanError as exc:
         print(f"regclean: {exc}", file=sys.stderr)

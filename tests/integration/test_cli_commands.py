@@ -91,6 +91,13 @@ def test_a_declared_window_is_audited_as_the_local_user_with_the_name_given(
     assert "Cancelled the window" in capsys.readouterr().out
     assert main(["window", "cancel"]) == 3  # nothing is declared any more: a rule, not a usage error
     assert "No window is declared" in capsys.readouterr().err
+    assert main(["window", "cancel", "--format", "json"]) == 3
+    assert json_out(capsys) == {
+        "schema": 1,
+        "run": None,
+        "exit": 3,
+        "refusals": ["No window is declared; there is nothing to cancel."],
+    }
 
 
 def test_purge_without_a_run_is_refused_with_3(database: str, capsys: pytest.CaptureFixture[str]) -> None:

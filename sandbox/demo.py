@@ -9,6 +9,7 @@ after each, and the final report.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from bot.logs import captured
 from sandbox.installer import add_package, operator_spec
 from sandbox.kube.fixtures import Fixture, installed_operators, load_fixture
 from sandbox.kube.unkind import METRICS_API
@@ -32,10 +34,12 @@ def _finished(ws: SlackWorkspace, count: int) -> bool:
     return len(ws.files) >= 2 * count
 
 
-async def run_demo(mode: Mode = "http", out: TextIO | None = None) -> int:
-    """Drive the bot through the sandbox and print the conversation; 0 when it went as it should."""
+async def run_demo(mode: Mode = "http", out: TextIO | None = None, logs: TextIO | None = None) -> int:
+    """Drive the bot through the sandbox and print the conversation; 0 when it went as it should.
+    With `logs`, the bot's log lines (INFO and above) are written there too, as JSON lines."""
     out = out or sys.stdout
-    with tempfile.TemporaryDirectory(prefix="regclean-demo-") as tmp:
+    keep = captured(logs, "json") if logs is not None else contextlib.nullcontext()
+    with keep, tempfile.TemporaryDirectory(prefix="regclean-demo-") as tmp:
         box = Sandbox(Path(tmp), load_fixture(), full_registry=True, live_minio=True)
         box.kube.unavailable_api(METRICS_API)  # as on many real clusters: metrics-server is down
         await box.start()

@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             code: int = command.run(None, args)
             return code
         settings = Settings.load(config_file=args.config)
-        _logging(settings.log_level)
+        _logging(settings.log_level, settings.log_format)
         for deprecated in settings.deprecations():
             logging.getLogger("regclean.config").warning("%s", deprecated)
         code = command.run(settings, args)
@@ -99,9 +99,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], module: M
         sub.choices[name].set_defaults(command_module=module)
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # slack_sdk logs request details at DEBUG; never let them near a log file.
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
+def _logging(level: str, fmt: str) -> None:
+    # text or JSON lines (bot/logs.py); slack_sdk's request details and asyncssh's chatter kept out
+    from bot.logs import configure
+
+    configure(level, fmt)

@@ -215,6 +215,8 @@ class Settings(BaseSettings):
     """Directory of the plugin packages on the installer node; default: `<installer_dir>/plugins`."""
     log_level: str = "INFO"
     """Python logging level."""
+    log_format: str = "text"
+    """`text`, or `json`: one object per line with time, level, logger, message, and the run and step it concerns."""
 
     @classmethod
     def settings_customise_sources(
@@ -326,6 +328,13 @@ class Settings(BaseSettings):
                 "REGCLEAN_SINGLE_APPROVER_ACCEPTED=true to run this way on purpose."
             )
         return self
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.lower() not in ("text", "json"):
+            raise ValueError(f"'{value}' is not a log format: use json or text")
+        return value.lower()
 
     @field_validator("minio_bucket")
     @classmethod

@@ -13,11 +13,12 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from bot.core.errors import RegcleanError, RunbookError, StepBusy
 from bot.core.model import Notice, RunView, StepState, StepView, stopped_while_running
 from bot.core.notifier import Notifier, Requester
+from bot.logs import in_step, out_of_step
 from bot.scheduler import Jobs
 from bot.store.runs import Store
 
@@ -26,15 +27,32 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 StepBody = Callable[[RunView, StepView, Requester], Awaitable[T]]
+Counts = Mapping[str, int]
+"""What a step did, counted (`{"objects_removed": 1234}`): logged with its end, and measured."""
+
+
+class StepWatcher(Protocol):
+    """Told when a step starts and ends (the metrics, bot/metrics.py)."""
+
+    def step_started(self, name: str) -> None: ...
+
+    def step_ended(self, name: str, outcome: str, seconds: float, counts: Counts) -> None: ...
 
 
 class Engine:
     """Owns the background tasks and the bookkeeping every step shares."""
 
     def __init__(
-        self, store: Store, notifier: Notifier, *, expected: Mapping[str, timedelta] | None = None
+        self,
+        store: Store,
+        notifier: Notifier,
+        *,
+        expected: Mapping[str, timedelta] | None = None,
+        watcher: StepWatcher | None = None,
     ) -> None:
         self._store = store
+        self.watcher = watcher
+        """told of each step's start and end (the metrics); None tells nobody"""
         self._notifier = notifier
         self._expected = dict(expected or {})
         """how long each step is expected to take (a step past it gets a warning in its thread)"""
@@ -81,12 +99,7 @@ class Engine:
         stopped: dict[int, list[StepView]] = {}
         for step_id in steps:
             step = await self.db(self._store.run_step, step_id)
-            step = await self.db(
-                self._store.finish_step,
-                step_id,
-                StepState.INTERRUPTED,
-                error=stopped_while_running(step.name),
-            )
+            step = await self.finish(step, StepState.INTERRUPTED, error=stopped_while_running(step.name))
             if step.state is StepState.INTERRUPTED:
                 stopped.setdefault(step.run_id, []).append(step)
         for run_id in sorted(stopped):
@@ -134,6 +147,17 @@ class Engine:
             raise StepBusy(
                 f"The {name} step of run #{run.id} is already running{since}. Wait for it to finish."
             )
+        in_step(run.id, name, step.id)
+        log.info(
+            "step %s #%d of run #%d started by %s",
+            name,
+            step.id,
+            run.id,
+            requester.user,
+            extra={"fields": {"event": "step.start", "requested_by": requester.user}},
+        )
+        if self.watcher is not None:
+            self.watcher.step_started(name)
         expected = self._expected.get(name)
         if self.jobs is not None and expected is not None:
             await self.db(self.jobs.watch_step, step.id, step.started_at + expected)
@@ -153,19 +177,13 @@ class Engine:
         except RegcleanError as exc:
             error = str(exc)
         except asyncio.CancelledError:
-            await self.db(
-                self._store.finish_step,
-                step.id,
-                StepState.INTERRUPTED,
-                error=stopped_while_running(step.name),
-            )
+            await self.finish(step, StepState.INTERRUPTED, error=stopped_while_running(step.name))
             raise
         except Exception:
             incident = uuid.uuid4().hex[:8]
             log.exception("step %s #%d failed unexpectedly (incident %s)", step.name, step.id, incident)
             error = f"Internal error (incident {incident}); the bot's log has the details."
-        failed = await self.db(self._store.finish_step, step.id, StepState.FAILED, error=error)
-        log.warning("step %s #%d of run #%d failed: %s", step.name, step.id, run.id, error)
+        failed = await self.finish(step, StepState.FAILED, error=error)
         run = await self.refresh(run)
         await self.tell(self._notifier.step_failed(run, failed, requester))
         await self.show(run)
@@ -179,17 +197,65 @@ class Engine:
         summary: str,
         error: str | None,
         result: Callable[[RunView, StepView], Awaitable[object]],
+        counts: Counts | None = None,
     ) -> StepView:
         """End a step that reports a result per item: succeeded, or failed with `error` (then the
         requester is told too). The result goes to the notifier, then the checklist is shown."""
         state = StepState.FAILED if error else StepState.SUCCEEDED
-        done = await self.db(self._store.finish_step, step.id, state, summary=summary, error=error)
+        done = await self.finish(step, state, summary=summary, error=error, counts=counts)
         run = await self.refresh(run)
         await self.tell(result(run, done))
         if error:
             await self.tell(self._notifier.step_failed(run, done, requester))
         await self.show(run)
         return done
+
+    async def finish(
+        self,
+        step: StepView,
+        state: StepState,
+        *,
+        summary: str | None = None,
+        error: str | None = None,
+        counts: Counts | None = None,
+    ) -> StepView:
+        """Record a running step's end in the store, and log and measure it with its counts."""
+        done = await self.db(self._store.finish_step, step.id, state, summary=summary, error=error)
+        if done.state is state:
+            self.ended(done, counts)
+        return done
+
+    def ended(self, step: StepView, counts: Counts | None = None) -> None:
+        """Log a step that has ended (one line: outcome, duration, counts) and tell the watcher; for a
+        step whose end its own records stored (the close), `finish()` calls it otherwise."""
+        counted = dict(counts or {})
+        seconds = ((step.finished_at or step.started_at) - step.started_at).total_seconds()
+        said = "".join(f", {key}={value}" for key, value in counted.items())
+        fields: dict[str, object] = {
+            "event": "step.end",
+            "outcome": str(step.state),
+            "duration_s": round(seconds, 3),
+            "counts": counted,
+        }
+        if step.error:
+            fields["error"] = step.error
+        level = logging.INFO if step.state is StepState.SUCCEEDED else logging.WARNING
+        why = f": {step.error}" if step.error else ""
+        log.log(
+            level,
+            "step %s #%d of run #%d ended: %s in %.1f s%s%s",
+            step.name,
+            step.id,
+            step.run_id,
+            step.state,
+            seconds,
+            said,
+            why,
+            extra={"fields": fields, "run": step.run_id, "step": step.name, "step_id": step.id},
+        )
+        if self.watcher is not None:
+            self.watcher.step_ended(step.name, str(step.state), seconds, counted)
+        out_of_step()
 
     async def show(self, run: RunView) -> None:
         """Show the run's checklist as it stands (the notifier keeps one message per run)."""
@@ -228,7 +294,7 @@ class Engine:
             self.spawn(self._fail(step_id, error))
 
     async def _fail(self, step_id: int, error: str) -> None:
-        step = await self.db(self._store.finish_step, step_id, StepState.FAILED, error=error)
+        step = await self.finish(await self.db(self._store.run_step, step_id), StepState.FAILED, error=error)
         run = await self.db(self._store.run, step.run_id)
         if run is not None:
             await self.show(run)

@@ -58,6 +58,11 @@ async def test_upload_failing_half_way_fails_the_step_and_it_runs_again(
     assert "upload.sh all exited with status 1" in (failed.error or "")
     assert sandbox.platform_password not in (failed.error or "")
     assert posted(ws, "<@UALICE>, this needs you:"), "a failure mentions whoever asked, in the thread"
+    # Slack showed the last lines; the whole output is kept, masked, in the step's file.
+    kept = (sandbox.workdir / "logs" / f"run-{run.id}" / f"restore_core-{failed.id}.log").read_text()
+    last = kept.splitlines()[-1]
+    assert last.startswith("[upload.sh all] regclean: ") and "exited with status 1" in last, last
+    assert kept.count("[upload.sh all] ") > 2 and sandbox.platform_password not in kept
     sandbox.fail_upload_after(None)
     await http_bot.driver.slash("UALICE", "restore core")
     await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=90)

@@ -17,6 +17,7 @@ from bot.config.targets import minio_target, registry_pods
 from bot.core.errors import RegcleanError, RunbookError
 from bot.core.model import Notice, RunView
 from bot.core.notifier import Requester
+from bot.steps.approval.lines import log_click, log_request
 from bot.steps.approval.measure import measure
 from bot.steps.approval.model import Click, Outcome, RequestState, RequestView
 from bot.steps.approval.plan import Plan, plan_of
@@ -60,6 +61,7 @@ class ApprovalStep:
             may_approve=may_approve,
             allow_self=self._ctx.settings.allow_self_approval,
         )
+        await self._log_click("approval", request_id, user, click)
         await self.show(request_id)
         if click.outcome == Outcome.COMPLETED and jobs is not None:
             await engine.db(jobs.cancel, f"remind-expiry-{request_id}")
@@ -68,8 +70,17 @@ class ApprovalStep:
     async def reject(self, request_id: int, user: str, *, may_approve: bool) -> Click:
         """One Reject click closes an open request."""
         click = await self._ctx.engine.db(self.approvals.reject, request_id, user, may_approve=may_approve)
+        await self._log_click("reject", request_id, user, click)
         await self.show(request_id)
         return click
+
+    async def _log_click(self, kind: str, request_id: int, user: str, click: Click) -> None:
+        view = (
+            await self.get(request_id)
+            if await self._ctx.engine.db(self.approvals.exists, request_id)
+            else None
+        )
+        log_click(kind, request_id, user, click, view)
 
     async def get(self, request_id: int) -> RequestView:
         """A request as it stands."""
@@ -244,6 +255,7 @@ class ApprovalStep:
             settings.approval_ttl,
             measured,
         )
+        log_request(view)
         await self.schedule_expiry(view)  # before the post: a click may come as soon as it shows
         asking = tuple(a for a in settings.approvers if settings.allow_self_approval or a != requester.user)
         try:

@@ -50,12 +50,17 @@ class BackupStep:
         await engine.db(store.save_backups, run.id, step.id, result)
         verified = sum(n.verified for n in result.nodes)
         summary = f"{verified} of {len(result.nodes)} nodes verified"
+        counts = {
+            "nodes": len(result.nodes),
+            "nodes_verified": verified,
+            "bytes": sum(n.bytes or 0 for n in result.nodes),
+        }
         if result.verified:
-            done = await engine.db(store.finish_step, step.id, StepState.SUCCEEDED, summary=summary)
+            done = await engine.finish(step, StepState.SUCCEEDED, summary=summary, counts=counts)
         else:
             problems = "; ".join(f"{n.node}: {n.problem}" for n in result.nodes if not n.verified)
-            done = await engine.db(
-                store.finish_step, step.id, StepState.FAILED, summary=summary, error=f"{summary}. {problems}"
+            done = await engine.finish(
+                step, StepState.FAILED, summary=summary, error=f"{summary}. {problems}", counts=counts
             )
         run = await engine.refresh(run)
         await engine.tell(notifier.backup_finished(run, done, result))

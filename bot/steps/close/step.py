@@ -168,6 +168,7 @@ class CloseStep:
             return  # stopped meanwhile: the step is interrupted and the run stays open
         run = await engine.refresh(run)
         done = await engine.db(ctx.store.run_step, step.id)
+        engine.ended(done, {"things_left_to_do": len(report.left_to_do)})
         await engine.tell(ctx.notifier.run_closed(run, done, report))
         await engine.show(run)
 

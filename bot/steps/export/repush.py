@@ -169,7 +169,14 @@ class RestoreCustomStep:
             if failed
             else None
         )
+        counts = {"images_pushed": len(pushes) - len(failed), "images_failed": len(failed)}
         await engine.conclude(
-            run, step, requester, summary, error, lambda r, s: ctx.notifier.images_changed(r, s, report)
+            run,
+            step,
+            requester,
+            summary,
+            error,
+            lambda r, s: ctx.notifier.images_changed(r, s, report),
+            counts,
         )
         return pushes

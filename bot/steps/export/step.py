@@ -125,12 +125,12 @@ class ExportStep:
         if exported:
             await engine.db(self._records.save_export, run.id, step.id, where, exported, verified)
         state = StepState.FAILED if report.failed else StepState.SUCCEEDED
-        done = await engine.db(
-            ctx.store.finish_step,
-            step.id,
+        done = await engine.finish(
+            step,
             state,
             summary=report.verdict if state is StepState.SUCCEEDED else None,
             error=report.verdict if state is StepState.FAILED else None,
+            counts={"images": len(exported), "images_exported": sum(o.ok for o in exported)},
         )
         run = await engine.refresh(run)
         await engine.tell(ctx.notifier.images_changed(run, done, report))

@@ -67,7 +67,8 @@ class InventoryStep:
         before = cached if previous is not None and previous.id == cached_id else None
         diff = await _compare(previous, before, inventory)
         self._last = (snapshot.id, inventory)
-        done = await engine.db(store.finish_step, step.id, StepState.SUCCEEDED, summary=_summary(inventory))
+        counts = {"operators": len(inventory.operators), "plugins": len(inventory.plugins)}
+        done = await engine.finish(step, StepState.SUCCEEDED, summary=_summary(inventory), counts=counts)
         report = InventoryReport(snapshot=snapshot, inventory=inventory, previous=previous, diff=diff)
         run = await engine.refresh(run)
         await engine.tell(self._ctx.notifier.inventory_recorded(run, done, report))

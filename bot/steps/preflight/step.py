@@ -111,7 +111,8 @@ class PreflightStep:
             if report.passed
             else f"{len(report.gates) - len(report.failed)} of {len(report.gates)} gates hold; not yet: {failed}"
         )
-        done = await engine.db(ctx.store.finish_step, step.id, StepState.SUCCEEDED, summary=summary)
+        counts = {"gates": len(report.gates), "gates_holding": len(report.gates) - len(report.failed)}
+        done = await engine.finish(step, StepState.SUCCEEDED, summary=summary, counts=counts)
         run = await engine.refresh(run)
         await engine.tell(ctx.notifier.preflight_checked(run, done, report))
         await engine.show(run)

@@ -118,7 +118,8 @@ class PurgeStep:
             f"{result.removed:,} objects removed; bucket {result.bucket} empty; "
             f"{len(result.restarted)} registry pods restarted and Ready"
         )
-        done = await engine.db(ctx.store.finish_step, step.id, StepState.SUCCEEDED, summary=summary)
+        counts = {"objects_removed": result.removed, "registry_pods_restarted": len(result.restarted)}
+        done = await engine.finish(step, StepState.SUCCEEDED, summary=summary, counts=counts)
         run = await engine.refresh(run)
         await engine.tell(ctx.notifier.purge_finished(run, done, result))
         await engine.show(run)

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 
 from actions.errors import ActionError
+from actions.output_log import OutputLog, step_output_path
 from actions.plugin_dir import list_packages
 from actions.restore import RestoreOutcome, run_upload, violet_push
 from actions.ssh import SshTarget
@@ -100,31 +101,44 @@ class RestoreStep:
             registry, user, password = credentials(settings)
             target = await _installer(ctx)
             lines = 0
-            for mode in ("all", "necessary"):
-                report = Progress(
-                    lambda text: engine.tell(ctx.notifier.step_progress(run, step, text)),
-                    f"upload.sh {mode}",
-                    lambda title, lines: engine.tell(ctx.notifier.step_output(run, step, title, lines)),
-                )
-                outcome = await run_upload(
-                    target, settings.installer_dir, mode, registry.address, user, password, report.line
-                )
-                await report.done()
-                lines += outcome.lines
-                raise_unless_done(outcome, f"upload.sh {mode}")
+            with self._output(run, step) as kept:
+                for mode in ("all", "necessary"):
+                    what = f"upload.sh {mode}"
+                    report = Progress(
+                        lambda text: engine.tell(ctx.notifier.step_progress(run, step, text)),
+                        what,
+                        lambda title, lines: engine.tell(ctx.notifier.step_output(run, step, title, lines)),
+                    )
+                    outcome = await run_upload(
+                        target,
+                        settings.installer_dir,
+                        mode,
+                        registry.address,
+                        user,
+                        password,
+                        kept.sink(what, report.line),
+                    )
+                    kept.write(what, _ended(outcome))
+                    await report.done()
+                    lines += outcome.lines
+                    raise_unless_done(outcome, what)
             return lines
 
         done = await engine.guarded(run, step, requester, work)
         if done is None:
             return False
-        await engine.db(
-            ctx.store.finish_step,
-            step.id,
+        await engine.finish(
+            step,
             StepState.SUCCEEDED,
             summary=f"upload.sh all and necessary exited 0 ({done:,} lines)",
+            counts={"output_lines": done},
         )
         await engine.show(await engine.refresh(run))
         return True
+
+    def _output(self, run: RunView, step: StepView) -> OutputLog:
+        """The file that keeps this step's whole output (Slack shows the last lines)."""
+        return OutputLog(step_output_path(self._ctx.settings.data_dir, run.id, step.name, step.id))
 
     async def _plugins(
         self, run: RunView, step: StepView, requester: Requester, retry_failed: bool
@@ -161,18 +175,20 @@ class RestoreStep:
                             login.url,
                             login.username,
                             login.password,
-                            report.line,
+                            kept.sink(package, report.line),
                             token=login.token,
                         )
                     except ActionError as exc:  # this package's connection; the others go on
                         outcome = RestoreOutcome(None, (str(exc),), 0)
+                    kept.write(package, _ended(outcome))
                     done += 1
                     await engine.tell(
                         ctx.notifier.step_progress(run, step, f"{done} of {len(packages)} packages pushed")
                     )
                     return PackagePush(package, outcome.succeeded, outcome.exit_status, outcome.tail)
 
-            pushes = list(await asyncio.gather(*(push(p) for p in packages)))
+            with self._output(run, step) as kept:
+                pushes = list(await asyncio.gather(*(push(p) for p in packages)))
             if retry_failed and previous is not None:
                 retried = {p.package: p for p in pushes}
                 pushes = [retried.get(p.package, p) for p in previous.pushes]
@@ -190,7 +206,21 @@ class RestoreStep:
             if failed
             else None
         )
+        counts = {"packages_pushed": len(restore.pushes) - len(failed), "packages_failed": len(failed)}
         await engine.conclude(
-            run, step, requester, summary, error, lambda r, s: ctx.notifier.plugins_restored(r, s, restore)
+            run,
+            step,
+            requester,
+            summary,
+            error,
+            lambda r, s: ctx.notifier.plugins_restored(r, s, restore),
+            counts,
         )
         return restore
+
+
+def _ended(outcome: RestoreOutcome) -> str:
+    """The line that closes a command's output in the file."""
+    if outcome.succeeded:
+        return f"regclean: exited 0 after {outcome.lines:,} lines"
+    return f"regclean: {outcome.problem or (outcome.tail[-1] if outcome.tail else 'failed')}"

@@ -85,7 +85,9 @@ class VerifyStep:
             else f"{summary}; not pullable: "
             + "; ".join(f"{c.image} ({c.problem})" for c in verification.failed[:10])
         )
-        done = await engine.db(ctx.store.finish_step, step.id, state, summary=summary, error=error)
+        pulled = len(verification.checks) - len(verification.failed)
+        counts = {"images_pulled": pulled, "images_not_pullable": len(verification.failed)}
+        done = await engine.finish(step, state, summary=summary, error=error, counts=counts)
         run = await engine.refresh(run)
         await engine.tell(ctx.notifier.verification_finished(run, done, verification))
         if not verification.passed:

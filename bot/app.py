@@ -23,18 +23,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.settings import ConfigError, Settings
 from bot.core.authz import AccessList, AccessPolicy
 from bot.core.clock import Clock
 from bot.core.errors import RunbookError
-from bot.health import Readiness, add_health_routes
+from bot.health import Readiness, add_health_routes, add_metrics_route
+from bot.metrics import Metrics
 from bot.runbook import KubeFactory, Runbook
 from bot.runner import LeaseHeld, Runner
 from bot.scheduler import Jobs, bind, make_scheduler
@@ -50,6 +46,7 @@ from handlers.live import sleeper
 from handlers.membership import SlackMembership
 from handlers.notifier import SlackNotifier
 from handlers.schedule_commands import Zones
+from handlers.slack_metrics import counted_client
 from handlers.slack_probe import SlackProbe
 from handlers.slack_retry import on_clock
 
@@ -68,6 +65,7 @@ class Bot:
     client: AsyncWebClient
     bolt: AsyncApp
     runner: Runner
+    metrics: Metrics
     health_url: str | None = None
     """`http://HOST:PORT` of `/healthz` and `/readyz`, once listening (both modes)."""
     started: asyncio.Event = field(default_factory=asyncio.Event)
@@ -151,17 +149,10 @@ def build(
             "Set SLACK_SIGNING_SECRET to serve HTTP mode, or SLACK_APP_TOKEN to use Socket Mode (or both)."
         )
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    client = AsyncWebClient(
-        token=token,
-        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
-        # slack_sdk's default is the connection-error handler alone; a list given replaces it, so
-        # all three go together: dropped connections, Slack's 500/503, and 429 with its Retry-After.
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=3),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-        ],
-    )
+    store = Store(Database.from_url(settings.database_url.get_secret_value(), clock))
+    metrics = Metrics(store.db)
+    # slack_sdk's three retry handlers, with every call, retry and failure counted in the metrics
+    client = counted_client(token, settings.slack_api_url or AsyncWebClient.BASE_URL, metrics)
     if slack_time is not None:  # docs/architecture.md, "Slack under its limits"
         client.retry_handlers = on_clock(client.retry_handlers, sleeper(slack_time))
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -173,7 +164,6 @@ def build(
         # Socket Mode requests arrive over the authenticated websocket and carry no signature.
         request_verification_enabled=secret is not None,
     )
-    store = Store(Database.from_url(settings.database_url.get_secret_value(), clock))
     membership = SlackMembership(client)
     notifier = SlackNotifier(
         client,
@@ -186,11 +176,12 @@ def build(
         AccessList.parse(settings.operators), AccessList.parse(settings.approvers), membership
     )
     runbook = Runbook.from_settings(settings, store, notifier, kube=kube, roles=policy)
+    runbook.engine.watcher = metrics
     commands.register(bolt, runbook, policy, Zones(client))
     interactions.register(bolt, runbook, policy)
     ttl = timedelta(seconds=settings.runner_lease_seconds)
     runner = Runner(RunnerLease(store.db, holder or Holder.this_process(), ttl), ttl.total_seconds() / 3)
-    return Bot(settings, store, make_scheduler(), runbook, notifier, client, bolt, runner)
+    return Bot(settings, store, make_scheduler(), runbook, notifier, client, bolt, runner, metrics)
 
 
 def web_app(bot: Bot) -> web.Application:
@@ -207,6 +198,7 @@ def web_app(bot: Bot) -> web.Application:
     scheduler = bot.scheduler
     ready = Readiness(bot.store.db, _slack_check(bot.client), lambda: bool(scheduler.running), bot.runner)
     add_health_routes(app, alive, ready)
+    add_metrics_route(app, bot.metrics.exposition)
     return app
 
 
@@ -265,7 +257,7 @@ async def connected(bot: Bot, *, wait: bool = True) -> AsyncIterator[str | None]
         host, port = runner.addresses[0][:2]
         bot.health_url = f"http://{host}:{port}"
         url = bot.health_url if settings.slack_signing_secret else None
-        what = "/slack/events, /healthz, /readyz" if url else "/healthz, /readyz"
+        what = "/slack/events, /healthz, /readyz, /metrics" if url else "/healthz, /readyz, /metrics"
         log.info("listening on %s (%s)", bot.health_url, what)
         if bot.started.is_set():
             await _connect_socket(bot, sockets)

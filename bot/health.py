@@ -1,9 +1,10 @@
-"""`/healthz` (the process is alive) and `/readyz` (it can do its work), in HTTP mode and Socket Mode.
+"""`/healthz` (the process is alive), `/readyz` (it can do its work) and `/metrics`, in HTTP mode and Socket Mode.
 
 `/readyz` checks that the database answers a trivial query, that Slack accepts the bot token
 (`auth.test`, remembered for `SLACK_CHECK_TTL` so that probes do not hammer Slack), that the
 scheduler runs, and that this process holds the runner lease. It answers 503 naming what is not
-ready. See docs/architecture.md, "Health and readiness".
+ready. `/metrics` answers bot/metrics.py's exposition. See docs/architecture.md, "Health and
+readiness".
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ SLACK_CHECK_TTL = timedelta(seconds=30)
 DATABASE_TIMEOUT = 5.0
 """Seconds the database may take to answer `SELECT 1`."""
 OK = "ok"
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""Prometheus's text exposition format."""
 
 
 @dataclass
@@ -97,3 +100,13 @@ def add_health_routes(app: web.Application, alive: Callable[[], dict[str, Any]],
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+
+
+def add_metrics_route(app: web.Application, exposition: Callable[[], bytes]) -> None:
+    """`GET /metrics`: Prometheus's text format; `exposition` reads the store, so it runs in a thread."""
+
+    async def metrics(request: web.Request) -> web.Response:
+        body = await asyncio.to_thread(exposition)
+        return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+    app.router.add_get("/metrics", metrics)

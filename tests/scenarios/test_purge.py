@@ -22,6 +22,7 @@ from tests.scenarios.flow import (
     request_message,
     step_line,
 )
+from tests.scenarios.metrics_scrape import scrape, value
 
 
 def registry_pods(sandbox: Sandbox) -> dict[str, bool]:
@@ -78,6 +79,11 @@ async def test_two_approvals_purge_the_bucket_and_restart_the_registry(
     assert "export.succeeded" in actions, "the custom images were exported before the purge"
     stored = bot.bot.runbook.purge.latest(run.id)
     assert stored is not None and stored[0].empty and stored[0].objects_before == objects_before
+    assert bot.bot.health_url is not None
+    samples = await scrape(bot.bot.health_url)  # the purge's counters, as Prometheus reads them
+    assert value(samples, "regclean_purges_total", outcome="succeeded") == 1.0
+    assert value(samples, "regclean_purge_objects_removed_total") == objects_before
+    assert value(samples, "regclean_steps_total", step="purge", outcome="succeeded") == 1.0
 
     # The MinIO secret lived only in the pod: nothing the bot wrote shows it.
     everything = "\n".join(text_of(m) for m in ws.messages) + "\n".join(e.text for e in ws.ephemerals)

@@ -21,7 +21,7 @@ from bot.audit import trail
 from bot.config.settings import Settings
 from bot.core.authz import Roles
 from bot.core.engine import Engine
-from bot.core.model import RunView, StepName, StepState, StepView
+from bot.core.model import RunView, Said, StepName, StepState, StepView
 from bot.core.notifier import Notifier, Requester
 from bot.doctor.model import DoctorReport
 from bot.doctor.run import run_doctor
@@ -177,11 +177,11 @@ class Runbook:
         """`/regclean export` (or the preflight's button), in the background."""
         self.export.start(requester)
 
-    async def waive(self, user: str, tags: tuple[str, ...]) -> str:
+    async def waive(self, user: str, tags: tuple[str, ...]) -> Said:
         """`/regclean waive REPO:TAG…` (approvers only: the handler checks the role)."""
         return await self.export.waive(user, tags)
 
-    async def acknowledge_unverified(self, preflight_id: int, user: str) -> str:
+    async def acknowledge_unverified(self, preflight_id: int, user: str) -> Said:
         """The "Acknowledge unverified packages" button (approvers only: the handler checks the role)."""
         return await self.preflight.acknowledge_unverified(preflight_id, user)
 

@@ -21,7 +21,7 @@ from bot.core.notifier import Requester
 from bot.runbook import Runbook
 from handlers import schedule_commands
 from handlers.audit_commands import remember_actor, run_of, start_audit
-from handlers.blocks.run import COMMANDS, help_blocks, refusal_text
+from handlers.blocks.run import COMMANDS, help_blocks, refusal_text, said_text
 from handlers.blocks.tables import escape
 from handlers.doctor_commands import start_doctor
 from handlers.rehearse_commands import start_rehearsal
@@ -143,7 +143,7 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
                 await ack(text=f":warning: {escape(str(exc))}")
         elif parsed.name == "waive":
             try:
-                await ack(text=await runbook.waive(user, parsed.args))  # tags it names are the preflight's
+                await ack(text=said_text(await runbook.waive(user, parsed.args)))
             except RunbookError as exc:
                 await ack(text=f":warning: {escape(str(exc))}")
         elif parsed.name == "audit":

@@ -19,12 +19,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.core.authz import ACTION_ROLES, AccessPolicy
 from bot.core.errors import RunbookError
+from bot.core.model import Said
 from bot.core.notifier import Requester
 from bot.steps.approval.model import Click, Outcome
 from handlers.blocks.approval import APPROVE, REJECT
 from handlers.blocks.custom_images import EXPORT
 from handlers.blocks.preflight import ACK_UNVERIFIED
-from handlers.blocks.run import who
+from handlers.blocks.run import said_text, who
 from handlers.blocks.schedule import PURGE_AT_WINDOW, PURGE_NOW
 from handlers.blocks.tables import escape
 
@@ -128,7 +129,7 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
         respond: AsyncRespond,
         action: str,
         what: str,
-        press: Callable[[int, str], Awaitable[str]],
+        press: Callable[[int, str], Awaitable[Said]],
     ) -> None:
         preflight_id = button_id(body)
         if preflight_id is None:
@@ -147,7 +148,7 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy) -> None:
         except RunbookError as exc:
             await tell(respond, f":warning: {escape(str(exc))}")
             return
-        await tell(respond, sentence)
+        await tell(respond, said_text(sentence))
 
     @answered
     async def export(body: dict[str, Any], respond: AsyncRespond) -> None:

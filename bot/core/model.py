@@ -185,3 +185,17 @@ class Notice:
     def render(self, time: Callable[[datetime], str]) -> str:
         """The text with every time written by `time`."""
         return self.text.format(*(time(t) for t in self.times))
+
+
+@dataclass(frozen=True)
+class Said:
+    """An answer for the one person who asked: plain `text` with `{0}`, `{1}`… where `people` (Slack
+    user IDs) are named. The handler escapes the text and names each person its own way (a mention),
+    so that no user ID is markup written by the core (docs/architecture.md, "Cluster strings in Slack")."""
+
+    text: str
+    people: tuple[str, ...] = ()
+
+    def render(self, person: Callable[[str], str], words: Callable[[str], str] = str) -> str:
+        """The answer with `words` applied to its text and each person written by `person`."""
+        return words(self.text).format(*(person(p) for p in self.people))

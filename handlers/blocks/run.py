@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core.authz import Decision
-from bot.core.model import RUNBOOK, RunView, StepState, StepView
+from bot.core.model import RUNBOOK, RunView, Said, StepState, StepView
 from handlers.blocks.tables import Block, context, escape, header, inline, section, truncate
 
 ICONS = {
@@ -89,6 +89,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def who(user: str) -> str:
     """A mention for a Slack user ID; anything else (e.g. `cli:root`) as code."""
     return f"<@{user}>" if user[:1] in ("U", "W") and user.isalnum() else f"`{inline(user)}`"
+
+
+def said_text(said: Said) -> str:
+    """An answer of the core for one person: its text escaped, its people mentioned."""
+    return said.render(who, escape)
 
 
 def when(moment: datetime) -> str:

@@ -13,7 +13,7 @@ from actions.exported import ImageOutcome
 from actions.image_export import export_images, verify_export
 from bot.config.targets import registry_target
 from bot.core.errors import RunbookError
-from bot.core.model import RunView, StepName, StepState, StepView
+from bot.core.model import RunView, Said, StepName, StepState, StepView
 from bot.core.notifier import Notice, Requester
 from bot.steps.context import StepContext
 from bot.steps.export.location import export_location, open_export
@@ -42,7 +42,7 @@ class ExportStep:
         """Export and verify every custom tag; the report, or None when the step could not start."""
         return await self._ctx.engine.requested(requester, StepName.EXPORT, self._export)
 
-    async def waive(self, user: str, tags: Sequence[str]) -> str:
+    async def waive(self, user: str, tags: Sequence[str]) -> Said:
         """An approver lets the purge delete these custom tags unexported (the command checks the role);
         audited, told in the run's thread, and named in the plan."""
         engine = self._ctx.engine
@@ -81,8 +81,8 @@ class ExportStep:
             if new
             else []
         )
-        said += [f"{w.tag} was already waived by <@{w.approver}>." for w in known]
-        return " ".join(said)
+        said += [f"{w.tag} was already waived by {{{i}}}." for i, w in enumerate(known)]
+        return Said(" ".join(said), tuple(w.approver for w in known))
 
     async def _export(self, run: RunView, step: StepView, requester: Requester) -> ImagesReport | None:
         ctx, engine = self._ctx, self._ctx.engine

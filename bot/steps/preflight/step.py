@@ -10,7 +10,7 @@ from actions.registry_cache import CacheClearing
 from actions.registry_clear import plan_clearing
 from bot.config.targets import plugin_dir, registry_pods, registry_target
 from bot.core.errors import RunbookError
-from bot.core.model import RunView, StepName, StepState, StepView
+from bot.core.model import RunView, Said, StepName, StepState, StepView
 from bot.core.notifier import Requester
 from bot.steps.backup.plan import installer_target
 from bot.steps.context import StepContext
@@ -34,7 +34,7 @@ class PreflightStep:
         """Run the preflight in the background; its checklist goes to the run's thread."""
         self._ctx.engine.spawn(self._ctx.engine.requested(requester, StepName.PREFLIGHT, self._preflight))
 
-    async def acknowledge_unverified(self, preflight_id: int, user: str) -> str:
+    async def acknowledge_unverified(self, preflight_id: int, user: str) -> Said:
         """An approver acknowledges the packages that have no verification file (audited, counted once)."""
         engine = self._ctx.engine
         record, run = await self._of_active_run(preflight_id)
@@ -45,10 +45,12 @@ class PreflightStep:
             )
         moved, acknowledged = await engine.db(self._records.acknowledge_unverified, preflight_id, user)
         if not moved:
-            return f"These packages were already acknowledged by <@{acknowledged.verify_ack_by}>."
+            return Said(
+                "These packages were already acknowledged by {0}.", (acknowledged.verify_ack_by or "?",)
+            )
         report = await self.judge_now(run.id, acknowledged)
         await engine.tell(self._ctx.notifier.unverified_packages_acknowledged(run, report, user))
-        return (
+        return Said(
             f"You acknowledged {len(missing)} packages that no signature or checksum vouches for: "
             "the restore pushes them as they are."
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.core.model import Notice
+from bot.core.model import Notice, Said
+from handlers.blocks.run import said_text
 from handlers.blocks.schedule import notice_text
 from handlers.blocks.tables import capped_chunks, code_chunks, inline
 from sandbox.hostile import FORGED, forged_lines, hostile, leaks
@@ -31,3 +32,8 @@ def test_a_notice_is_escaped_but_keeps_its_mentions_and_times() -> None:
     text = notice_text(Notice(f"waived it at {{0}}: {hostile('ns/pod')}", (moment,), ("UBOB",)))
     assert text.startswith("<@UBOB> waived it at <!date^")
     assert not leaks(text) and FORGED in text and not forged_lines(text)
+
+
+def test_an_answer_names_its_people_and_escapes_its_words() -> None:
+    text = said_text(Said(f"{hostile('team/app:1', path_safe=True)} was already waived by {{0}}.", ("UBOB",)))
+    assert text.endswith(" was already waived by <@UBOB>.") and not leaks(text)

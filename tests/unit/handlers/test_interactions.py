@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.authz import AccessList, AccessPolicy
 from bot.core.errors import RunbookError
+from bot.core.model import Said
 from bot.core.notifier import Requester
 from bot.steps.approval.model import Click, Outcome
 from handlers import interactions
@@ -63,9 +64,9 @@ class ScriptedRunbook:
     def start_export(self, requester: Requester) -> None:
         self.calls.append(("start_export", requester.user, requester.channel))
 
-    async def acknowledge_unverified(self, preflight_id: int, user: str) -> str:
+    async def acknowledge_unverified(self, preflight_id: int, user: str) -> Said:
         await self._called("acknowledge_unverified", preflight_id, user)
-        return self.ack_sentence
+        return Said(self.ack_sentence + " ({0})", (user,))
 
     async def purge_now(self, request_id: int, user: str) -> str:
         await self._called("purge_now", request_id, user)
@@ -218,7 +219,7 @@ async def test_an_approver_acknowledges_unverified_packages(clicks: Clicks) -> N
     await clicks.driver.click(APPROVER, ACK_UNVERIFIED, "3")
     answer = await clicks.answer_to(APPROVER)
     assert clicks.runbook.calls == [("acknowledge_unverified", 3, APPROVER)]
-    assert answer.text == clicks.runbook.ack_sentence
+    assert answer.text == f"{clicks.runbook.ack_sentence} (<@{APPROVER}>)"
 
 
 async def test_a_runbook_refusal_of_the_acknowledgement_reaches_the_clicker(clicks: Clicks) -> None:

@@ -13,7 +13,7 @@ from actions.backup import BackupResult, NodeBackup
 from actions.inventory import Inventory
 from actions.violet_output import Verification
 from bot.core.errors import RunbookError
-from bot.core.model import StepName, StepState
+from bot.core.model import Said, StepName, StepState
 from bot.steps.export.check import ExportCheck
 from bot.steps.export.step import ExportStep
 from bot.steps.inventory.codec import inventory_lines
@@ -54,7 +54,7 @@ async def test_custom_images_waived_by_an_approver_hold_gate_5_and_an_old_acknow
         assert not gate.passed, "an acknowledgement stored before exports waives nothing"
         assert "2 of 2 custom images are neither exported nor waived" in gate.detail
         said = await ExportStep(f.ctx).waive("UBOB", ("team-a/app:1",))
-        assert said == "You waived team-a/app:1: the purge may delete them unexported."
+        assert said == Said("You waived team-a/app:1: the purge may delete them unexported.")
         half = {g.key: g for g in (await step.judge_now(run.id)).gates}["registry"]
         assert not half.passed and "team-b/api:2: not exported" in half.detail
         assert "1 waived: team-a/app:1 (by UBOB)" in half.detail
@@ -84,11 +84,11 @@ async def test_unverified_packages_are_acknowledged_once_and_the_verify_gate_the
         before = {g.key: g.passed for g in (await step.judge_now(run.id)).gates}
         assert not before["verify"]
         said = await step.acknowledge_unverified(stored.id, "UBOB")
-        assert said.startswith("You acknowledged 1 packages that no signature or checksum vouches for")
+        assert said.text.startswith("You acknowledged 1 packages that no signature or checksum vouches for")
         [(report, user)] = f.notifier.of("verify_ack")
         assert user == "UBOB" and {g.key: g.passed for g in report.gates}["verify"]
         again = await step.acknowledge_unverified(stored.id, "UCAROL")
-        assert again == "These packages were already acknowledged by <@UBOB>."
+        assert again == Said("These packages were already acknowledged by {0}.", ("UBOB",))
         assert [e.action for e in f.store.audit_log(run.id)].count("unverified_packages.acknowledged") == 1
         verified = saved(f.store, run.id)
         with pytest.raises(RunbookError, match="Every package of this preflight has a verification file"):

@@ -12,15 +12,19 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sandbox.hostile import HostileSandbox
 from sandbox.kube.fixtures import load_fixture
 from sandbox.people import PEOPLE
 from sandbox.stack import INSTALLER_NODE, Mode, Sandbox, running_bot
 
 
-async def up(mode: Mode, fixture: str | None) -> int:
+async def up(mode: Mode, fixture: str | None, hostile: bool = False) -> int:
     """Start everything, then relay typed commands until end of input."""
     with tempfile.TemporaryDirectory(prefix="regclean-sandbox-") as tmp:
-        box = Sandbox(Path(tmp), load_fixture(fixture) if fixture else load_fixture())
+        if hostile:
+            box: Sandbox = HostileSandbox(Path(tmp))
+        else:
+            box = Sandbox(Path(tmp), load_fixture(fixture) if fixture else load_fixture())
         await box.start()
         try:
             async with running_bot(box, mode) as bot:
@@ -53,9 +57,13 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("up", help="start the sandbox and the bot, and relay typed commands")
     start.add_argument("--mode", choices=("http", "socket"), default="http")
-    start.add_argument("--fixture", help="a YAML fixture instead of the sample ACP cluster")
+    which = start.add_mutually_exclusive_group()
+    which.add_argument("--fixture", help="a YAML fixture instead of the sample ACP cluster")
+    which.add_argument(
+        "--hostile", action="store_true", help="the sample with hostile strings (sandbox/hostile.py)"
+    )
     args = parser.parse_args()
-    return asyncio.run(up(args.mode, args.fixture))
+    return asyncio.run(up(args.mode, args.fixture, args.hostile))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.core.model import StepView
     from bot.core.notifier import Requester
     from bot.runbook import Runbook
+    from bot.steps.approval.model import RequestView
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,11 +40,17 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     """Check the approvals and the plan; purge; the exit code as `regclean --help` says."""
     request: list[int] = []
 
-    async def start(runbook: Runbook, who: Requester) -> None:
-        request.append(await approved_request(runbook))
-        await runbook.purge.start(request[0], who)
-
     with Terminal(settings, args) as term:
+        store = term.store
+
+        async def start(runbook: Runbook, who: Requester) -> None:
+            view = await approved_request(runbook)
+            request.append(view.id)
+            # the decision, as the requester's "Purge now" records it in Slack (bot/steps/schedule/step.py)
+            detail = {"request": view.id, "fingerprint": view.fingerprint, "from": "cli"}
+            await runbook.engine.db(store.audit, who.user, "purge.now", view.run_id, detail)
+            await runbook.purge.start(view.id, who)
+
         after = term.active_run()
         steps: list[StepView] = []
         try:
@@ -65,9 +72,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     return code
 
 
-async def approved_request(runbook: Runbook) -> int:
-    """The id of the active run's approved request whose plan is unchanged; a RunbookError naming what
-    is missing otherwise."""
+async def approved_request(runbook: Runbook) -> RequestView:
+    """The active run's approved request whose plan is unchanged; a RunbookError naming what is
+    missing otherwise."""
     from bot.steps.approval.model import RequestState
 
     run = await runbook.status()
@@ -110,4 +117,4 @@ async def approved_request(runbook: Runbook) -> int:
             f"The plan changed since request #{request_id} was approved (a new backup, inventory, preflight "
             "or MinIO pod): its approvals do not cover it. Ask for a new request in Slack."
         )
-    return request_id
+    return view

@@ -100,9 +100,16 @@ async def test_the_terminal_purges_only_what_slack_approved_and_walks_the_night_
     assert purge.requested_by == ME
     db = open_database(sandbox.environment("http")["DATABASE_URL"])
     try:
-        named = {r["action"]: r["actor_name"] for r in trail.read(db) if r["actor"] == ME}
+        rows = trail.read(db)
+        named = {r["action"]: r["actor_name"] for r in rows if r["actor"] == ME}
     finally:
         db.close()
     assert named["window.declared"] == getpass.getuser(), "without --as, the login"
     assert named["purge.started"] == "Dana Ops", "the purge's start names the person"
+    (decided,) = [r for r in rows if r["action"] == "purge.now"]
+    assert (decided["actor"], decided["detail"]["request"], decided["detail"]["from"]) == (
+        ME,
+        purged["request"],
+        "cli",
+    )
     assert {s.requested_by for s in steps if s.name in ("restore_core", "close")} == {ME}

@@ -65,7 +65,7 @@ test: setup check
 	$(BIN)/pytest
 
 demo: setup
-	$(BIN)/regclean demo
+	$(BIN)/regclean demo $(if $(DEMO_LOGS),--logs $(DEMO_LOGS))
 
 bench: setup
 	$(BIN)/python bench/inventory.py

@@ -10,9 +10,10 @@ NEEDS_SETTINGS = False
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`demo [--mode http|socket]`."""
+    """`demo [--mode http|socket] [--logs FILE]`."""
     demo = sub.add_parser("demo", help="run the runbook against the sandbox and print the conversation")
     demo.add_argument("--mode", choices=("http", "socket"), default="http", help="how the bot talks to Slack")
+    demo.add_argument("--logs", metavar="FILE", help="also write the bot's log there, as JSON lines")
 
 
 def run(settings: object, args: argparse.Namespace) -> int:
@@ -23,4 +24,7 @@ def run(settings: object, args: argparse.Namespace) -> int:
         need = f"the demo needs the sandbox ({exc.name} is missing): run `make demo` in a checkout"
         print(f"regclean: {need}", file=sys.stderr)
         return 2
-    return asyncio.run(run_demo(mode=args.mode))
+    if args.logs is None:
+        return asyncio.run(run_demo(mode=args.mode))
+    with open(args.logs, "w", encoding="utf-8") as logs:
+        return asyncio.run(run_demo(mode=args.mode, logs=logs))

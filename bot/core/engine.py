@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 from bot.core.errors import RegcleanError, RunbookError, StepBusy
 from bot.core.model import Notice, RunView, StepState, StepView, stopped_while_running
 from bot.core.notifier import Notifier, Requester
+from bot.core.step_lines import log_end, log_start
 from bot.logs import in_step, out_of_step
 from bot.scheduler import Jobs
 from bot.store.runs import Store
@@ -148,14 +149,7 @@ class Engine:
                 f"The {name} step of run #{run.id} is already running{since}. Wait for it to finish."
             )
         in_step(run.id, name, step.id)
-        log.info(
-            "step %s #%d of run #%d started by %s",
-            name,
-            step.id,
-            run.id,
-            requester.user,
-            extra={"fields": {"event": "step.start", "requested_by": requester.user}},
-        )
+        log_start(step, requester.user)
         if self.watcher is not None:
             self.watcher.step_started(name)
         expected = self._expected.get(name)
@@ -229,30 +223,7 @@ class Engine:
         """Log a step that has ended (one line: outcome, duration, counts) and tell the watcher; for a
         step whose end its own records stored (the close), `finish()` calls it otherwise."""
         counted = dict(counts or {})
-        seconds = ((step.finished_at or step.started_at) - step.started_at).total_seconds()
-        said = "".join(f", {key}={value}" for key, value in counted.items())
-        fields: dict[str, object] = {
-            "event": "step.end",
-            "outcome": str(step.state),
-            "duration_s": round(seconds, 3),
-            "counts": counted,
-        }
-        if step.error:
-            fields["error"] = step.error
-        level = logging.INFO if step.state is StepState.SUCCEEDED else logging.WARNING
-        why = f": {step.error}" if step.error else ""
-        log.log(
-            level,
-            "step %s #%d of run #%d ended: %s in %.1f s%s%s",
-            step.name,
-            step.id,
-            step.run_id,
-            step.state,
-            seconds,
-            said,
-            why,
-            extra={"fields": fields, "run": step.run_id, "step": step.name, "step_id": step.id},
-        )
+        seconds = log_end(step, counted)
         if self.watcher is not None:
             self.watcher.step_ended(step.name, str(step.state), seconds, counted)
         out_of_step()

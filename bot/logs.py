@@ -130,16 +130,21 @@ def handler(stream: IO[str] | None, fmt: str = "text") -> logging.Handler:
     return made
 
 
-def configure(level: str, fmt: str = "text", stream: IO[str] | None = None) -> logging.Handler:
-    """Log at `level` to `stream` (stderr) in `fmt` (`text` or `json`), replacing the handler the root
-    logger had from an earlier call (others, such as a test runner's, stay). asyncssh's connection
-    chatter only shows at DEBUG; slack_sdk's request details never go below INFO. Returns the handler."""
-    made = handler(stream, fmt)
-    made.set_name(_OURS)
+def configure(level: str, fmt: str = "text", stream: IO[str] | None = None) -> logging.Handler | None:
+    """Log at `level` to `stream` in `fmt` (`text` or `json`), replacing the handler an earlier call
+    installed. Without a `stream`, lines go to stderr, unless the root logger already has handlers of
+    its host's (a test runner's, an embedding program's): as `logging.basicConfig`, those are left to
+    do the logging, and None is returned. asyncssh's connection chatter only shows at DEBUG;
+    slack_sdk's request details never go below INFO."""
     root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _OURS]:
+    ours = [h for h in root.handlers if h.get_name() == _OURS]
+    hosted = len(ours) < len(root.handlers)
+    made = None if stream is None and hosted else handler(stream, fmt)
+    for old in ours:
         root.removeHandler(old)
-    root.addHandler(made)
+    if made is not None:
+        made.set_name(_OURS)
+        root.addHandler(made)
     root.setLevel(level.upper())
     debugging = root.level <= logging.DEBUG
     logging.getLogger("asyncssh").setLevel(logging.DEBUG if debugging else logging.WARNING)

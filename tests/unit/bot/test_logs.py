@@ -103,17 +103,33 @@ def test_asyncssh_only_warns_unless_debugging_and_slack_sdk_never_debugs(root: l
     assert logging.getLogger("slack_sdk").getEffectiveLevel() == logging.INFO
 
 
-def test_configure_replaces_its_own_handler_keeps_others_and_follows_stderr(
+def test_configure_replaces_its_own_handler_and_writes_to_stderr_as_it_is_when_a_line_comes(
     root: logging.Logger, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    other = logging.StreamHandler(io.StringIO())
-    root.addHandler(other)
+    for present in list(root.handlers):  # a process whose logging nobody configured yet
+        root.removeHandler(present)
     configure("INFO", "text")
     configure("INFO", "json")  # the second replaces the first
     logging.getLogger("bot.b").info("once")
-    assert other in root.handlers
     err = capsys.readouterr().err.splitlines()
     assert [json.loads(line)["message"] for line in err] == ["once"]
+    assert len(root.handlers) == 1
+
+
+def test_configure_leaves_the_logging_to_a_host_that_has_handlers_unless_given_a_stream(
+    root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hosts = io.StringIO()
+    for present in list(root.handlers):
+        root.removeHandler(present)
+    root.addHandler(logging.StreamHandler(hosts))
+    assert configure("INFO", "json") is None
+    logging.getLogger("bot.c").info("to the host")
+    assert capsys.readouterr().err == "" and hosts.getvalue() == "to the host\n"
+    mine = io.StringIO()
+    assert configure("INFO", "json", mine) is not None
+    logging.getLogger("bot.c").info("to both")
+    assert [line["message"] for line in lines(mine)] == ["to both"]
 
 
 def test_an_unknown_format_is_refused() -> None:

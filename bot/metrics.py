@@ -9,6 +9,7 @@ read from the store when scraped.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
@@ -16,10 +17,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.model import RunState, StepName
 from bot.store.database import Database
 from bot.store.schema import BackupRow, RunRow
+
+log = logging.getLogger(__name__)
 
 # A step takes seconds (the preflight) to hours (upload.sh, a large purge).
 STEP_BUCKETS = (1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, float("inf"))
@@ -94,9 +98,21 @@ class StoreGauges(Collector):
         self._db = db
 
     def collect(self) -> Iterator[Metric]:
-        with self._db.session() as s:
-            newest = s.scalar(select(func.max(BackupRow.finished_at)).where(BackupRow.verified.is_(True)))
-            latest = s.execute(select(RunRow.id, RunRow.state).order_by(RunRow.id.desc()).limit(1)).first()
+        store = GaugeMetricFamily("regclean_store_up", "1 when the store answered this scrape's queries.")
+        try:
+            with self._db.session() as s:
+                newest = s.scalar(select(func.max(BackupRow.finished_at)).where(BackupRow.verified.is_(True)))
+                latest = s.execute(
+                    select(RunRow.id, RunRow.state).order_by(RunRow.id.desc()).limit(1)
+                ).first()
+        except SQLAlchemyError as exc:
+            # The counters are still worth scraping; the store's gauges are left out this time.
+            log.warning("metrics: the store did not answer (%s)", type(exc).__name__)
+            store.add_metric([], 0.0)
+            yield store
+            return
+        store.add_metric([], 1.0)
+        yield store
         age = GaugeMetricFamily(
             "regclean_newest_verified_backup_age_seconds",
             "Seconds since the newest verified backup finished (absent before the first one).",

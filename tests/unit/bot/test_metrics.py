@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import Metrics
+from bot.store.migrate import open_database
 
 
 def samples(metrics: Metrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -42,3 +44,18 @@ def test_two_bots_count_apart_and_a_deep_copy_counts_into_the_same_registry() ->
     calls = ("regclean_slack_api_calls_total", frozenset({("method", "chat.postMessage")}))
     assert samples(one)[calls] == 1.0
     assert calls not in samples(two)
+
+
+def test_a_store_that_does_not_answer_leaves_its_gauges_out_and_the_counters_in(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'regclean.db'}")
+    metrics = Metrics(db)
+    metrics.step_ended("backup", "succeeded", 3.0, {})
+    assert samples(metrics)[("regclean_store_up", frozenset())] == 1.0
+    db.engine.dispose()
+    (tmp_path / "regclean.db").unlink()
+    (tmp_path / "regclean.db").mkdir()  # no longer a database file: every query fails
+    got = samples(metrics)
+    assert got[("regclean_store_up", frozenset())] == 0.0
+    assert ("regclean_run_state", frozenset({("state", "active")})) not in got
+    assert got[("regclean_steps_total", frozenset({("step", "backup"), ("outcome", "succeeded")}))] == 1.0
+    db.close()

@@ -29,7 +29,7 @@ from handlers.blocks.restore import (
     output_blocks,
 )
 from handlers.blocks.run import checklist_blocks, checklist_text, failure_blocks, who
-from handlers.blocks.tables import Block, escape, section
+from handlers.blocks.tables import Block, escape, inline, section
 from handlers.live import Clock, LiveMessage, Pacer
 from handlers.root_message import find_root, root_metadata
 from handlers.thread_posts import ThreadPosts
@@ -121,7 +121,7 @@ class SlackNotifier(ThreadPosts):
         """The failure goes to the thread and, privately, to the person who asked."""
         self._progress.pop(step.id, None)
         verb = "was interrupted" if step.state is StepState.INTERRUPTED else "failed"
-        text = escape(f"{step.name} {verb}: {step.error}")  # the error may quote the cluster: never mrkdwn
+        text = inline(f"{step.name} {verb}: {step.error}")  # the error may quote the cluster: never mrkdwn
         mention = [section(f"{who(step.requested_by)}, this needs you:")]
         await self._reply(run, mention + failure_blocks(step), text)
         await self._tell(requester, text, failure_blocks(step))

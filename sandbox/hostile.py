@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,11 @@ def _hostile_object(obj: KubeObject) -> KubeObject:
                 desc["displayName"] = hostile(str(desc["displayName"]))
     elif kind == "ModulePluginView":
         annotations = obj["metadata"].setdefault("annotations", {})
-        annotations["cpaas.io/display-name"] = hostile(str(name))
+        try:
+            english = json.loads(annotations.get("cpaas.io/display-name") or "{}").get("en") or name
+        except ValueError:
+            english = name
+        annotations["cpaas.io/display-name"] = json.dumps({"en": hostile(str(english))})
     return obj
 
 

@@ -33,7 +33,6 @@ from handlers.blocks.tables import (
     and_list,
     capped_chunks,
     context,
-    escape,
     header,
     inline,
     section,
@@ -173,7 +172,7 @@ Part = Callable[[ApprovalNotice], list[Block]]
 def _intro(notice: ApprovalNotice) -> list[Block]:
     request = notice.request
     lines = [
-        f"{who(request.requester)} asks to empty the registry bucket. {escape(notice.rule)} "
+        f"{who(request.requester)} asks to empty the registry bucket. {inline(notice.rule)} "
         "The gates are checked again when the purge starts."
     ]
     measured = measured_line(request)

@@ -37,7 +37,7 @@ def measured_line(request: RequestView) -> str | None:
         if measured.versions:
             line += "; the bucket is versioned, so every version counts, as the purge removes them all"
         return line
-    problem = escape(truncate(measured.problem or "no reason was given", 600))
+    problem = inline(truncate(measured.problem or "no reason was given", 600))
     return (
         f"*Deletes* everything in the bucket; its size could not be measured ({when}): {problem} "
         "The request goes out all the same: the purge measures the bucket again before it deletes."

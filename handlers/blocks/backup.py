@@ -35,7 +35,7 @@ def progress_blocks(run: RunView, step: StepView, nodes: Sequence[NodeProgress])
         filled = round(share * BAR)
         bar = "█" * filled + "░" * (BAR - filled)
         lines.append(
-            f"`{inline(p.address)}` {escape(p.node)} — {p.phase} `{bar}` {size(p.done)} of {size(p.total)} "
+            f"`{inline(p.address)}` {inline(p.node)} — {p.phase} `{bar}` {size(p.done)} of {size(p.total)} "
             f"({share:.0%})"
         )
     return [
@@ -96,10 +96,10 @@ def live_blocks(result: BackupResult) -> list[Block]:
         blocks.append(section("*MinIO was live*\n" + "\n".join(lines)))
     excluded = next((n.excluded for n in result.nodes if n.excluded), ())
     if excluded:
-        blocks.append(context("Left out of every archive: " + "; ".join(escape(e) for e in excluded)))
+        blocks.append(context("Left out of every archive: " + "; ".join(inline(e) for e in excluded)))
     return blocks
 
 
 def _named(items: Sequence[str]) -> str:
-    shown = "; ".join(escape(i) for i in items[:SHOWN])
+    shown = "; ".join(inline(i) for i in items[:SHOWN])
     return shown + (f"; and {len(items) - SHOWN} more" if len(items) > SHOWN else "")

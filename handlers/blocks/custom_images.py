@@ -11,7 +11,7 @@ from bot.steps.close.report import FinalReport
 from bot.steps.export.model import ImagesReport
 from bot.steps.export.step import human_size
 from handlers.blocks.run import who
-from handlers.blocks.tables import Block, capped_chunks, context, escape, header, inline, section, truncate
+from handlers.blocks.tables import Block, capped_chunks, context, header, inline, section, truncate
 
 EXPORT = "regclean_export"
 #: code blocks of image lines shown; the rest are counted
@@ -38,7 +38,7 @@ def images_blocks(run: RunView, step: StepView, report: ImagesReport) -> list[Bl
     blocks: list[Block] = [header(title)]
     if report.finished:
         icon = ":x:" if report.failed else ":white_check_mark:"
-        blocks.append(section(f"{icon} {escape(report.verdict or '')}"))
+        blocks.append(section(f"{icon} {inline(report.verdict or '')}"))
     else:
         doing = DOING.get(report.action, report.action)
         blocks.append(
@@ -135,11 +135,11 @@ def custom_report_blocks(report: FinalReport) -> list[Block]:
         )
     if custom.not_back:
         lines.append(
-            f":x: *Not back ({len(custom.not_back)}):* " + "; ".join(escape(t) for t in custom.not_back[:10])
+            f":x: *Not back ({len(custom.not_back)}):* " + "; ".join(inline(t) for t in custom.not_back[:10])
         )
     if custom.waived:
         lines.append(
             f":wastebasket: *Waived, lost for good ({len(custom.waived)}):* "
-            + "; ".join(escape(t) for t in custom.waived[:10])
+            + "; ".join(inline(t) for t in custom.waived[:10])
         )
     return [section(truncate("\n".join(lines), 3000))]

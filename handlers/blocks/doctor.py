@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from bot.doctor.model import Check, DoctorReport
-from handlers.blocks.tables import Block, escape, header, section, truncate
+from handlers.blocks.tables import Block, header, inline, section, truncate
 
 SECTION_LIMIT = 2900
 """Slack refuses a section text over 3000 characters."""
@@ -21,10 +21,10 @@ def doctor_text(report: DoctorReport) -> str:
 def doctor_blocks(report: DoctorReport) -> list[Block]:
     """A header with the verdict, then each area's checks (✅ passed, ❌ failed with its remedy)."""
     icon = ":white_check_mark:" if report.passed else ":x:"
-    blocks = [header(doctor_text(report)), section(f"{icon} {escape(_summary(report))}")]
+    blocks = [header(doctor_text(report)), section(f"{icon} {inline(_summary(report))}")]
     for area, checks in groupby(report.checks, key=lambda c: c.area):
         lines = [_line(c) for c in checks]
-        blocks.append(section(truncate(f"*{escape(area)}*\n" + "\n".join(lines), SECTION_LIMIT)))
+        blocks.append(section(truncate(f"*{inline(area)}*\n" + "\n".join(lines), SECTION_LIMIT)))
     return blocks
 
 
@@ -36,7 +36,7 @@ def _summary(report: DoctorReport) -> str:
 
 def _line(check: Check) -> str:
     if check.warning:
-        return f":warning: {escape(check.name)}: {escape(check.detail)}\n    → {escape(check.remedy)}"
+        return f":warning: {inline(check.name)}: {inline(check.detail)}\n    → {inline(check.remedy)}"
     if check.ok:
-        return f":white_check_mark: {escape(check.name)}: {escape(check.detail)}"
-    return f":x: *{escape(check.name)}*: {escape(check.detail)}\n    → {escape(check.remedy)}"
+        return f":white_check_mark: {inline(check.name)}: {inline(check.detail)}"
+    return f":x: *{inline(check.name)}*: {inline(check.detail)}\n    → {inline(check.remedy)}"

@@ -54,7 +54,7 @@ def summary_blocks(run: RunView, step: StepView, report: InventoryReport) -> lis
         )
     left_out = f"{inv.operators_not_installed} operatorviews not Installed"
     if inv.plugins_left_out:
-        lifecycles = ", ".join(f"{escape(k)}: {n}" for k, n in sorted(inv.plugins_left_out.items()))
+        lifecycles = ", ".join(f"{inline(k)}: {n}" for k, n in sorted(inv.plugins_left_out.items()))
         left_out += f"; plugins by lifecycle, {lifecycles}"
     blocks.append(context(f"Left out, as the runbook does: {left_out}."))
     if inv.sources:

@@ -15,7 +15,6 @@ from handlers.blocks.tables import (
     Block,
     capped_chunks,
     context,
-    escape,
     header,
     inline,
     section,
@@ -34,11 +33,11 @@ GATE_TEXT = 1200
 def gate_line(gate: Gate) -> str:
     """`✅ *title* — detail`, and for a gate that fails, what would satisfy it."""
     icon = "✅" if gate.passed else "❌"
-    line = f"{icon} *{escape(gate.title)}*"
+    line = f"{icon} *{inline(gate.title)}*"
     if gate.detail:
-        line += f" — {escape(truncate(gate.detail, GATE_TEXT))}"
+        line += f" — {inline(truncate(gate.detail, GATE_TEXT))}"
     if not gate.passed and gate.remedy:
-        line += f"\n        ↳ {escape(truncate(gate.remedy, GATE_TEXT))}"
+        line += f"\n        ↳ {inline(truncate(gate.remedy, GATE_TEXT))}"
     return line
 
 

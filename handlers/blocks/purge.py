@@ -6,7 +6,7 @@ from actions.minio import PurgeResult
 from bot.core.model import RunView, StepView
 from handlers.blocks.backup import size
 from handlers.blocks.run import who
-from handlers.blocks.tables import Block, and_list, context, escape, header, inline, section, truncate
+from handlers.blocks.tables import Block, and_list, context, header, inline, section, truncate
 
 
 def _count(n: int | None) -> str:
@@ -41,7 +41,7 @@ def purge_blocks(run: RunView, step: StepView, result: PurgeResult) -> list[Bloc
         section(registry),
     ]
     if result.problem:
-        blocks.append(section(f":warning: {escape(truncate(result.problem, 2000))}"))
+        blocks.append(section(f":warning: {inline(truncate(result.problem, 2000))}"))
     blocks.append(context(f"Started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"))
     return blocks
 
@@ -51,5 +51,5 @@ def purge_text(result: PurgeResult) -> str:
     state = "empty" if result.empty else "NOT empty"
     ready = "Ready" if result.registry_ready else "NOT Ready"
     return (
-        f"Purge: bucket {escape(result.bucket)} {state}, {result.removed:,} objects removed; registry {ready}"
+        f"Purge: bucket {inline(result.bucket)} {state}, {result.removed:,} objects removed; registry {ready}"
     )

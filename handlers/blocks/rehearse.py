@@ -28,7 +28,7 @@ def rehearsal_blocks(r: Rehearsal) -> list[Block]:
     blocks.append(_section(_durations(r)))
     if r.on_the_night:
         lines = [
-            f"• *{escape(g.title)}*: {escape(g.detail)} → {escape(g.remedy or '')}" for g in r.on_the_night
+            f"• *{inline(g.title)}*: {inline(g.detail)} → {inline(g.remedy or '')}" for g in r.on_the_night
         ]
         blocks.append(_section(":crescent_moon: *Needed on the night*\n" + "\n".join(lines)))
     blocks.append(_section(_verdict(r)))
@@ -47,9 +47,9 @@ def _lost(r: Rehearsal) -> str:
 
 
 def _durations(r: Rehearsal) -> str:
-    lines = [f"• {escape(d.title)}: {span(d.seconds)} ({escape(d.source)})" for d in r.durations]
+    lines = [f"• {inline(d.title)}: {span(d.seconds)} ({inline(d.source)})" for d in r.durations]
     head = (
-        f":stopwatch: *Expected durations*, total {span(r.total_seconds)}, from {escape(r.durations_from)}:"
+        f":stopwatch: *Expected durations*, total {span(r.total_seconds)}, from {inline(r.durations_from)}:"
     )
     return head + "\n" + "\n".join(lines)
 
@@ -58,7 +58,7 @@ def _verdict(r: Rehearsal) -> str:
     if r.go:
         return ":white_check_mark: *GO*: every check passed and every gate that can be judged now holds. Nothing was changed."
     lines = [
-        f":x: *{escape(b.name)}* ({escape(b.source)}): {escape(b.detail)}\n    → {escape(b.remedy)}"
+        f":x: *{inline(b.name)}* ({inline(b.source)}): {inline(b.detail)}\n    → {inline(b.remedy)}"
         for b in r.blockers
     ]
     return "*NO-GO*, fix these first (nothing was changed):\n" + "\n".join(lines)

@@ -11,7 +11,7 @@ from bot.steps.close.report import FinalReport
 from handlers.blocks.backup import size
 from handlers.blocks.custom_images import custom_report_blocks
 from handlers.blocks.run import who
-from handlers.blocks.tables import Block, context, escape, header, inline, section, truncate
+from handlers.blocks.tables import Block, context, header, inline, section, truncate
 
 #: names shown in a list before the rest is counted
 SHOWN = 12
@@ -135,7 +135,7 @@ def _checks(report: FinalReport) -> str:
 def _todo(report: FinalReport) -> str:
     if not report.left_to_do:
         return "*Left to do*: nothing."
-    return "*Left to do*\n" + "\n".join(f"• {escape(item)}" for item in report.left_to_do)
+    return "*Left to do*\n" + "\n".join(f"• {inline(item)}" for item in report.left_to_do)
 
 
 def _listing(items: Sequence[str]) -> str:

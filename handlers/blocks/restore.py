@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from bot.core.model import RunView, StepView
 from bot.steps.restore.model import PluginRestore, Verification
 from handlers.blocks.run import who
-from handlers.blocks.tables import Block, capped_chunks, context, escape, header, section, truncate
+from handlers.blocks.tables import Block, capped_chunks, context, header, inline, section, truncate
 
 #: code blocks of failures shown; the rest are counted
 MAX_CHUNKS = 6
@@ -16,7 +16,7 @@ MAX_CHUNKS = 6
 def output_blocks(title: str, lines: Sequence[str]) -> list[Block]:
     """A script's newest output lines (masked by the core) in one code block."""
     chunks, _ = capped_chunks((truncate(line, 300) for line in lines), 1)
-    return [section(f"*{escape(title)}* — newest output"), *(section(c) for c in chunks[-1:])]
+    return [section(f"*{inline(title)}* — newest output"), *(section(c) for c in chunks[-1:])]
 
 
 def plugins_blocks(run: RunView, step: StepView, restore: PluginRestore) -> list[Block]:
@@ -53,7 +53,7 @@ def verification_blocks(run: RunView, step: StepView, verification: Verification
     """Checked, pullable, missing; every image that does not pull, with its reason."""
     total, failed = len(verification.checks), verification.failed
     scope = {"core": "after the core restore", "all": "of every recorded image", "probes": "of the probes"}
-    title = f"Pull check {scope.get(verification.scope, escape(verification.scope))} — run #{run.id}"
+    title = f"Pull check {scope.get(verification.scope, inline(verification.scope))} — run #{run.id}"
     if failed:
         verdict = f":x: *{total - len(failed)} of {total}* images pull; *{len(failed)}* do not."
     else:

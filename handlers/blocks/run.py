@@ -114,7 +114,7 @@ def help_blocks(problem: str | None = None) -> list[Block]:
     ]
     blocks: list[Block] = []
     if problem:
-        blocks.append(section(f":warning: {escape(problem)}"))
+        blocks.append(section(f":warning: {inline(problem)}"))
     blocks.append(section("*regclean* cleans the platform registry, step by step:\n" + "\n".join(lines)))
     return blocks
 
@@ -123,10 +123,10 @@ def refusal_text(user: str, command: str, decision: Decision) -> str:
     """Why a user may not run a command, and who may."""
     roles = " or ".join(sorted(r.value + "s" for r in decision.roles)) or "nobody"
     names = [who(u) for u in decision.allowed_users] + [
-        f"members of @{escape(g)}" for g in decision.allowed_groups
+        f"members of @{inline(g)}" for g in decision.allowed_groups
     ]
     allowed = ", ".join(names) if names else "nobody yet (set REGCLEAN_OPERATORS / REGCLEAN_APPROVERS)"
-    return f"Sorry {who(user)}, `/regclean {escape(command)}` is for {roles} only. Who may run it: {allowed}."
+    return f"Sorry {who(user)}, `/regclean {inline(command)}` is for {roles} only. Who may run it: {allowed}."
 
 
 def step_line(title: str, step: StepView | None, progress: str | None) -> str:
@@ -135,11 +135,11 @@ def step_line(title: str, step: StepView | None, progress: str | None) -> str:
         return f"{ICONS[StepState.PENDING]} {title}"
     line = f"{ICONS[step.state]} *{title}* — {step.state.value}"
     if step.state is StepState.RUNNING and progress:
-        line += f": {escape(progress)}"
+        line += f": {inline(progress)}"
     elif step.state is StepState.SUCCEEDED and step.summary:
-        line += f": {escape(step.summary)}"
+        line += f": {inline(step.summary)}"
     elif step.error:
-        line += f": {escape(truncate(step.error, 300))}"
+        line += f": {inline(truncate(step.error, 300))}"
     stamp = step.finished_at or step.started_at
     return line + f" ({who(step.requested_by)}, {stamp:%H:%M:%S} UTC)"
 
@@ -166,4 +166,4 @@ def checklist_text(run: RunView) -> str:
 def failure_blocks(step: StepView) -> list[Block]:
     """A failed or interrupted step, for the thread and the requester."""
     what = ":warning: *{}* was interrupted" if step.state is StepState.INTERRUPTED else ":x: *{}* failed"
-    return [section(f"{what.format(escape(step.name))}: {escape(step.error or 'no reason recorded')}")]
+    return [section(f"{what.format(inline(step.name))}: {inline(step.error or 'no reason recorded')}")]

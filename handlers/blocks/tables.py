@@ -75,7 +75,7 @@ def paginate(title: str, chunks: Iterable[str]) -> Iterator[list[Block]]:
 
     def message() -> list[Block]:
         suffix = f" (part {number})" if number > 1 else ""
-        return [section(f"*{escape(title)}*{suffix}"), *(section(c) for c in page)]
+        return [section(f"*{inline(title)}*{suffix}"), *(section(c) for c in page)]
 
     for chunk in chunks:
         page.append(chunk)

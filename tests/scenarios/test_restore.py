@@ -80,6 +80,11 @@ async def test_a_failed_package_is_listed_and_retried_alone(http_bot: RunningBot
     await ws.wait_for(lambda w: step_line(w, "❌", RESTORE_PLUGINS), timeout=120)
     report = await ws.wait_for(lambda w: posted(w, "Plugin restore — run"), timeout=10)
     assert broken in report and "--retry-failed" in report
+    # Every package's violet output, each line labelled with its package, in the step's file.
+    [kept] = (sandbox.workdir / "logs" / "run-1").glob("restore_plugins-*.log")
+    labels = {line.split("] ", 1)[0].lstrip("[") for line in kept.read_text().splitlines()}
+    assert labels == set(sandbox.package_images), labels
+    assert any(line.startswith(f"[{broken}] regclean: ") for line in kept.read_text().splitlines())
     node = sandbox.nodes.nodes["127.0.0.11"]
     before = len(node.commands)
     # The run's export lost its index: the custom images cannot go back after the retry.

@@ -53,7 +53,8 @@ def verification_blocks(run: RunView, step: StepView, verification: Verification
     """Checked, pullable, missing; every image that does not pull, with its reason."""
     total, failed = len(verification.checks), verification.failed
     scope = {"core": "after the core restore", "all": "of every recorded image", "probes": "of the probes"}
-    title = f"Pull check {scope.get(verification.scope, inline(verification.scope))} — run #{run.id}"
+    # a header is plain_text, which Slack shows as it is: not escaped
+    title = f"Pull check {scope.get(verification.scope, verification.scope)} — run #{run.id}"
     if failed:
         verdict = f":x: *{total - len(failed)} of {total}* images pull; *{len(failed)}* do not."
     else:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.core.model import Notice, Said
+from handlers.blocks.restore import output_blocks
 from handlers.blocks.run import said_text
 from handlers.blocks.schedule import notice_text
 from handlers.blocks.tables import capped_chunks, code_chunks, inline
-from sandbox.hostile import FORGED, forged_lines, hostile, leaks
+from sandbox.hostile import FORGED, STRAY_KEY, forged_lines, hostile, leaks
 
 
 def test_an_inline_value_is_escaped_and_kept_on_its_line() -> None:
@@ -37,3 +38,18 @@ def test_a_notice_is_escaped_but_keeps_its_mentions_and_times() -> None:
 def test_an_answer_names_its_people_and_escapes_its_words() -> None:
     text = said_text(Said(f"{hostile('team/app:1', path_safe=True)} was already waived by {{0}}.", ("UBOB",)))
     assert text.endswith(" was already waived by <@UBOB>.") and not leaks(text)
+
+
+def test_tool_output_stays_inside_its_code_block() -> None:
+    lines = [
+        "[1/3] pushing acp/core:latest ...",
+        f"Push package {hostile('Hostile package')} succeeded",  # violet prints the package's Name
+        f"Removed `minio/registry/{STRAY_KEY}`.",  # mc rm names each object
+    ]
+    blocks = output_blocks(f"violet push {hostile('x.tgz', path_safe=True)}", lines)
+    texts = [b["text"]["text"] for b in blocks]
+    assert (
+        texts[0].startswith("*violet push x.tgz&lt;!channel&gt;")
+        and "Push package Hostile package" in texts[1]
+    )
+    assert not any(leaks(t) or forged_lines(t) for t in texts)

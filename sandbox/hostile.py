@@ -39,8 +39,6 @@ LEAKS = ("<!channel", "<!here", f"<@{MARKER_USER}", f"<#{MARKER_CHANNEL}", f"<{M
 LINK = f"<{MARKER_URL}|Click here to approve the purge>"
 HOSTILE_IMAGE = f"{SAMPLE_REGISTRY}/acp/x<!channel>{LINK}"
 """A workload's image reference: no registry holds it, so the pull check fails and quotes it."""
-HOSTILE_OPERATOR = "hostile-operator<!channel>"
-"""An installed operator with no package: the package gate names it, and refuses the purge."""
 HOSTILE_NODE = "acp-global-m2"
 """The control-plane node whose name is replaced by a hostile one."""
 CUSTOM_IMAGE = "retail/order-service:1.4.2"
@@ -56,6 +54,10 @@ def hostile(label: str, *, path_safe: bool = False) -> str:
     if path_safe:
         return value
     return f"{value}{LINK}\n```\n{FORGED}\n```\n{FORGED}"
+
+
+HOSTILE_OPERATOR = hostile("hostile-operator")
+"""An installed operator with no package: the package gate names it, and refuses the purge."""
 
 
 def hostile_fixture(base: Fixture | None = None) -> Fixture:
@@ -99,7 +101,7 @@ def _operator() -> KubeObject:
             "operatorStatus": {
                 "phase": "Installed",
                 "installation": {
-                    "artifactName": f"hostile-operator{LINK}",
+                    "artifactName": hostile("hostile-operator"),
                     "subscription": {"installedCSV": hostile("hostile-operator.v1.0.0")},
                 },
             },

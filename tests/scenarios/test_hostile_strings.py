@@ -37,7 +37,7 @@ SEEN = {
     "plugin display name": "Alauda AI Essentials&lt;!channel&gt;",
     "plugin name": "hostile-plugin&lt;!channel&gt;",
     "operator name": "hostile-operator&lt;!channel&gt;",
-    "artifactName": "hostile-operator&lt;https://evil.example/approve",
+    "artifactName": "hostile-operator&lt;!channel&gt;&lt;!here&gt;",
     "node name": f"{HOSTILE_NODE}&lt;!channel&gt;",
     "workload name": f"{CUSTOM_USER}&lt;!channel&gt;",
     "pod image": "acp/x&lt;!channel&gt;&lt;https://evil.example/approve",

@@ -23,6 +23,7 @@ from bot.steps.approval.model import Click, Outcome, RequestState, RequestView
 from bot.steps.approval.plan import Plan, plan_of
 from bot.steps.approval.records import Approvals
 from bot.steps.context import StepContext
+from bot.steps.inventory.render import table_cell
 from bot.steps.preflight.gates import Gate
 from bot.steps.preflight.records import PreflightRecords
 from bot.steps.preflight.step import PreflightStep
@@ -151,7 +152,10 @@ class ApprovalStep:
         report = await self._preflight.judge_now(run.id)
         failed = [g for g in report.failed if starting or g.key != "window"]
         if failed:
-            lines = [f"• *{g.title}*: {g.detail} {g.remedy or ''}".rstrip() for g in failed]
+            # One line per gate: a detail quotes the cluster, whose names must not start lines of their own.
+            lines = [
+                f"• *{g.title}*: {table_cell(g.detail)} {table_cell(g.remedy or '')}".rstrip() for g in failed
+            ]
             what = "start" if starting else "be requested"
             raise RunbookError(f"The purge cannot {what}; these gates do not hold:\n" + "\n".join(lines))
         snapshot = await engine.db(ctx.store.latest_inventory, run_id=run.id)
@@ -168,7 +172,7 @@ class ApprovalStep:
             raise RunbookError(
                 "The purge cannot "
                 + ("start" if starting else "be requested")
-                + f"; these gates do not hold:\n• *Registry cache can be cleared*: {clearing.reason}"
+                + f"; these gates do not hold:\n• *Registry cache can be cleared*: {table_cell(clearing.reason)}"
             )
         # The window's verdict changes as time passes; the window itself is in the plan instead.
         plan = plan_of(

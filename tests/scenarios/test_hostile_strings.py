@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
+from handlers.blocks.preflight import ACK_UNVERIFIED
 from sandbox.hostile import (
     CUSTOM_IMAGE,
     CUSTOM_USER,
     FORGED,
     HOSTILE_NODE,
     HOSTILE_OPERATOR,
+    HOSTILE_PACKAGE,
     HostileSandbox,
     forged_lines,
     leaks,
@@ -41,6 +43,7 @@ SEEN = {
     "node name": f"{HOSTILE_NODE}&lt;!channel&gt;",
     "workload name": f"{CUSTOM_USER}&lt;!channel&gt;",
     "pod image": "acp/x&lt;!channel&gt;&lt;https://evil.example/approve",
+    "package file name": "`hostile-operator&lt;!channel&gt;&lt;!here&gt;&lt;@U0HOSTILE&gt;",
 }
 """Where each hostile value shows, escaped: the check below is not vacuous."""
 
@@ -117,6 +120,8 @@ def refused(ws: SlackWorkspace, before: int) -> str | None:
 @pytest.mark.timeout(180)
 async def test_hostile_cluster_strings_never_reach_slack_raw(bot: RunningBot, box: Sandbox) -> None:
     ws = box.slack
+    # The hostile package has no verification file: the preflight names it, for an approver to acknowledge.
+    box.break_verification(HOSTILE_PACKAGE.file, "missing")
     # The inventory, with the hostile operator installed and without a package.
     await bot.driver.slash("UALICE", "inventory")
     await inventory_done(ws)
@@ -137,6 +142,10 @@ async def test_hostile_cluster_strings_never_reach_slack_raw(bot: RunningBot, bo
     await bot.driver.slash("UALICE", "backup")
     await ws.wait_for(lambda w: step_line(w, "✅", "Back up"), timeout=60)
     report = await preflight(bot, ws)
+    pressed = report.button(ACK_UNVERIFIED)
+    assert pressed is not None, text_of(report)
+    await bot.driver.click("UBOB", ACK_UNVERIFIED, pressed["value"], message=report)
+    await ws.wait_for(lambda w: in_thread(w, "acknowledged the 1 packages"), timeout=10)
     await bot.driver.slash("UBOB", f"waive {CUSTOM_IMAGE}")
     await ws.wait_for(lambda w: in_thread(w, "waived 1 custom image"), timeout=10)
     await exported(bot, ws, report)

@@ -25,6 +25,7 @@ from handlers.blocks.run import COMMANDS, help_blocks, refusal_text, said_text
 from handlers.blocks.tables import escape
 from handlers.doctor_commands import start_doctor
 from handlers.rehearse_commands import start_rehearsal
+from handlers.reply_pacing import RepliesPerUser, held_back_note
 from handlers.schedule_commands import Zones
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,14 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
     the cluster, so the acknowledgement goes out as soon as the listener returns.
     """
 
+    replies = RepliesPerUser()
+
+    async def started(ack: AsyncAck, user: str, text: str) -> None:
+        # The acknowledgement of work that starts is said once per person within a window: asking
+        # again while it runs gets one "already running" from the engine, not another "started".
+        held_back = replies.admit(user, text)
+        await (ack() if held_back is None else ack(text=text + held_back_note(held_back)))
+
     @app.command("/regclean")
     async def regclean(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         try:
@@ -163,22 +172,28 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
         elif parsed.name == "restore":
             who = Requester(user, command.get("channel_id"))
             if parsed.args[0] == "core":
-                await ack(text="Restoring the core images with upload.sh… output goes to the run's thread.")
+                await started(
+                    ack, user, "Restoring the core images with upload.sh… output goes to the run's thread."
+                )
                 may_override = await policy.has_role(user, Role.APPROVER)
                 runbook.start_restore_core(
                     who, override="--override" in parsed.args, may_override=may_override
                 )
             elif parsed.args[0] == "custom":
-                await ack(
-                    text="Pushing the custom images back from their export… progress goes to the run's thread."
+                await started(
+                    ack,
+                    user,
+                    "Pushing the custom images back from their export… progress goes to the run's thread.",
                 )
                 runbook.start_restore_custom(who, retry_failed="--retry-failed" in parsed.args)
             else:
-                await ack(text="Pushing the plugin packages with violet… progress goes to the run's thread.")
+                await started(
+                    ack, user, "Pushing the plugin packages with violet… progress goes to the run's thread."
+                )
                 runbook.start_restore_plugins(who, retry_failed="--retry-failed" in parsed.args)
         else:
             reply, start = WORK[parsed.name]
-            await ack(text=reply)
+            await started(ack, user, reply)
             start(runbook, Requester(user, command.get("channel_id")))
 
     @app.use

@@ -31,6 +31,7 @@ from handlers.blocks.restore import (
 from handlers.blocks.run import checklist_blocks, checklist_text, failure_blocks, who
 from handlers.blocks.tables import Block, escape, inline, section
 from handlers.live import Clock, LiveMessage, Pacer
+from handlers.reply_pacing import RepliesPerUser, held_back_note
 from handlers.root_message import find_root, root_metadata
 from handlers.thread_posts import ThreadPosts
 
@@ -55,6 +56,8 @@ class SlackNotifier(ThreadPosts):
         self._interval = min_update_interval
         self._clock = clock
         self._pacer = Pacer(post_interval, clock)
+        self._replies = RepliesPerUser(clock=clock)
+        """which private replies each person was just given (the same one is not repeated)"""
         self._roots: dict[int, LiveMessage] = {}
         """run → its root checklist"""
         self._waiting: dict[int, list[tuple[list[Block], str]]] = {}
@@ -127,10 +130,14 @@ class SlackNotifier(ThreadPosts):
         await self._tell(requester, text, failure_blocks(step))
 
     async def request_refused(self, requester: Requester, reason: str) -> None:
-        """Only the requester sees why nothing started."""
-        await self._tell(
-            requester, f":warning: {escape(reason)}", None
-        )  # shown as text: no links, no mentions
+        """Only the requester sees why nothing started; the same refusal (a step already running)
+        is not repeated to someone who keeps asking (handlers/reply_pacing.py)."""
+        held_back = self._replies.admit(requester.user, reason)
+        if held_back is None:
+            log.debug("%s was just given the same refusal; not repeated", requester.user)
+            return
+        # shown as text: no links, no mentions
+        await self._tell(requester, f":warning: {escape(reason)}{held_back_note(held_back)}", None)
 
     async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
         """Every gate, what was read, and the custom images (with their acknowledge button) in the thread."""

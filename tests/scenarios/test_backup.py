@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
 import pytest
 
+from bot.core.notifier import Requester
 from sandbox.nodes import gate_missing
 from sandbox.slack import Message, SlackWorkspace
-from sandbox.stack import RunningBot, Sandbox
+from sandbox.stack import RunningBot, Sandbox, running_bot
 from tests.scenarios.conftest import BOTH_MODES, root, text_of
 from tests.scenarios.flow import ready_for_purge
 
@@ -92,6 +94,38 @@ async def test_a_second_backup_is_refused_while_one_runs(http_bot: RunningBot, s
     )
     assert "backup step of run #1 is already running" in refused[0].text
     await finished_backup(ws)
+
+
+async def never_run(*_: object) -> None:
+    raise AssertionError("a refused request ran its step")
+
+
+async def test_a_flood_of_the_same_command_gets_one_start_and_one_already_running(sandbox: Sandbox) -> None:
+    """A person who asks 100 times while a step runs is told twice, not 200 times; others are not held back."""
+    ws = sandbox.slack
+    node = sandbox.nodes.nodes["127.0.0.13"]
+    node.blackhole()  # the backup stays busy until its faults are cleared (the connect timeout is longer)
+    async with running_bot(sandbox, "http", {"REGCLEAN_SSH_CONNECT_TIMEOUT": "120"}) as http_bot:
+        await http_bot.driver.slash("UALICE", "backup")
+        await ws.wait_for(lambda w: root(w) is not None and "⏳ *Back up" in text_of(root(w)))
+        replies = await asyncio.gather(*(http_bot.driver.slash("UOSCAR", "backup") for _ in range(100)))
+        assert all(reply.status == 200 for reply in replies)
+        # The same request, awaited: once these are refused, so were those spawned before them.
+        oscar = Requester("UOSCAR", ws.channel_id)
+        engine = http_bot.bot.runbook.engine
+        results = await asyncio.gather(*(engine.requested(oscar, "backup", never_run) for _ in range(20)))
+        assert results == [None] * 20
+        await ws.wait_for(
+            lambda w: [e for e in w.ephemerals if e.user == "UOSCAR" and "already running" in e.text]
+        )
+        await http_bot.driver.slash("UALICE", "inventory")  # another answer to someone else still goes out
+        assert [e.text for e in ws.ephemerals if e.user == "UALICE"][-1].startswith("Recording")
+        node.clear_faults()
+        await http_bot.bot.runbook.drain()
+    shown = [e.text for e in ws.ephemerals if e.user == "UOSCAR"]
+    assert len([t for t in shown if t.startswith("Backing up")]) == 1, shown
+    assert len([t for t in shown if "already running" in t]) == 1, shown
+    assert len(shown) == 2, shown
 
 
 @pytest.mark.skipif(gate_missing() is not None, reason=str(gate_missing()))

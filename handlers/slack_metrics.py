@@ -14,7 +14,6 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -23,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.metrics import Metrics
+from handlers.slack_retry import EveryServerError
 
 
 class CountedRetries(AsyncRetryHandler):
@@ -89,14 +89,14 @@ class CountedWebClient(AsyncWebClient):
 
 def counted_client(token: str | None, base_url: str, metrics: Metrics) -> AsyncWebClient:
     """The bot's Web API client: slack_sdk's three retry handlers (a list given replaces its default
-    of connection errors alone: dropped connections, Slack's 500/503, and 429 with its Retry-After),
+    of connection errors alone: dropped connections, any 5xx from Slack, and 429 with its Retry-After),
     every call, retry and failure counted."""
     client = CountedWebClient(
         token=token,
         base_url=base_url,
         retry_handlers=[
             CountedRetries(AsyncConnectionErrorRetryHandler(max_retry_count=3), "connection_error", metrics),
-            CountedRetries(AsyncServerErrorRetryHandler(max_retry_count=3), "server_error", metrics),
+            CountedRetries(EveryServerError(max_retry_count=3), "server_error", metrics),
             CountedRetries(AsyncRateLimitErrorRetryHandler(max_retry_count=5), "rate_limited", metrics),
         ],
     )

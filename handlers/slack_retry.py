@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncServerErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -56,6 +57,22 @@ class OnClock(AsyncRetryHandler):
             duration = self.interval_calculator.calculate_sleep_duration(state.current_attempt)
         await self._sleep(duration)
         state.increment_current_attempt()
+
+
+class EveryServerError(AsyncServerErrorRetryHandler):
+    """slack_sdk's server-error handler retries 500 and 503 only; Slack's front end also answers 502
+    and 504 when a backend goes away, and a thread reply answered so was lost. Every 5xx is retried.
+    (A 504 may come after Slack took the message: a reply shown twice is the lesser harm.)"""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and 500 <= response.status_code <= 599
 
 
 def on_clock(handlers: list[AsyncRetryHandler], sleep: Sleep) -> list[AsyncRetryHandler]:

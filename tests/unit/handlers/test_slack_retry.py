@@ -13,7 +13,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import Metrics
 from handlers.live import LiveMessage
+from handlers.slack_metrics import counted_client
 from handlers.slack_retry import on_clock
 from sandbox.slack import SlackWorkspace
 
@@ -79,3 +81,18 @@ async def test_backoff_after_5xx_and_a_live_messages_pace_are_on_the_given_clock
     assert ws.messages[0].text == "second"
     assert time.slept[0] == pytest.approx(1.0), "a live message waits its interval on the given clock"
     assert len(time.slept) == 3, "then the client's backoff after the 503 and after the dropped connection"
+
+
+async def test_a_reply_answered_502_or_504_is_retried_until_it_lands(ws: SlackWorkspace) -> None:
+    time = HandTime()
+    metrics = Metrics()
+    client = counted_client(ws.bot_token, ws.api_url, metrics)
+    client.retry_handlers = on_clock(client.retry_handlers, time.sleep)
+    ws.fail_next("chat.postMessage", 502, 504, 500)
+    posted = await client.chat_postMessage(channel=ws.channel_id, text="purge finished")
+    assert posted["ok"]
+    assert [m.text for m in ws.messages] == ["purge finished"]
+    assert len(time.slept) == 3, "three failures, three waits on the given clock"
+    assert (
+        metrics.registry.get_sample_value("regclean_slack_api_retries_total", {"reason": "server_error"}) == 3
+    )

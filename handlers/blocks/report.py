@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.core.durations import format_duration
 from bot.core.model import RunView
+from bot.core.wording import counted
 from bot.steps.close.report import FinalReport
 from handlers.blocks.backup import size
 from handlers.blocks.custom_images import custom_report_blocks
@@ -40,7 +41,7 @@ def report_blocks(run: RunView, report: FinalReport) -> list[Block]:
 
 def report_text(report: FinalReport) -> str:
     """The notification text."""
-    return f"Run #{report.run_id} {report.state}: {len(report.left_to_do)} things left to do"
+    return f"Run #{report.run_id} {report.state}: {counted(len(report.left_to_do), 'thing')} left to do"
 
 
 def _verdict(report: FinalReport) -> str:

@@ -16,6 +16,7 @@ from actions.registry import RegistryClient
 from bot.config.targets import minio_target, registry_target
 from bot.core.model import RunView, SnapshotView, StepName, StepState, StepView
 from bot.core.notifier import Requester
+from bot.core.wording import counted
 from bot.steps.approval.step import ApprovalStep
 from bot.steps.close.judge import check_custom, check_inventory, compare_catalog, left_to_do, step_times
 from bot.steps.close.records import CloseRecords
@@ -163,7 +164,7 @@ class CloseStep:
         report = await engine.guarded(run, step, requester, work)
         if report is None:
             return
-        summary = f"run {report.state}; {len(report.left_to_do)} things left to do"
+        summary = f"run {report.state}; {counted(len(report.left_to_do), 'thing')} left to do"
         if not await engine.db(self._closing.close, step.id, report, summary):
             return  # stopped meanwhile: the step is interrupted and the run stays open
         run = await engine.refresh(run)

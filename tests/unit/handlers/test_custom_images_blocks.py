@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 from actions.exported import ExportedImage, ImageOutcome
+from bot.core.wording import counted
 from bot.steps.approval.plan import PlannedCustomImages
 from bot.steps.close.report import Bucket, CatalogCheck, CustomCheck, FinalReport, InventoryCheck
 from bot.steps.export.model import ImagesReport
 from handlers.blocks.approval import plan_lines
 from handlers.blocks.custom_images import custom_report_blocks, images_blocks, images_text
+from handlers.blocks.report import report_text
 from tests.unit.handlers.samples import RUN, STEP, plan, valid
 
 INDEX = "application/vnd.oci.image.index.v1+json"
@@ -78,3 +80,11 @@ def _report(check: CustomCheck | None) -> FinalReport:
         catalog=CatalogCheck(0, 0, 0, 0, (), (), (), (), ()), images_checked=0, images_pullable=0,
         verified_scope=None, packages_pushed=0, packages_total=0, left_to_do=(), succeeded=False, custom=check,
     )  # fmt: skip
+
+
+def test_the_notification_counts_what_is_left_in_good_english() -> None:
+    one = dataclasses.replace(_report(None), left_to_do=("verify",))
+    two = dataclasses.replace(_report(None), left_to_do=("verify", "restore plugins"))
+    assert report_text(one).endswith(": 1 thing left to do")
+    assert report_text(two).endswith(": 2 things left to do")
+    assert counted(1_000, "image") == "1,000 images" and counted(1, "entry", "entries") == "1 entry"

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from bot.core.errors import ConfigError
+
 FORMATS = ("text", "json")
 _OURS = "regclean"
 """The name of the handler `configure` installs (a second call replaces it)."""
@@ -145,10 +147,16 @@ def configure(level: str, fmt: str = "text", stream: IO[str] | None = None) -> l
     if made is not None:
         made.set_name(_OURS)
         root.addHandler(made)
-    root.setLevel(level.upper())
-    debugging = root.level <= logging.DEBUG
+    wanted = logging.getLevelNamesMapping().get(level.upper())
+    if wanted is None:
+        raise ConfigError(
+            f"REGCLEAN_LOG_LEVEL={level!r} is not a log level: use DEBUG, INFO, WARNING or ERROR"
+        )
+    if made is not None or not hosted:
+        root.setLevel(wanted)  # a host's level is the host's, as with logging.basicConfig
+    debugging = wanted <= logging.DEBUG
     logging.getLogger("asyncssh").setLevel(logging.DEBUG if debugging else logging.WARNING)
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, root.level))
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, wanted))
     return made
 
 

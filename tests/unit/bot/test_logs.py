@@ -11,6 +11,7 @@ from datetime import datetime
 
 import pytest
 
+from bot.core.errors import ConfigError
 from bot.logs import captured, configure, current_step, in_step, out_of_step
 
 
@@ -123,13 +124,21 @@ def test_configure_leaves_the_logging_to_a_host_that_has_handlers_unless_given_a
     for present in list(root.handlers):
         root.removeHandler(present)
     root.addHandler(logging.StreamHandler(hosts))
+    root.setLevel(logging.WARNING)
     assert configure("INFO", "json") is None
-    logging.getLogger("bot.c").info("to the host")
+    assert root.level == logging.WARNING, "the host's level is the host's (it leaked into later tests)"
+    logging.getLogger("bot.c").info("not for this host")
+    logging.getLogger("bot.c").warning("to the host")
     assert capsys.readouterr().err == "" and hosts.getvalue() == "to the host\n"
     mine = io.StringIO()
     assert configure("INFO", "json", mine) is not None
     logging.getLogger("bot.c").info("to both")
     assert [line["message"] for line in lines(mine)] == ["to both"]
+
+
+def test_an_unknown_level_is_a_configuration_error_naming_the_setting() -> None:
+    with pytest.raises(ConfigError, match="REGCLEAN_LOG_LEVEL='LOUD' is not a log level"):
+        configure("LOUD", "json", io.StringIO())
 
 
 def test_an_unknown_format_is_refused() -> None:

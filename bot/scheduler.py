@@ -227,7 +227,11 @@ class Jobs:
     def _fire(self, job: JobDef) -> Callable[[], Awaitable[None]]:
         async def fire() -> None:
             # Gone from the scheduler's memory once it fires; gone from the table too, unless replaced.
-            await asyncio.to_thread(self._table.delete, job.id, job.run_at)
+            # A row that is no longer there was cancelled or replaced by another process on the same
+            # database (`regclean schedule cancel` while this bot was stopped): the job does not run.
+            if not await asyncio.to_thread(self._table.delete, job.id, job.run_at):
+                log.info("%s not run: its row is gone (cancelled or rescheduled elsewhere)", job.id)
+                return
             late = (datetime.now(UTC) - job.run_at).total_seconds()
             if job.misfire_grace is not None and late > job.misfire_grace:
                 log.info("%s dropped: it is %.0f s late, more than %d s", job.id, late, job.misfire_grace)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -12,9 +13,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from sqlalchemy import insert
 
-from bot.scheduler import ALLOWED, JobDef, Jobs, RefusedJob, job_def, make_scheduler
+from bot.scheduler import ALLOWED, JobDef, Jobs, RefusedJob, bind, job_def, make_scheduler
 from bot.store.database import Database
 from bot.store.jobs import JobTable, StoredJob
 from bot.store.schema import ScheduledJobRow
@@ -203,3 +205,50 @@ async def test_at_start_up_a_crafted_row_is_refused_with_one_line_and_never_runs
     ]
     assert not marker.exists()
     assert len(JobTable(db).rows()) == 3, "a refused row is left for a person to look at"
+
+
+class Expiries:
+    """The runbook as the jobs see it: records the requests it was asked to expire."""
+
+    def __init__(self) -> None:
+        self.expired: list[int] = []
+
+    async def expire_request(self, request_id: int) -> bool:
+        self.expired.append(request_id)
+        return True
+
+    async def remind_expiry(self, request_id: int) -> None: ...
+
+    async def remind_window(self, request_id: int) -> None: ...
+
+    async def purge_at_window(self, request_id: int, due: datetime) -> None: ...
+
+    async def step_overdue(self, step_id: int) -> None: ...
+
+
+async def test_a_due_job_whose_row_another_process_deleted_does_not_run(db: Database) -> None:
+    past = datetime.now(UTC) - timedelta(minutes=1)  # due at once when the scheduler starts
+    target = Expiries()
+    bind(target)
+    scheduler = make_scheduler()
+    jobs = Jobs(scheduler, JobTable(db))
+    jobs.expire(7, past)
+    jobs.expire(8, past)
+    JobTable(db).delete("expire-request-7")  # `regclean schedule cancel` from another process
+    ran: set[str] = set()
+    both = asyncio.Event()
+
+    def executed(event: JobExecutionEvent) -> None:
+        ran.add(event.job_id)
+        if len(ran) == 2:
+            both.set()
+
+    scheduler.add_listener(executed, EVENT_JOB_EXECUTED)
+    scheduler.start()
+    try:
+        await asyncio.wait_for(both.wait(), 10)
+    finally:
+        scheduler.shutdown(wait=False)
+        bind(None)
+    assert target.expired == [8], "the job whose row is gone did not run; the other did"
+    assert JobTable(db).rows() == []

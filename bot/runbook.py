@@ -7,12 +7,16 @@ here, and only here (docs/architecture.md, "Steps" and "The run's state machine"
 - an approval that completes the request → the purge now, or the requester's choice of window;
 - the core restore → a pull check of what it brought back;
 - the plugin restore → the custom images pushed back from their export → a pull check of everything →
-  the close of the run, when all passed.
+  the close of the run, when all passed;
+- an inventory, a backup, an export, a waiver or a window declared or cancelled → the checklist's
+  gate line, as the gates hold now.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from actions.backup import BackupResult
 from actions.inventory import Inventory
@@ -49,6 +53,8 @@ from bot.steps.verify.step import VerifyStep
 from bot.store.runs import Store
 
 __all__ = ["KubeFactory", "Runbook"]
+
+T = TypeVar("T")
 
 
 class Runbook:
@@ -155,19 +161,19 @@ class Runbook:
     # steps 1–3 -------------------------------------------------------------------
     def start_inventory(self, requester: Requester) -> None:
         """`/regclean inventory`, in the background."""
-        self.inventory.start(requester)
+        self.engine.spawn(self._then_gates(self.inventory.record(requester)))
 
     async def record_inventory_now(self, requester: Requester) -> tuple[StepView, Inventory | None]:
         """`regclean inventory` from a terminal: record and wait."""
-        return await self.inventory.record_now(requester)
+        return await self._then_gates(self.inventory.record_now(requester))
 
     def start_backup(self, requester: Requester) -> None:
         """`/regclean backup`, in the background."""
-        self.backup.start(requester)
+        self.engine.spawn(self._then_gates(self.backup.back_up(requester)))
 
     async def back_up_now(self, requester: Requester) -> tuple[StepView, BackupResult | None]:
         """`regclean backup` from a terminal: back up and wait."""
-        return await self.backup.back_up_now(requester)
+        return await self._then_gates(self.backup.back_up_now(requester))
 
     def start_preflight(self, requester: Requester) -> None:
         """`/regclean preflight`, in the background."""
@@ -175,15 +181,21 @@ class Runbook:
 
     def start_export(self, requester: Requester) -> None:
         """`/regclean export` (or the preflight's button), in the background."""
-        self.export.start(requester)
+        self.engine.spawn(self._then_gates(self.export.export(requester)))
 
     async def waive(self, user: str, tags: tuple[str, ...]) -> Said:
         """`/regclean waive REPO:TAG…` (approvers only: the handler checks the role)."""
-        return await self.export.waive(user, tags)
+        return await self._then_gates(self.export.waive(user, tags))
 
     async def acknowledge_unverified(self, preflight_id: int, user: str) -> Said:
         """The "Acknowledge unverified packages" button (approvers only: the handler checks the role)."""
         return await self.preflight.acknowledge_unverified(preflight_id, user)
+
+    async def _then_gates(self, step: Awaitable[T]) -> T:
+        """What the gates read has changed: the checklist's gate line follows."""
+        done = await step
+        await self.preflight.regate()
+        return done
 
     # the request, the approval and the purge --------------------------------------
     def start_purge_request(self, requester: Requester) -> None:
@@ -220,11 +232,11 @@ class Runbook:
     # windows and what is scheduled ------------------------------------------------
     async def declare_window(self, start: str, duration: str, user: str, tz: str | None) -> Window:
         """`/regclean window START DURATION`."""
-        return await self.calendar.declare(start, duration, user, tz)
+        return await self._then_gates(self.calendar.declare(start, duration, user, tz))
 
     async def cancel_window(self, user: str) -> Window:
         """`/regclean window cancel`."""
-        return await self.calendar.cancel(user)
+        return await self._then_gates(self.calendar.cancel(user))
 
     async def window_now(self) -> tuple[Window | None, Window | None, bool]:
         """The window now is in, the next one, and whether windows are in use at all."""

@@ -19,9 +19,10 @@ class BackupStep:
         self._planner = planner
         self._kept = KeptArchives(ctx.db)
 
-    def start(self, requester: Requester) -> None:
-        """Back up every control-plane node in the background; a refusal goes to the requester."""
-        self._ctx.engine.spawn(self._ctx.engine.requested(requester, StepName.BACKUP, self._back_up))
+    async def back_up(self, requester: Requester) -> tuple[StepView, BackupResult | None] | None:
+        """Back up every control-plane node (spawned); a refusal goes to the requester, and then there
+        is no result."""
+        return await self._ctx.engine.requested(requester, StepName.BACKUP, self._back_up)
 
     async def back_up_now(self, requester: Requester) -> tuple[StepView, BackupResult | None]:
         """Back up and wait for it (the CLI); the result is None when the step could not run at all."""

@@ -34,10 +34,6 @@ class ExportStep:
         self._records = ExportRecords(ctx.db)
         self._preflights = PreflightRecords(ctx.db)
 
-    def start(self, requester: Requester) -> None:
-        """Export in the background; progress and the result go to the run's thread."""
-        self._ctx.engine.spawn(self.export(requester))
-
     async def export(self, requester: Requester) -> ImagesReport | None:
         """Export and verify every custom tag; the report, or None when the step could not start."""
         return await self._ctx.engine.requested(requester, StepName.EXPORT, self._export)

@@ -19,12 +19,10 @@ class InventoryStep:
         self._last: tuple[int | None, Inventory | None] = (None, None)
         """the newest snapshot this process stored, so comparing with it needs no reload"""
 
-    def start(self, requester: Requester) -> None:
-        """Record the inventory in the background; a refusal goes to the requester.
-
-        Returns at once, without touching the store, so that Slack is acknowledged first.
-        """
-        self._ctx.engine.spawn(self._ctx.engine.requested(requester, StepName.INVENTORY, self._record))
+    async def record(self, requester: Requester) -> tuple[StepView, Inventory | None] | None:
+        """Record the inventory (spawned, so that Slack is acknowledged first); a refusal goes to the
+        requester, and then there is no result."""
+        return await self._ctx.engine.requested(requester, StepName.INVENTORY, self._record)
 
     async def record_now(self, requester: Requester) -> tuple[StepView, Inventory | None]:
         """Record the inventory and wait for it (the CLI); the inventory is None when the step failed."""

@@ -16,9 +16,10 @@ from sqlalchemy import CursorResult, select, update
 
 from actions.registry_cache import CacheClearing
 from actions.violet_output import Shown, Verification
+from bot.core.model import StepState
 from bot.steps.preflight.model import PreflightRecord
 from bot.store.database import Database
-from bot.store.schema import AuditRow, PreflightRow, aware, maybe_aware
+from bot.store.schema import AuditRow, PreflightRow, StepRow, aware, maybe_aware
 
 
 class PreflightRecords:
@@ -98,6 +99,21 @@ class PreflightRecords:
             if moved:
                 s.add(AuditRow(at=now, actor=user, action=action, run_id=row.run_id, detail=detail(row)))
             return bool(moved), _preflight(row)
+
+    def restate_gates(self, step_id: int, summary: str) -> bool:
+        """The preflight step's line on the checklist, said again as the gates hold now; a step that did
+        not succeed keeps what it said. Whether the line changed."""
+        with self._db.session() as s:
+            result = s.execute(
+                update(StepRow)
+                .where(
+                    StepRow.id == step_id,
+                    StepRow.state == StepState.SUCCEEDED,
+                    StepRow.summary.is_distinct_from(summary),
+                )
+                .values(summary=summary)
+            )
+            return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def _preflight(row: PreflightRow) -> PreflightRecord:

@@ -50,6 +50,7 @@ class PreflightStep:
             )
         report = await self.judge_now(run.id, acknowledged)
         await engine.tell(self._ctx.notifier.unverified_packages_acknowledged(run, report, user))
+        await self._restate(run, report)
         return Said(
             f"You acknowledged {len(missing)} packages that no signature or checksum vouches for: "
             "the restore pushes them as they are."
@@ -76,6 +77,21 @@ class PreflightStep:
         images = await self._exports.verified(run_id, record.custom if record is not None else ())
         window = await self._calendar.gate()
         return judge(self._ctx.settings, snapshot, backups, record, self._ctx.clock.now(), window, images)
+
+    async def regate(self) -> None:
+        """After something the gates read has changed (an inventory, a backup, an export, a waiver, a
+        window): the checklist's gate line says how the gates hold now, not how they held at the
+        preflight. Nothing happens before a preflight has succeeded."""
+        run = await self._ctx.engine.db(self._ctx.store.active_run)
+        step = run.latest(StepName.PREFLIGHT) if run is not None else None
+        if run is not None and step is not None and step.state is StepState.SUCCEEDED:
+            await self._restate(run, await self.judge_now(run.id))
+
+    async def _restate(self, run: RunView, report: PreflightReport) -> None:
+        engine = self._ctx.engine
+        step = run.latest(StepName.PREFLIGHT)
+        if step is not None and await engine.db(self._records.restate_gates, step.id, gate_line(report)):
+            await engine.show(await engine.refresh(run))
 
     async def _preflight(self, run: RunView, step: StepView, requester: Requester) -> None:
         ctx, engine = self._ctx, self._ctx.engine
@@ -107,14 +123,16 @@ class PreflightStep:
             self._records.save_preflight, run.id, step.id, dataclasses.replace(read, run_id=run.id)
         )
         report = await self.judge_now(run.id, record)
-        failed = ", ".join(g.key for g in report.failed)
-        summary = (
-            f"all {len(report.gates)} gates hold"
-            if report.passed
-            else f"{len(report.gates) - len(report.failed)} of {len(report.gates)} gates hold; not yet: {failed}"
-        )
         counts = {"gates": len(report.gates), "gates_holding": len(report.gates) - len(report.failed)}
-        done = await engine.finish(step, StepState.SUCCEEDED, summary=summary, counts=counts)
+        done = await engine.finish(step, StepState.SUCCEEDED, summary=gate_line(report), counts=counts)
         run = await engine.refresh(run)
         await engine.tell(ctx.notifier.preflight_checked(run, done, report))
         await engine.show(run)
+
+
+def gate_line(report: PreflightReport) -> str:
+    """The preflight's line on the checklist: how many gates hold, and which do not yet."""
+    if report.passed:
+        return f"all {len(report.gates)} gates hold"
+    failed = ", ".join(g.key for g in report.failed)
+    return f"{len(report.gates) - len(report.failed)} of {len(report.gates)} gates hold; not yet: {failed}"

@@ -60,7 +60,7 @@ async def test_an_inventory_while_one_runs_is_refused_without_reading_the_cluste
         run = f.store.open_run("UBOB", "C1")
         running = f.store.start_step(run.id, StepName.INVENTORY, "UBOB")
         assert running is not None
-        InventoryStep(f.ctx).start(ALICE)
+        f.engine.spawn(InventoryStep(f.ctx).record(ALICE))
         await f.engine.drain()
         [reason] = f.refusals()
         assert f"The inventory step of run #{run.id} is already running since 10:00:00 UTC" in reason

@@ -153,3 +153,42 @@ async def test_a_record_handed_in_is_judged_instead_of_the_stored_one(tmp_path: 
         assert not stored["registry"], "custom images neither exported nor waived yet"
         plain = dataclasses.replace(record, custom=())
         assert {g.key: g.passed for g in (await step.judge_now(run.id, plain)).gates}["registry"]
+
+
+async def test_the_checklists_gate_line_follows_the_gates_once_they_change_after_the_preflight(
+    tmp_path: Path,
+) -> None:
+    with step_context(tmp_path) as f:
+        run = f.store.open_run("UALICE", "C1")
+        saved(f.store, run.id, custom=("team-a/app:1",))
+        step = preflight(f)
+
+        def line() -> str:
+            fresh = f.store.run(run.id)
+            done = fresh.latest(StepName.PREFLIGHT) if fresh is not None else None
+            assert done is not None and done.summary is not None
+            return done.summary
+
+        await step.regate()
+        before = line()
+        assert "gates hold; not yet:" in before and "registry" in before.split("not yet:")[1]
+        shown = len(f.notifier.of("run_changed"))
+        await step.regate()
+        assert len(f.notifier.of("run_changed")) == shown, "an unchanged line is not shown again"
+        await ExportStep(f.ctx).waive("UBOB", ("team-a/app:1",))
+        await step.regate()
+        after = line()
+        assert "registry" not in after and after != before
+        [checklist] = f.notifier.of("run_changed")[shown:]
+        latest = checklist.latest(StepName.PREFLIGHT)
+        assert latest is not None and latest.summary == after, "the checklist shows the new line"
+
+
+async def test_no_gate_line_is_restated_before_a_preflight_succeeded(tmp_path: Path) -> None:
+    with step_context(tmp_path) as f:
+        run = f.store.open_run("UALICE", "C1")
+        finished_step(f.store, run.id, StepName.PREFLIGHT, StepState.FAILED)
+        await preflight(f).regate()
+        fresh = f.store.run(run.id)
+        assert fresh is not None and [s.summary for s in fresh.steps] == [None]
+        assert f.notifier.of("run_changed") == []

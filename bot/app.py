@@ -97,12 +97,12 @@ class Bot:
         self.runbook.use_jobs(jobs)
         # Settle what the previous process left running before any job can start a step: a job
         # that fell due meanwhile must not start a step that recovery then marks interrupted.
-        await self.runbook.recover()
+        await self.runbook.restart.recover()
         # The stored definitions, checked, back into the scheduler's memory (bot/scheduler.py).
         await asyncio.to_thread(jobs.restore)
         self.scheduler.start()
-        await self.runbook.reschedule_expiries()
-        await self.runbook.show_again()  # what the previous process could not deliver
+        await self.runbook.restart.reschedule_expiries()
+        await self.runbook.restart.show_again()  # what the previous process could not deliver
         self.runner.keep_renewing(self.halt)
         self.started.set()
 

@@ -33,6 +33,7 @@ from bot.doctor.slack import SlackProbe
 from bot.rehearse.durations import last_closed_run
 from bot.rehearse.model import Rehearsal
 from bot.rehearse.run import run_rehearsal
+from bot.restart import Restart
 from bot.scheduler import Jobs, Scheduled
 from bot.steps.approval.model import Click, Outcome
 from bot.steps.approval.step import ApprovalStep
@@ -84,6 +85,8 @@ class Runbook:
         self.custom = RestoreCustomStep(ctx)
         self.verify = VerifyStep(ctx)
         self.closing = CloseStep(ctx, self.inventory, self.approval)
+        self.restart = Restart(self.engine, store, self.approval, self.closing)
+        """what a process does first for the runs an earlier one left"""
         self._ctx = ctx
 
     @classmethod
@@ -107,40 +110,6 @@ class Runbook:
     def use_jobs(self, jobs: Jobs | None) -> None:
         """Schedule expiries, reminders and scheduled purges in the persistent scheduler."""
         self.engine.jobs = jobs
-
-    async def recover(self) -> list[StepView]:
-        """At start-up: steps that were running when the bot stopped are interrupted, and said so."""
-        return await self.engine.recover()
-
-    async def reschedule_expiries(self) -> int:
-        """After a restart: every open request has its expiry job."""
-        return await self.approval.reschedule_expiries()
-
-    async def show_again(self) -> list[int]:
-        """After a restart: the checklist of the active run and of the newest closed one, and each
-        one's newest purge request, shown again as the store has them. An update the previous process
-        could not deliver died with it; this one is retried until Slack takes it. Only messages that
-        were posted (their place is stored) are shown: a request whose post failed stays void. The
-        runs shown."""
-        approvals = self.approval.approvals
-
-        def latest() -> list[tuple[RunView, int | None]]:
-            store, closed = self._ctx.store, self.closing.last_closed()
-            runs = [store.active_run(), store.run(closed[0]) if closed else None]
-            shown = []
-            for run in runs:
-                if run is not None and run.notifier_ref:
-                    request = approvals.latest_request(run.id)
-                    posted = request is not None and approvals.request_ref(request) is not None
-                    shown.append((run, request if posted else None))
-            return shown
-
-        runs = await self.engine.db(latest)
-        for run, request in runs:
-            await self.engine.show(run)
-            if request is not None:
-                await self.approval.show(request)
-        return [run.id for run, _ in runs]
 
     async def status(self) -> RunView | None:
         """The active run, or None."""

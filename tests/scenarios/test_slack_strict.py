@@ -117,7 +117,7 @@ async def test_the_golden_path_under_slacks_limits_and_failures_loses_nothing(sa
         assert shown(top) == from_store(run)
         assert in_thread(ws, "Final report — run #1") is not None
         before = {m.ts: (shown(m), m.updates) for m in (top, request)}
-        assert await bot.bot.runbook.show_again() == [1]  # the bot renders both again from the store
+        assert await bot.bot.runbook.restart.show_again() == [1]  # the bot renders both again from the store
         await bot.bot.notifier.flush()
         for m in (top, request):
             assert shown(m) == before[m.ts][0], "Slack showed something other than the store's state"

@@ -134,7 +134,7 @@ async def test_a_step_running_when_the_bot_stopped_is_interrupted_after_restart(
     store.close()  # the process dies here
 
     restarted, notifier = open_store(db), RecordingNotifier()
-    interrupted = await runbook(restarted, notifier, kubeconfig).recover()
+    interrupted = await runbook(restarted, notifier, kubeconfig).restart.recover()
     assert [s.id for s in interrupted] == [started.id]
     after = restarted.run(run.id)
     assert after is not None and after.steps[0].state is StepState.INTERRUPTED

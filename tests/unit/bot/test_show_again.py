@@ -26,17 +26,17 @@ async def test_the_active_runs_checklist_and_request_are_shown_again_where_they_
     store, notifier = open_store(f"sqlite:///{tmp_path / 'regclean.db'}"), RecordingNotifier()
     bot = runbook(store, notifier, kubeconfig)
     run = store.open_run("UALICE", "C1")
-    assert await bot.show_again() == [], "never posted: nothing to show again"
+    assert await bot.restart.show_again() == [], "never posted: nothing to show again"
     assert notifier.of("run_changed") == []
 
     store.set_notifier_ref(run.id, {"channel": "C1", "ts": "1.1"})
     approvals = bot.approval.approvals
     request = approvals.open(run.id, "UALICE", PLAN, 2, timedelta(minutes=30))
-    assert await bot.show_again() == [run.id]
+    assert await bot.restart.show_again() == [run.id]
     assert [r.id for r in notifier.of("run_changed")] == [run.id]
     assert notifier.of("approval") == [], "a request without a posted message stays unseen"
 
     approvals.set_request_ref(request.id, {"channel": "C1", "ts": "2.2"})
-    assert await bot.show_again() == [run.id]
+    assert await bot.restart.show_again() == [run.id]
     [notice] = notifier.of("approval")
     assert notice.request.id == request.id and notice.ref == {"channel": "C1", "ts": "2.2"}

@@ -12,6 +12,8 @@ import random
 
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -19,13 +21,29 @@ from slack_sdk.http_retry.state import RetryState
 from handlers.live import Sleep
 
 
+class OwnJitter(Jitter):
+    """slack_sdk's random jitter (up to one second more) drawn from a generator of its own, so that a
+    retry never moves the process's global `random` state under someone else's feet (Hypothesis, in
+    the tests, refuses a run whose global state changed while it generated an example)."""
+
+    def __init__(self) -> None:
+        self._random = random.Random()  # noqa: S311 (jitter, not secrecy)
+
+    def recalculate(self, duration: float) -> float:
+        return duration + self._random.random()
+
+
 class OnClock(AsyncRetryHandler):
     """A retry handler whose waits go through `sleep`; whether to retry is the inner handler's call."""
 
     def __init__(self, inner: AsyncRetryHandler, sleep: Sleep) -> None:
-        super().__init__(inner.max_retry_count, inner.interval_calculator)
+        calculator = inner.interval_calculator
+        if isinstance(calculator, BackoffRetryIntervalCalculator):
+            calculator = BackoffRetryIntervalCalculator(calculator.backoff_factor, OwnJitter())
+        super().__init__(inner.max_retry_count, calculator)
         self._inner = inner
         self._sleep = sleep
+        self._jitter = OwnJitter()
 
     def __deepcopy__(self, memo: dict[int, object]) -> OnClock:
         return self  # Bolt deep-copies the client for lazy listeners: the copy waits on the same clock
@@ -52,7 +70,7 @@ class OnClock(AsyncRetryHandler):
         if response is not None and response.status_code == 429:
             # as slack_sdk's AsyncRateLimitErrorRetryHandler: Retry-After seconds, and up to one more
             after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])
-            duration = int(after[0]) + random.random()  # noqa: S311 (jitter, not secrecy)
+            duration = self._jitter.recalculate(int(after[0]))
         else:
             duration = self.interval_calculator.calculate_sleep_duration(state.current_attempt)
         await self._sleep(duration)

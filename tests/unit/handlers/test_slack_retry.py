@@ -3,6 +3,7 @@ minute of that clock, not of the machine's."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 
 import pytest
@@ -96,3 +97,19 @@ async def test_a_reply_answered_502_or_504_is_retried_until_it_lands(ws: SlackWo
     assert (
         metrics.registry.get_sample_value("regclean_slack_api_retries_total", {"reason": "server_error"}) == 3
     )
+
+
+async def test_retries_leave_the_global_random_state_alone(ws: SlackWorkspace) -> None:
+    """The jitter after a 429 and after a 5xx is drawn from a generator of its own: a test generating
+    examples from the global one (Hypothesis) never sees it move."""
+    time = HandTime()
+    ws.strict(time)
+    slack = client(ws, time)
+    posted = await slack.chat_postMessage(channel=ws.channel_id, text="v0")
+    before = random.getstate()
+    for version in range(1, 52):  # the 51st update of the minute is answered 429
+        await slack.chat_update(channel=ws.channel_id, ts=posted["ts"], text=f"v{version}")
+    ws.fail_next("chat.update", 503)
+    await slack.chat_update(channel=ws.channel_id, ts=posted["ts"], text="after a 503")
+    assert len(time.slept) == 2, "one wait after the 429, one after the 503"
+    assert random.getstate() == before

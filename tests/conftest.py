@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bot.audit import actors
 from sandbox.kube import KubeApiServer, ResourceDef
 from sandbox.kube.fixtures import load_fixture
 from sandbox.registry import Registry, S3Server, registry_binary, skopeo_binary
@@ -19,7 +20,8 @@ from sandbox.stack import Sandbox
 from tests.postgres import PostgresServer, postgres_bin
 
 # with CI=true a skipped test fails the run
-pytest_plugins = ["tests.strict_skips"]
+# the longest tests first, so that the xdist workers finish together (tests/slow_first.py)
+pytest_plugins = ["tests.strict_skips", "tests.slow_first"]
 
 NEEDS_REGISTRY_AND_SKOPEO = [
     pytest.mark.skipif(
@@ -28,6 +30,13 @@ NEEDS_REGISTRY_AND_SKOPEO = [
     pytest.mark.skipif(skopeo_binary() is None, reason="skopeo is not installed (Debian package skopeo)"),
 ]
 """Marks for a module that starts the sandbox registry and pushes or pulls with skopeo."""
+
+
+@pytest.fixture(autouse=True)
+def _names_stay_in_their_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The names of people this process learns (bot/audit/actors.py) are per test: a message names
+    a person or mentions them depending on it."""
+    monkeypatch.setattr(actors, "_names", {})
 
 
 def operatorview(

@@ -1,4 +1,5 @@
-"""The registry's blob cache is really cleared after the purge: static (mirror) pods and a redis cache.
+"""The registry's blob cache is really cleared after the purge: static (mirror) pods and a redis cache,
+each alone in the cases below, and together in one whole runbook.
 
 A new pod UID is no proof of a restart: the kubelet recreates a deleted mirror pod while its
 container, and the cache in it, keeps running; a redis cache survives any restart. These run the
@@ -7,6 +8,7 @@ real docker-registry (and a real redis-server) behind the sandbox's pods.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,7 +28,16 @@ from sandbox.stack import Sandbox, running_bot
 from sandbox.static_pods import as_static
 from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 from tests.scenarios.conftest import text_of
-from tests.scenarios.flow import approved_and_purged, ready_for_purge, restored_and_closed
+from tests.scenarios.flow import (
+    RESTORE_CORE,
+    RESTORE_CUSTOM,
+    RESTORE_PLUGINS,
+    VERIFY,
+    approved_and_purged,
+    in_thread,
+    ready_for_purge,
+    step_line,
+)
 
 pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 RESTART = "crictl stop $(crictl ps -q --name registry)"
@@ -118,53 +129,68 @@ async def test_the_restart_command_restarts_each_node_s_container_and_proves_it(
     assert box.registry.starts == starts + 3
 
 
-@pytest.fixture(params=["static", "redis"])
-async def variant(
-    request: pytest.FixtureRequest, tmp_path: Path, sandbox_s3: S3Server
-) -> AsyncIterator[Sandbox]:
-    """The sample platform with its registry as static pods (inmemory cache), or with a redis cache."""
-    if request.param == "static":
-        box = Sandbox(tmp_path / "sandbox", as_static(load_fixture()), s3=sandbox_s3)
-    else:
-        if redis_binary() is None:
-            pytest.skip("redis-server is not installed (Debian package redis-server)")
-        box = Sandbox(
-            tmp_path / "sandbox", load_fixture(), s3=sandbox_s3, registry_options={"cache": "redis"}
-        )
+@pytest.fixture
+async def static_redis_box(tmp_path: Path, sandbox_s3: S3Server) -> AsyncIterator[Sandbox]:
+    """The sample platform with its registry as static pods that cache blob descriptors in redis:
+    both ways a cache outlives a pod's deletion, in one sandbox (each variant's one end-to-end path)."""
+    box = Sandbox(
+        tmp_path / "sandbox", as_static(load_fixture()), s3=sandbox_s3, registry_options={"cache": "redis"}
+    )
     await box.start()
     yield box
     await box.stop()
 
 
+@NEEDS_REDIS
 @pytest.mark.timeout(300)  # a whole runbook on real servers: 40–90 s here, more beside the other worker
 async def test_the_runbook_clears_the_cache_as_the_approved_plan_says_and_every_image_pulls(
-    variant: Sandbox,
+    static_redis_box: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    box = variant
+    """The cache variants' runbook; violet logs in with the platform's API token, not a password
+    (that variant's one end-to-end path too): the token never shows in anything regclean writes."""
+    caplog.set_level(logging.DEBUG)
+    box = static_redis_box
+    ws = box.slack
     redis = box.registry.redis
+    assert redis is not None
     starts = box.registry.starts
-    if redis is not None:
-        await redis.command("SET", "another-app", "kept", db=0)
-        assert await redis.keys(redis.db), "the seeding left blob descriptors in the registry's database"
-        overrides = {}
-        planned = f"*Registry cache* redis {redis.addr} db {redis.db} is flushed (FLUSHDB, that database only), then the 3 registry pods are deleted"
-    else:
-        overrides = {"REGCLEAN_REGISTRY_RESTART_COMMAND": RESTART}
-        planned = (
-            f"static pods on 3 nodes (127.0.0.11, 127.0.0.12, 127.0.0.13): `{RESTART}` runs over SSH on each"
-        )
+    await redis.command("SET", "another-app", "kept", db=0)
+    assert await redis.keys(redis.db), "the seeding left blob descriptors in the registry's database"
+    overrides = {
+        "REGCLEAN_REGISTRY_RESTART_COMMAND": RESTART,
+        "REGCLEAN_PLATFORM_TOKEN": box.platform_token,
+        "REGCLEAN_PLATFORM_PASSWORD": "",
+    }
+    flushed = (
+        f"*Registry cache* redis {redis.addr} db {redis.db} is flushed (FLUSHDB, that database only), then "
+    )
+    restarted = (
+        f"static pods on 3 nodes (127.0.0.11, 127.0.0.12, 127.0.0.13): `{RESTART}` runs over SSH on each"
+    )
 
     async with running_bot(box, "http", overrides) as bot:
+        assert bot.bot.settings.platform_password is None, "no password at all: the token has to do"
         request = await ready_for_purge(bot, box)
-        assert planned in text_of(request)
+        assert flushed in text_of(request) and restarted in text_of(request)
         await approved_and_purged(bot, box, request, timeout=90)
-        if redis is not None:
-            assert await redis.keys(redis.db) == [], "the registry's database was flushed"
-            assert await redis.command("GET", "another-app", db=0) == "kept", "and only that database"
-            assert box.registry.starts > starts
-        else:
-            assert [node for node, _ in box.runtime.stopped] == ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
-            assert box.registry.starts == starts + 3
+        assert await redis.keys(redis.db) == [], "the registry's database was flushed"
+        assert await redis.command("GET", "another-app", db=0) == "kept", "and only that database"
+        assert [node for node, _ in box.runtime.stopped] == ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
+        assert box.registry.starts == starts + 3
 
-        await restored_and_closed(bot, box)
+        await bot.driver.slash("UALICE", "restore core")
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=90)
+        node = box.nodes.nodes["127.0.0.11"]
+        before = len(node.commands)
+        await bot.driver.slash("UALICE", "restore plugins")
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=180)
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CUSTOM), timeout=60)
+        await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
+        await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60)
         await bot.bot.runbook.drain()
+    said = "\n".join(text_of(m) for m in ws.messages) + "\n".join(e.text for e in ws.ephemerals)
+    commands = "\n".join(str(c) for c in node.commands[before:])
+    assert "violet" in commands
+    everything = "\n".join(str(c) for c in node.commands)
+    for piece in (box.platform_token, box.platform_token.rpartition("-")[2]):
+        assert piece not in said and piece not in caplog.text and piece not in everything

@@ -1,15 +1,24 @@
-"""The runbook on a versioned bucket: the purge frees every byte the S3 server keeps; and under
-deploy/'s RBAC, every grant of which the runbook needs.
+"""The runbook on a versioned bucket, against a registry as ACP runs it: the purge frees every byte
+the S3 server keeps; every blob regclean downloads comes from the storage by a pre-signed URL, over
+HTTPS with the platform's CA; and under deploy/'s RBAC, every grant of which the runbook needs.
 
 On a versioned bucket `mc rm --recursive --force` only writes delete markers; `mc ls` and `mc du`
 then hide the objects while every byte stays stored. Here the bucket is versioned before the
 registry is seeded, holds noncurrent versions and a delete marker, and the whole runbook runs from
 Slack. The S3 server itself, not regclean, says what was stored and what was freed.
+
+The registry serves HTTPS with the platform's own CA (which regclean gets as
+REGCLEAN_REGISTRY_CA_FILE) and redirects blob downloads (307) to pre-signed URLs of the storage.
+What reached the storage is read from a recording tap in front of it: the pre-signed GETs came,
+and none carried the registry's credentials. The two variants share one sandbox and one runbook
+(the golden path, `test_golden_path.py`, covers the runbook's details on plain HTTP).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,21 +26,44 @@ import pytest
 
 from bot.steps.close.records import CloseRecords
 from sandbox.kube.fixtures import load_fixture
-from sandbox.registry import S3Server
+from sandbox.platform import custom_images
+from sandbox.registry import S3Server, skopeo
+from sandbox.registry.proxy import Proxy
 from sandbox.stack import Sandbox, running_bot
 from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
+from tests.e2e.test_golden_path import posted, pushed_digest
 from tests.scenarios.conftest import text_of
-from tests.scenarios.flow import approved_and_purged, ready_for_purge, restored_and_closed
+from tests.scenarios.flow import (
+    RESTORE_CORE,
+    RESTORE_CUSTOM,
+    RESTORE_PLUGINS,
+    VERIFY,
+    approved_and_purged,
+    in_thread,
+    ready_for_purge,
+    step_line,
+)
 
 pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
 
 @pytest.fixture
-async def versioned(tmp_path: Path, s3: S3Server) -> AsyncIterator[Sandbox]:
-    """The sample platform on a bucket that was versioned before anything was written to it."""
+async def storage(s3: S3Server) -> AsyncIterator[Proxy]:
+    """The recording tap in front of the S3 server: the registry's `regionendpoint`."""
+    tap = Proxy(s3.url)
+    await tap.start()
+    yield tap
+    await tap.stop()
+
+
+@pytest.fixture
+async def versioned(tmp_path: Path, s3: S3Server, storage: Proxy) -> AsyncIterator[Sandbox]:
+    """The sample platform on a bucket that was versioned before anything was written to it, its
+    registry on HTTPS and redirecting blob downloads to the storage through the tap."""
     s3.create_bucket("registry")
     s3.set_versioning("Enabled")
-    box = Sandbox(tmp_path / "sandbox", load_fixture(), s3=s3)
+    options = {"tls": True, "redirect": True, "storage_endpoint": storage.url}
+    box = Sandbox(tmp_path / "sandbox", load_fixture(), s3=s3, registry_options=options)
     await box.start()
     # A registry's life leaves versions behind: an object written twice, and one deleted.
     client = s3.client()
@@ -59,11 +91,26 @@ def delete_markers(box: Sandbox) -> int:
         client.close()
 
 
+def presigned_gets(storage: Proxy) -> list[str]:
+    """The Authorization header (or "") of every GET of a pre-signed URL the storage received."""
+    return [
+        s.headers.get("Authorization", "")
+        for s in storage.seen
+        if s.method == "GET" and "X-Amz-Signature=" in s.query
+    ]
+
+
 @pytest.mark.timeout(300)  # a whole runbook on real servers: 40–90 s here, more beside the other worker
 async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says_what_s3_freed(
-    versioned: Sandbox,
+    versioned: Sandbox, storage: Proxy, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     box = versioned
+    ws = box.slack
+    env = box.environment("http")
+    assert box.registry.url.startswith("https://")
+    assert env["REGCLEAN_REGISTRY_CA_FILE"] == str(box.registry.ca_file)
+    assert "REGCLEAN_REGISTRY_PLAIN_HTTP" not in env and "REGCLEAN_REGISTRY_INSECURE" not in env
     stored_before = await asyncio.to_thread(box.s3.stored)
     markers = await asyncio.to_thread(delete_markers, box)
     assert markers >= 1, "the fixture deleted an object under versioning"
@@ -88,7 +135,22 @@ async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says
         )
         assert purge.removed == stored_before[1]
 
-        await restored_and_closed(bot, box)
+        # The restores and their pull checks, over HTTPS, the blobs from the storage.
+        assert await asyncio.to_thread(box.s3.object_count) == 0
+        await bot.driver.slash("UALICE", "restore core")
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CORE), timeout=60)
+        core = await ws.wait_for(lambda w: in_thread(w, "Pull check after the core restore"), timeout=30)
+        assert ":white_check_mark: All" in text_of(core)
+        downloads = len(presigned_gets(storage))
+        assert downloads > 0, "the core's pull check downloaded its blobs from the storage"
+        await bot.driver.slash("UALICE", "restore plugins")
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_PLUGINS), timeout=90)
+        # The team's own images come back from the run's export (nothing of the platform restores them).
+        await ws.wait_for(lambda w: step_line(w, "✅", RESTORE_CUSTOM), timeout=60)
+        await ws.wait_for(lambda w: step_line(w, "✅", VERIFY), timeout=60)
+        custom = custom_images(box)
+        await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60)
+        await ws.wait_for(lambda w: "(succeeded)" in (posted(w, "Registry cleanup run #") or ""), timeout=60)
         await bot.bot.runbook.drain()
         report = CloseRecords(bot.bot.store.db).report(run.id)
 
@@ -101,3 +163,23 @@ async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says
     bucket = report.bucket
     assert (bucket.bytes_before, bucket.bytes_after) == (stored_before[0], stored_after[0])
     assert bucket.reclaimed == stored_before[0] - stored_after[0], "what the S3 server really freed"
+
+    # Every blob regclean downloaded came from the storage by a pre-signed URL, without credentials.
+    sent = presigned_gets(storage)
+    assert len(sent) > downloads and set(sent) == {""}
+    for seen in storage.seen:
+        assert not seen.headers.get("Authorization", "").startswith(("Basic", "Bearer"))
+        assert box.registry.password not in str(dict(seen.headers)) + seen.query
+    assert "REGCLEAN_REGISTRY_INSECURE is deprecated" not in caplog.text
+    assert "certificate" not in "\n".join(text_of(m) for m in ws.messages)
+    # skopeo, trusting the platform CA (not skipping verification), downloads them as they were.
+    creds = f"{box.registry.username}:{box.registry.password}"
+    (tmp_path / "pulled").mkdir()
+    for reference in custom[:1] + sorted(box.restorable_images)[:2]:
+        into = tmp_path / "pulled" / reference.replace("/", "_").replace(":", "_")
+        await skopeo(
+            "copy", *box.registry.skopeo_tls("src"), "--src-creds", creds,
+            f"docker://{box.registry.address}/{reference}", f"dir:{into}",
+        )  # fmt: skip
+        digest = "sha256:" + hashlib.sha256((into / "manifest.json").read_bytes()).hexdigest()
+        assert digest == pushed_digest(reference)

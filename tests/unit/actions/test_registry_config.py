@@ -146,6 +146,8 @@ def test_a_redis_cache_is_flushed_then_restarted_unless_redis_cannot_be_reached(
     clearing = decide(IN_REDIS, DEPLOYED, None)
     assert (clearing.method, clearing.redis) == ("flush-redis", "10.0.0.5:6379 db 3")
     assert clearing.describe().startswith("registry cache: redis 10.0.0.5:6379 db 3 is flushed (FLUSHDB")
+    # what the approvers read for it (the e2e runbook has the redis cache on static pods instead)
+    assert "that database only), then the 3 registry pods are deleted" in clearing.describe()
     down = decide(IN_REDIS, DEPLOYED, None, redis_problem="connection refused")
     assert down.method == "cannot" and down.reason is not None and "connection refused" in down.reason
 

@@ -142,12 +142,15 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
         elif parsed.name == "help":
             await ack(text="regclean help", blocks=help_blocks())
         elif parsed.name == "status":
-            text, blocks = await schedule_commands.status(runbook, await zones.of(user))
+            text, blocks = await schedule_commands.status(runbook)
             await ack(text=text, blocks=blocks)
         elif parsed.name in ("window", "schedule"):
-            answer = schedule_commands.window if parsed.name == "window" else schedule_commands.schedule
             try:
-                await ack(text=await answer(runbook, user, parsed.args, await zones.of(user)))
+                if parsed.name == "window":  # the person's zone shapes the examples of a start
+                    answer = await schedule_commands.window(runbook, user, parsed.args, await zones.of(user))
+                else:
+                    answer = await schedule_commands.schedule(runbook, user, parsed.args)
+                await ack(text=answer)
             except RunbookError as exc:
                 await ack(text=f":warning: {escape(str(exc))}")
         elif parsed.name == "waive":

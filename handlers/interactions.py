@@ -38,7 +38,7 @@ MALFORMED = "This button is malformed; regclean did not count the click."
 CONFIRMED = {
     Outcome.COUNTED: ":ballot_box_with_check: Your approval is counted. {reason}",
     Outcome.COMPLETED: (
-        ":white_check_mark: Your approval completes the request ({reason}). The purge starts now, or, with "
+        ":white_check_mark: Your approval completes the request: {reason} The purge starts now, or, with "
         "maintenance windows, when the requester chooses; the thread says which."
     ),
     Outcome.REJECTED: ":no_entry: You rejected the purge request; it is closed.",

@@ -28,9 +28,10 @@ from handlers.blocks.preflight import custom_lines, custom_listing, preflight_bl
 from handlers.blocks.restore import (
     output_blocks,
 )
-from handlers.blocks.run import checklist_blocks, checklist_text, failure_blocks, who
+from handlers.blocks.run import checklist_blocks, checklist_text, failure_blocks, named, who
 from handlers.blocks.tables import Block, escape, inline, section
 from handlers.live import Clock, LiveMessage, Pacer
+from handlers.people import SlackNames
 from handlers.reply_pacing import RepliesPerUser, held_back_note
 from handlers.root_message import find_root, root_metadata
 from handlers.thread_posts import ThreadPosts
@@ -71,6 +72,8 @@ class SlackNotifier(ThreadPosts):
         )
         self._preflights: dict[int, dict[str, str]] = {}
         """preflight record → its report in the thread (updated when the custom images are acknowledged)"""
+        self._names = SlackNames(client)
+        """the names of the people messages name, looked up when this process has not heard them"""
 
     # Notifier ------------------------------------------------------------
     async def run_changed(self, run: RunView) -> dict[str, Any] | None:
@@ -81,6 +84,7 @@ class SlackNotifier(ThreadPosts):
             return None
         if root.ts is None:  # a crash between posting it and storing where it is must not make a second
             root.ts = await find_root(self._client, root.channel, run)
+        await self._names.learn_run(run)  # every step's requester, for this and the step's messages
         await root.show(checklist_text(run), checklist_blocks(run, self._progress))
         for blocks, text in self._waiting.pop(run.id, []) if root.ts else []:
             await self._post_reply(root, blocks, text)  # replies that came before the root could be posted
@@ -142,6 +146,9 @@ class SlackNotifier(ThreadPosts):
     async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
         """Every gate, what was read, and the custom images (with their acknowledge button) in the thread."""
         self._progress.pop(step.id, None)
+        record = report.record
+        if record is not None:
+            await self._names.learn([record.recorded_by, record.verify_ack_by, record.custom_ack_by])
         posted = await self._reply(run, preflight_blocks(run, report), preflight_text(report))
         record = report.record
         if posted is None or record is None:
@@ -165,7 +172,7 @@ class SlackNotifier(ThreadPosts):
         if record is None or record.verification is None:
             return
         text = (
-            f"{who(user)} acknowledged the {len(record.verification.missing):,} packages of preflight "
+            f"{named(user)} acknowledged the {len(record.verification.missing):,} packages of preflight "
             f"#{record.id} that have no verification file: the restore pushes them as they are."
         )
         await self._reply(run, [section(f":white_check_mark: {text}")], text)
@@ -188,6 +195,8 @@ class SlackNotifier(ThreadPosts):
     async def approval_changed(self, run: RunView, notice: ApprovalNotice) -> dict[str, str] | None:
         """The request as a channel message of its own (approvers see it), kept up to date in place."""
         root = self._root(run)
+        asked = notice.request
+        await self._names.learn([asked.requester, *asked.approvals, asked.closed_by])
         posted = await self._requests.show(notice, root.channel if root is not None else None)
         if posted is not None:
             link = await self._requests.permalink(posted)

@@ -1,5 +1,6 @@
 """`/regclean window`, `/regclean schedule` and `/regclean status`: answered to the person who asked,
-with times in their own Slack time zone (users.info)."""
+with times as Slack dates (each reader's zone); the person's zone from users.info only shapes the
+examples of a window's start."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import RunbookError
-from bot.core.timefmt import format_span, format_time
+from bot.core.model import Said
 from bot.scheduler import Scheduled
-from bot.steps.schedule.windows import outlasts
-from handlers.blocks.run import checklist_blocks
+from bot.steps.schedule.windows import outlast_said
+from handlers.blocks.run import checklist_blocks, said_text, slack_date
 from handlers.blocks.tables import Block, escape, section
 
 if TYPE_CHECKING:
@@ -59,14 +60,12 @@ async def window(runbook: Runbook, user: str, args: tuple[str, ...], tz: str | N
     """Show, declare or cancel the maintenance window."""
     if args and args[0].lower() == "cancel" and len(args) == 1:
         cancelled = await runbook.cancel_window(user)
-        return f"Cancelled the window {escape(format_span(cancelled.start, cancelled.end, tz))}."
+        return f"Cancelled the window {said_text(cancelled.said())}."
     if len(args) == 2:
         declared = await runbook.declare_window(args[0], args[1], user, tz)
-        text = (
-            f"Declared the maintenance window {escape(declared.describe(tz))}. The purge runs only inside it."
-        )
-        warning = await _restore_warning(runbook, tz)
-        return f"{text}\n:warning: {escape(warning)}" if warning else text
+        text = f"Declared the maintenance window {said_text(declared.said())}. The purge runs only inside it."
+        warning = await _restore_warning(runbook)
+        return f"{text}\n:warning: {said_text(warning)}" if warning else text
     if args:
         raise RunbookError(
             "`window` takes nothing (show it), `START DURATION` (declare one, e.g. "
@@ -77,26 +76,26 @@ async def window(runbook: Runbook, user: str, args: tuple[str, ...], tz: str | N
         return "No maintenance window is configured (REGCLEAN_WINDOWS) or declared: the purge may run at any time."
     lines = []
     if inside is not None:
-        lines.append(f"Now is inside the window {escape(inside.describe(tz))}.")
+        lines.append(f"Now is inside the window {said_text(inside.said())}.")
     if coming is not None:
-        lines.append(f"Next window: {escape(coming.describe(tz))}.")
+        lines.append(f"Next window: {said_text(coming.said())}.")
     return (
         "\n".join(lines)
         or "Windows are in use, and none is open or coming up. Declare one: `/regclean window START DURATION`."
     )
 
 
-async def _restore_warning(runbook: Runbook, tz: str | None) -> str | None:
+async def _restore_warning(runbook: Runbook) -> Said | None:
     """Would the restore (core, then plugins, as expected to take) outlast the window it starts in?"""
     inside, coming, _ = await runbook.window_now()
     target = inside or coming
     expected = runbook.expected_restore()
     if target is None or expected is None:
         return None
-    return outlasts(target, runbook.now(), expected, tz)
+    return outlast_said(target, runbook.now(), expected)
 
 
-async def schedule(runbook: Runbook, user: str, args: tuple[str, ...], tz: str | None) -> str:
+async def schedule(runbook: Runbook, user: str, args: tuple[str, ...]) -> str:
     """List what is scheduled, or cancel a scheduled purge."""
     if len(args) == 2 and args[0].lower() == "cancel" and args[1].lstrip("#").isdigit():
         return escape(await runbook.cancel_scheduled(int(args[1].lstrip("#")), user))
@@ -104,29 +103,27 @@ async def schedule(runbook: Runbook, user: str, args: tuple[str, ...], tz: str |
         raise RunbookError(
             "`schedule` takes nothing (list) or `cancel ID` (the request of a scheduled purge)."
         )
-    return schedule_text(await runbook.scheduled(), tz)
+    return schedule_text(await runbook.scheduled())
 
 
-def schedule_text(jobs: list[Scheduled], tz: str | None) -> str:
-    """One line per job, in the reader's zone."""
+def schedule_text(jobs: list[Scheduled]) -> str:
+    """One line per job, its time a Slack date."""
     if not jobs:
         return "Nothing is scheduled."
     lines = ["*Scheduled*"]
     for job in jobs:
-        when = format_time(job.at, tz) if job.at else "paused"
+        when = slack_date(job.at) if job.at else "paused"
         lines.append(f"• {when}: {_KIND.get(job.kind, job.kind).format(n=job.subject)}")
     return "\n".join(lines)
 
 
-async def status(runbook: Runbook, tz: str | None) -> tuple[str, list[Block]]:
+async def status(runbook: Runbook) -> tuple[str, list[Block]]:
     """The active run's checklist, what is scheduled, and the last finished run."""
     run, jobs, last = await runbook.overview()
     blocks: list[Block] = checklist_blocks(run) if run is not None else [section("No run is active.")]
-    blocks.append(section(schedule_text(jobs, tz)))
+    blocks.append(section(schedule_text(jobs)))
     if last is not None:
         run_id, state, closed = last
-        blocks.append(
-            section(f"Last finished run: #{run_id}, {state}, at {escape(format_time(closed, tz))}.")
-        )
+        blocks.append(section(f"Last finished run: #{run_id}, {state}, at {slack_date(closed)}."))
     text = f"Run #{run.id}" if run is not None else "No run is active. Start one with `/regclean inventory`."
     return text, blocks

@@ -13,6 +13,7 @@ from handlers.blocks.report import report_blocks, report_text
 from handlers.blocks.restore import plugins_blocks, plugins_text, verification_blocks, verification_text
 from handlers.blocks.schedule import choice_blocks, choice_text, notice_blocks, notice_text
 from handlers.blocks.tables import Block
+from handlers.people import SlackNames
 
 
 class ThreadPosts:
@@ -20,6 +21,7 @@ class ThreadPosts:
 
     _progress: dict[int, str]
     """step → its newest progress line on the checklist (dropped once the step reports its result)"""
+    _names: SlackNames
 
     async def _reply(self, run: RunView, blocks: list[Block], text: str) -> dict[str, str] | None:
         raise NotImplementedError
@@ -42,10 +44,13 @@ class ThreadPosts:
     async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
         """The final report, in the thread."""
         self._progress.pop(step.id, None)
+        await self._names.learn([report.closed_by, report.requester, *report.approvers])
         await self._reply(run, report_blocks(run, report), report_text(report))
 
     async def notice(self, run: RunView, notice: Notice) -> None:
-        """A reminder or a word about the schedule, in the thread, mentioning its people."""
+        """A reminder or a word about the schedule, in the thread, naming its people."""
+        if not notice.mention:
+            await self._names.learn(notice.people)
         await self._reply(run, notice_blocks(notice), notice_text(notice))
 
     async def purge_choice(self, run: RunView, choice: PurgeChoice) -> None:

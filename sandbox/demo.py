@@ -116,8 +116,10 @@ async def _approve_and_purge(bot: RunningBot, box: Sandbox) -> str:
     at_start = choice.button(PURGE_AT_WINDOW)
     assert at_start is not None, "the choice offers the window's start"
     await bot.driver.click("UALICE", PURGE_AT_WINDOW, at_start["value"], message=choice)
-    await box.slack.wait_for(lambda ws: _count(ws, "is scheduled for the window's start") >= 1, timeout=10)
-    await bot.driver.slash("UBOB", "schedule")  # in bob's time zone
+    await box.slack.wait_for(
+        lambda ws: _count(ws, "chose the window's start for the approved purge") >= 1, timeout=10
+    )
+    await bot.driver.slash("UBOB", "schedule")  # Slack dates: each reader sees their own zone
     # Twenty minutes later (simulated): the window opens and the scheduler runs the purge.
     clock.set(start)
     job = bot.bot.scheduler.get_job(f"purge-at-window-{at_start['value']}")

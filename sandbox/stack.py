@@ -322,6 +322,7 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     """Build and connect the bot exactly as `regclean serve` does, against the sandbox."""
     clock = SettableClock()
+    sandbox.slack.now = clock.now  # the transcript's "Today" is the bot's
     bot = build(Settings.load({**sandbox.environment(mode), **(overrides or {})}), clock=clock)
     async with connected(bot) as url:
         if url is not None:

@@ -9,12 +9,14 @@ that fails never changes the outcome of a step. Every step is handed the engine 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+from bot.core.durations import format_duration
 from bot.core.errors import RegcleanError, RunbookError, StepBusy
 from bot.core.model import Notice, RunView, StepState, StepView, stopped_while_running
 from bot.core.notifier import Notifier, Requester
@@ -129,11 +131,11 @@ class Engine:
         await self.tell(self._notifier.request_refused(requester, why))
 
     async def notice(self, run_id: int, notice: Notice) -> None:
-        """A notice in a run's thread, mentioning each person once."""
+        """A notice in a run's thread, naming each person once."""
         run = await self.db(self._store.run, run_id)
         if run is not None:
             people = tuple(dict.fromkeys(notice.people))
-            await self.tell(self._notifier.notice(run, Notice(notice.text, notice.times, people)))
+            await self.tell(self._notifier.notice(run, dataclasses.replace(notice, people=people)))
 
     async def start(self, requester: Requester, name: str) -> tuple[RunView, StepView]:
         """Open the run if needed and record the step as running; refused if it already runs."""
@@ -144,7 +146,9 @@ class Engine:
             self._tasks[task] = step.id  # from here on, stopping must mark this step interrupted
         if step is None:
             running = run.latest(name)
-            since = f" since {running.started_at:%H:%M:%S} UTC" if running else ""
+            # How long, not a clock time: the refusal is plain text, read in any time zone.
+            took = format_duration(self._store.db.clock.now() - running.started_at) if running else ""
+            since = f" (for {took})" if running else ""
             raise StepBusy(
                 f"The {name} step of run #{run.id} is already running{since}. Wait for it to finish."
             )

@@ -176,11 +176,14 @@ class AuditEntry:
 @dataclass(frozen=True)
 class Notice:
     """A message for a run's thread: `text` with `{0}`, `{1}`… where `times` go (so that each reader
-    can see them in their own time zone), mentioning `people` (Slack user IDs)."""
+    can see them in their own time zone), naming `people` (Slack user IDs) first. With `mention`,
+    they are mentioned (notified): for what they must do, or a failure (docs/architecture.md, "People
+    and times in Slack"); without it, they are named."""
 
     text: str
     times: tuple[datetime, ...] = ()
     people: tuple[str, ...] = ()
+    mention: bool = False
 
     def render(self, time: Callable[[datetime], str]) -> str:
         """The text with every time written by `time`."""
@@ -189,13 +192,23 @@ class Notice:
 
 @dataclass(frozen=True)
 class Said:
-    """An answer for the one person who asked: plain `text` with `{0}`, `{1}`… where `people` (Slack
-    user IDs) are named. The handler escapes the text and names each person its own way (a mention),
-    so that no user ID is markup written by the core (docs/architecture.md, "Cluster strings in Slack")."""
+    """A sentence with people and times in it: plain `text` with `{0}`, `{1}`… where `people` (Slack
+    user IDs) are named, then, numbered on, where `times` go. The handler escapes the text and writes
+    each person and time its own way (a name, a Slack date), so that no user ID or time format is
+    written by the core (docs/architecture.md, "Cluster strings in Slack"). Literal braces in
+    `text` are doubled."""
 
     text: str
     people: tuple[str, ...] = ()
+    times: tuple[datetime, ...] = ()
 
-    def render(self, person: Callable[[str], str], words: Callable[[str], str] = str) -> str:
-        """The answer with `words` applied to its text and each person written by `person`."""
-        return words(self.text).format(*(person(p) for p in self.people))
+    def render(
+        self,
+        person: Callable[[str], str],
+        words: Callable[[str], str] = str,
+        time: Callable[[datetime], str] = lambda t: f"{t:%Y-%m-%d %H:%M} UTC",
+    ) -> str:
+        """The sentence with `words` applied to its text, each person written by `person` and each
+        time by `time`."""
+        slots = [person(p) for p in self.people] + [time(t) for t in self.times]
+        return words(self.text).format(*slots)

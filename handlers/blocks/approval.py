@@ -9,13 +9,13 @@ whole), the way back and the Approve dialog are in `approval_scope.py`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.core.model import StepState, StepView
 from bot.steps.approval.model import RequestState, RequestView
-from bot.steps.approval.plan import Plan, PlannedBackup
-from bot.steps.inventory.render import align
+from bot.steps.approval.plan import Plan
 from bot.steps.purge.model import ApprovalNotice
 from handlers.blocks.approval_scope import (
     approve_confirm,
@@ -24,17 +24,19 @@ from handlers.blocks.approval_scope import (
     measured_line,
     rollback_block,
 )
-from handlers.blocks.backup import size
+from handlers.blocks.backup import backup_blocks
 from handlers.blocks.custom_images import custom_plan_lines
 from handlers.blocks.preflight import gate_sections
-from handlers.blocks.run import slack_date, who
+from handlers.blocks.run import named, slack_date
 from handlers.blocks.tables import (
     Block,
     and_list,
-    capped_chunks,
+    capped_entries,
     context,
+    flat_values,
     header,
     inline,
+    key_values,
     section,
     truncate,
 )
@@ -46,8 +48,8 @@ KNOWN = frozenset(
 )
 """Encoded plan keys rendered on their own (the gates as the request's checklist, the run in the header,
 the command whole in a code block); the others are listed under "Also in the plan"."""
-#: code blocks of the backup table; a plan with more nodes says how many were left out
-BACKUP_SECTIONS = 3
+#: code blocks of the plan's other values ("Also in the plan"); the rest are counted
+EXTRA_SECTIONS = 3
 VALUE = 200
 """A plan value is cut here."""
 
@@ -74,22 +76,19 @@ def count_line(request: RequestView) -> str:
     """`1 of 2 approved: <@U1>`, or `0 of 2 approved`."""
     line = f"{len(request.approvals)} of {request.required} approved"
     if request.approvals:
-        line += ": " + ", ".join(who(a) for a in request.approvals)
+        line += ": " + ", ".join(named(a) for a in request.approvals)
     return line
 
 
-def outcome_line(request: RequestView) -> str | None:
-    """What became of a closed request; None while it is open."""
-    approvers = and_list(who(a) for a in request.approvals) or "nobody"
+def outcome_line(request: RequestView, purge: StepView | None = None) -> str | None:
+    """What became of a closed request, and of the purge it started; None while it is open."""
+    approvers = and_list(named(a) for a in request.approvals) or "nobody"
     return {
         RequestState.OPEN: None,
         RequestState.APPROVED: f":white_check_mark: Approved by {approvers}; the purge is starting (or waits for the window the requester chose).",
-        RequestState.STARTED: (
-            f":white_check_mark: Approved by {approvers}; the purge has started. "
-            "Its result goes to the run's thread."
-        ),
+        RequestState.STARTED: purge_outcome(approvers, purge),
         RequestState.REJECTED: (
-            f":no_entry: Rejected by {who(request.closed_by)}."
+            f":no_entry: Rejected by {named(request.closed_by)}."
             if request.closed_by and request.closed_by != "regclean"
             else ":no_entry: Rejected."
         ),
@@ -123,11 +122,11 @@ def plan_lines(plan: Plan, in_use: Mapping[str, tuple[str, ...]] | None = None) 
     ]
     custom = f"{text(pre.custom)} custom images"
     if pre.custom_ack_by:
-        custom += f", acknowledged by {who(pre.custom_ack_by)}"
+        custom += f", acknowledged by {named(pre.custom_ack_by)}"
     if pre.unverified:
         custom += f"; {text(pre.unverified)} packages without a verification file"
         if pre.unverified_ack_by:
-            custom += f", acknowledged by {who(pre.unverified_ack_by)}"
+            custom += f", acknowledged by {named(pre.unverified_ack_by)}"
     lines.append(
         f"*Preflight* #{text(pre.id)}: {text(pre.packages)} packages; "
         f"{text(pre.repositories)} repositories and {text(pre.tags)} tags in the registry; "
@@ -142,37 +141,13 @@ def plan_lines(plan: Plan, in_use: Mapping[str, tuple[str, ...]] | None = None) 
     return lines
 
 
-def backup_blocks(backups: Sequence[PlannedBackup]) -> list[Block]:
-    """The node backups of the plan as a table: node, address, archive, size, sha256."""
-    if not backups:
-        return [section("*Backups* –")]
-    table = align(
-        ("NODE", "ADDRESS", "ARCHIVE", "SIZE", "SHA256"),
-        [
-            (
-                _plain(b.node),
-                _plain(b.address),
-                _plain(b.archive),
-                size(b.bytes) if b.bytes is not None else None,
-                _plain(b.sha256),
-            )
-            for b in backups
-        ],
-    )
-    chunks, rest = capped_chunks(table[1:], BACKUP_SECTIONS, head=table[0])
-    blocks = [section(f"*Backups* of {len(backups)} nodes"), *(section(c) for c in chunks)]
-    if rest:
-        blocks.append(context(f"…and {rest} more nodes."))
-    return blocks
-
-
 Part = Callable[[ApprovalNotice], list[Block]]
 
 
 def _intro(notice: ApprovalNotice) -> list[Block]:
     request = notice.request
     lines = [
-        f"{who(request.requester)} asks to empty the registry bucket. {inline(notice.rule)} "
+        f"{named(request.requester)} asks to empty the registry bucket. {inline(notice.rule)} "
         "The gates are checked again when the purge starts."
     ]
     measured = measured_line(request)
@@ -188,9 +163,17 @@ def _plan(notice: ApprovalNotice) -> list[Block]:
         *backup_blocks(plan.backups),
         rollback_block(plan),
     ]
-    extra = [f"*{text(k, 60)}* {code(v)}" for k, v in sorted(plan.encode().items()) if k not in KNOWN]
-    if extra:
-        blocks.append(section("*Also in the plan*\n" + "\n".join(extra)))
+    extra = [
+        entry
+        for k, v in sorted(plan.encode().items())
+        if k not in KNOWN
+        for entry in key_values(flat_values(k, v))
+    ]
+    chunks, rest = capped_entries(extra, EXTRA_SECTIONS)
+    if chunks:
+        blocks += [section("*Also in the plan*"), *(section(c) for c in chunks)]
+    if rest:
+        blocks.append(context(f"…and {rest} more values of the plan."))
     return blocks
 
 
@@ -206,8 +189,8 @@ def _decision(notice: ApprovalNotice) -> list[Block]:
         section(f"*Fingerprint* `{inline(request.fingerprint[:12])}` · {count_line(request)}"),
         context(f"Plan fingerprint (sha256): `{inline(request.fingerprint)}`"),
     ]
-    asked = f"Requested by {who(request.requester)} at {slack_date(request.created_at)}"
-    outcome = outcome_line(request)
+    asked = f"Requested by {named(request.requester)} at {slack_date(request.created_at)}"
+    outcome = outcome_line(request, notice.purge)
     if outcome is None:
         blocks.append(context(f"{asked} · open until {slack_date(request.expires_at)}"))
         blocks.append(_buttons(request))
@@ -215,6 +198,22 @@ def _decision(notice: ApprovalNotice) -> list[Block]:
         blocks.append(context(asked))
         blocks.append(section(outcome))
     return blocks
+
+
+def purge_outcome(approvers: str, purge: StepView | None) -> str:
+    """A started request's last line: the purge running, or how it ended, as the run's thread tells it."""
+    approved = f"Approved by {approvers}"
+    if purge is None or purge.state is StepState.RUNNING:
+        return (
+            f":hourglass_flowing_sand: {approved}; the purge is running. Its result goes to the run's thread."
+        )
+    at = f" at {slack_date(purge.finished_at)}" if purge.finished_at else ""
+    if purge.state is StepState.SUCCEEDED:
+        done = f": {inline(purge.summary)}" if purge.summary else ""
+        return f":white_check_mark: {approved}; the purge succeeded{at}{done}."
+    why = f": {inline(truncate(purge.error, 300))}" if purge.error else ""
+    ended = "failed" if purge.state is StepState.FAILED else "was interrupted"
+    return f":x: {approved}; the purge {ended}{at}{why}. The run's thread says what to do next."
 
 
 PARTS: tuple[Part, ...] = (_intro, _plan, _gates, _decision)
@@ -239,13 +238,20 @@ def approval_text(notice: ApprovalNotice, mentions: str = "") -> str:
     state = {
         RequestState.OPEN: count_line(request),
         RequestState.APPROVED: "approved; the purge is starting or waits for its window",
-        RequestState.STARTED: "approved; the purge has started",
+        RequestState.STARTED: purge_state(notice.purge),
         RequestState.REJECTED: "rejected",
         RequestState.EXPIRED: "expired",
         RequestState.VOID: "void (the plan changed)",
     }[request.state]
-    line = f"Purge request #{request.id} by {who(request.requester)}: {state}"
+    line = f"Purge request #{request.id} by {named(request.requester)}: {state}"
     return f"{mentions}: {line}" if mentions else line
+
+
+def purge_state(purge: StepView | None) -> str:
+    """The started request's state in a few words, for the notification text."""
+    if purge is None or purge.state is StepState.RUNNING:
+        return "approved; the purge started and is running"
+    return f"approved; the purge {purge.state.value}"
 
 
 def _buttons(request: RequestView) -> Block:
@@ -280,11 +286,6 @@ def _buttons(request: RequestView) -> Block:
             },
         ],
     }
-
-
-def _plain(value: str | None) -> str | None:
-    """A table cell (escaped later, with the whole code block)."""
-    return None if value is None else truncate(value, 80)
 
 
 def window_text(window: str) -> str:

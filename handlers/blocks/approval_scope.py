@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from bot.steps.approval.model import BucketMeasure, RequestView
 from bot.steps.approval.plan import Plan
+from bot.steps.inventory.render import columns
 from handlers.blocks.backup import size
 from handlers.blocks.run import slack_date
-from handlers.blocks.tables import SECTION_BUDGET, Block, context, escape, inline, section, truncate
+from handlers.blocks.tables import LINE, SECTION_BUDGET, Block, context, escape, inline, section, truncate
 
 ROLLBACK = "regclean rollback --plan"
 """The command that prints how to put MinIO's directories back from the plan's backups."""
@@ -45,14 +46,46 @@ def measured_line(request: RequestView) -> str | None:
 
 
 def command_block(plan: Plan) -> Block:
-    """The purge command whole, as a code block: nothing of it, the target least of all, is cut."""
+    """The purge command whole, as a code block of lines a phone shows (`shell_lines()`): nothing of
+    it, the target least of all, is cut."""
     pod = "/".join(part for part in (plan.minio.namespace, plan.minio.pod) if part) or "–"
-    command = escape(plan.command).replace("```", "ˋˋˋ")
+    command = escape("\n".join(shell_lines(plan.command))).replace("```", "ˋˋˋ")
     room = SECTION_BUDGET - len(pod) - 60
     if len(command) > room:  # only a command longer than a section: keep its start and its target
         half = room // 2
+        command = escape(plan.command).replace("```", "ˋˋˋ")
         command = command[:half] + " … " + command[-half:]
     return section(f"*Runs in the MinIO pod* `{inline(pod)}`:\n```{command}```")
+
+
+def shell_lines(command: str, width: int = LINE) -> list[str]:
+    """A one-line shell command as lines of at most `width` columns that a shell reads as the same
+    command: a new line after each `&&`, and a part still too long broken at a space outside quotes,
+    its line ending in ` \\`. A single word wider than a line stays whole on its own line."""
+    words, start, quote = [], 0, ""
+    for i, c in enumerate(command):
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == " ":
+            words.append(command[start:i])
+            start = i + 1
+    words.append(command[start:])
+    lines: list[str] = []
+    current, indent = words[0], "  "
+    for word in words[1:]:
+        if current.strip() == "":
+            current += word
+        elif word == "&&":
+            lines.append(current + " &&")
+            current = "  "
+        elif columns(current) + 1 + columns(word) + 2 <= width:
+            current += " " + word
+        else:
+            lines.append(current + " \\")
+            current = indent + "  " + word
+    return [*lines, current]
 
 
 def rollback_block(plan: Plan) -> Block:
@@ -73,7 +106,8 @@ def approve_confirm(request: RequestView) -> Block:
     plan, measured = request.plan, request.measured
     what = f"This empties the registry bucket `{inline(truncate(plan.bucket, 63))}`"
     if measured is not None and measured.known:
-        what += f": {amount(measured)}, as measured at {measured.at:%H:%M} UTC"
+        # No Slack date here: the dialog's 300 characters would cut one, and the request shows the time.
+        what += f": {amount(measured)}, as measured when the request was made"
     text = (
         f"{what}. When the last approval is in, the purge starts (or waits for the window the "
         f"requester chooses). To undo: `{ROLLBACK}` (README, Rollback)."

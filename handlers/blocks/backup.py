@@ -6,12 +6,26 @@ from collections.abc import Sequence
 
 from actions.backup import BackupResult, NodeProgress
 from bot.core.model import RunView, StepView
-from bot.steps.inventory.render import align
-from handlers.blocks.run import who
-from handlers.blocks.tables import Block, code_chunks, context, escape, header, inline, section
+from bot.steps.approval.plan import PlannedBackup
+from bot.steps.inventory.render import table_cell
+from handlers.blocks.run import named, slack_date
+from handlers.blocks.tables import (
+    Block,
+    capped_entries,
+    context,
+    entry_blocks,
+    escape,
+    header,
+    inline,
+    section,
+    truncate,
+    wrap,
+)
 
 BAR = 20
 SHOWN = 4
+#: code blocks of a purge request's backups; a plan with more nodes says how many were left out
+PLAN_SECTIONS = 3
 """Changed paths named per node; the rest are counted."""
 
 
@@ -41,33 +55,33 @@ def progress_blocks(run: RunView, step: StepView, nodes: Sequence[NodeProgress])
     return [
         header(f"Backup of MinIO — run #{run.id}"),
         section("\n".join(lines) or "Connecting to the nodes…"),
-        context(f"Started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"),
+        context(f"Started by {named(step.requested_by)} at {slack_date(step.started_at)}"),
     ]
 
 
 def result_blocks(run: RunView, step: StepView, result: BackupResult) -> list[Block]:
-    """The final table: address, archive, size, entries, sha256, verified; then every problem."""
-    table = align(
-        ("ADDRESS", "NODE", "ARCHIVE", "SIZE", "ENTRIES", "SHA256", "VERIFIED"),
-        [
-            (
-                n.address,
-                n.node,
-                n.archive,
+    """Each node's backup (`node_entry()`: node, address, size, entries, verified; archive; sha256),
+    then every problem."""
+    entries = [
+        node_entry(
+            n.node,
+            n.address,
+            [
                 size(n.bytes),
-                None if n.entries is None else str(n.entries),
-                n.sha256,
-                "yes" if n.verified else "NO",
-            )
-            for n in result.nodes
-        ],
-    )
+                f"{'–' if n.entries is None else n.entries} entries",
+                "verified" if n.verified else "NOT verified",
+            ],
+            n.archive,
+            n.sha256,
+        )
+        for n in result.nodes
+    ]
     verified = sum(n.verified for n in result.nodes)
     icon = ":white_check_mark:" if result.verified else ":x:"
     blocks: list[Block] = [
         header(f"Backup of MinIO — run #{run.id}"),
         section(f"{icon} *{verified} of {len(result.nodes)}* nodes have a verified backup."),
-        *(section(c) for c in code_chunks(table[1:], head=table[0])),
+        *(section(c) for c, _ in entry_blocks(entries)),
     ]
     problems = [f"• `{inline(n.address)}` {escape(n.problem or '')}" for n in result.nodes if n.problem]
     if problems:
@@ -76,8 +90,39 @@ def result_blocks(run: RunView, step: StepView, result: BackupResult) -> list[Bl
     copies = [f"`{inline(n.address)}` → `{inline(n.copy)}`" for n in result.nodes if n.copy]
     if copies:
         blocks.append(context("Copied off the nodes, sha256 checked again: " + ", ".join(copies)))
-    blocks.append(context(f"Started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"))
+    blocks.append(context(f"Started by {named(step.requested_by)} at {slack_date(step.started_at)}"))
     return blocks
+
+
+def node_entry(
+    node: str | None, address: str | None, facts: Sequence[str], archive: str | None, sha256: str | None
+) -> list[str]:
+    """A node's backup as code-block lines within LINE columns: `node  address  facts…`, then the
+    archive's path (wrapped after a `/` when it is longer than a line) and its sha256, whole on its
+    line so that it can be compared with `sha256sum`."""
+    head = "  ".join([table_cell(node), table_cell(address), *facts])
+    return [*wrap(head, rest="  "), *wrap(archive, first="  archive  "), *wrap(sha256, first="  sha256   ")]
+
+
+def backup_blocks(backups: Sequence[PlannedBackup]) -> list[Block]:
+    """A purge request's node backups, key–value lines per node (`node_entry()`): node, address,
+    size; the archive's path; its sha256."""
+    if not backups:
+        return [section("*Backups* –")]
+    entries = [
+        node_entry(_cut(b.node), _cut(b.address), [size(b.bytes)], b.archive, b.sha256) for b in backups
+    ]
+    chunks, rest = capped_entries(entries, PLAN_SECTIONS)
+    blocks = [section(f"*Backups* of {len(backups)} nodes"), *(section(c) for c in chunks)]
+    if rest:
+        blocks.append(context(f"…and {rest} more nodes."))
+    return blocks
+
+
+def _cut(value: str | None) -> str | None:
+    """A node's name or address (escaped later, with the whole code block), cut at 253 characters,
+    the longest name Kubernetes gives a node."""
+    return None if value is None else truncate(value, 253)
 
 
 def live_blocks(result: BackupResult) -> list[Block]:

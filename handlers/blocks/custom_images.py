@@ -10,8 +10,8 @@ from bot.steps.approval.plan import Plan
 from bot.steps.close.report import FinalReport
 from bot.steps.export.model import ImagesReport
 from bot.steps.export.step import human_size
-from handlers.blocks.run import who
-from handlers.blocks.tables import Block, capped_chunks, context, header, inline, section, truncate
+from handlers.blocks.run import named, slack_date
+from handlers.blocks.tables import Block, capped_entries, context, header, inline, section, truncate, wrap
 
 EXPORT = "regclean_export"
 #: code blocks of image lines shown; the rest are counted
@@ -20,16 +20,20 @@ DOING = {"export": "Exporting", "push": "Pushing back"}
 DONE = {"export": "exported and verified", "push": "pushed and pulled"}
 
 
-def image_line(report: ImagesReport, index: int) -> str:
-    """`✓ repo:tag  sha256:…  12.0 MiB` or `✗ repo:tag  problem`."""
+def image_entry(report: ImagesReport, index: int) -> list[str]:
+    """`✓ repo:tag  12.0 MiB` with its digest whole on the next line, or `✗ repo:tag` and the
+    problem under it: lines within LINE columns."""
     outcome = report.done[index]
     if not outcome.ok:
-        return f"✗ {outcome.tag}  {outcome.problem}"
+        return [*wrap(f"✗ {outcome.tag}", rest="  "), *wrap(outcome.problem, first="  ")]
     image = outcome.image
     if image is None:
-        return f"✓ {outcome.tag}"
+        return wrap(f"✓ {outcome.tag}", rest="  ")
     platforms = f", {image.manifests} platforms" if image.manifests > 1 else ""
-    return f"✓ {outcome.tag}  {image.digest}  {human_size(image.bytes)}{platforms}"
+    return [
+        *wrap(f"✓ {outcome.tag}  {human_size(image.bytes)}{platforms}", rest="  "),
+        *wrap(image.digest, first="  "),
+    ]
 
 
 def images_blocks(run: RunView, step: StepView, report: ImagesReport) -> list[Block]:
@@ -46,13 +50,13 @@ def images_blocks(run: RunView, step: StepView, report: ImagesReport) -> list[Bl
                 f"{doing} {len(report.tags)} custom images… *{len(report.done)} of {len(report.tags)}* done."
             )
         )
-    chunks, rest = capped_chunks((image_line(report, i) for i in range(len(report.done))), MAX_CHUNKS)
+    chunks, rest = capped_entries((image_entry(report, i) for i in range(len(report.done))), MAX_CHUNKS)
     blocks.extend(section(c) for c in chunks)
     if rest:
         blocks.append(context(f"…and {rest} more images."))
     blocks.append(
         context(
-            f"`{inline(report.location)}` · started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"
+            f"`{inline(report.location)}` · started by {named(step.requested_by)} at {slack_date(step.started_at)}"
         )
     )
     return blocks
@@ -100,7 +104,7 @@ def custom_plan_lines(
         )
     if custom.waived:
         shown = ", ".join(
-            f"`{inline(t)}` by {who(b)}{_used(t, in_use or {})}" for t, b in custom.waived[:limit]
+            f"`{inline(t)}` by {named(b)}{_used(t, in_use or {})}" for t, b in custom.waived[:limit]
         )
         more = f" …and {len(custom.waived) - limit} more" if len(custom.waived) > limit else ""
         lines.append(

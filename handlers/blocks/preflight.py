@@ -9,16 +9,17 @@ from bot.core.model import RunView
 from bot.steps.preflight.gates import Gate
 from bot.steps.preflight.model import PreflightRecord, PreflightReport
 from handlers.blocks.custom_images import export_button
-from handlers.blocks.run import when, who
+from handlers.blocks.run import named, slack_date
 from handlers.blocks.tables import (
     SECTION_BUDGET,
     Block,
-    capped_chunks,
+    capped_entries,
     context,
     header,
     inline,
     section,
     truncate,
+    wrap,
 )
 
 ACK_UNVERIFIED = "regclean_ack_unverified"
@@ -35,10 +36,17 @@ def gate_line(gate: Gate) -> str:
     icon = "✅" if gate.passed else "❌"
     line = f"{icon} *{inline(gate.title)}*"
     if gate.detail:
-        line += f" — {inline(truncate(gate.detail, GATE_TEXT))}"
+        line += f" — {gate_detail(gate)}"
     if not gate.passed and gate.remedy:
         line += f"\n        ↳ {inline(truncate(gate.remedy, GATE_TEXT))}"
     return line
+
+
+def gate_detail(gate: Gate) -> str:
+    """What a gate found, escaped: with its people named and its times as Slack dates."""
+    if gate.said is not None:  # the core keeps a detail with people or times short
+        return gate.said.render(named, inline, slack_date)
+    return inline(truncate(gate.detail, GATE_TEXT))
 
 
 def gate_sections(gates: Iterable[Gate]) -> list[Block]:
@@ -72,7 +80,9 @@ def preflight_blocks(run: RunView, report: PreflightReport) -> list[Block]:
     blocks.extend(unverified_blocks(record))
     blocks.extend(custom_blocks(record))
     blocks.append(
-        context(f"Preflight #{record.id}, checked by {who(record.recorded_by)} at {when(record.recorded_at)}")
+        context(
+            f"Preflight #{record.id}, checked by {named(record.recorded_by)} at {slack_date(record.recorded_at)}"
+        )
     )
     return blocks
 
@@ -113,8 +123,8 @@ def unverified_blocks(record: PreflightRecord) -> list[Block]:
             )
         )
     else:
-        at = f" at {when(record.verify_ack_at)}" if record.verify_ack_at is not None else ""
-        blocks.append(context(f":white_check_mark: Acknowledged by {who(record.verify_ack_by)}{at}."))
+        at = f" at {slack_date(record.verify_ack_at)}" if record.verify_ack_at is not None else ""
+        blocks.append(context(f":white_check_mark: Acknowledged by {named(record.verify_ack_by)}{at}."))
     return blocks
 
 
@@ -153,8 +163,9 @@ def custom_lines(record: PreflightRecord) -> list[str]:
 
 
 def custom_listing(record: PreflightRecord) -> tuple[list[str], int]:
-    """The code blocks of custom tags that fit a message, and how many tags are left out."""
-    return capped_chunks(custom_lines(record), CUSTOM_SECTIONS)
+    """The code blocks of custom tags that fit a message, and how many tags are left out; a tag's
+    line that is wider than a phone shows goes on under it (`wrap()`)."""
+    return capped_entries((wrap(line, rest="    ") for line in custom_lines(record)), CUSTOM_SECTIONS)
 
 
 def _button(action_id: str, record_id: int, label: str, title: str, warning: str) -> Block:

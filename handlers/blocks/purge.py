@@ -5,7 +5,7 @@ from __future__ import annotations
 from actions.minio import PurgeResult
 from bot.core.model import RunView, StepView
 from handlers.blocks.backup import size
-from handlers.blocks.run import who
+from handlers.blocks.run import named, slack_date
 from handlers.blocks.tables import Block, and_list, context, header, inline, section, truncate
 
 
@@ -42,7 +42,7 @@ def purge_blocks(run: RunView, step: StepView, result: PurgeResult) -> list[Bloc
     ]
     if result.problem:
         blocks.append(section(f":warning: {inline(truncate(result.problem, 2000))}"))
-    blocks.append(context(f"Started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"))
+    blocks.append(context(f"Started by {named(step.requested_by)} at {slack_date(step.started_at)}"))
     return blocks
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.rehearse.model import Rehearsal
 from bot.rehearse.render import purge_line, span
+from handlers.blocks.preflight import gate_detail
 from handlers.blocks.tables import Block, escape, header, inline, section, truncate
 
 SECTION_LIMIT = 2900
@@ -28,7 +29,7 @@ def rehearsal_blocks(r: Rehearsal) -> list[Block]:
     blocks.append(_section(_durations(r)))
     if r.on_the_night:
         lines = [
-            f"• *{inline(g.title)}*: {inline(g.detail)} → {inline(g.remedy or '')}" for g in r.on_the_night
+            f"• *{inline(g.title)}*: {gate_detail(g)} → {inline(g.remedy or '')}" for g in r.on_the_night
         ]
         blocks.append(_section(":crescent_moon: *Needed on the night*\n" + "\n".join(lines)))
     blocks.append(_section(_verdict(r)))

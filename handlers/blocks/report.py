@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.core.durations import format_duration
 from bot.core.model import RunView
 from bot.core.wording import counted
-from bot.steps.close.report import FinalReport
+from bot.steps.close.report import FinalReport, StepTime
 from handlers.blocks.backup import size
 from handlers.blocks.custom_images import custom_report_blocks
-from handlers.blocks.run import who
+from handlers.blocks.run import named, who
 from handlers.blocks.tables import Block, context, header, inline, section, truncate
 
 #: names shown in a list before the rest is counted
@@ -32,7 +33,7 @@ def report_blocks(run: RunView, report: FinalReport) -> list[Block]:
         *custom_report_blocks(report),
         section(truncate(_todo(report), 3000)),
         context(
-            f"Closed by {who(report.closed_by)}. The report is stored with the run. Thank you, "
+            f"Closed by {named(report.closed_by)}. The report is stored with the run. Thank you, "
             + ", ".join(who(p) for p in report.participants)
             + "."
         ),
@@ -76,8 +77,8 @@ def _bucket(report: FinalReport) -> str:
 
 
 def _people(report: FinalReport) -> str:
-    approvers = ", ".join(who(a) for a in report.approvers) or "nobody (no purge in this run)"
-    asked = who(report.requester) if report.requester else "nobody"
+    approvers = ", ".join(named(a) for a in report.approvers) or "nobody (no purge in this run)"
+    asked = named(report.requester) if report.requester else "nobody"
     return f"*Purge requested by* {asked} · *approved by* {approvers}"
 
 
@@ -87,9 +88,26 @@ def _steps(report: FinalReport) -> list[str]:
         if s.attempts == 0:
             lines.append(f"• {s.title}: not run")
             continue
-        tries = "" if s.attempts == 1 else f", {s.attempts} attempts"
-        lines.append(f"• {s.title}: {s.state}, {format_duration(timedelta(seconds=round(s.seconds)))}{tries}")
+        lines.append(f"• {s.title}: {ran(s)}")
     return lines
+
+
+def ran(step: StepTime) -> str:
+    """How a step went: its outcome and time, and, when it ran more than once, what each run did, so
+    that an inventory recorded again reads as that, not as a retry."""
+    took = format_duration(timedelta(seconds=round(step.seconds)))
+    if step.attempts == 1:
+        return f"{step.state}, {took}"
+    if step.outcomes and set(step.outcomes) == {step.state}:
+        return f"{step.state} each of the {step.attempts} times it ran, {took} in all"
+    if not step.outcomes:  # a report stored before each run's outcome was kept
+        return f"{step.state} the last of the {step.attempts} times it ran, {took} in all"
+    earlier = Counter(step.outcomes[:-1])
+    runs = counted(step.attempts - 1, "earlier run")
+    if len(earlier) == 1:
+        return f"{step.state}, {took} in all, after {runs} that {next(iter(earlier))}"
+    each = ", ".join(f"{n} {state}" for state, n in sorted(earlier.items()))
+    return f"{step.state}, {took} in all, after {runs} ({each})"
 
 
 def _inventory(report: FinalReport) -> str:

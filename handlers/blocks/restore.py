@@ -6,8 +6,18 @@ from collections.abc import Sequence
 
 from bot.core.model import RunView, StepView
 from bot.steps.restore.model import PluginRestore, Verification
-from handlers.blocks.run import who
-from handlers.blocks.tables import Block, capped_chunks, context, header, inline, section, truncate
+from handlers.blocks.run import named, slack_date
+from handlers.blocks.tables import (
+    Block,
+    capped_chunks,
+    capped_entries,
+    context,
+    header,
+    inline,
+    section,
+    truncate,
+    wrap,
+)
 
 #: code blocks of failures shown; the rest are counted
 MAX_CHUNKS = 6
@@ -32,15 +42,17 @@ def plugins_blocks(run: RunView, step: StepView, restore: PluginRestore) -> list
         verdict = f":white_check_mark: *{total} of {total}* packages pushed."
     blocks: list[Block] = [header(f"Plugin restore — run #{run.id}"), section(verdict)]
     rows = [
-        f"{p.package}: exit {'unknown' if p.exit_status is None else p.exit_status} — "
-        + truncate(" | ".join(line for line in p.tail[-3:] if line.strip()) or "no output", 300)
+        wrap(f"{p.package}: exit {'unknown' if p.exit_status is None else p.exit_status}", rest="  ")
+        + wrap(
+            truncate(" | ".join(line for line in p.tail[-3:] if line.strip()) or "no output", 300), first="  "
+        )
         for p in failed
     ]
-    chunks, rest = capped_chunks(rows, MAX_CHUNKS)
+    chunks, rest = capped_entries(rows, MAX_CHUNKS)
     blocks.extend(section(c) for c in chunks)
     if rest:
         blocks.append(context(f"…and {rest} more failed packages."))
-    blocks.append(context(f"Started by {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"))
+    blocks.append(context(f"Started by {named(step.requested_by)} at {slack_date(step.started_at)}"))
     return blocks
 
 
@@ -60,11 +72,13 @@ def verification_blocks(run: RunView, step: StepView, verification: Verification
     else:
         verdict = f":white_check_mark: All *{total}* images pull (manifests, config and every layer, digests checked)."
     blocks: list[Block] = [header(title), section(verdict)]
-    chunks, rest = capped_chunks((f"{c.image}: {c.problem}" for c in failed), MAX_CHUNKS)
+    chunks, rest = capped_entries(
+        ([*wrap(c.image, rest="  "), *wrap(c.problem, first="  ")] for c in failed), MAX_CHUNKS
+    )
     blocks.extend(section(c) for c in chunks)
     if rest:
         blocks.append(context(f"…and {rest} more images that do not pull."))
-    blocks.append(context(f"Checked for {who(step.requested_by)} at {step.started_at:%H:%M:%S} UTC"))
+    blocks.append(context(f"Checked for {named(step.requested_by)} at {slack_date(step.started_at)}"))
     return blocks
 
 

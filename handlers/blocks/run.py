@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.audit.actors import name_of
 from bot.core.authz import Decision
 from bot.core.model import RUNBOOK, RunView, Said, StepState, StepView
 from handlers.blocks.tables import Block, context, escape, header, inline, section, truncate
@@ -86,14 +87,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def slack_user(user: str) -> bool:
+    """Whether `user` is a Slack user ID (not `cli:root` or `regclean`)."""
+    return user[:1] in ("U", "W") and user.isalnum()
+
+
 def who(user: str) -> str:
-    """A mention for a Slack user ID; anything else (e.g. `cli:root`) as code."""
-    return f"<@{user}>" if user[:1] in ("U", "W") and user.isalnum() else f"`{inline(user)}`"
+    """A mention (it notifies) for a Slack user ID; anything else (e.g. `cli:root`) as code.
+    Only for who must act, a failure, the final report's thanks, and replies to that person
+    (docs/architecture.md, "People and times in Slack"); elsewhere `named`."""
+    return f"<@{user}>" if slack_user(user) else f"`{inline(user)}`"
+
+
+def named(user: str) -> str:
+    """A Slack user by name, without notifying them: the name Slack sent with their command or
+    click (`bot.audit.actors`), escaped, in bold. A mention when this process does not know the
+    name (the Slack notifier looks it up first); anything else (e.g. `cli:root`) as `who` writes it."""
+    name = name_of(user) if slack_user(user) else None
+    return f"*{inline(name)}*" if name else who(user)
 
 
 def said_text(said: Said) -> str:
-    """An answer of the core for one person: its text escaped, its people mentioned."""
-    return said.render(who, escape)
+    """A sentence of the core: its text escaped, its people named and its times as Slack dates."""
+    return said.render(named, escape, slack_date)
 
 
 def when(moment: datetime) -> str:
@@ -122,7 +138,7 @@ def help_blocks(problem: str | None = None) -> list[Block]:
 def refusal_text(user: str, command: str, decision: Decision) -> str:
     """Why a user may not run a command, and who may."""
     roles = " or ".join(sorted(r.value + "s" for r in decision.roles)) or "nobody"
-    names = [who(u) for u in decision.allowed_users] + [
+    names = [named(u) for u in decision.allowed_users] + [
         f"members of @{inline(g)}" for g in decision.allowed_groups
     ]
     allowed = ", ".join(names) if names else "nobody yet (set REGCLEAN_OPERATORS / REGCLEAN_APPROVERS)"
@@ -141,7 +157,7 @@ def step_line(title: str, step: StepView | None, progress: str | None) -> str:
     elif step.error:
         line += f": {inline(truncate(step.error, 300))}"
     stamp = step.finished_at or step.started_at
-    return line + f" ({who(step.requested_by)}, {stamp:%H:%M:%S} UTC)"
+    return line + f" ({named(step.requested_by)}, {slack_date(stamp)})"
 
 
 def checklist_blocks(run: RunView, progress: dict[int, str] | None = None) -> list[Block]:
@@ -154,7 +170,9 @@ def checklist_blocks(run: RunView, progress: dict[int, str] | None = None) -> li
     return [
         header(f"Registry cleanup — run #{run.id}"),
         section("\n".join(lines)),
-        context(f"Opened by {who(run.opened_by)} at {when(run.opened_at)} · state: {run.state.value}"),
+        context(
+            f"Opened by {named(run.opened_by)} at {slack_date(run.opened_at)} · state: {run.state.value}"
+        ),
     ]
 
 

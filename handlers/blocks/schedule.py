@@ -1,8 +1,7 @@
 """Block Kit for times, notices and the approved purge's choice of "now" or "at the window's start".
 
-Times in channel messages use Slack's date formatting (`<!date^…>`), so that every reader sees
-them in their own time zone; the fallback text is UTC. Replies to one person are rendered in
-that person's zone (users.info) by the command handlers.
+Times in Slack messages use Slack's date formatting (`<!date^…>`), so that every reader sees
+them in their own time zone; the fallback text is UTC.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import dataclasses
 
 from bot.core.model import Notice
 from bot.steps.purge.model import PurgeChoice
-from handlers.blocks.run import slack_date, who
+from handlers.blocks.run import named, slack_date, who
 from handlers.blocks.tables import Block, context, escape, inline, section
 
 PURGE_NOW = "regclean_purge_now"
@@ -19,11 +18,17 @@ PURGE_AT_WINDOW = "regclean_purge_at_window"
 
 
 def notice_text(notice: Notice) -> str:
-    """The notice with its times for every reader and its people mentioned; its text is escaped
-    (it may quote the cluster), the mentions and times are the only markup."""
+    """The notice with its times for every reader and its people named first (mentioned when the
+    notice says they must act); its text is escaped (it may quote the cluster), the people and
+    times are the only markup."""
     text = dataclasses.replace(notice, text=inline(notice.text)).render(slack_date)
-    mentions = " ".join(who(p) for p in notice.people)
-    return f"{mentions} {text}" if mentions else text
+    person = who if notice.mention else named
+    people = " ".join(person(p) for p in notice.people)
+    if not people:
+        return text
+    # People mentioned are addressed ("@alice: The purge …"); people named are the sentence's subject
+    # ("*bob* cancelled the scheduled purge …").
+    return f"{people}: {text}" if notice.mention else f"{people} {text}"
 
 
 def notice_blocks(notice: Notice) -> list[Block]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from aiohttp import web
@@ -68,6 +69,8 @@ class SlackWorkspace:
         self.channels: dict[str, str] = {channel_id: channel_name}
         self.users: dict[str, User] = {bot_user_id: User(bot_user_id, bot_name, bot_name, is_bot=True)}
         self.usergroups: dict[str, Usergroup] = {}
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        """The workspace's clock: what "Today" is when the transcript shows a date (the bot's clock in a sandbox)."""
         self.scopes: set[str] = set(manifest_scopes())
         """The bot scopes the installation was granted (manifest.yml's); remove one to see `missing_scope`."""
 
@@ -207,6 +210,11 @@ class SlackWorkspace:
         """The user's handle, or the id when unknown."""
         user = self.users.get(user_id)
         return user.name if user is not None else user_id
+
+    def group_handle(self, group_id: str) -> str | None:
+        """A user group's handle (without `@`), or None when unknown."""
+        group = self.usergroups.get(group_id)
+        return group.handle if group is not None else None
 
     def resolve_channel(self, channel: str) -> str | None:
         """A channel id from an id, a name or #name; a user id means the DM with that user."""

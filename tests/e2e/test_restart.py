@@ -361,7 +361,7 @@ async def test_killed_during_every_step_the_bot_recovers_and_never_starts_a_step
     said = text_of(report)
     assert "without a purge" not in said and "nothing was deleted" not in said, said
     assert db.query("SELECT state FROM runs") == [("succeeded",)], "every image pulls; nothing is missing"
-    assert "approved by* <@UBOB>, <@UCAROL>" in said
+    assert "approved by* *bob*, *carol*" in said, "named after a restart too (users.info)"
     thanked = said.split("Thank you, ", 1)[1]
     assert all(f"<@{u}>" in thanked for u in ("UALICE", "UBOB", "UCAROL")), "everyone who took part"
 

@@ -55,7 +55,8 @@ async def test_the_request_shows_the_bucket_as_measured_the_whole_command_and_as
     assert approve_button is not None and reject_button is not None
     confirm = approve_button["confirm"]["text"]["text"]
     assert confirm.startswith(
-        f"This empties the registry bucket `registry`: {objects:,} objects, {size(stored)}, as measured at "
+        f"This empties the registry bucket `registry`: {objects:,} objects, {size(stored)}, as measured when "
+        "the request was made."
     )
     assert reject_button["confirm"]["confirm"]["text"] == "Reject"
 

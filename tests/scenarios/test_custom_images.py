@@ -38,7 +38,7 @@ async def test_the_preflight_offers_the_export_and_it_writes_every_custom_image_
     assert names == custom
     for entry in index["manifests"]:
         tag = entry["annotations"]["org.opencontainers.image.ref.name"]
-        assert f"✓ {tag}  {entry['digest']}" in shown, "each image's line names its digest"
+        assert f"✓ {tag}  " in shown and f"\n  {entry['digest']}" in shown, "each image names its digest"
     assert str(layout) in shown
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import unicodedata
 from collections import Counter
 from typing import Any
 
@@ -37,9 +38,13 @@ async def test_the_demo_runs_the_whole_runbook() -> None:
     assert "✅ *Restore core images" in text and "✅ *Restore plugin and operator images" in text
     assert "✅ *Verify that every image pulls" in text
     assert "Declared the maintenance window" in text and "[Purge at window start]" in text
-    assert "is scheduled for the window's start" in text and "CET (UTC+01:00): purge of request #1" in text
+    assert "*alice* chose the window's start for the approved purge of request #1: it runs at" in text
+    assert re.search(r"• (Today|Tomorrow) \d\d:\d\d: purge of request #1", text), (
+        "a Slack date, as read in UTC"
+    )
     assert "*Run #1 succeeded*" in text and "*reclaimed " in text and "state: succeeded" in text
     assert_the_log_tells_the_night(logs.getvalue(), objects=int(before.group(1)))
+    assert_the_conversation_holds_together(text)
 
 
 def assert_the_log_tells_the_night(log: str, *, objects: int) -> None:
@@ -78,3 +83,83 @@ def assert_the_log_tells_the_night(log: str, *, objects: int) -> None:
         "UBOB",
         "UCAROL",
     ]
+
+
+# --- the conversation, as the transcript shows it ------------------------------------------------
+
+HEAD = re.compile(r"^\s*(↳ )?regclean(?P<how>( \([^)]*\))*):(?P<first>.*)$")
+"""A message of the bot in the transcript: `regclean (edited 3×): …`, `↳ regclean: …`, or an
+ephemeral, `regclean (only visible to @alice): …`."""
+ACTION = re.compile(r"^\s*@\w+( in \S+)?: ")
+PEOPLE = ("alice", "bob", "carol", "oscar", "mallory")
+
+
+def bot_messages(transcript: str) -> list[tuple[bool, str]]:
+    """Each message of the bot: whether only one person saw it, and its text."""
+    found: list[tuple[bool, list[str]]] = []
+    for line in transcript.splitlines():
+        head = HEAD.match(line)
+        if head:
+            first = head["first"].strip()
+            found.append(("only visible to" in head["how"], [first] if first else []))
+        elif ACTION.match(line) or not found:
+            found.append((True, []))  # a person's command or click: not the bot's
+        else:
+            found[-1][1].append(line.strip())
+    return [(ephemeral, "\n".join(body)) for ephemeral, body in found if any(body)]
+
+
+def columns(line: str) -> int:
+    """How wide a line is in a monospace font: East Asian wide characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def code_lines(message: str) -> list[str]:
+    """The lines of a message's code blocks."""
+    return [line for block in message.split("```")[1::2] for line in block.splitlines()]
+
+
+def assert_the_conversation_holds_together(text: str) -> None:
+    """What a reader of the channel would trip over: a gate line that does not follow the gates, a
+    plural for one, raw user IDs, times without a date or in someone else's zone, a request that
+    still says its purge started after it ended, the requester pinged for every step, "2 attempts" for
+    an inventory recorded again, and tables too wide for a phone."""
+    transcript = text.split("\nThe first lines of ")[0]
+    messages = bot_messages(transcript)
+    posted = [body for ephemeral, body in messages if not ephemeral]
+    # The checklist's gate line says how the gates hold after the export, not at the preflight.
+    [checklist] = [body for body in posted if body.startswith("Registry cleanup — run #1")]
+    assert "✅ *Check the gates* — succeeded: all 6 gates hold" in checklist, checklist
+    assert "not yet:" not in checklist
+    # One thing, two things.
+    assert not re.search(
+        r"(?<![#.,\d])\b1 (thing|attempt|image|package|node|object|gate|run|operator|plugin)s\b", text
+    )
+    # People are names or mentions, never raw IDs.
+    assert not re.search(r"\bU(ALICE|BOB|CAROL|OSCAR|MALLORY)\b", transcript), "a raw user ID in a message"
+    # Times are Slack dates, which Slack shows in each reader's zone: no bare UTC clock, no other zone.
+    for body in posted + [body for ephemeral, body in messages if ephemeral]:
+        assert not re.search(r"\d\d:\d\d(:\d\d)? UTC|\d{4}-\d\d-\d\d \d\d:\d\d|\(UTC[+-]\d\d:\d\d\)", body), (
+            body
+        )
+    # The purge request tells how its purge ended.
+    [request] = [body for body in posted if body.startswith("Purge request #1")]
+    assert "the purge succeeded" in request and "has started" not in request and "is running" not in request
+    # The requester is pinged where they must act (only they choose when the approved purge runs)
+    # and at the end, not for every step they started.
+    pinged = [body.splitlines()[0] for body in posted if "@alice" in body]
+    assert len(pinged) == 2, pinged
+    assert "purge request #1 is approved" in pinged[0] and pinged[1] == "Final report — run #1", pinged
+    for name in PEOPLE[1:]:  # the others are named, and pinged at most in the final thanks
+        assert all(f"@{name}" not in body for body in posted if not body.startswith("Final report")), name
+    # A step that ran twice on purpose says so; nothing is "2 attempts".
+    assert "attempts" not in transcript
+    assert "• Record operators and cluster plugins: succeeded each of the 2 times it ran" in transcript
+    # Tables fit a phone: every line of a code block within 80 columns, apart from a tool's own
+    # output (the newest lines of upload.sh) and the purge's command, shown whole on purpose.
+    for body in posted:
+        if "newest output" in body.splitlines()[0]:
+            continue
+        without_command = re.sub(r"\*Runs in the MinIO pod\*[^`]*```.*?```", "", body, flags=re.S)
+        for line in code_lines(without_command):
+            assert columns(line) <= 80, f"{columns(line)} columns: {line}"

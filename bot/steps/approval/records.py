@@ -273,7 +273,7 @@ def _closed(row: ApprovalRequestRow) -> str:
     return {
         RequestState.APPROVED: "This request is already approved.",
         RequestState.STARTED: "The purge of this request has already started.",
-        RequestState.REJECTED: f"This request was rejected by {row.closed_by}.",
+        RequestState.REJECTED: "This request was rejected; its message says by whom.",
         RequestState.EXPIRED: "This request has expired; ask for a new one.",
         RequestState.VOID: "The plan changed since this request was made, so it is void; ask for a new one.",
     }.get(RequestState(row.state), "This request is closed.")

@@ -27,7 +27,7 @@ from bot.steps.inventory.render import table_cell
 from bot.steps.preflight.gates import Gate
 from bot.steps.preflight.records import PreflightRecords
 from bot.steps.preflight.step import PreflightStep
-from bot.steps.purge.model import ApprovalNotice
+from bot.steps.purge.model import ApprovalNotice, purge_of
 from bot.steps.schedule.calendar import Calendar
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class ApprovalStep:
                 f"Purge request #{request_id} expires at {{0}} and needs {needed} more approval(s).",
                 (view.expires_at,),
                 tuple(waiting),
+                mention=True,
             ),
         )
 
@@ -150,6 +151,7 @@ class ApprovalStep:
         if run is None:
             raise RunbookError("No run is active. Start one with `/regclean inventory`.")
         report = await self._preflight.judge_now(run.id)
+        await self._preflight.restate(run, report)  # the checklist's gate line, as judged now
         failed = [g for g in report.failed if starting or g.key != "window"]
         if failed:
             # One line per gate: a detail quotes the cluster, whose names must not start lines of their own.
@@ -226,6 +228,7 @@ class ApprovalStep:
                 ref,
                 self_approval=ctx.settings.allow_self_approval,
                 in_use=await self._in_use(view),
+                purge=purge_of(view, run),
             )
             new_ref = await engine.tell(ctx.notifier.approval_changed(run, notice))
             if new_ref and not ref:

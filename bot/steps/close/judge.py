@@ -142,7 +142,8 @@ def step_times(run: RunView) -> tuple[StepTime, ...]:
         attempts = [s for s in run.steps if s.name == entry.name]
         seconds = sum((s.finished_at - s.started_at).total_seconds() for s in attempts if s.finished_at)
         state = attempts[-1].state.value if attempts else "not run"
-        times.append(StepTime(entry.name, entry.title, len(attempts), state, seconds))
+        outcomes = tuple(s.state.value for s in attempts)
+        times.append(StepTime(entry.name, entry.title, len(attempts), state, seconds, outcomes))
     return tuple(times)
 
 

@@ -63,6 +63,8 @@ class StepTime:
     state: str
     """The newest attempt's state, or `not run`."""
     seconds: float
+    outcomes: tuple[str, ...] = ()
+    """Each attempt's state, oldest first (empty in reports stored before it was kept)."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,9 @@ def report_from_dict(data: dict[str, Any]) -> FinalReport:
     fields = dict(data)
     fields["approvers"] = tuple(fields["approvers"])
     fields["bucket"] = Bucket(**fields["bucket"])
-    fields["steps"] = tuple(StepTime(**s) for s in fields["steps"])
+    fields["steps"] = tuple(
+        StepTime(**{**s, "outcomes": tuple(s.get("outcomes", ()))}) for s in fields["steps"]
+    )
     fields["inventory"] = InventoryCheck(
         **{**fields["inventory"], "problems": tuple(fields["inventory"]["problems"])}
     )

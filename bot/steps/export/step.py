@@ -62,7 +62,7 @@ class ExportStep:
                 f"{w.tag} (used by {', '.join(record.custom_workloads.get(w.tag, ())) or 'no workload'})"
                 for w in new
             )
-            # The notice mentions `user` first (the Notifier renders it); the workloads are the
+            # The notice names `user` first (the Notifier renders it); the workloads are the
             # cluster's names, text to be escaped, with their braces kept out of the time slots.
             await engine.notice(
                 run.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
 from actions.inventory import Inventory, OperatorRow, PluginRow
@@ -20,17 +21,30 @@ def aligned(header: Sequence[str], rows: Sequence[Sequence[str | None]]) -> Iter
     The widths take one pass over the rows; the lines are made one at a time as they are read,
     so that a large table can be posted piece by piece without rendering it all at once.
     """
-    widths = [len(h) for h in header]
+    widths = [columns(h) for h in header]
     for row in rows:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(table_cell(cell)))
+            widths[i] = max(widths[i], columns(table_cell(cell)))
 
     def line(values: Sequence[str | None]) -> str:
-        return "   ".join(table_cell(v).ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+        return "   ".join(pad(table_cell(v), w) for v, w in zip(values, widths, strict=True)).rstrip()
 
     yield line(header)
     for row in rows:
         yield line(row)
+
+
+def columns(text: str) -> int:
+    """How many columns a monospace font gives `text`: East Asian wide and fullwidth characters
+    (TiDB 分布式数据库) take two, combining marks none, every other character one."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
+    )
+
+
+def pad(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` columns (as `str.ljust`, counting columns)."""
+    return text + " " * (width - columns(text))
 
 
 _BREAKS = str.maketrans(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from actions.backup import NodeBackup
 from actions.packages import Coverage
-from bot.core.model import SnapshotView
+from bot.core.model import Said, SnapshotView
 from bot.steps.export.model import CustomImages, ExportedTag, Waiver
 
 if TYPE_CHECKING:  # purge_model's reports hold Gates
@@ -32,6 +32,21 @@ class Gate:
     """What was found."""
     remedy: str | None = None
     """What would satisfy the gate, when it does not hold."""
+    said: Said | None = None
+    """`detail` with its people and times as placeholders, for Slack to render (None: `detail` has
+    neither)."""
+
+
+def detail_of(text: str, people: Sequence[str] = (), times: Sequence[datetime] = ()) -> tuple[str, Said]:
+    """A gate's detail for the terminal (people by ID, as the CLI shows them, times in UTC), and as a
+    `Said` for Slack: `text` has `{0}`… for `people`, then for `times`, and its literal braces doubled."""
+    said = Said(text, tuple(people), tuple(times))
+    return said.render(str), said
+
+
+def braces(text: str) -> str:
+    """Text from outside (a file name) made safe for a `Said`'s text: its braces doubled."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def inventory_gate(snapshot: SnapshotView | None, now: datetime, max_age: timedelta) -> Gate:
@@ -40,16 +55,12 @@ def inventory_gate(snapshot: SnapshotView | None, now: datetime, max_age: timede
     if snapshot is None:
         return Gate("inventory", title, False, "No inventory in this run.", "Run `/regclean inventory`.")
     age = now - snapshot.recorded_at
-    detail = f"Snapshot #{snapshot.id}, recorded {_ago(age)} by {snapshot.recorded_by}."
+    text = f"Snapshot #{snapshot.id}, recorded {_ago(age)} by {{0}}."
     if age > max_age:
-        return Gate(
-            "inventory",
-            title,
-            False,
-            detail + f" That is older than {_span(max_age)}.",
-            "Record it again with `/regclean inventory`.",
-        )
-    return Gate("inventory", title, True, detail)
+        detail, said = detail_of(text + f" That is older than {_span(max_age)}.", (snapshot.recorded_by,))
+        return Gate("inventory", title, False, detail, "Record it again with `/regclean inventory`.", said)
+    detail, said = detail_of(text, (snapshot.recorded_by,))
+    return Gate("inventory", title, True, detail, said=said)
 
 
 def backup_gate(backups: Sequence[NodeBackup], snapshot: SnapshotView | None, expected_nodes: int) -> Gate:
@@ -142,7 +153,8 @@ def verification_gate(record: PreflightRecord | None) -> Gate:
             "Add their .sig or checksum files, or an approver presses *Acknowledge unverified packages* "
             "on the preflight message.",
         )
-    return Gate("verify", title, True, found + missing + f" Acknowledged by {record.verify_ack_by}.")
+    detail, said = detail_of(braces(found + missing) + " Acknowledged by {0}.", (record.verify_ack_by,))
+    return Gate("verify", title, True, detail, said=said)
 
 
 def _names(files: tuple[str, ...], limit: int = 10) -> str:

@@ -50,7 +50,7 @@ class PreflightStep:
             )
         report = await self.judge_now(run.id, acknowledged)
         await engine.tell(self._ctx.notifier.unverified_packages_acknowledged(run, report, user))
-        await self._restate(run, report)
+        await self.restate(run, report)
         return Said(
             f"You acknowledged {len(missing)} packages that no signature or checksum vouches for: "
             "the restore pushes them as they are."
@@ -85,9 +85,10 @@ class PreflightStep:
         run = await self._ctx.engine.db(self._ctx.store.active_run)
         step = run.latest(StepName.PREFLIGHT) if run is not None else None
         if run is not None and step is not None and step.state is StepState.SUCCEEDED:
-            await self._restate(run, await self.judge_now(run.id))
+            await self.restate(run, await self.judge_now(run.id))
 
-    async def _restate(self, run: RunView, report: PreflightReport) -> None:
+    async def restate(self, run: RunView, report: PreflightReport) -> None:
+        """The checklist's gate line from gates just judged, when it changed (and a preflight succeeded)."""
         engine = self._ctx.engine
         step = run.latest(StepName.PREFLIGHT)
         if step is not None and await engine.db(self._records.restate_gates, step.id, gate_line(report)):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.core.model import Notice
-from bot.steps.approval.model import RequestView
+from bot.core.model import Notice, RunView, StepName, StepView
+from bot.steps.approval.model import RequestState, RequestView
 from bot.steps.preflight.gates import Gate
 from bot.steps.schedule.windows import Window
 
@@ -27,6 +27,8 @@ class ApprovalNotice:
     in_use: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Waived custom tags that running workloads use (`namespace/name`), as the preflight found them:
     the images that will not come back and that something needs."""
+    purge: StepView | None = None
+    """The purge this request started, as it stands (running, or how it ended); None before it starts."""
 
     @property
     def rule(self) -> str:
@@ -62,3 +64,12 @@ class PurgeChoice:
     def can_schedule(self) -> bool:
         """The purge may be scheduled at the coming window's start."""
         return self.coming is not None and self.coming.start < self.request.expires_at
+
+
+def purge_of(request: RequestView, run: RunView) -> StepView | None:
+    """The purge a started request set going: the run's newest purge step begun after the request was
+    made (a run purges at most once per started request, and a request starts at most once)."""
+    if request.state != RequestState.STARTED:
+        return None
+    purges = [s for s in run.steps if s.name == StepName.PURGE and s.started_at >= request.created_at]
+    return purges[-1] if purges else None

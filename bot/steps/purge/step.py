@@ -113,6 +113,7 @@ class PurgeStep:
                 run = await engine.refresh(run)
                 failed = await engine.db(ctx.store.run_step, step.id)
                 await engine.tell(ctx.notifier.purge_finished(run, failed, outcome[0]))
+            await self._approval.show(request_id)  # the request says how its purge ended
             return
         summary = (
             f"{result.removed:,} objects removed; bucket {result.bucket} empty; "
@@ -123,3 +124,4 @@ class PurgeStep:
         run = await engine.refresh(run)
         await engine.tell(ctx.notifier.purge_finished(run, done, result))
         await engine.show(run)
+        await self._approval.show(request_id)

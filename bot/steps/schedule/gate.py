@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.core.model import Said
 from bot.core.timefmt import format_time
 from bot.steps.preflight.gates import Gate
 from bot.steps.schedule.windows import RecurringWindow, Window, declare_example, next_window, window_at
@@ -34,13 +35,22 @@ def window_gate(
         )
     current = window_at(now, declared, recurring)
     if current is not None:
-        return Gate("window", TITLE, True, f"Inside the maintenance window {current.describe(tz)}.")
+        inside = current.said()
+        said = Said(f"Inside the maintenance window {inside.text}.", inside.people, inside.times)
+        return Gate(
+            "window", TITLE, True, f"Inside the maintenance window {current.describe(tz)}.", said=said
+        )
     coming = next_window(now, declared, recurring)
     declare = f"`{declare_example(now, tz)}`"
+    outside = "is outside every maintenance window"
     if coming is None:
+        said = Said(f"{{0}} {outside}.", (), (now,))
+        detail = f"{format_time(now, tz)} {outside}."
         remedy = f"No window is coming up. Declare one, e.g. {declare}."
-    else:
-        remedy = f"Wait for the next window, {coming.describe(tz)}, or declare one, e.g. {declare}."
-    return Gate(
-        "window", TITLE, False, f"{format_time(now, tz)} is outside every maintenance window.", remedy
-    )
+    else:  # the next window in the detail, where Slack renders its times and who declared it
+        then = coming.said()
+        slot = len(then.people) + len(then.times)  # `now` comes after the window's own people and times
+        said = Said(f"{{{slot}}} {outside}; the next is {then.text}.", then.people, (*then.times, now))
+        detail = f"{format_time(now, tz)} {outside}; the next is {coming.describe(tz)}."
+        remedy = f"Wait for the next window, or declare one, e.g. {declare}."
+    return Gate("window", TITLE, False, detail, remedy, said)

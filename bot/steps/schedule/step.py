@@ -112,7 +112,7 @@ class ScheduleStep:
         await self._ctx.engine.notice(
             view.run_id,
             Notice(
-                f"The approved purge of request #{request_id} is scheduled for the window's start, {{0}}. "
+                f"chose the window's start for the approved purge of request #{request_id}: it runs at {{0}}. "
                 f"`/regclean schedule cancel {request_id}` cancels it.",
                 (coming.start,),
                 (user,),
@@ -161,9 +161,7 @@ class ScheduleStep:
         )
         await self._ctx.engine.notice(
             view.run_id,
-            Notice(
-                f"The scheduled purge of request #{request_id} was cancelled.", (), (view.requester, user)
-            ),
+            Notice(f"cancelled the scheduled purge of request #{request_id}.", (), (user,)),
         )
         return f"Cancelled the scheduled purge of request #{request_id}. The request stays approved until it expires."
 
@@ -192,6 +190,7 @@ class ScheduleStep:
                     "Choose again in the approval's thread (inside a window), or ask for a new request.",
                     (due,),
                     (view.requester,),
+                    mention=True,
                 ),
             )
             return
@@ -215,6 +214,7 @@ class ScheduleStep:
                 f"The maintenance window starts at {{0}}; the approved purge of request #{request_id} starts then.",
                 (job.at,),
                 (view.requester, *view.approvals),
+                mention=True,
             ),
         )
 
@@ -228,7 +228,9 @@ class ScheduleStep:
             f"The {step.name} step, started at {{0}}, has been running for {minutes} min, longer than expected. "
             "Check on it; regclean does not stop it on its own."
         )
-        await self._ctx.engine.notice(step.run_id, Notice(text, (step.started_at,), (step.requested_by,)))
+        await self._ctx.engine.notice(
+            step.run_id, Notice(text, (step.started_at,), (step.requested_by,), mention=True)
+        )
 
     async def warn_if_outlasting(self, run_id: int, requester: str) -> None:
         """A restore starting now that would run past the window's end gets a warning (it is not refused)."""
@@ -237,15 +239,15 @@ class ScheduleStep:
         if not now.used or expected is None:
             return
         if now.inside is None:
-            text = "No maintenance window is open now; the restore runs anyway, as the registry needs it."
-            await self._ctx.engine.notice(run_id, Notice(f":warning: {text}", (), (requester,)))
+            text = "started a restore while no maintenance window is open; it runs anyway, as the registry needs it."
+            await self._ctx.engine.notice(run_id, Notice(text, (), (requester,)))
             return
         finish = finish_past(now.inside, self._ctx.clock.now(), expected)
         if finish is not None:
             await self._ctx.engine.notice(
                 run_id,
                 Notice(
-                    "The restore is expected to take until about {0}, past the window's end at {1}. "
+                    "started a restore that is expected to take until about {0}, past the window's end at {1}. "
                     "It runs anyway; tell whoever watches the platform.",
                     (finish, now.inside.end),
                     (requester,),

@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.core.durations import format_duration, parse_duration
 from bot.core.errors import WindowError
+from bot.core.model import Said
 from bot.core.timefmt import format_span, format_time, iso_minutes, known_zone, zone
 
 MAX_WINDOW = timedelta(hours=24)
@@ -57,12 +58,25 @@ class Window:
         return self.start <= moment < self.end
 
     def describe(self, tz: str | None = None) -> str:
-        """`2026-12-01 02:00–06:00 CST (UTC+08:00), declared by U1` or `…, recurring: 0 2 * * SAT 4h`."""
+        """`2026-12-01 02:00–06:00 CST (UTC+08:00), declared by U1` or `…, recurring: 0 2 * * SAT 4h`
+        (for the terminal; Slack renders `said`)."""
         if self.source == "recurring":
             origin = f"recurring: `{self.rule}`" if self.rule else "recurring"
         else:
             origin = f"declared by {self.declared_by}" if self.declared_by else "declared"
         return f"{format_span(self.start, self.end, tz)}, {origin}"
+
+    def said(self) -> Said:
+        """`describe` for Slack: its start, end and who declared it as placeholders."""
+        times = (self.start, self.end)
+        if self.source == "recurring":
+            rule = (self.rule or "").replace("{", "{{").replace("}", "}}")
+            return Said(
+                f"{{0}} to {{1}}, recurring: `{rule}`" if rule else "{0} to {1}, recurring", (), times
+            )
+        if self.declared_by:
+            return Said("{1} to {2}, declared by {0}", (self.declared_by,), times)
+        return Said("{0} to {1}, declared", (), times)
 
 
 @dataclass(frozen=True)
@@ -242,14 +256,21 @@ def finish_past(window: Window, now: datetime, expected: timedelta) -> datetime 
 
 
 def outlasts(window: Window, now: datetime, expected: timedelta, tz: str | None = None) -> str | None:
-    """A warning when work that takes `expected`, started now (or at the window's start), runs past its end."""
+    """A warning when work that takes `expected`, started now (or at the window's start), runs past its
+    end, with times in `tz` (for the terminal)."""
+    said = outlast_said(window, now, expected)
+    return None if said is None else said.render(str, time=lambda t: format_time(t, tz))
+
+
+def outlast_said(window: Window, now: datetime, expected: timedelta) -> Said | None:
+    """`outlasts` for Slack, which renders its times."""
     finish = finish_past(window, now, expected)
     if finish is None:
         return None
-    return (
+    return Said(
         f"This is expected to take about {format_duration(expected)}: it would finish around "
-        f"{format_time(finish, tz)}, {format_duration(finish - window.end)} after the maintenance window "
-        f"ends ({format_time(window.end, tz)})."
+        f"{{0}}, {format_duration(finish - window.end)} after the maintenance window ends ({{1}}).",
+        times=(finish, window.end),
     )
 
 

@@ -90,7 +90,7 @@ def test_one_reject_closes_the_request(url: str) -> None:
     approvals.approve(request, "UBOB", may_approve=True, allow_self=False)
     assert approvals.reject(request, "UCAROL", may_approve=True).outcome is Outcome.REJECTED
     after = approvals.approve(request, "UDAVE", may_approve=True, allow_self=False)
-    assert after.outcome is Outcome.REFUSED and "rejected by UCAROL" in after.reason
+    assert after.outcome is Outcome.REFUSED and "rejected" in after.reason and "UCAROL" not in after.reason
     assert approvals.get(request).state is RequestState.REJECTED
 
 

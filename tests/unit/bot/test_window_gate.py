@@ -33,15 +33,23 @@ def test_the_gate_holds_inside_a_recurring_window_and_names_it() -> None:
 def test_the_gate_holds_inside_a_declared_window_and_names_who_declared_it() -> None:
     declared = parse_window("2026-11-27T11:00Z", "2h", NOW, declared_by="UALICE")
     gate = window_gate(NOW, [declared], [SATURDAY])
-    assert gate.passed and "declared by UALICE" in gate.detail
+    assert gate.passed and "declared by UALICE" in gate.detail, "the terminal shows the ID, as before"
+    assert gate.said is not None and gate.said.people == ("UALICE",), "Slack names the person"
+    assert gate.said.times == (declared.start, declared.end), "Slack shows the times"
 
 
 def test_the_gate_fails_outside_every_window_and_names_the_next_one() -> None:
     gate = window_gate(NOW, (), [SATURDAY], tz="Europe/Berlin")
     assert not gate.passed
-    assert gate.detail == "2026-11-27 13:00 CET (UTC+01:00) is outside every maintenance window."
-    assert gate.remedy is not None
-    assert "Wait for the next window, 2026-11-27 19:00–23:00 CET (UTC+01:00), recurring" in gate.remedy
+    assert gate.detail == (
+        "2026-11-27 13:00 CET (UTC+01:00) is outside every maintenance window; "
+        "the next is 2026-11-27 19:00–23:00 CET (UTC+01:00), recurring: `0 2 * * SAT 4h`."
+    )
+    assert gate.said is not None and gate.said.render(str) == (
+        "2026-11-27 12:00 UTC is outside every maintenance window; "
+        "the next is 2026-11-27 18:00 UTC to 2026-11-27 22:00 UTC, recurring: `0 2 * * SAT 4h`."
+    ), "for Slack, the times are placeholders"
+    assert gate.remedy is not None and "Wait for the next window, or declare one" in gate.remedy
     assert "`/regclean window 2026-11-27T14:00+01:00 4h`" in gate.remedy
 
 

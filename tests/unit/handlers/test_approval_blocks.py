@@ -7,10 +7,12 @@ import re
 
 import pytest
 
+from bot.core.model import StepState, StepView
 from bot.steps.approval.model import BucketMeasure, RequestState
 from bot.steps.approval.plan import MinioPod, PlannedBackup, PlannedInventory
 from bot.steps.purge.model import ApprovalNotice
 from handlers.blocks.approval import APPROVE, REJECT, approval_blocks, approval_text
+from handlers.blocks.approval_scope import shell_lines
 from handlers.blocks.tables import MAX_BLOCKS, escape
 from tests.unit.handlers.samples import GATES, NOW, buttons, notice, plan, request, valid
 
@@ -37,9 +39,12 @@ def test_an_open_request_shows_the_plan_gates_fingerprint_and_who_asked() -> Non
     assert "*Preflight* #3: 40 packages; 3,400 repositories and 9,100 tags" in text
     assert "2 custom images, acknowledged by <@UALICE>; 230 images used by workloads" in text
     assert "*Window* Sat 22:00–Sun 04:00 UTC" in text
-    command = escape(plan().command)
+    command = escape("\n".join(shell_lines(plan().command)))
     assert f"*Runs in the MinIO pod* `kube-system/minio-0`:\n```{command}```" in text, "the command whole"
     assert command.endswith("rm --recursive --force minio/registry/")
+    assert " ".join(line.removesuffix(" \\").strip() for line in command.split("\n")) == escape(
+        plan().command
+    ), "the same command, in lines that fit a phone"
     assert "*Also in the plan*" not in text
     assert "To undo: `regclean rollback --plan --run 1`" in text and "(README, Rollback)" in text
     for gate in GATES:
@@ -87,7 +92,7 @@ def test_the_count_line_names_who_approved_so_far(approvals: tuple[str, ...], li
             RequestState.STARTED,
             ("UBOB", "UCAROL"),
             None,
-            "Approved by <@UBOB> and <@UCAROL>; the purge has started.",
+            "Approved by <@UBOB> and <@UCAROL>; the purge is running.",
         ),
         (RequestState.REJECTED, ("UBOB",), "UCAROL", "Rejected by <@UCAROL>."),
         (RequestState.REJECTED, (), None, ":no_entry: Rejected."),
@@ -184,7 +189,8 @@ def test_the_request_shows_what_the_purge_deletes_as_measured_and_approve_asks_t
     confirm = confirm_of(blocks)
     assert confirm["title"]["text"] == "Approve purge request #7?"
     assert confirm["text"]["text"].startswith(
-        "This empties the registry bucket `registry`: 1,234 objects, 4.2 GiB, as measured at 09:30 UTC."
+        "This empties the registry bucket `registry`: 1,234 objects, 4.2 GiB, as measured when the request "
+        "was made."
     )
     assert "`regclean rollback --plan`" in confirm["text"]["text"]
     assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Approve", "Cancel")
@@ -250,3 +256,43 @@ def test_the_request_says_which_approval_rule_is_in_force(
     view = dataclasses.replace(request(), required=required)
     text, _ = rendered(ApprovalNotice(view, GATES, self_approval=self_approval))
     assert says in text
+
+
+@pytest.mark.parametrize(
+    ("state", "summary", "error", "line", "said"),
+    [
+        (
+            StepState.SUCCEEDED,
+            "600 objects removed; bucket registry empty",
+            None,
+            ":white_check_mark: Approved by {approvers}; the purge succeeded at {at}: 600 objects removed; "
+            "bucket registry empty.",
+            "the purge succeeded",
+        ),
+        (
+            StepState.FAILED,
+            None,
+            "mc rm exited 1: <b>",
+            ":x: Approved by {approvers}; the purge failed at {at}: mc rm exited 1: &lt;b&gt;. "
+            "The run's thread says what to do next.",
+            "the purge failed",
+        ),
+        (StepState.INTERRUPTED, None, "the bot stopped", "the purge was interrupted at {at}", "interrupted"),
+    ],
+)
+def test_a_started_request_shows_how_its_purge_ended_not_that_it_started(
+    state: StepState, summary: str | None, error: str | None, line: str, said: str
+) -> None:
+    view = request(RequestState.STARTED, ("UBOB", "UCAROL"), None)
+    running = StepView(9, 1, "purge", StepState.RUNNING, "UALICE", NOW, None, None, None)
+    text, _ = rendered(dataclasses.replace(notice(view), purge=running))
+    assert "the purge is running" in text and "has started" not in text
+    ended = dataclasses.replace(running, state=state, finished_at=NOW, summary=summary, error=error)
+    the_notice = dataclasses.replace(notice(view), purge=ended)
+    text, blocks = rendered(the_notice)
+    approvers = text.split("Approved by ")[1].split(";")[0]
+    at = f"<!date^{int(NOW.timestamp())}^{{date_short_pretty}} {{time}}|"
+    assert line.format(approvers=approvers, at=at).split(at)[0] in text
+    assert at in text.split("Approved by ")[1], "the time it ended, in Slack's date format"
+    assert "is running" not in text and buttons(blocks) == {}
+    assert said in approval_text(the_notice)

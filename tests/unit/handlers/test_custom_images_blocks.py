@@ -24,14 +24,14 @@ def test_the_export_shows_a_line_per_finished_image_then_the_verdict() -> None:
     running = ImagesReport("export", "/var/lib/regclean/exports/run-1", (A, B), (done,))
     text = valid(images_text(running), images_blocks(RUN, STEP, running))
     assert "Exporting 2 custom images… *1 of 2* done." in text
-    assert f"✓ {A}  {DIGEST}  3.0 MiB, 2 platforms" in text and B not in text
+    assert f"✓ {A}  3.0 MiB, 2 platforms\n  {DIGEST}" in text and B not in text
     broken = ImageOutcome(B, False, "registry error: 500 Internal Server Error for the manifest", None)
     finished = dataclasses.replace(
         running, done=(done, broken), finished=True, verdict="1 of 2 custom images exported"
     )
     text = valid(images_text(finished), images_blocks(RUN, STEP, finished))
     assert ":x: 1 of 2 custom images exported" in text
-    assert f"✗ {B}  registry error: 500 Internal Server Error for the manifest" in text
+    assert f"✗ {B}\n  registry error: 500 Internal Server Error for the manifest" in text
     assert "`/var/lib/regclean/exports/run-1`" in text
 
 

@@ -24,6 +24,7 @@ def roots(ws: SlackWorkspace) -> list[str]:
 
 async def test_a_restart_between_posting_the_checklist_and_storing_it_updates_the_same_message() -> None:
     ws = SlackWorkspace()
+    ws.add_user("UALICE", "alice")  # the checklist names her: the notifier asks Slack her name
     await ws.start()
     try:
         client = AsyncWebClient(token=ws.bot_token, base_url=ws.api_url)

@@ -33,13 +33,14 @@ async def test_a_users_zone_comes_from_users_info_once_and_slack_trouble_means_u
     assert await zones.of("UBOB") is None
 
 
-def test_the_schedule_is_listed_in_the_readers_zone() -> None:
+def test_the_schedule_is_listed_with_slack_dates_each_reader_sees_in_their_zone() -> None:
     at = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
     jobs = [Scheduled("purge-at-window-3", "purge", 3, at), Scheduled("step-overdue-9", "overrun", 9, None)]
-    text = schedule_text(jobs, "Asia/Shanghai")
-    assert "2026-12-02 02:00 CST (UTC+08:00): purge of request #3 at the window's start" in text
+    text = schedule_text(jobs)
+    stamp = f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|2026-12-01 18:00:00 UTC>"
+    assert f"{stamp}: purge of request #3 at the window's start" in text
     assert "paused: overrun check of step #9" in text
-    assert schedule_text([], None) == "Nothing is scheduled."
+    assert schedule_text([]) == "Nothing is scheduled."
 
 
 @pytest.mark.parametrize("args", [("one",), ("a", "b", "c"), ("cancel", "now", "please")])
@@ -50,4 +51,4 @@ async def test_window_arguments_that_fit_no_form_are_refused_with_an_example(arg
 
 async def test_schedule_cancel_needs_a_request_number() -> None:
     with pytest.raises(RunbookError, match="cancel ID"):
-        await schedule(None, "UALICE", ("cancel", "tomorrow"), None)  # type: ignore[arg-type]
+        await schedule(None, "UALICE", ("cancel", "tomorrow"))  # type: ignore[arg-type]

@@ -60,9 +60,10 @@ async def test_an_inventory_while_one_runs_is_refused_without_reading_the_cluste
         run = f.store.open_run("UBOB", "C1")
         running = f.store.start_step(run.id, StepName.INVENTORY, "UBOB")
         assert running is not None
+        f.clock.advance(timedelta(minutes=3))
         f.engine.spawn(InventoryStep(f.ctx).record(ALICE))
         await f.engine.drain()
         [reason] = f.refusals()
-        assert f"The inventory step of run #{run.id} is already running since 10:00:00 UTC" in reason
+        assert f"The inventory step of run #{run.id} is already running (for 3m)" in reason
         after = f.store.run(run.id)
         assert after is not None and [s.id for s in after.steps] == [running.id]

@@ -150,7 +150,6 @@ class SlackNotifier(ThreadPosts):
         if record is not None:
             await self._names.learn([record.recorded_by, record.verify_ack_by, record.custom_ack_by])
         posted = await self._reply(run, preflight_blocks(run, report), preflight_text(report))
-        record = report.record
         if posted is None or record is None:
             return
         self._preflights[record.id] = posted

@@ -17,6 +17,7 @@ from bot.cli.common import Terminal, add_format, add_person, print_json, refused
 from bot.cli.operate import step_lines
 from bot.config.settings import Settings
 from bot.core.errors import RunbookError
+from bot.core.wording import counted
 
 if TYPE_CHECKING:
     from bot.core.model import StepView
@@ -93,7 +94,7 @@ async def approved_request(runbook: Runbook) -> RequestView:
     if view.state == RequestState.OPEN:
         missing = view.required - len(approvers)
         raise RunbookError(
-            f"Request #{request_id} needs {missing} more approval(s) from distinct approvers in Slack "
+            f"Request #{request_id} needs {counted(missing, 'more approval')} from distinct approvers in Slack "
             f"({view.required} required; {have})."
         )
     if view.state != RequestState.APPROVED:
@@ -103,7 +104,7 @@ async def approved_request(runbook: Runbook) -> RequestView:
         )
     if len(approvers) < view.required:  # the store never lets this happen; the rule is checked here too
         raise RunbookError(
-            f"Request #{request_id} has {len(approvers)} distinct approval(s) of the {view.required} required."
+            f"Request #{request_id} has {counted(len(approvers), 'distinct approval')} of the {view.required} required."
         )
     if runbook.now() >= view.expires_at:
         await approval.expire(request_id)

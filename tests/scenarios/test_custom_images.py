@@ -59,7 +59,7 @@ async def test_only_an_approver_waives_a_custom_image_and_the_thread_names_its_w
     assert "Not custom images of this run's preflight: retail/nothing:1" in acks(ws, "UBOB")[-1]
     await http_bot.driver.slash("UBOB", f"waive {tag}")
     assert acks(ws, "UBOB")[-1] == f"You waived {tag}: the purge may delete them unexported."
-    notice = await ws.wait_for(lambda w: in_thread(w, "waived 1 custom image(s)"))
+    notice = await ws.wait_for(lambda w: in_thread(w, "waived 1 custom image:"))
     assert tag in text_of(notice) and "used by" in text_of(notice)
 
 

@@ -17,6 +17,7 @@ from bot.config.targets import minio_target, registry_pods
 from bot.core.errors import RegcleanError, RunbookError
 from bot.core.model import Notice, RunView
 from bot.core.notifier import Requester
+from bot.core.wording import counted
 from bot.steps.approval.lines import log_click, log_request
 from bot.steps.approval.measure import measure
 from bot.steps.approval.model import Click, Outcome, RequestState, RequestView
@@ -121,7 +122,7 @@ class ApprovalStep:
         await self._ctx.engine.notice(
             view.run_id,
             Notice(
-                f"Purge request #{request_id} expires at {{0}} and needs {needed} more approval(s).",
+                f"Purge request #{request_id} expires at {{0}} and needs {counted(needed, 'more approval')}.",
                 (view.expires_at,),
                 tuple(waiting),
                 mention=True,

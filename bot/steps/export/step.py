@@ -15,6 +15,7 @@ from bot.config.targets import registry_target
 from bot.core.errors import RunbookError
 from bot.core.model import RunView, Said, StepName, StepState, StepView
 from bot.core.notifier import Notice, Requester
+from bot.core.wording import counted
 from bot.steps.context import StepContext
 from bot.steps.export.location import export_location, open_export
 from bot.steps.export.model import ImagesReport
@@ -64,11 +65,12 @@ class ExportStep:
             )
             # The notice names `user` first (the Notifier renders it); the workloads are the
             # cluster's names, text to be escaped, with their braces kept out of the time slots.
+            them = "it" if len(new) == 1 else "them"
             await engine.notice(
                 run.id,
                 Notice(
-                    f"waived {len(new)} custom image(s): the purge deletes them for good and nothing "
-                    f"restores them: {users.replace('{', '{{').replace('}', '}}')}.",
+                    f"waived {counted(len(new), 'custom image')}: the purge deletes {them} for good and nothing "
+                    f"restores {them}: {users.replace('{', '{{').replace('}', '}}')}.",
                     people=(user,),
                 ),
             )

@@ -66,7 +66,7 @@ async def test_custom_images_waived_by_an_approver_hold_gate_5_and_an_old_acknow
         said_by = f.notifier.of("notice")
         notices = [n.text for n in said_by]
         # the approver is one of the notice's people, mentioned by the Notifier; the text is plain
-        assert len(notices) == 2 and notices[0].startswith("waived 1 custom image(s)")
+        assert len(notices) == 2 and notices[0].startswith("waived 1 custom image:")
         assert said_by[0].people == ("UBOB",) and "<@" not in notices[0]
         assert "team-b/api:2 (used by" in notices[1], "each waived tag is named with its workloads"
 

@@ -13,22 +13,24 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.backup import BackupResult, NodeProgress
+from actions.minio import PurgeResult
 from actions.slices import in_slices
-from bot.core.model import RunView, StepState, StepView
+from bot.core.model import Notice, RunView, StepState, StepView
 from bot.core.notifier import InventoryReport, Requester
+from bot.steps.close.report import FinalReport
 from bot.steps.export.model import ImagesReport
 from bot.steps.inventory.render import operators_csv, plugins_csv
 from bot.steps.preflight.model import PreflightReport
-from bot.steps.purge.model import ApprovalNotice
+from bot.steps.purge.model import ApprovalNotice, PurgeChoice
+from bot.steps.restore.model import PluginRestore, Verification
 from handlers.approval_messages import ApprovalMessages, GroupIds
 from handlers.blocks.backup import progress_blocks, result_blocks
 from handlers.blocks.custom_images import images_blocks, images_text
 from handlers.blocks.inventory import diff_messages, summary_blocks, table_messages
-from handlers.blocks.preflight import custom_lines, custom_listing, preflight_blocks, preflight_text
 from handlers.blocks.restore import (
     output_blocks,
 )
-from handlers.blocks.run import checklist_blocks, checklist_text, failure_blocks, named, who
+from handlers.blocks.run import checklist_blocks, checklist_text, failure_blocks, who
 from handlers.blocks.tables import Block, escape, inline, section
 from handlers.live import Clock, LiveMessage, Pacer
 from handlers.people import SlackNames
@@ -39,7 +41,7 @@ from handlers.thread_posts import ThreadPosts
 log = logging.getLogger(__name__)
 
 
-class SlackNotifier(ThreadPosts):
+class SlackNotifier:
     """Posts a run as one root message (a live checklist) with the details in its thread."""
 
     def __init__(
@@ -70,10 +72,10 @@ class SlackNotifier(ThreadPosts):
         self._requests = ApprovalMessages(
             client, interval=min_update_interval, pacer=self._pacer, clock=clock, groups=groups
         )
-        self._preflights: dict[int, dict[str, str]] = {}
-        """preflight record → its report in the thread (updated when the custom images are acknowledged)"""
         self._names = SlackNames(client)
         """the names of the people messages name, looked up when this process has not heard them"""
+        self._thread = ThreadPosts(client, self._reply, self._thread_ts, self._progress, self._names)
+        """one message per result in the run's thread"""
 
     # Notifier ------------------------------------------------------------
     async def run_changed(self, run: RunView) -> dict[str, Any] | None:
@@ -143,54 +145,6 @@ class SlackNotifier(ThreadPosts):
         # shown as text: no links, no mentions
         await self._tell(requester, f":warning: {escape(reason)}{held_back_note(held_back)}", None)
 
-    async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
-        """Every gate, what was read, and the custom images (with their acknowledge button) in the thread."""
-        self._progress.pop(step.id, None)
-        record = report.record
-        if record is not None:
-            await self._names.learn([record.recorded_by, record.verify_ack_by, record.custom_ack_by])
-        posted = await self._reply(run, preflight_blocks(run, report), preflight_text(report))
-        if posted is None or record is None:
-            return
-        self._preflights[record.id] = posted
-        if custom_listing(record)[1]:  # not all custom images fit the message: all of them as a file
-            await self._client.files_upload_v2(
-                content="".join(f"{line}\n" for line in custom_lines(record)),
-                filename=f"regclean-run{run.id}-preflight{record.id}-custom-images.txt",
-                title=f"Custom images, preflight #{record.id}",
-                channel=posted["channel"],
-                thread_ts=self._roots[run.id].ts,
-                initial_comment=f"All {len(record.custom):,} custom images of preflight #{record.id}.",
-            )
-
-    async def unverified_packages_acknowledged(
-        self, run: RunView, report: PreflightReport, user: str
-    ) -> None:
-        """A line in the thread; the report, if this process posted it, loses its button."""
-        record = report.record
-        if record is None or record.verification is None:
-            return
-        text = (
-            f"{named(user)} acknowledged the {len(record.verification.missing):,} packages of preflight "
-            f"#{record.id} that have no verification file: the restore pushes them as they are."
-        )
-        await self._reply(run, [section(f":white_check_mark: {text}")], text)
-        await self._refresh_preflight(run, report)
-
-    async def _refresh_preflight(self, run: RunView, report: PreflightReport) -> None:
-        record = report.record
-        where = self._preflights.get(record.id) if record is not None else None
-        if record is not None and where is not None:
-            try:
-                await self._client.chat_update(
-                    channel=where["channel"],
-                    ts=where["ts"],
-                    text=preflight_text(report),
-                    blocks=preflight_blocks(run, report),
-                )
-            except SlackApiError as exc:
-                log.warning("cannot update preflight #%d: %s", record.id, exc.response.get("error"))
-
     async def approval_changed(self, run: RunView, notice: ApprovalNotice) -> dict[str, str] | None:
         """The request as a channel message of its own (approvers see it), kept up to date in place."""
         root = self._root(run)
@@ -227,6 +181,33 @@ class SlackNotifier(ThreadPosts):
             *(m.flush() for m in [*self._roots.values(), *self._live.values()]), self._requests.flush()
         )
 
+    # results in the run's thread (handlers/thread_posts.py) ------------------
+    async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:
+        await self._thread.preflight_checked(run, step, report)
+
+    async def unverified_packages_acknowledged(
+        self, run: RunView, report: PreflightReport, user: str
+    ) -> None:
+        await self._thread.unverified_packages_acknowledged(run, report, user)
+
+    async def purge_finished(self, run: RunView, step: StepView, result: PurgeResult) -> None:
+        await self._thread.purge_finished(run, step, result)
+
+    async def plugins_restored(self, run: RunView, step: StepView, restore: PluginRestore) -> None:
+        await self._thread.plugins_restored(run, step, restore)
+
+    async def verification_finished(self, run: RunView, step: StepView, verification: Verification) -> None:
+        await self._thread.verification_finished(run, step, verification)
+
+    async def run_closed(self, run: RunView, step: StepView, report: FinalReport) -> None:
+        await self._thread.run_closed(run, step, report)
+
+    async def notice(self, run: RunView, notice: Notice) -> None:
+        await self._thread.notice(run, notice)
+
+    async def purge_choice(self, run: RunView, choice: PurgeChoice) -> None:
+        await self._thread.purge_choice(run, choice)
+
     def _root(self, run: RunView) -> LiveMessage | None:
         root = self._roots.get(run.id)
         if root is None:
@@ -244,6 +225,10 @@ class SlackNotifier(ThreadPosts):
             )
             self._roots[run.id] = root
         return root
+
+    def _thread_ts(self, run: RunView) -> str | None:
+        root = self._roots.get(run.id)
+        return root.ts if root is not None else None
 
     def _step_message(self, run: RunView, step: StepView) -> LiveMessage | None:
         live = self._live.get(step.id)

@@ -66,26 +66,32 @@ class PreflightStep:
             )
         return record, run
 
-    async def judge_now(self, run_id: int, record: PreflightRecord | None = None) -> PreflightReport:
+    async def judge_now(
+        self, run_id: int, record: PreflightRecord | None = None, *, read_back: bool = True
+    ) -> PreflightReport:
         """Gates 1 to 6 as they hold now, from what the run stored; the custom images' export is read
-        back first (so a blob changed on disk since holds gate 5 shut)."""
+        back first (so a blob changed on disk since holds gate 5 shut), unless `read_back` is False
+        (the checklist's line: the export as last verified)."""
         engine, store = self._ctx.engine, self._ctx.store
         snapshot = await engine.db(store.latest_inventory, run_id=run_id)
         backups = await engine.db(store.latest_backups, run_id)
         if record is None:
             record = await engine.db(self._records.latest_preflight, run_id)
-        images = await self._exports.verified(run_id, record.custom if record is not None else ())
+        tags = record.custom if record is not None else ()
+        images = await (self._exports.verified(run_id, tags) if read_back else self._exports.stored(run_id))
         window = await self._calendar.gate()
         return judge(self._ctx.settings, snapshot, backups, record, self._ctx.clock.now(), window, images)
 
     async def regate(self) -> None:
         """After something the gates read has changed (an inventory, a backup, an export, a waiver, a
         window): the checklist's gate line says how the gates hold now, not how they held at the
-        preflight. Nothing happens before a preflight has succeeded."""
+        preflight. Nothing happens before a preflight has succeeded. The export is taken as last
+        verified, not read back (that can be gigabytes over SFTP): the request and the purge's start
+        read it back, and restate the line from what they find."""
         run = await self._ctx.engine.db(self._ctx.store.active_run)
         step = run.latest(StepName.PREFLIGHT) if run is not None else None
         if run is not None and step is not None and step.state is StepState.SUCCEEDED:
-            await self.restate(run, await self.judge_now(run.id))
+            await self.restate(run, await self.judge_now(run.id, read_back=False))
 
     async def restate(self, run: RunView, report: PreflightReport) -> None:
         """The checklist's gate line from gates just judged, when it changed (and a preflight succeeded)."""

@@ -156,3 +156,32 @@ async def test_an_export_on_a_node_regclean_does_not_reach_fails_gate_5_with_the
             f"{A}: the export at sftp://10.9.9.9/cpaas/exports/run-1 cannot be read: REGCLEAN_EXPORT_DIR names "
             "10.9.9.9, which is not a node regclean reaches over SSH (10.0.0.1, 10.0.0.2, 10.0.0.3)"
         ) in gate.detail
+
+
+async def test_the_checklists_gate_line_takes_the_export_as_last_verified_and_reads_nothing_back(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "REGCLEAN_EXPORT_DIR": "sftp://10.9.9.9/cpaas/exports",
+        "REGCLEAN_NODES": "10.0.0.1,10.0.0.2,10.0.0.3",
+    }
+    with step_context(tmp_path, env) as f:  # the node is out of reach: a read-back would fail gate 5
+        run = f.store.open_run("UALICE", "C1")
+        preflight = finished_step(f.store, run.id, StepName.PREFLIGHT, StepState.SUCCEEDED)
+        PreflightRecords(f.store.db).save_preflight(
+            run.id, preflight, samples.record(custom=(A,), run_id=run.id, recorded_at=NOW)
+        )
+        step_id = finished_step(f.store, run.id, StepName.EXPORT, StepState.SUCCEEDED)
+        done = [ImageOutcome(A, True, None, ExportedImage(A, DIGEST, "m", 1, 1, 1))]
+        ExportRecords(f.store.db).save_export(
+            run.id, step_id, "sftp://10.9.9.9/cpaas/exports/run-1", done, done
+        )
+        step = PreflightStep(f.ctx, Calendar(f.ctx))
+        await step.regate()
+        fresh = f.store.run(run.id)
+        line = fresh.latest(StepName.PREFLIGHT) if fresh is not None else None
+        assert line is not None and line.summary is not None
+        assert "registry" not in line.summary.split("not yet:")[-1], line.summary
+        assert ExportRecords(f.store.db).custom_images(run.id).exports[A].ok, "nothing was read back"
+        read = {g.key: g for g in (await step.judge_now(run.id)).gates}["registry"]
+        assert not read.passed, "the request and the purge's start read it back"

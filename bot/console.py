@@ -68,7 +68,7 @@ class ConsoleNotifier:
             state = "verified" if n.verified else f"NOT verified: {n.problem}"
             self._say(f"run #{run.id} backup: {n.node} ({n.address}) {n.archive} {state}")
 
-    async def request_refused(self, requester: Requester, reason: str) -> None:
+    async def request_refused(self, requester: Requester, reason: str, gist: str | None = None) -> None:
         """Kept for the caller, who says it (on stderr, whatever the format) and exits 3."""
         self.refusals.append(reason)
 

@@ -135,10 +135,11 @@ class SlackNotifier:
         await self._reply(run, mention + failure_blocks(step), text)
         await self._tell(requester, text, failure_blocks(step))
 
-    async def request_refused(self, requester: Requester, reason: str) -> None:
-        """Only the requester sees why nothing started; the same refusal (a step already running)
-        is not repeated to someone who keeps asking (handlers/reply_pacing.py)."""
-        held_back = self._replies.admit(requester.user, reason)
+    async def request_refused(self, requester: Requester, reason: str, gist: str | None = None) -> None:
+        """Only the requester sees why nothing started; the same refusal (a step already running,
+        however long it has run: its `gist`) is not repeated to someone who keeps asking
+        (handlers/reply_pacing.py)."""
+        held_back = self._replies.admit(requester.user, gist or reason)
         if held_back is None:
             log.debug("%s was just given the same refusal; not repeated", requester.user)
             return

@@ -122,13 +122,13 @@ class Engine:
         try:
             run, step = await self.start(requester, name)
         except RunbookError as exc:
-            await self.refuse(requester, str(exc))
+            await self.refuse(requester, str(exc), gist=exc.gist)
             return None
         return await body(run, step, requester)
 
-    async def refuse(self, requester: Requester, why: str) -> None:
-        """Tell whoever asked why their request was refused."""
-        await self.tell(self._notifier.request_refused(requester, why))
+    async def refuse(self, requester: Requester, why: str, *, gist: str | None = None) -> None:
+        """Tell whoever asked why their request was refused (`gist`: see `RunbookError.gist`)."""
+        await self.tell(self._notifier.request_refused(requester, why, gist))
 
     async def notice(self, run_id: int, notice: Notice) -> None:
         """A notice in a run's thread, naming each person once."""
@@ -150,7 +150,8 @@ class Engine:
             took = format_duration(self._store.db.clock.now() - running.started_at) if running else ""
             since = f" (for {took})" if running else ""
             raise StepBusy(
-                f"The {name} step of run #{run.id} is already running{since}. Wait for it to finish."
+                f"The {name} step of run #{run.id} is already running{since}. Wait for it to finish.",
+                gist=f"{name} of run #{run.id} is already running",
             )
         in_step(run.id, name, step.id)
         log_start(step, requester.user)

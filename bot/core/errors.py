@@ -15,6 +15,12 @@ class ConfigError(RegcleanError):
 class RunbookError(RegcleanError):
     """The engine refuses a request; `str(err)` is safe to show to a person."""
 
+    def __init__(self, message: str, *, gist: str | None = None) -> None:
+        super().__init__(message)
+        self.gist = gist or message
+        """What the refusal says, without what changes from one asking to the next (how long a step
+        has run): the same refusal to someone who keeps asking is paced by it."""
+
 
 class StepBusy(RunbookError):
     """The same step is already running in this run."""

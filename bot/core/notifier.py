@@ -73,8 +73,9 @@ class Notifier(Protocol):
         """Every node's outcome: archive, size, entries, sha256, verified, problem."""
         ...
 
-    async def request_refused(self, requester: Requester, reason: str) -> None:
-        """A request could not start (e.g. the step is already running); tell the requester."""
+    async def request_refused(self, requester: Requester, reason: str, gist: str | None = None) -> None:
+        """A request could not start (e.g. the step is already running); tell the requester. `gist`
+        is the reason without what changes between two askings (`RunbookError.gist`)."""
         ...
 
     async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:

@@ -50,7 +50,7 @@ class RecordingNotifier:
     async def backup_finished(self, run: RunView, step: StepView, result: BackupResult) -> None:
         self._record("backup", (step, result))
 
-    async def request_refused(self, requester: Requester, reason: str) -> None:
+    async def request_refused(self, requester: Requester, reason: str, gist: str | None = None) -> None:
         self._record("refused", (requester, reason))
 
     async def preflight_checked(self, run: RunView, step: StepView, report: PreflightReport) -> None:

@@ -92,8 +92,8 @@ class HoldingNotifier(RecordingNotifier):
             await self.refusal.wait()
         return await super().run_changed(run)
 
-    async def request_refused(self, requester: Requester, reason: str) -> None:
-        await super().request_refused(requester, reason)
+    async def request_refused(self, requester: Requester, reason: str, gist: str | None = None) -> None:
+        await super().request_refused(requester, reason, gist)
         self.refusal.set()
 
 

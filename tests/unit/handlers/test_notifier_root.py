@@ -83,3 +83,20 @@ async def test_a_cluster_string_in_a_failure_or_a_refusal_is_text_in_every_field
     ]
     assert leaked == []
     assert any("&lt;!channel&gt;" in e.text for e in ws.ephemerals), "still said, as text"
+
+
+async def test_a_step_still_running_is_said_once_however_long_it_has_run(ws: SlackWorkspace) -> None:
+    """The refusal names how long the step has run, which changes between two askings; the pacing
+    goes by what it says (its gist), so someone who keeps asking is told once."""
+    notifier = SlackNotifier(AsyncWebClient(token=ws.bot_token, base_url=ws.api_url), post_interval=0)
+    alice = Requester("UALICE", ws.channel_id)
+    gist = "backup of run #7 is already running"
+    for took in ("0s", "1s", "2s"):
+        await notifier.request_refused(
+            alice, f"The backup step of run #7 is already running (for {took}).", gist
+        )
+    await notifier.request_refused(alice, "The purge needs two approvals.")
+    assert [e.text for e in ws.ephemerals] == [
+        ":warning: The backup step of run #7 is already running (for 0s).",
+        ":warning: The purge needs two approvals.",
+    ]

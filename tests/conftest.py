@@ -21,7 +21,8 @@ from tests.postgres import PostgresServer, postgres_bin
 
 # with CI=true a skipped test fails the run
 # the longest tests first, so that the xdist workers finish together (tests/slow_first.py)
-pytest_plugins = ["tests.strict_skips", "tests.slow_first"]
+# `--cpu-report FILE` records what each test costs (tests/cpu_report.py)
+pytest_plugins = ["tests.strict_skips", "tests.slow_first", "tests.cpu_report"]
 
 NEEDS_REGISTRY_AND_SKOPEO = [
     pytest.mark.skipif(

@@ -3,7 +3,7 @@
 `python -m sandbox.minio.mc [--insecure] [--json] [--quiet] COMMAND ...` with the commands
 `alias set`, `ls [--recursive] [--versions]`, `rm [--recursive] [--force] [--dangerous] [--fake]
 [--versions]`, `du [--versions]` and `version info|enable|suspend`.
-It talks S3 to the alias's server with boto3. No message ever contains a secret key.
+It talks S3 to the alias's server itself (`s3client.py`). No message ever contains a secret key.
 """
 
 from __future__ import annotations

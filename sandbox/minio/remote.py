@@ -1,4 +1,5 @@
-"""The S3 side of the `mc` stand-in: boto3 on an alias, failing the way MinIO and mc's Go client fail.
+"""The S3 side of the `mc` stand-in: S3 requests on an alias (`s3client.py`), failing the way MinIO
+and mc's Go client fail.
 
 moto accepts any credentials. When the sandbox sets `SANDBOX_MINIO_ACCESS_KEY` and
 `SANDBOX_MINIO_SECRET_KEY` (in the `mc` wrapper, not in the pod's environment), every request is
@@ -8,20 +9,16 @@ checked against that pair first, as MinIO checks its root credentials.
 from __future__ import annotations
 
 import os
+import socket
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-import boto3  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
-from botocore.exceptions import (  # type: ignore[import-untyped]
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-    SSLError,
-)
+from .s3client import Credentials, DialError, S3Client, S3Error
+
+T = TypeVar("T")
 
 EXPECTED_ACCESS_KEY = "SANDBOX_MINIO_ACCESS_KEY"
 EXPECTED_SECRET_KEY = "SANDBOX_MINIO_SECRET_KEY"
@@ -62,26 +59,16 @@ class Remote:
         """MinIO refuses listings (ListObjects, ListObjectVersions) to these keys, as under a policy
         that denies `s3:ListBucket` and allows the rest."""
         self._insecure = insecure
-        self._client: Any = None
+        self._client: S3Client | None = None
         self._authorized = False
 
     @property
-    def client(self) -> Any:
+    def client(self) -> S3Client:
         if self._client is None:
-            session = boto3.session.Session(
-                aws_access_key_id=self.alias.access_key or "anonymous",
-                aws_secret_access_key=self.alias.secret_key or "anonymous",
-                region_name=REGION,
+            credentials = Credentials(
+                self.alias.access_key or "anonymous", self.alias.secret_key or "anonymous", REGION
             )
-            config = Config(
-                s3={"addressing_style": "path"},
-                retries={"total_max_attempts": 1},
-                connect_timeout=5,
-                read_timeout=120,
-            )
-            self._client = session.client(
-                "s3", endpoint_url=self.alias.url, config=config, verify=not self._insecure
-            )
+            self._client = S3Client(self.alias.url, credentials, verify=not self._insecure)
         return self._client
 
     def close(self) -> None:
@@ -106,32 +93,30 @@ class Remote:
     def buckets(self) -> list[dict[str, Any]]:
         """Every bucket: `Name`, `CreationDate`."""
         self.authorize()
-        return list(self._call(self.client.list_buckets, "/").get("Buckets", []))
+        return self._call(self.client.list_buckets, "/")
 
     def objects(self, bucket: str, prefix: str = "", *, delimiter: str = "") -> Iterator[dict[str, Any]]:
         """Every object under prefix, in key order; with a delimiter, also `{"Prefix": ...}` entries."""
         self.authorize()
         self._may_list()
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        query = {"prefix": prefix}
         if delimiter:
-            kwargs["Delimiter"] = delimiter
+            query["delimiter"] = delimiter
         where = f"/{bucket}/?list-type=2&prefix={quote(prefix)}"
         while True:
-            page = self._call(lambda: self.client.list_objects_v2(**kwargs), where)
+            page = self._call(lambda: self.client.list_objects_v2(bucket, query), where)
             entries = list(page.get("Contents", [])) + list(page.get("CommonPrefixes", []))
             yield from sorted(entries, key=lambda e: e.get("Key") or e.get("Prefix", ""))
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return
-            kwargs["ContinuationToken"] = token
+            query["continuation-token"] = token
 
     def head(self, bucket: str, key: str) -> dict[str, Any] | None:
         """An object's metadata, or None when there is no such object."""
         self.authorize()
         try:
-            return dict(
-                self._call(lambda: self.client.head_object(Bucket=bucket, Key=key), f"/{bucket}/{key}")
-            )
+            return self._call(lambda: self.client.head_object(bucket, key), f"/{bucket}/{key}")
         except S3Failure as err:
             if err.code in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -145,10 +130,10 @@ class Remote:
         """
         self.authorize()
         self._may_list()
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        query = {"prefix": prefix}
         where = f"/{bucket}/?versions&prefix={quote(prefix)}"
         while True:
-            page = self._call(lambda: self.client.list_object_versions(**kwargs), where)
+            page = self._call(lambda: self.client.list_object_versions(bucket, query), where)
             entries = [{**v, "DeleteMarker": False} for v in page.get("Versions", [])]
             entries += [{**m, "Size": 0, "DeleteMarker": True} for m in page.get("DeleteMarkers", [])]
             # S3 lists each key's versions newest first, and its delete markers apart: the latest
@@ -157,25 +142,18 @@ class Remote:
             yield from entries
             if not page.get("IsTruncated"):
                 return
-            kwargs["KeyMarker"] = page.get("NextKeyMarker", "")
-            kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
+            query["key-marker"] = page.get("NextKeyMarker", "")
+            query["version-id-marker"] = page.get("NextVersionIdMarker", "")
 
     def versioning(self, bucket: str) -> str:
         """The bucket's versioning status: `Enabled`, `Suspended`, or "" (never enabled)."""
         self.authorize()
-        answer = self._call(
-            lambda: self.client.get_bucket_versioning(Bucket=bucket), f"/{bucket}/?versioning"
-        )
-        return str(answer.get("Status") or "")
+        return self._call(lambda: self.client.get_bucket_versioning(bucket), f"/{bucket}/?versioning")
 
     def set_versioning(self, bucket: str, status: str) -> None:
         """`Enabled` or `Suspended` (PutBucketVersioning)."""
         self.authorize()
-        config = {"Status": status}
-        self._call(
-            lambda: self.client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=config),
-            f"/{bucket}/?versioning",
-        )
+        self._call(lambda: self.client.put_bucket_versioning(bucket, status), f"/{bucket}/?versioning")
 
     def delete(self, bucket: str, objects: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
         """Delete up to 1000 objects or versions in one request (S3 DeleteObjects, as mc does).
@@ -185,11 +163,7 @@ class Remote:
         `DeleteMarkerVersionId`) and frees nothing.
         """
         self.authorize()
-        items = [{"Key": k, **({"VersionId": v} if v else {})} for k, v in objects]
-        request = {"Objects": items, "Quiet": False}
-        result = self._call(
-            lambda: self.client.delete_objects(Bucket=bucket, Delete=request), f"/{bucket}/?delete"
-        )
+        result = self._call(lambda: self.client.delete_objects(bucket, objects), f"/{bucket}/?delete")
         errors = result.get("Errors") or []
         if errors:
             first = errors[0]
@@ -200,41 +174,50 @@ class Remote:
         if self._list_denied:
             raise S3Failure(ACCESS_DENIED, "AccessDenied")
 
-    def _call(self, request: Callable[[], Any], path: str) -> Any:
+    def _call(self, request: Callable[[], T], path: str) -> T:
         try:
             return request()
-        except ClientError as err:
-            info = err.response.get("Error", {})
-            code = str(info.get("Code", ""))
-            message = str(info.get("Message") or "") or _status_text(err)
-            raise S3Failure(message, code) from None
-        except (EndpointConnectionError, ConnectTimeoutError) as err:
-            raise S3Failure(self._dial_error(path, err)) from None
-        except ReadTimeoutError:
-            raise S3Failure(
-                f'Get "{self.alias.url}{path}": net/http: timeout awaiting response headers'
-            ) from None
-        except SSLError:
+        except S3Error as err:
+            message = err.message or _status_text(err.status)
+            raise S3Failure(message, err.code) from None
+        except ssl.SSLCertVerificationError:
             raise S3Failure(
                 f'Get "{self.alias.url}{path}": tls: failed to verify certificate: '
                 "x509: certificate signed by unknown authority"
             ) from None
+        except ssl.SSLError:
+            raise S3Failure(
+                f'Get "{self.alias.url}{path}": tls: first record does not look like a TLS handshake'
+            ) from None
+        except DialError as err:
+            raise S3Failure(self._dial_error(path, err.__cause__ or err)) from None
+        except TimeoutError:
+            raise S3Failure(
+                f'Get "{self.alias.url}{path}": net/http: timeout awaiting response headers'
+            ) from None
+        except OSError as err:  # the connection broke after it was made (reset, closed unanswered)
+            raise S3Failure(f'Get "{self.alias.url}{path}": {_go_error(err)}') from None
 
-    def _dial_error(self, path: str, err: Exception) -> str:
+    def _dial_error(self, path: str, err: BaseException) -> str:
         parts = urlsplit(self.alias.url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        underlying = str(getattr(err, "kwargs", {}).get("error", err))
-        if isinstance(err, ConnectTimeoutError) or "timed out" in underlying:
+        if isinstance(err, TimeoutError):
             why = "i/o timeout"
-        elif "refused" in underlying.lower():
+        elif isinstance(err, ConnectionRefusedError):
             why = "connect: connection refused"
-        elif "Name or service not known" in underlying or "nodename nor servname" in underlying:
+        elif isinstance(err, socket.gaierror):
             return f'Get "{self.alias.url}{path}": dial tcp: lookup {parts.hostname}: no such host'
         else:
             why = "connect: network is unreachable"
         return f'Get "{self.alias.url}{path}": dial tcp {parts.hostname}:{port}: {why}'
 
 
-def _status_text(err: ClientError) -> str:
-    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+def _status_text(status: int) -> str:
     return {403: ACCESS_DENIED, 404: "Object does not exist."}.get(status, f"HTTP status {status}")
+
+
+def _go_error(err: OSError) -> str:
+    """How Go's net/http words a connection that broke mid-request."""
+    if isinstance(err, ConnectionResetError):
+        return "read: connection reset by peer"
+    return "EOF"

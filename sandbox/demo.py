@@ -14,7 +14,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from bot.logs import captured
@@ -29,14 +29,35 @@ PURGE_AT_WINDOW = "regclean_purge_at_window"
 EXPORT = "regclean_export"
 
 
+class DemoWitness(Protocol):
+    """Someone looking at the sandbox outside regclean while the demo runs: the demo's test checks
+    the registry and its bucket with skopeo and moto before the bot starts and after the run closed
+    (tests/scenarios/test_demo.py). `make demo` has none."""
+
+    async def before(self, box: Sandbox) -> None:
+        """Called once the sandbox has started, before the bot starts."""
+
+    async def after(self, box: Sandbox) -> None:
+        """Called once the runbook has closed and the bot has stopped, before the sandbox stops."""
+
+
 def _finished(ws: SlackWorkspace, count: int) -> bool:
     """Whether `count` inventories have been posted in full (their CSV files are the last part)."""
     return len(ws.files) >= 2 * count
 
 
-async def run_demo(mode: Mode = "http", out: TextIO | None = None, logs: TextIO | None = None) -> int:
+async def run_demo(
+    mode: Mode = "http",
+    out: TextIO | None = None,
+    logs: TextIO | None = None,
+    *,
+    witness: DemoWitness | None = None,
+) -> int:
     """Drive the bot through the sandbox and print the conversation; 0 when it went as it should.
-    With `logs`, the bot's log lines (INFO and above) are written there too, as JSON lines."""
+    With `logs`, the bot's log lines (INFO and above) are written there too, as JSON lines. With a
+    `witness`, its `before` runs on the started sandbox before the bot starts and its `after` once the
+    run has closed, before the sandbox stops: a test checks the registry there, outside regclean;
+    whatever they raise ends the demo with it."""
     out = out or sys.stdout
     keep = captured(logs, "json") if logs is not None else contextlib.nullcontext()
     with keep, tempfile.TemporaryDirectory(prefix="regclean-demo-") as tmp:
@@ -44,6 +65,8 @@ async def run_demo(mode: Mode = "http", out: TextIO | None = None, logs: TextIO 
         box.kube.unavailable_api(METRICS_API)  # as on many real clusters: metrics-server is down
         await box.start()
         try:
+            if witness is not None:
+                await witness.before(box)
             async with running_bot(box, mode) as bot:
                 await _record_and_back_up(bot, box)
                 await _preflight_until_the_gates_hold(bot, box)
@@ -52,6 +75,8 @@ async def run_demo(mode: Mode = "http", out: TextIO | None = None, logs: TextIO 
                 await bot.driver.slash("UBOB", "status")
                 await bot.driver.slash("UALICE", "purgee")  # a typo
                 await bot.bot.notifier.flush()
+            if witness is not None:
+                await witness.after(box)
         finally:
             await box.stop()
         print(f"regclean demo ({mode} mode) — the conversation in #{_channel(box.slack)}:\n", file=out)
@@ -161,7 +186,10 @@ def _upgrade(box: Sandbox) -> None:
     name, version = csv.split(".", 1)
     channels = upgraded["status"].get("packageManifestStatus", {}).get("channels") or [{}]
     display = (channels[0].get("currentCSVDesc") or {}).get("displayName") or name
-    add_package(box.plugin_dir, operator_spec(installation.get("artifactName") or name, version, display))
+    package = operator_spec(installation.get("artifactName") or name, version, display)
+    add_package(box.plugin_dir, package)
+    # The sandbox's record of what each package pushes, and so `restorable_images`, includes it now.
+    box.package_images[package.file] = list(package.images)
     gone = views[-1]
     box.kube.remove("operatorviews", gone["metadata"]["namespace"], gone["metadata"]["name"])
 

@@ -1,6 +1,8 @@
-"""The runbook on a versioned bucket, against a registry as ACP runs it: the purge frees every byte
-the S3 server keeps; every blob regclean downloads comes from the storage by a pre-signed URL, over
-HTTPS with the platform's CA; and under deploy/'s RBAC, every grant of which the runbook needs.
+"""The runbook on a versioned bucket, against a registry as ACP runs it, from a Slack as strict as
+Slack: the purge frees every byte the S3 server keeps; every blob regclean downloads comes from the
+storage by a pre-signed URL, over HTTPS with the platform's CA; under deploy/'s RBAC, every grant of
+which the runbook needs; and under Slack's limits and its own failures, nothing the bot shows or
+posts is lost.
 
 On a versioned bucket `mc rm --recursive --force` only writes delete markers; `mc ls` and `mc du`
 then hide the objects while every byte stays stored. Here the bucket is versioned before the
@@ -10,8 +12,17 @@ Slack. The S3 server itself, not regclean, says what was stored and what was fre
 The registry serves HTTPS with the platform's own CA (which regclean gets as
 REGCLEAN_REGISTRY_CA_FILE) and redirects blob downloads (307) to pre-signed URLs of the storage.
 What reached the storage is read from a recording tap in front of it: the pre-signed GETs came,
-and none carried the registry's credentials. The two variants share one sandbox and one runbook
-(the golden path, `test_golden_path.py`, covers the runbook's details on plain HTTP).
+and none carried the registry's credentials.
+
+Slack holds the bot to its per-method tiers with Retry-After, on simulated time, and answers bursts
+of 5xx, unpublished 429s and dropped connections (tests/scenarios/strict_slack.py). Every message
+must end up showing the newest content the bot sent it, every post the bot tried must land exactly
+once, and the run's checklist and purge request must show what the store says, also when the bot
+renders them again from the store as after a restart.
+
+These variants share one sandbox and one runbook (the golden path of `regclean demo`,
+tests/scenarios/test_demo.py, covers the runbook's details on plain HTTP, a lenient Slack and an
+unversioned bucket).
 """
 
 from __future__ import annotations
@@ -29,9 +40,9 @@ from sandbox.kube.fixtures import load_fixture
 from sandbox.platform import custom_images
 from sandbox.registry import S3Server, skopeo
 from sandbox.registry.proxy import Proxy
-from sandbox.stack import Sandbox, running_bot
+from sandbox.slack.ratelimit import FastTime
+from sandbox.stack import Sandbox
 from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
-from tests.e2e.test_golden_path import posted, pushed_digest
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import (
     RESTORE_CORE,
@@ -43,6 +54,8 @@ from tests.scenarios.flow import (
     ready_for_purge,
     step_line,
 )
+from tests.scenarios.registry_checks import posted, pushed_digest
+from tests.scenarios.strict_slack import SPEED, assert_nothing_lost, failing_strictly, strict_bot
 
 pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
@@ -100,7 +113,8 @@ def presigned_gets(storage: Proxy) -> list[str]:
     ]
 
 
-@pytest.mark.timeout(300)  # a whole runbook on real servers: 40–90 s here, more beside the other worker
+# A whole runbook on real servers, slowed by Slack's limits: 50–90 s here, more beside the other worker.
+@pytest.mark.timeout(300)
 async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says_what_s3_freed(
     versioned: Sandbox, storage: Proxy, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -117,7 +131,9 @@ async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says
     current_bytes = await asyncio.to_thread(box.s3.bucket_bytes)
     assert stored_before[0] > current_bytes, "noncurrent versions hold bytes that `mc du` does not show"
 
-    async with running_bot(box, "http") as bot:
+    time = FastTime(SPEED)
+    failing_strictly(ws, time)
+    async with strict_bot(box, time) as bot:
         request = await ready_for_purge(bot, box)
         assert "versioning is enabled, so every version and delete marker is removed" in text_of(request)
         await approved_and_purged(bot, box, request)
@@ -151,8 +167,11 @@ async def test_a_versioned_bucket_is_purged_of_every_version_and_the_report_says
         custom = custom_images(box)
         await ws.wait_for(lambda w: in_thread(w, "Final report — run #"), timeout=60)
         await ws.wait_for(lambda w: "(succeeded)" in (posted(w, "Registry cleanup run #") or ""), timeout=60)
-        await bot.bot.runbook.drain()
+        await bot.bot.runbook.drain()  # the close step ends after its report: its last show() too
+        await bot.bot.notifier.flush()
         report = CloseRecords(bot.bot.store.db).report(run.id)
+        # Slack's limits and failures were met, and nothing the bot showed or posted was lost.
+        await assert_nothing_lost(bot, ws, run.id)
 
     # The whole runbook ran under deploy/'s RBAC (they suffice), and needed every grant (they are minimal).
     assert box.kube.policy is not None

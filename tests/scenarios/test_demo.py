@@ -1,25 +1,49 @@
 """`regclean demo` goes through the whole runbook so far and Slack rejects nothing; its log, in
-JSON, tells the night: one start and one end line per step, with the counts."""
+JSON, tells the night: one start and one end line per step, with the counts.
+
+The demo's registry starts as a platform's does before its cleanup: every image the installer and
+the packages hold, the images workloads use (custom ones too), and old tags; metrics-server's
+aggregated API is down and MinIO writes to its drive on every node as it runs. Outside regclean,
+before the bot starts and after the run closed, the test looks for itself: skopeo, not regclean's
+pull check, proves that every current image downloads in full and is the image the platform had
+before, the old tags are gone and nothing else is, and moto's S3 says the bucket shrank. The
+passwords given to upload.sh, violet and the pull check show nowhere.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import logging
 import re
 import unicodedata
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.core.model import StepName
 from sandbox.demo import run_demo
+from sandbox.nodes import gate_missing
+from sandbox.platform import custom_images
+from sandbox.registry.seed import EXTRA_IMAGES
+from sandbox.stack import Sandbox
+from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
+from tests.scenarios.conftest import text_of
+from tests.scenarios.flow import RESTORE_CORE, RESTORE_CUSTOM, RESTORE_PLUGINS, VERIFY, in_thread, step_line
+from tests.scenarios.registry_checks import of_image, posted, pull_in_full, pushed_digest, tags_after
+
+pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
 
 
 @pytest.mark.timeout(300)  # a whole runbook on real servers: 40–90 s here, more beside the other worker
-async def test_the_demo_runs_the_whole_runbook() -> None:
+async def test_the_demo_runs_the_whole_runbook(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     out, logs = io.StringIO(), io.StringIO()
-    assert await run_demo("http", out, logs) == 0, out.getvalue()[-3000:]
+    registry = RegistryWitness(tmp_path)
+    assert await run_demo("http", out, logs, witness=registry) == 0, out.getvalue()[-3000:]
     text = out.getvalue()
     assert "these gates do not hold" in text
     assert "2 of 2 custom images exported and verified" in text
@@ -45,6 +69,121 @@ async def test_the_demo_runs_the_whole_runbook() -> None:
     assert "*Run #1 succeeded*" in text and "*reclaimed " in text and "state: succeeded" in text
     assert_the_log_tells_the_night(logs.getvalue(), objects=int(before.group(1)))
     assert_the_conversation_holds_together(text)
+    assert_the_channel_was_told_how_it_went(registry.box)
+    # The passwords given to upload.sh, violet and the pull check appear nowhere: not in Slack, the
+    # logs (the JSON lines and every record down to DEBUG) or regclean's database.
+    ws = registry.box.slack
+    said = "\n".join(text_of(m) for m in ws.messages) + "\n".join(e.text for e in ws.ephemerals)
+    for secret in (registry.box.platform_password, registry.box.registry.password):
+        assert secret not in said and secret not in text, "in Slack"
+        assert secret not in logs.getvalue() and secret not in caplog.text, "in the logs"
+        assert secret.encode() not in registry.stored, "in the database"
+
+
+class RegistryWitness:
+    """The registry and its bucket as skopeo and moto see them, outside regclean (`DemoWitness` of
+    sandbox/demo.py): before the bot starts, a registry before its cleanup; after the run closed, the
+    old tags gone, every current image back as it was, and a smaller bucket."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        """Where skopeo downloads the images."""
+        self._box: Sandbox | None = None
+        self.custom: list[str] = []
+        self.old: list[str] = []
+        self.held: dict[str, str] = {}
+        """The custom images' digests as the registry held them before the purge."""
+        self.sizes: dict[str, int] = {}
+        """The bucket's objects and their sizes before the bot started."""
+        self.stored = b""
+        """regclean's database files, as the run left them."""
+
+    @property
+    def box(self) -> Sandbox:
+        """The demo's sandbox (stopped once `run_demo` returned: what it recorded stays readable)."""
+        assert self._box is not None, "the demo never started its sandbox"
+        return self._box
+
+    async def before(self, box: Sandbox) -> None:
+        self._box = box
+        self.custom = custom_images(box)
+        self.old = [ref for ref in EXTRA_IMAGES if ref not in box.restorable_images]
+        current = {*box.restorable_images, *self.custom}
+        assert len(self.old) == 3 and self.custom == [
+            "retail/order-service:1.4.2",
+            "retail/report-builder:2.0.0-rc1",
+        ]
+        assert set(box.images) == {*current, *self.old}, "a registry before its cleanup"
+        self.sizes = await asyncio.to_thread(box.s3.object_sizes)
+        # The custom images as the registry holds them before the purge; one is a multi-platform index.
+        self.held = await pull_in_full(box, self.custom, self.scratch / "held")
+        index = json.loads(
+            (self.scratch / "held" / "retail_report-builder_2.0.0-rc1" / "manifest.json").read_bytes()
+        )
+        assert (
+            index["mediaType"] == "application/vnd.oci.image.index.v1+json" and len(index["manifests"]) == 2
+        )
+
+    async def after(self, box: Sandbox) -> None:
+        # An operator was upgraded during the run: its new package's images are current now too
+        # (sandbox/demo.py records them in `package_images`), and the plugin restore pushed them.
+        current = sorted({*box.restorable_images, *self.custom})
+        added = set(current) - set(box.images)
+        assert added, "the upgraded operator's package brings images the registry did not hold"
+        # The old tags are gone, and nothing else is: the registry holds exactly the current images.
+        repositories = {ref.rpartition(":")[0] for ref in (*box.images, *current)}
+        assert await tags_after(box, repositories) == set(current)
+        # Every current image downloads in full, and it is the image the platform had before.
+        pulled = await pull_in_full(box, current, self.scratch / "pulled")
+        assert pulled == {ref: pushed_digest(ref) for ref in current}
+        assert {ref: pulled[ref] for ref in self.custom} == self.held, (
+            "re-pushed from the export with the digests held before"
+        )
+
+        before, after = self.sizes, await asyncio.to_thread(box.s3.object_sizes)
+        assert sum(after.values()) < sum(before.values()), (sum(before.values()), sum(after.values()))
+        # Like for like: what came back is what was there, byte for byte, and no upload was left
+        # behind; what is new is the upgraded package's, and what is gone is the old tags'.
+        assert not [key for key in after if "/_uploads/" in key]
+        kept = {key: size for key, size in after.items() if key in before}
+        assert {key: before[key] for key in kept} == kept
+        assert all(any(of_image(key, ref) for ref in added) for key in set(after) - set(before))
+        assert set(before) - set(after) == {
+            key for key in before if any(of_image(key, ref) for ref in self.old)
+        }
+        self.stored = b"".join(p.read_bytes() for p in box.workdir.glob("regclean.db*"))
+
+
+def assert_the_channel_was_told_how_it_went(box: Sandbox) -> None:
+    """The backup held while MinIO wrote, each restore and the pull checks passed, the unavailable
+    metrics API was skipped and said so, and the final report tells the night and thanks everyone."""
+    ws = box.slack
+    # MinIO kept writing on every node during the backup; each backup held and says what changed.
+    backed_up = posted(ws, "nodes have a verified backup") or ""
+    assert "*3 of 3*" in backed_up
+    if gate_missing() is None:  # as root, tar meets the scanner on every node, every time
+        assert "tolerated, MinIO's bookkeeping" in backed_up
+        assert all(node.scanner.saves_during_backup > 0 for node in box.nodes.nodes.values())
+    core = in_thread(ws, "Pull check after the core restore")
+    assert core is not None and ":white_check_mark: All" in text_of(core)
+    # Nothing of the platform restores the team's own images: they go back from the run's export.
+    for step in (RESTORE_CORE, RESTORE_PLUGINS, RESTORE_CUSTOM, VERIFY, "Close the run"):
+        assert step_line(ws, "✅", step), step
+    # Every image pulls after the plugin restore: the run closed itself with the final report.
+    final = in_thread(ws, "Final report — run #")
+    assert final is not None
+    report = text_of(final)
+    assert "(succeeded)" in (posted(ws, "Registry cleanup run #") or "")
+    assert "succeeded*" in report and "*reclaimed " in report and "*3* old tags gone" in report
+    skipped = posted(ws, "Skipped, as kubectl does")
+    assert skipped is not None and "`metrics.k8s.io/v1beta1` answered 503 Service Unavailable" in skipped
+    assert "Every image that workloads use is back" in report and "`acp/archon:v4.1.0`" in report
+    assert "*Custom images*: *2* pushed back from the export and pulled" in report
+    # named, not pinged: the thanks at the end are the report's mentions
+    assert "approved by* *bob*, *carol*" in report and "requested by* *alice*" in report
+    assert "Every operator is still Installed with the same CSV" in report and "Keep the backups" in report
+    thanked = report.split("Thank you, ", 1)[1]
+    assert all(f"<@{u}>" in thanked for u in ("UALICE", "UBOB", "UCAROL")), "everyone who took part"
 
 
 def assert_the_log_tells_the_night(log: str, *, objects: int) -> None:

@@ -2,7 +2,10 @@
 in-process (`main`, in a worker thread beside the sandbox's servers), on the database of the serving bot.
 
 The purge stays two-person: the terminal refuses it (exit 3) until the request made in Slack has its
-two distinct approvals, then starts exactly that plan (exit 0). One sandbox walks the whole story.
+two distinct approvals, then starts exactly that plan (exit 0). After the core restore, one plugin
+package fails once: `restore plugins` exits 1 naming it and `--retry-failed`, with every package's output
+kept, labelled, in the step's file; `restore plugins --retry-failed` pushes only that package again and
+goes on to the custom images, the pull check and the close. One sandbox walks the whole story.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ async def regclean(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int,
     return code, out, err
 
 
+@pytest.mark.timeout(300)  # the night on real servers, a retry included: 50–70 s here, more beside a worker
 async def test_the_terminal_purges_only_what_slack_approved_and_walks_the_night_to_its_close(
     http_bot: RunningBot,
     sandbox: Sandbox,
@@ -80,7 +84,31 @@ async def test_the_terminal_purges_only_what_slack_approved_and_walks_the_night_
     code, out, err = await regclean(capsys, "restore", "core")
     assert code == 0, err
     assert "restore_core" in out or "restore core" in out.replace("_", " ")
-    code, out, err = await regclean(capsys, "restore", "plugins", "--format", "json")
+    broken = sorted(sandbox.package_images)[0]
+    sandbox.fail_package(broken, "once")
+    code, out, _ = await regclean(capsys, "restore", "plugins", "--format", "json")
+    assert code == 1, "a package failed, so the step did: exit 1 (README, the exit status)"
+    failed = json.loads(out)
+    assert failed["exit"] == 1 and failed["refusals"] == []
+    # The pull check follows even so; the custom images wait for a restore without failures.
+    assert [(s["name"], s["state"]) for s in failed["steps"]] == [
+        ("restore_plugins", "failed"),
+        ("verify", "failed"),
+    ]
+    plugins = failed["steps"][0]
+    # The terminal's notifier is the console, not the thread: the step's error names what to do.
+    assert broken in plugins["error"] and "`/regclean restore plugins --retry-failed`" in plugins["error"]
+    # Every package's violet output, each line labelled with its package, in the step's file.
+    kept = (sandbox.workdir / "logs" / f"run-{run}" / f"restore_plugins-{plugins['id']}.log").read_text()
+    labels = {line.split("] ", 1)[0].lstrip("[") for line in kept.splitlines()}
+    assert labels == set(sandbox.package_images), labels
+    assert any(line.startswith(f"[{broken}] regclean: ") for line in kept.splitlines())
+    node = sandbox.nodes.nodes["127.0.0.11"]
+    before = len(node.commands)
+    code, out, err = await regclean(capsys, "restore", "plugins", "--retry-failed", "--format", "json")
+    pushed = [c for c in node.commands[before:] if "violet" in str(c)]
+    assert len(pushed) <= 2, f"only the failed package is pushed again: {pushed}"
+    assert pushed and all(broken in str(c) for c in pushed), pushed
     assert code == 0, err
     names = [s["name"] for s in json.loads(out)["steps"] if s["state"] == "succeeded"]
     assert names[-1] == "close", names

@@ -224,8 +224,11 @@ def test_restore_and_verify_failures_fit_a_phone() -> None:
         "error: failed to push h.io/acp/chart-cilium:v4.2.17: 502 Bad Gateway " * 2,
     )
     restore = PluginRestore((PackagePush("cilium-v4.2.17-with-a-long-package-name.tgz", False, 1, tail),))
-    lines = narrow(plugins_blocks(RUN, STEP, restore))
+    blocks = plugins_blocks(RUN, STEP, restore)
+    lines = narrow(blocks)
     assert shows(lines, "cilium-v4.2.17-with-a-long-package-name.tgz: exit 1")
+    said = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert "`/regclean restore plugins --retry-failed`" in said, "the report says how to push only those again"
     assert shows(lines, " | ".join(tail).strip())
     image = "registry.example:60080/" + "acp/very-long-repository-name/" * 3 + "core:latest"
     check = ImageCheck(image, False, "manifest unknown: the registry answered 404 for " + image)

@@ -228,7 +228,9 @@ def test_restore_and_verify_failures_fit_a_phone() -> None:
     lines = narrow(blocks)
     assert shows(lines, "cilium-v4.2.17-with-a-long-package-name.tgz: exit 1")
     said = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
-    assert "`/regclean restore plugins --retry-failed`" in said, "the report says how to push only those again"
+    assert "`/regclean restore plugins --retry-failed`" in said, (
+        "the report says how to push only those again"
+    )
     assert shows(lines, " | ".join(tail).strip())
     image = "registry.example:60080/" + "acp/very-long-repository-name/" * 3 + "core:latest"
     check = ImageCheck(image, False, "manifest unknown: the registry answered 404 for " + image)

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
+import yaml
+
 from . import violet, violet_read
 from .layouts import InstallerImages, write_layout
 from .packages import BUNDLE, PackageSpec, package_bytes
@@ -55,14 +57,21 @@ def add_package(plugin_dir: Path, spec: PackageSpec) -> str:
 
 def install_violet(bin_dir: Path, config: Path) -> Path:
     """Write `bin_dir/violet` (mode 0755), a shell wrapper running the stand-in with this Python,
-    reading the platform's stand-in answer from `config` (see `violet.write_config`)."""
+    reading the platform's stand-in answer from `config` (see `violet.write_config`).
+
+    The real violet is a Go binary that starts in milliseconds, and a preflight runs `violet show`
+    once per package. So the stand-in's Python starts isolated and without `site` (`-I -S`: the
+    environment's settings, `.pth` files and the editable install's import hooks cost each start
+    more than the stand-in's own work), with only its own directory and PyYAML's on its path."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     path = bin_dir / "violet"
+    search = [str(VIOLET_SCRIPT.parent), str(Path(yaml.__file__).parents[1])]
+    start = f"import sys; sys.path[:0] = {search!r}; import violet; sys.exit(violet.main(sys.argv[1:]))"
     path.write_text(
         "#!/bin/sh\n"
         "# The sandbox's stand-in for the vendor's violet (sandbox/installer/violet.py).\n"
         f"{violet.CONFIG_VARIABLE}={shlex.quote(str(config))}; export {violet.CONFIG_VARIABLE}\n"
-        f'exec {shlex.quote(sys.executable)} -E -s {shlex.quote(str(VIOLET_SCRIPT))} "$@"\n'
+        f'exec {shlex.quote(sys.executable)} -I -S -c {shlex.quote(start)} "$@"\n'
     )
     path.chmod(0o755)
     return path

@@ -22,8 +22,8 @@ Fault switch (tests): a file `PKG.fail` next to the package makes its push fail 
 is pushed; content `once` fails one push and removes the file, anything else (`always`) fails
 every push.
 
-It runs as a script (`python -E -s violet.py`, see `install.py`), so it imports nothing of the
-sandbox but its sibling `violet_read.py`.
+It runs as a script (`install.py` writes the wrapper), so it imports nothing of the sandbox but its
+siblings `violet_read.py` and `violet_list.py`, and of the rest only PyYAML.
 """
 
 from __future__ import annotations
@@ -34,9 +34,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 import yaml
 
@@ -78,9 +77,9 @@ _FLAGS = {
 _SWITCHES = frozenset({"all", "debug"})
 
 
-@dataclass(frozen=True)
-class Account:
-    """An address and the credentials that are accepted there."""
+class Account(NamedTuple):
+    """An address and the credentials that are accepted there. (Not a dataclass: the stand-in
+    starts for every `violet` command, and `dataclasses` imports `inspect`, the costliest import.)"""
 
     address: str
     username: str
@@ -99,7 +98,11 @@ def write_config(
     """Write the platform API's stand-in answer: the platform's login, the registry to push to, and
     the installed applications `violet list` lists."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    answer = {"platform": asdict(platform), "registry": asdict(registry), "applications": applications or {}}
+    answer = {
+        "platform": platform._asdict(),
+        "registry": registry._asdict(),
+        "applications": applications or {},
+    }
     path.write_text(json.dumps(answer, indent=2))
     path.chmod(0o600)
     return path

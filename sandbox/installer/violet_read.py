@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 import yaml
 
@@ -66,14 +68,15 @@ def show(package: Path, everything: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass
 class Summary:
-    """How each package verified."""
+    """How each package verified. (A plain class: the stand-in starts for every `violet` command,
+    and importing `dataclasses` would cost each start more than the rest of its imports.)"""
 
-    gpg: list[Path] = field(default_factory=list)
-    checksum: list[Path] = field(default_factory=list)
-    failed: list[Path] = field(default_factory=list)
-    missing: list[Path] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.gpg: list[Path] = []
+        self.checksum: list[Path] = []
+        self.failed: list[Path] = []
+        self.missing: list[Path] = []
 
     def render(self, path: Path) -> str:
         """The documented summary."""

@@ -19,7 +19,6 @@ SLOWEST = (
     "tests/e2e/test_versioned_bucket.py::",
     "tests/scenarios/test_cli_story.py::",
     "tests/e2e/test_registry_cache.py::test_the_runbook_clears_the_cache",
-    "tests/sandbox/test_installer_scripts.py::test_the_core_and_every_package",
     "tests/integration/test_doctor.py::test_doctor_passes_names_each_fault",
     "tests/scenarios/test_restore.py::test_upload_failing_half_way",
     "tests/scenarios/test_hostile_strings.py::test_hostile_cluster_strings",

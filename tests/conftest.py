@@ -4,6 +4,9 @@ and the whole sandbox."""
 from __future__ import annotations
 
 import gc
+import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
@@ -16,6 +19,7 @@ from bot.audit import actors
 from sandbox.kube import KubeApiServer, ResourceDef
 from sandbox.kube.fixtures import load_fixture
 from sandbox.registry import Registry, S3Server, registry_binary, skopeo_binary
+from sandbox.registry.seed import SEED_CACHE
 from sandbox.stack import Sandbox
 from tests.postgres import PostgresServer, postgres_bin
 
@@ -23,6 +27,26 @@ from tests.postgres import PostgresServer, postgres_bin
 # the longest tests first, so that the xdist workers finish together (tests/slow_first.py)
 # `--cpu-report FILE` records what each test costs (tests/cpu_report.py)
 pytest_plugins = ["tests.strict_skips", "tests.slow_first", "tests.cpu_report"]
+
+_SEED_CACHE_OWNER = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One directory per run where each seed image's push is kept (`sandbox.registry.seed`), made
+    before xdist starts its workers so that they share it: each image is pushed once per run, not
+    once per worker."""
+    if SEED_CACHE not in os.environ:
+        path = Path(tempfile.mkdtemp(prefix="regclean-seed-"))
+        os.environ[SEED_CACHE] = str(path)
+        config.stash[_SEED_CACHE_OWNER] = path
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    path = config.stash.get(_SEED_CACHE_OWNER, None)
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
+        os.environ.pop(SEED_CACHE, None)
+
 
 NEEDS_REGISTRY_AND_SKOPEO = [
     pytest.mark.skipif(

@@ -10,12 +10,20 @@ a push (the stale-cache hazard in docs/architecture.md, "Verification", depends 
 pushes only the images no earlier one had. On an S3 server that an earlier sandbox used (the tests
 share one per process), the copy puts only the objects the bucket lacks or holds otherwise, and
 deletes the rest: after a sandbox that left the bucket as it was seeded, that is one listing.
+
+With `SEED_CACHE` set to a directory (the test suite sets one per run, shared by its xdist workers),
+each image's push is also kept there, one JSON file per image, so that the first sandbox of every
+other process copies it too instead of pushing it again: the images are built from their reference
+alone, so a push leaves the same objects in any process's bucket.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import json
+import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -57,6 +65,8 @@ class Pushed:
 
 _PUSHED: dict[str, Pushed] = {}
 """`repo:tag` -> its push, for every image a sandbox of this process has pushed."""
+SEED_CACHE = "REGCLEAN_SANDBOX_SEED_CACHE"
+"""The environment variable naming a directory where pushes are kept for other processes too."""
 _ACCEPT = {
     "Accept": "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, "
     f"{INDEX_TYPE}, application/vnd.docker.distribution.manifest.list.v2+json"
@@ -118,6 +128,7 @@ def image_seed(reference: str) -> int:
 async def start_seeded(registry: Registry, references: Sequence[str], layouts: Path) -> None:
     """Start the registry holding these images (`repo:tag`); `layouts` is scratch space for skopeo."""
     wanted = sorted(set(references))
+    _PUSHED.update(kept_pushes([ref for ref in wanted if ref not in _PUSHED]))
     known = {ref: _PUSHED[ref] for ref in wanted if ref in _PUSHED}
     objects = {key: body for pushed in known.values() for key, body in pushed.objects.items()}
     # The bucket first, so that the copy can run while the registry starts (it creates it again: a no-op).
@@ -126,7 +137,45 @@ async def start_seeded(registry: Registry, references: Sequence[str], layouts: P
     await _warm(registry, known)
     missing = [ref for ref in wanted if ref not in known]
     if missing:
-        _PUSHED.update(await _push_all(registry, missing, layouts, copied=objects.keys()))
+        pushed = await _push_all(registry, missing, layouts, copied=objects.keys())
+        _PUSHED.update(pushed)
+        keep_pushes(pushed)
+
+
+def _cache_file(reference: str) -> Path | None:
+    directory = os.environ.get(SEED_CACHE)
+    if not directory:
+        return None
+    return Path(directory) / (hashlib.sha256(reference.encode()).hexdigest() + ".json")
+
+
+def kept_pushes(references: Iterable[str]) -> dict[str, Pushed]:
+    """The pushes another process kept (`SEED_CACHE`) of these images."""
+    found = {}
+    for reference in references:
+        path = _cache_file(reference)
+        if path is None or not path.is_file():
+            continue
+        data = json.loads(path.read_text())
+        objects = {key: base64.b64decode(body) for key, body in data["objects"].items()}
+        found[reference] = Pushed(objects, tuple(data["digests"]), tuple(data["platforms"]))
+    return found
+
+
+def keep_pushes(pushed: Mapping[str, Pushed]) -> None:
+    """Write each push for the other processes (`SEED_CACHE`); a file appears whole or not at all."""
+    for reference, image in pushed.items():
+        path = _cache_file(reference)
+        if path is None or path.exists():
+            continue
+        data = {
+            "objects": {key: base64.b64encode(body).decode() for key, body in image.objects.items()},
+            "digests": list(image.digests),
+            "platforms": list(image.platforms),
+        }
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps(data))
+        partial.replace(path)
 
 
 async def _push_all(

@@ -19,7 +19,7 @@ from bot.audit import actors
 from sandbox.kube import KubeApiServer, ResourceDef
 from sandbox.kube.fixtures import load_fixture
 from sandbox.registry import Registry, S3Server, registry_binary, skopeo_binary
-from sandbox.registry.seed import SEED_CACHE
+from sandbox.registry.seed_cache import SEED_CACHE
 from sandbox.stack import Sandbox
 from tests.postgres import PostgresServer, postgres_bin
 

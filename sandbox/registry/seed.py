@@ -11,22 +11,15 @@ pushes only the images no earlier one had. On an S3 server that an earlier sandb
 share one per process), the copy puts only the objects the bucket lacks or holds otherwise, and
 deletes the rest: after a sandbox that left the bucket as it was seeded, that is one listing.
 
-With `SEED_CACHE` set to a directory (the test suite sets one per run, shared by its xdist workers),
-each image's push is also kept there, one JSON file per image, so that the first sandbox of every
-other process copies it too instead of pushing it again: the images are built from their reference
-alone, so a push leaves the same objects in any process's bucket.
+Pushes are also kept for the other processes of a test run (`seed_cache.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import json
-import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +35,7 @@ from .images import (
     push,
 )
 from .registry import Registry
+from .seed_cache import Pushed, keep_pushes, kept_pushes
 
 EXTRA_IMAGES = ("acp/core:latest", "acp/archon:v4.1.0", "acp/courier-api:v4.1.2", "acp/toolbox:v4.1.0")
 """The probe image (docs/architecture.md, "Verification") and old tags that no workload uses any more."""
@@ -53,20 +47,8 @@ STORAGE_ROOT = "docker/registry/v2/"
 _WORKLOAD_KINDS = frozenset({"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
 
 
-@dataclass(frozen=True)
-class Pushed:
-    """What pushing one image left in the bucket, and its digests (config, layers, then manifest)."""
-
-    objects: Mapping[str, bytes]
-    digests: tuple[str, ...]
-    platforms: tuple[str, ...] = ()
-    """An index's platform manifests (also in `digests`): warmed as manifests, not as blobs."""
-
-
 _PUSHED: dict[str, Pushed] = {}
 """`repo:tag` -> its push, for every image a sandbox of this process has pushed."""
-SEED_CACHE = "REGCLEAN_SANDBOX_SEED_CACHE"
-"""The environment variable naming a directory where pushes are kept for other processes too."""
 _ACCEPT = {
     "Accept": "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, "
     f"{INDEX_TYPE}, application/vnd.docker.distribution.manifest.list.v2+json"
@@ -140,42 +122,6 @@ async def start_seeded(registry: Registry, references: Sequence[str], layouts: P
         pushed = await _push_all(registry, missing, layouts, copied=objects.keys())
         _PUSHED.update(pushed)
         keep_pushes(pushed)
-
-
-def _cache_file(reference: str) -> Path | None:
-    directory = os.environ.get(SEED_CACHE)
-    if not directory:
-        return None
-    return Path(directory) / (hashlib.sha256(reference.encode()).hexdigest() + ".json")
-
-
-def kept_pushes(references: Iterable[str]) -> dict[str, Pushed]:
-    """The pushes another process kept (`SEED_CACHE`) of these images."""
-    found = {}
-    for reference in references:
-        path = _cache_file(reference)
-        if path is None or not path.is_file():
-            continue
-        data = json.loads(path.read_text())
-        objects = {key: base64.b64decode(body) for key, body in data["objects"].items()}
-        found[reference] = Pushed(objects, tuple(data["digests"]), tuple(data["platforms"]))
-    return found
-
-
-def keep_pushes(pushed: Mapping[str, Pushed]) -> None:
-    """Write each push for the other processes (`SEED_CACHE`); a file appears whole or not at all."""
-    for reference, image in pushed.items():
-        path = _cache_file(reference)
-        if path is None or path.exists():
-            continue
-        data = {
-            "objects": {key: base64.b64encode(body).decode() for key, body in image.objects.items()},
-            "digests": list(image.digests),
-            "platforms": list(image.platforms),
-        }
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        partial.write_text(json.dumps(data))
-        partial.replace(path)
 
 
 async def _push_all(

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.registry.seed import SEED_CACHE, Pushed, keep_pushes, kept_pushes, split_by_image
+from sandbox.registry.seed import split_by_image
+from sandbox.registry.seed_cache import SEED_CACHE, Pushed, keep_pushes, kept_pushes
 
 OLD, NEW = "acp/archon:v4.1.0", "acp/archon:v4.2.5"
 DIGESTS = {

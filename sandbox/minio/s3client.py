@@ -22,7 +22,7 @@ import http.client
 import ssl
 from base64 import b64encode
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -52,9 +52,11 @@ class S3Error(Exception):
 
 @dataclass(frozen=True)
 class Credentials:
+    """What requests are signed with; the secret key never shows in a repr."""
+
     access_key: str
-    secret_key: str
-    region: str
+    secret_key: str = field(repr=False)
+    region: str = "us-east-1"
 
 
 class S3Client:

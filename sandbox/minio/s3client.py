@@ -211,6 +211,9 @@ class S3Client:
                 raise DialError(str(err)) from err
             if conn.sock is not None:
                 conn.sock.settimeout(READ_TIMEOUT)
+            # http.client opens the connection again by itself when the server closed it between
+            # two requests; that socket gets the read timeout, not the first dial's.
+            conn.timeout = READ_TIMEOUT
             self._conn = conn
         return self._conn
 

@@ -80,14 +80,14 @@ class S3Client:
     # --- the calls mc makes ---------------------------------------------------------------------
 
     def list_buckets(self) -> list[dict[str, Any]]:
-        root = self._xml("GET", "/")
+        root = _xml(self._request("GET", "/"))
         return [
             {"Name": _text(b, "Name"), "CreationDate": _time(_text(b, "CreationDate"))}
             for b in root.iter(f"{_NS}Bucket")
         ]
 
     def list_objects_v2(self, bucket: str, query: Mapping[str, str]) -> dict[str, Any]:
-        root = self._xml("GET", f"/{bucket}", {"list-type": "2", **query})
+        root = _xml(self._request("GET", f"/{bucket}", {"list-type": "2", **query}))
         return {
             "Contents": [_object(c) for c in root.findall(f"{_NS}Contents")],
             "CommonPrefixes": [{"Prefix": _text(p, "Prefix")} for p in root.findall(f"{_NS}CommonPrefixes")],
@@ -96,7 +96,7 @@ class S3Client:
         }
 
     def list_object_versions(self, bucket: str, query: Mapping[str, str]) -> dict[str, Any]:
-        root = self._xml("GET", f"/{bucket}", {"versions": "", **query})
+        root = _xml(self._request("GET", f"/{bucket}", {"versions": "", **query}))
         return {
             "Versions": [_version(v) for v in root.findall(f"{_NS}Version")],
             "DeleteMarkers": [_version(m) for m in root.findall(f"{_NS}DeleteMarker")],
@@ -115,7 +115,7 @@ class S3Client:
         }
 
     def get_bucket_versioning(self, bucket: str) -> str:
-        return _text(self._xml("GET", f"/{bucket}", {"versioning": ""}), "Status")
+        return _text(_xml(self._request("GET", f"/{bucket}", {"versioning": ""})), "Status")
 
     def put_bucket_versioning(self, bucket: str, status: str) -> None:
         body = (
@@ -134,7 +134,7 @@ class S3Client:
         )
         body = f'<Delete xmlns="{_NS[1:-1]}"><Quiet>false</Quiet>{items}</Delete>'.encode()
         md5 = b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
-        root = self._xml("POST", f"/{bucket}", {"delete": ""}, body, {"Content-MD5": md5})
+        root = _xml(self._request("POST", f"/{bucket}", {"delete": ""}, body, {"Content-MD5": md5}))
         deleted = [
             {
                 "Key": _text(d, "Key"),
@@ -151,18 +151,6 @@ class S3Client:
         return {"Deleted": deleted, "Errors": errors}
 
     # --- the wire -------------------------------------------------------------------------------
-
-    def _xml(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str] | None = None,
-        body: bytes = b"",
-        headers: Mapping[str, str] | None = None,
-    ) -> ElementTree.Element:
-        _, _, data = self._request(method, path, query, body, headers)
-        # the sandbox's own S3 server; expat resolves no external entity
-        return ElementTree.fromstring(data)  # noqa: S314
 
     def _request(
         self,
@@ -241,6 +229,11 @@ class S3Client:
             f"SignedHeaders={signed_headers}, Signature={signature}"
         )
         return headers
+
+
+def _xml(answer: tuple[int, dict[str, str], bytes]) -> ElementTree.Element:
+    """The body of an answer, parsed (the sandbox's own S3 server; expat resolves no external entity)."""
+    return ElementTree.fromstring(answer[2])  # noqa: S314
 
 
 def _text(element: ElementTree.Element, name: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from actions.exported import ExportedImage, ImageOutcome
-from bot.core.model import StepName, StepState
+from bot.core.model import RunView, StepName, StepState
 from bot.steps.export.model import CustomImages, ExportedTag, Waiver
 from bot.steps.export.records import ExportRecords
 from bot.steps.preflight.gates import registry_gate
@@ -19,7 +19,7 @@ from bot.steps.preflight.records import PreflightRecords
 from bot.steps.preflight.step import PreflightStep
 from bot.steps.schedule.calendar import Calendar
 from sandbox.registry.images import make_oci_index_layout, make_oci_layout
-from tests.unit.bot.steps.context import NOW, finished_step, step_context
+from tests.unit.bot.steps.context import NOW, Fakes, finished_step, step_context
 from tests.unit.handlers import samples
 
 A, B = "retail/a:1", "retail/b:2"
@@ -130,24 +130,32 @@ async def test_a_blob_changed_on_disk_after_the_export_fails_gate_5_naming_the_b
         assert stored[A].verified_at is None and stored[A].problem is not None and stored[B].ok
 
 
+UNREACHABLE_EXPORT = {
+    "REGCLEAN_EXPORT_DIR": "sftp://10.9.9.9/cpaas/exports",
+    "REGCLEAN_NODES": "10.0.0.1,10.0.0.2,10.0.0.3",
+}
+"""An export directory on a host that is not one of the nodes regclean reaches over SSH."""
+
+
+def exported_to_an_unreachable_node(f: Fakes) -> RunView:
+    """A run whose preflight found custom image A and whose export of it succeeded, to
+    `UNREACHABLE_EXPORT`'s directory: a read-back there can only fail."""
+    run = f.store.open_run("UALICE", "C1")
+    preflight = finished_step(f.store, run.id, StepName.PREFLIGHT, StepState.SUCCEEDED)
+    PreflightRecords(f.store.db).save_preflight(
+        run.id, preflight, samples.record(custom=(A,), run_id=run.id, recorded_at=NOW)
+    )
+    step_id = finished_step(f.store, run.id, StepName.EXPORT, StepState.SUCCEEDED)
+    done = [ImageOutcome(A, True, None, ExportedImage(A, DIGEST, "m", 1, 1, 1))]
+    ExportRecords(f.store.db).save_export(run.id, step_id, "sftp://10.9.9.9/cpaas/exports/run-1", done, done)
+    return run
+
+
 async def test_an_export_on_a_node_regclean_does_not_reach_fails_gate_5_with_the_reason(
     tmp_path: Path,
 ) -> None:
-    env = {
-        "REGCLEAN_EXPORT_DIR": "sftp://10.9.9.9/cpaas/exports",
-        "REGCLEAN_NODES": "10.0.0.1,10.0.0.2,10.0.0.3",
-    }
-    with step_context(tmp_path, env) as f:
-        run = f.store.open_run("UALICE", "C1")
-        preflight = finished_step(f.store, run.id, StepName.PREFLIGHT, StepState.SUCCEEDED)
-        PreflightRecords(f.store.db).save_preflight(
-            run.id, preflight, samples.record(custom=(A,), run_id=run.id, recorded_at=NOW)
-        )
-        step_id = finished_step(f.store, run.id, StepName.EXPORT, StepState.SUCCEEDED)
-        done = [ImageOutcome(A, True, None, ExportedImage(A, DIGEST, "m", 1, 1, 1))]
-        ExportRecords(f.store.db).save_export(
-            run.id, step_id, "sftp://10.9.9.9/cpaas/exports/run-1", done, done
-        )
+    with step_context(tmp_path, UNREACHABLE_EXPORT) as f:
+        run = exported_to_an_unreachable_node(f)
         gate = {g.key: g for g in (await PreflightStep(f.ctx, Calendar(f.ctx)).judge_now(run.id)).gates}[
             "registry"
         ]
@@ -161,21 +169,10 @@ async def test_an_export_on_a_node_regclean_does_not_reach_fails_gate_5_with_the
 async def test_the_checklists_gate_line_takes_the_export_as_last_verified_and_reads_nothing_back(
     tmp_path: Path,
 ) -> None:
-    env = {
-        "REGCLEAN_EXPORT_DIR": "sftp://10.9.9.9/cpaas/exports",
-        "REGCLEAN_NODES": "10.0.0.1,10.0.0.2,10.0.0.3",
-    }
-    with step_context(tmp_path, env) as f:  # the node is out of reach: a read-back would fail gate 5
-        run = f.store.open_run("UALICE", "C1")
-        preflight = finished_step(f.store, run.id, StepName.PREFLIGHT, StepState.SUCCEEDED)
-        PreflightRecords(f.store.db).save_preflight(
-            run.id, preflight, samples.record(custom=(A,), run_id=run.id, recorded_at=NOW)
-        )
-        step_id = finished_step(f.store, run.id, StepName.EXPORT, StepState.SUCCEEDED)
-        done = [ImageOutcome(A, True, None, ExportedImage(A, DIGEST, "m", 1, 1, 1))]
-        ExportRecords(f.store.db).save_export(
-            run.id, step_id, "sftp://10.9.9.9/cpaas/exports/run-1", done, done
-        )
+    with step_context(
+        tmp_path, UNREACHABLE_EXPORT
+    ) as f:  # the node is out of reach: a read-back would fail gate 5
+        run = exported_to_an_unreachable_node(f)
         step = PreflightStep(f.ctx, Calendar(f.ctx))
         await step.regate()
         fresh = f.store.run(run.id)

@@ -10,7 +10,7 @@ see `packages.py`) and pushes its artifact and related images with the real `sko
 platform's registry, under the path `violet show --all` prints without its registry host. The
 token and the username/password are exclusive, as the documentation says; their errors are the
 ones cobra (which violet's CLI uses) gives for flag groups. `show` and `verify` are in
-`violet_read.py`, `list` in `violet_list.py`.
+`violet_read.py`, `list` in `violet_list.py`, the command line's parsing in `violet_flags.py`.
 
 The real violet logs in to the platform at URL and asks its API where the registry is and how to
 push there. This stand-in reads that answer from a small JSON file the sandbox writes instead
@@ -41,40 +41,21 @@ import yaml
 
 try:  # as the sandbox's module
     from . import violet_list
+    from .violet_flags import COMMANDS, USAGE, FlagError, login_flags, parse, parse_flags
     from .violet_read import ReadFailure, show, verify
 except ImportError:  # as the script on the installer node
     import violet_list  # type: ignore[import-not-found,no-redef]
+    from violet_flags import (  # type: ignore[import-not-found,no-redef]
+        COMMANDS,
+        USAGE,
+        FlagError,
+        login_flags,
+        parse,
+        parse_flags,
+    )
     from violet_read import ReadFailure, show, verify  # type: ignore[import-not-found,no-redef]
 
 CONFIG_VARIABLE = "VIOLET_SANDBOX_CONFIG"
-USAGE = """Usage:
-  violet push PACKAGE [flags]
-  violet show PACKAGE [--all]
-  violet verify PACKAGE|DIRECTORY
-  violet list [flags]
-
-Flags:
-      --platform-address string    platform address, e.g. https://192.168.1.10
-      --platform-username string   platform user
-      --platform-password string   platform user's password
-      --platform-token string      platform access token; cannot be used together with username/password
-  -h, --help                       help
-"""
-_FLAGS = {
-    "push": ("platform-address", "platform-username", "platform-password", "platform-token"),
-    "show": ("all",),
-    "verify": ("debug",),
-    "list": (
-        "platform-address",
-        "platform-username",
-        "platform-password",
-        "platform-token",
-        "clusters",
-        "output-file",
-        "debug",
-    ),
-}
-_SWITCHES = frozenset({"all", "debug"})
 
 
 class Account(NamedTuple):
@@ -114,86 +95,31 @@ def main(argv: list[str]) -> int:
         print("violet manages ACP plugin and operator packages.\n\n" + USAGE)
         return 0
     command = argv[0]
-    if command not in _FLAGS:
+    if command not in COMMANDS:
         return _fail(f'unknown command "{command}" for "violet"' + "\nRun 'violet --help' for usage.")
     try:
         if any(a in ("-h", "--help") for a in argv[1:]):
             print(USAGE)
             return 0
         if command == "list":
-            return _list(_parse_flags(command, argv[1:]))
-        target, flags = _parse(command, argv[1:])
+            return _list(parse_flags(command, argv[1:]))
+        target, flags = parse(command, argv[1:])
         if command == "show":
             print(show(Path(target), "all" in flags), end="", flush=True)
             return 0
         if command == "verify":
             return _verify(Path(target))
-        return push(Path(target), _login_flags(flags))
-    except (Failure, ReadFailure) as failure:
+        return push(Path(target), login_flags(flags))
+    except (Failure, FlagError, ReadFailure) as failure:
         return _fail(str(failure))
 
 
 def _list(flags: dict[str, str]) -> int:
-    _login(_login_flags(flags), out=sys.stderr)  # stdout is the YAML alone
+    _login(login_flags(flags), out=sys.stderr)  # stdout is the YAML alone
     text = violet_list.render(_read_answer().get("applications") or {}, flags.get("clusters"))
     print(text, end="", flush=True)
     violet_list.write(text, flags.get("output-file"))
     return 0
-
-
-def _parse_flags(command: str, args: list[str]) -> dict[str, str]:
-    positional, flags = _split(command, args)
-    if positional:
-        raise Failure(f'unknown command "{positional[0]}" for "violet {command}"')
-    return flags
-
-
-def _parse(command: str, args: list[str]) -> tuple[str, dict[str, str]]:
-    positional, flags = _split(command, args)
-    if len(positional) != 1:
-        raise Failure(f"accepts 1 arg(s), received {len(positional)}")
-    return positional[0], flags
-
-
-def _split(command: str, args: list[str]) -> tuple[list[str], dict[str, str]]:
-    positional: list[str] = []
-    flags: dict[str, str] = {}
-    rest = iter(args)
-    for arg in rest:
-        if not arg.startswith("--"):
-            positional.append(arg)
-            continue
-        name, eq, value = arg[2:].partition("=")
-        if name not in _FLAGS[command]:
-            raise Failure(f"unknown flag: --{name}")
-        if not eq and name not in _SWITCHES:
-            following = next(rest, None)
-            if following is None:
-                raise Failure(f"flag needs an argument: --{name}")
-            value = following
-        flags[name] = value
-    return positional, flags
-
-
-def _login_flags(flags: dict[str, str]) -> dict[str, str]:
-    """cobra's checks: a required flag, then the flag groups (together, one required, exclusive)."""
-    if "platform-address" not in flags:
-        raise Failure('required flag(s) "platform-address" not set')
-    together = [f for f in ("platform-username", "platform-password") if f in flags]
-    if len(together) == 1:
-        missing = "platform-password" if together[0] == "platform-username" else "platform-username"
-        raise Failure(
-            f"if any flags in the group [platform-username platform-password] are set they must all be set; "
-            f"missing [{missing}]"
-        )
-    if not together and "platform-token" not in flags:
-        raise Failure("at least one of the flags in the group [platform-token platform-username] is required")
-    if together and "platform-token" in flags:
-        raise Failure(
-            "if any flags in the group [platform-token platform-username] are set none of the others can be; "
-            "[platform-token platform-username] were all set"
-        )
-    return flags
 
 
 def _verify(path: Path) -> int:

@@ -9,7 +9,7 @@ DEBS   := docker-registry skopeo openssh-server postgresql redis-server
 KUBECTL := .cache/kubectl/usr/bin/kubectl
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup debs venv check lint typecheck layers test demo bench clean image image-debs base-image test-image
+.PHONY: setup debs venv compile check lint typecheck layers test demo bench clean image image-debs base-image test-image
 
 setup: venv debs $(KUBECTL)
 
@@ -17,6 +17,10 @@ venv: $(STAMP)
 
 # uv resolves and installs the dependencies in about a tenth of pip's time (11 s against 51 s on a
 # fresh clone here); pip stays the fallback when uv cannot be had.
+# Then every installed module is compiled once. uv leaves that to the first import, and where
+# PYTHONDONTWRITEBYTECODE is set (these machines set it) no import ever writes it: every `regclean`
+# command and every process of the demo would compile what it imports again (`regclean --help`:
+# 2.0 s, 0.6 s compiled). The tests keep their own bytecode cache (tests/__init__.py).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	if $(BIN)/pip install --quiet --disable-pip-version-check uv && \
@@ -25,7 +29,13 @@ $(STAMP): pyproject.toml
 	  $(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip && \
 	  $(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'; \
 	fi
+	$(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null
 	touch $@
+
+# The project's own modules, compiled for the same reason before the demo starts its processes
+# (a changed module is compiled again; an unchanged one is not).
+compile: venv
+	$(BIN)/python -m compileall -q -j 0 bot actions handlers sandbox
 
 # Installs those of the Debian packages $(1) that are missing.
 install_debs = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -64,7 +74,7 @@ check: lint typecheck layers
 test: setup check
 	$(BIN)/pytest
 
-demo: setup
+demo: setup compile
 	$(BIN)/regclean demo $(if $(DEMO_LOGS),--logs $(DEMO_LOGS))
 
 bench: setup

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from http.client import HTTPConnection
 from pathlib import Path
 
 import aiohttp
@@ -83,6 +84,26 @@ async def test_the_registry_refuses_wrong_credentials(
         session.get(f"{registry.url}/v2/", headers=registry.auth_headers("nope")) as resp,
     ):
         assert resp.status == 401
+
+
+def test_the_s3_server_keeps_a_connection_for_several_requests_and_answers_an_empty_put_expecting_100(
+    s3: S3Server,
+) -> None:
+    """As MinIO (Go's net/http) does: HTTP/1.1 keep-alive, and no `100 Continue` for a request with
+    no body to continue with (boto3 sends `Expect: 100-continue` with an empty `put_object`)."""
+    s3.create_bucket("registry")
+    conn = HTTPConnection("127.0.0.1", int(URL(s3.url).port or 0), timeout=10)
+    try:
+        conn.request("PUT", "/registry/empty", body=b"", headers={"Expect": "100-continue"})
+        first = conn.getresponse()
+        assert (first.status, first.read()) == (200, b"")
+        assert (first.getheader("Connection") or "").lower() != "close"
+        conn.request("PUT", "/registry/second", body=b"x")  # on the same connection
+        second = conn.getresponse()
+        assert (second.status, second.read()) == (200, b"")
+    finally:
+        conn.close()
+    assert s3.object_sizes() == {"empty": 0, "second": 1}
 
 
 async def test_the_bucket_holds_the_image_after_a_push(

@@ -17,7 +17,7 @@ import pytest_asyncio
 
 from bot.audit import actors
 from sandbox.kube import KubeApiServer, ResourceDef
-from sandbox.kube.fixtures import load_fixture
+from sandbox.kube.fixtures import lean_sample, load_fixture
 from sandbox.registry import Registry, S3Server, registry_binary, skopeo_binary
 from sandbox.registry.seed_cache import SEED_CACHE
 from sandbox.stack import Sandbox
@@ -188,10 +188,16 @@ async def registry(s3: S3Server, tmp_path: Path) -> AsyncIterator[Registry]:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, sandbox_s3: S3Server) -> AsyncIterator[Sandbox]:
+async def sandbox(
+    request: pytest.FixtureRequest, tmp_path: Path, sandbox_s3: S3Server
+) -> AsyncIterator[Sandbox]:
     """The sample ACP cluster and the workspace, started (scenarios and the e2e drills), on the
-    process's S3 server."""
-    box = Sandbox(tmp_path / "sandbox", load_fixture(), s3=sandbox_s3)
+    process's S3 server. For a test or module marked `lean`, the lean sample (`lean_sample`: the
+    same cluster with 10 packages to show and restore instead of 28), where what the test checks
+    does not depend on the sample's operators and plugins; the demo, the inventory and the package
+    scenarios run the whole sample."""
+    fixture = lean_sample() if request.node.get_closest_marker("lean") else load_fixture()
+    box = Sandbox(tmp_path / "sandbox", fixture, s3=sandbox_s3)
     await box.start()
     yield box
     await box.stop()

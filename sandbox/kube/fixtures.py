@@ -77,6 +77,42 @@ def generate_fixture(operators: int, clusters: int, plugins: int, seed: int = 1)
     return Fixture(sample.resources, tuple(base + views))
 
 
+LEAN_VIEWS = frozenset(
+    {
+        # operators: with workloads in the sample (clickhouse in two clusters at two versions,
+        # envoy-gateway's package named without a version), without an installed CSV (tektoncd),
+        # and a package named by architecture (kubevirt-operator)
+        "clickhouse-operator",
+        "envoy-gateway-operator",
+        "tektoncd-operator",
+        "kubevirt-operator",
+        # plugins: one a ModulePlugin object names (capi-provider-aws), one pushing an image outside
+        # the platform's namespaces (kubevirt), a hybrid package (volcano), a core one (no package)
+        "capi-provider-aws",
+        "kubevirt",
+        "volcano",
+        "cert-manager",
+    }
+)
+"""The operators and plugins `lean_sample` keeps, by name."""
+
+
+def lean_sample() -> Fixture:
+    """The sample with only the operators and plugins in `LEAN_VIEWS`: 10 packages of 23 images
+    instead of 28 of 59, every workload and node kept. For the tests whose checks do not depend on
+    the sample's operators and plugins (the gates, the purge, approvals, restarts, a versioned
+    bucket, a registry cache): each `violet show` of a preflight and each image of a restore costs
+    CPU, and a restore of the whole sample about 15 CPU-seconds. The demo and the inventory and
+    package tests run the whole sample."""
+    sample = load_fixture()
+    kept = [
+        o
+        for o in sample.objects
+        if o.get("kind") not in _ACP_KINDS or (o.get("metadata") or {}).get("name") in LEAN_VIEWS
+    ]
+    return Fixture(sample.resources, tuple(kept))
+
+
 def installed_operators(fixture: Fixture) -> list[KubeObject]:
     """The OperatorViews whose phase is `Installed`: the rows the runbook keeps."""
     return [

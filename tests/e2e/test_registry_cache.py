@@ -20,7 +20,7 @@ from actions.minio import restart_registry
 from actions.registry_clear import RegistryPods, plan_clearing
 from bot.config.settings import Settings
 from bot.steps.backup.plan import ssh_target
-from sandbox.kube.fixtures import load_fixture
+from sandbox.kube.fixtures import lean_sample
 from sandbox.pods import REGISTRY_NAMESPACE, REGISTRY_SELECTOR
 from sandbox.registry import S3Server
 from sandbox.registry.redis import redis_binary
@@ -49,7 +49,7 @@ NEEDS_REDIS = pytest.mark.skipif(
 @pytest.fixture
 async def static_box(tmp_path: Path, sandbox_s3: S3Server) -> AsyncIterator[Sandbox]:
     """The sample platform with its registry run as static pods, one mirror pod per control-plane node."""
-    box = Sandbox(tmp_path / "sandbox", as_static(load_fixture()), s3=sandbox_s3)
+    box = Sandbox(tmp_path / "sandbox", as_static(lean_sample()), s3=sandbox_s3)
     await box.start()
     yield box
     await box.stop()
@@ -134,7 +134,7 @@ async def static_redis_box(tmp_path: Path, sandbox_s3: S3Server) -> AsyncIterato
     """The sample platform with its registry as static pods that cache blob descriptors in redis:
     both ways a cache outlives a pod's deletion, in one sandbox (each variant's one end-to-end path)."""
     box = Sandbox(
-        tmp_path / "sandbox", as_static(load_fixture()), s3=sandbox_s3, registry_options={"cache": "redis"}
+        tmp_path / "sandbox", as_static(lean_sample()), s3=sandbox_s3, registry_options={"cache": "redis"}
     )
     await box.start()
     yield box

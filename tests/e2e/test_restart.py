@@ -38,7 +38,7 @@ from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 from tests.scenarios.conftest import root, text_of
 from tests.scenarios.flow import approve, exported, in_thread, preflight, request_message
 
-pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
+pytestmark = [pytest.mark.e2e, pytest.mark.lean, *NEEDS_REGISTRY_AND_SKOPEO]
 
 LATENCY = 1.0
 """Seconds each simulated Kubernetes API request takes while a step is to be cut off."""

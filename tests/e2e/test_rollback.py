@@ -23,7 +23,7 @@ from tests.conftest import NEEDS_REGISTRY_AND_SKOPEO
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import purged, step_line
 
-pytestmark = [pytest.mark.e2e, *NEEDS_REGISTRY_AND_SKOPEO]
+pytestmark = [pytest.mark.e2e, pytest.mark.lean, *NEEDS_REGISTRY_AND_SKOPEO]
 
 
 def objects(minio_dir: Path) -> dict[str, str]:

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 
 from bot.steps.close.records import CloseRecords
-from sandbox.kube.fixtures import load_fixture
+from sandbox.kube.fixtures import lean_sample
 from sandbox.platform import custom_images
 from sandbox.registry import S3Server, skopeo
 from sandbox.registry.proxy import Proxy
@@ -76,7 +76,7 @@ async def versioned(tmp_path: Path, s3: S3Server, storage: Proxy) -> AsyncIterat
     s3.create_bucket("registry")
     s3.set_versioning("Enabled")
     options = {"tls": True, "redirect": True, "storage_endpoint": storage.url}
-    box = Sandbox(tmp_path / "sandbox", load_fixture(), s3=s3, registry_options=options)
+    box = Sandbox(tmp_path / "sandbox", lean_sample(), s3=s3, registry_options=options)
     await box.start()
     # A registry's life leaves versions behind: an object written twice, and one deleted.
     client = s3.client()

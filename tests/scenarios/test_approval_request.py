@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from handlers.blocks.backup import size
 from sandbox.minio.config import deny_listing
 from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox, running_bot
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import APPROVE, REJECT, approve, button, ready_for_purge
+
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
 
 
 def request_calls(ws: SlackWorkspace, request: Message) -> tuple[dict[str, Any], list[dict[str, Any]]]:

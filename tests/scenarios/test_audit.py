@@ -3,11 +3,14 @@ whose rows verify and name their actors; an edited row is said with the upload; 
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from bot.audit import trail
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import BOTH_MODES, inventory_done
+
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
 
 
 @BOTH_MODES

@@ -15,6 +15,8 @@ from sandbox.stack import RunningBot, Sandbox, running_bot
 from tests.scenarios.conftest import BOTH_MODES, root, text_of
 from tests.scenarios.flow import ready_for_purge
 
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
+
 
 def backup_message(ws: SlackWorkspace) -> Message | None:
     top = root(ws)

@@ -25,6 +25,8 @@ from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import approve, gates_hold, in_thread, request_message
 
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
+
 ME = f"cli:{getpass.getuser()}"
 
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sandbox.platform import custom_images
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import INSTALLER_NODE, RunningBot, Sandbox, running_bot
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import EXPORT, approve, button, exported, in_thread, preflight, ready_for_purge
+
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
 
 
 async def test_the_preflight_offers_the_export_and_it_writes_every_custom_image_to_the_runs_layout(

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.health import SLACK_CHECK_TTL
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import BOTH_MODES
+
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
 
 
 async def get(url: str) -> tuple[int, dict[str, Any]]:

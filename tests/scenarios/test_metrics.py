@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import aiohttp
+import pytest
 
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import BOTH_MODES
 from tests.scenarios.flow import recorded_and_backed_up
 from tests.scenarios.metrics_scrape import scrape, value
+
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
 
 
 @BOTH_MODES

@@ -24,6 +24,8 @@ from tests.scenarios.flow import (
 )
 from tests.scenarios.metrics_scrape import scrape, value
 
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
+
 
 def registry_pods(sandbox: Sandbox) -> dict[str, bool]:
     """name → Ready, for the registry pods (the garbage-collect job's pod excluded)."""

@@ -5,12 +5,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from sandbox.minio.config import deny_deletes
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox, running_bot
 from tests.present import present
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import approve, gates_hold, ready_for_purge, request_message, step_line
+
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
 
 
 def refused(ws: SlackWorkspace, needle: str) -> bool:

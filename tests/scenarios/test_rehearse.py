@@ -14,6 +14,8 @@ from sandbox.slack import Message, SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import text_of
 
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
+
 CUSTOM = ("retail/order-service:1.4.2", "retail/report-builder:2.0.0-rc1")
 
 

@@ -9,10 +9,14 @@ tests/scenarios/test_demo.py.
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.slack import SlackWorkspace
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import RESTORE_CORE, RESTORE_CUSTOM, VERIFY, purged, step_line
+
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
 
 CLOSE = "Close the run"
 

@@ -27,6 +27,8 @@ from sandbox.clock import SettableClock
 from sandbox.slack import SlackDriver
 from sandbox.stack import Mode, Sandbox, running_bot
 
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
+
 LEASE = {"REGCLEAN_RUNNER_LEASE_SECONDS": "1"}
 """A short lease: a waiting bot tries again every third of a second."""
 TAKEOVER_WITHIN = 20.0

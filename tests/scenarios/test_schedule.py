@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from sandbox.slack.driver import DriverReply
 from sandbox.stack import RunningBot, Sandbox
 from tests.scenarios.conftest import text_of
 from tests.scenarios.flow import approve, button, in_thread, ready_for_purge, step_line
+
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
 
 PURGE_NOW = "regclean_purge_now"
 PURGE_AT_WINDOW = "regclean_purge_at_window"

@@ -14,6 +14,8 @@ from sandbox.slack import SlackWorkspace
 from sandbox.stack import Sandbox, running_bot
 from tests.scenarios.conftest import installed_names, inventory_done, record_large_inventory, text_of
 
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
+
 CANARY_BOT_TOKEN = "xoxb-canary-bot-7Q3ZK"
 CANARY_APP_TOKEN = "xapp-canary-app-4M1XP"
 CANARY_SIGNING = "canary-signing-secret-8J2WD"

@@ -6,12 +6,16 @@ restart, lives in tests/e2e/test_versioned_bucket.py."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.core.model import RunState
 from sandbox.slack.ratelimit import FastTime
 from sandbox.stack import Sandbox
 from tests.scenarios.conftest import inventory_done, root
 from tests.scenarios.flow import in_thread
 from tests.scenarios.strict_slack import SPEED, from_store, last_updates, shown, strict_bot
+
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
 
 
 async def test_an_update_slack_never_took_before_a_restart_is_shown_from_the_store(sandbox: Sandbox) -> None:

@@ -22,6 +22,8 @@ from sandbox.nodes.keys import write_private_key
 from sandbox.platform_web import PlatformConsole
 from sandbox.stack import Sandbox
 
+pytestmark = pytest.mark.lean  # the lean sample will do (tests/conftest.py, `sandbox`)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

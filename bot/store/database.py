@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit.chain import seal
 from bot.core.clock import Clock, SystemClock
-from bot.store.schema import make_engine
+from bot.store.engine import make_engine
 
 
 class Database:

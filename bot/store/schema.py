@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -17,12 +15,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
 )
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import ConnectionPoolEntry
 
 
 class Base(DeclarativeBase):
@@ -281,35 +275,3 @@ def aware(value: datetime) -> datetime:
 def maybe_aware(value: datetime | None) -> datetime | None:
     """`aware`, for a time that may be missing."""
     return None if value is None else aware(value)
-
-
-def private_file(path: str | None) -> None:
-    """Make the SQLite file only this user's (0600, and a directory it creates 0700) before SQLite
-    opens it: it holds who approved what, and SQLite gives its WAL and shared-memory files the
-    database file's permissions. An in-memory database has no file."""
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return
-    file = Path(path)
-    if not file.parent.exists():
-        file.parent.mkdir(mode=0o700, parents=True)
-    os.close(os.open(file, os.O_WRONLY | os.O_CREAT, 0o600))
-    if file.stat().st_mode & 0o077:
-        file.chmod(0o600)
-
-
-def make_engine(url: str) -> Engine:
-    """An SQLAlchemy engine; SQLite gets WAL and a busy timeout so that two processes can share it."""
-    engine = create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-        private_file(engine.url.database)
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-    return engine

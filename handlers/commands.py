@@ -24,6 +24,7 @@ from handlers.audit_commands import remember_actor, run_of, start_audit
 from handlers.blocks.run import COMMANDS, help_blocks, refusal_text, said_text
 from handlers.blocks.tables import escape
 from handlers.doctor_commands import start_doctor
+from handlers.ephemeral import tell
 from handlers.rehearse_commands import start_rehearsal
 from handlers.reply_pacing import RepliesPerUser, held_back_note
 from handlers.schedule_commands import Zones
@@ -209,8 +210,7 @@ def register(app: AsyncApp, runbook: Runbook, policy: AccessPolicy, zones: Zones
         incident = uuid.uuid4().hex[:8]
         log.error("unhandled error (incident %s)", incident, exc_info=error)
         if respond is not None:
-            await respond(
-                text=f":x: Something went wrong on our side (incident {incident}); the bot's log has the details.",
-                response_type="ephemeral",
-                replace_original=False,
+            await tell(
+                respond,
+                f":x: Something went wrong on our side (incident {incident}); the bot's log has the details.",
             )

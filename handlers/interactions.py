@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.core.authz import ACTION_ROLES, AccessPolicy
@@ -28,6 +27,7 @@ from handlers.blocks.preflight import ACK_UNVERIFIED
 from handlers.blocks.run import said_text, who
 from handlers.blocks.schedule import PURGE_AT_WINDOW, PURGE_NOW
 from handlers.blocks.tables import escape
+from handlers.ephemeral import tell
 
 if TYPE_CHECKING:  # the listeners only call it; importing it here would pull in the whole core
     from bot.runbook import Runbook
@@ -59,16 +59,6 @@ def button_id(body: dict[str, Any]) -> int | None:
     actions = body.get("actions") or [{}]
     value = str(actions[0].get("value", ""))
     return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
-
-
-async def tell(respond: AsyncRespond, text: str) -> None:
-    """Answer only the person who clicked, leaving the message as it is. A click that came without
-    a `response_url` (Bolt's respond refuses it), or one Slack no longer takes, cannot be answered:
-    one log line says so."""
-    try:
-        await respond(text=text, response_type="ephemeral", replace_original=False)
-    except (ValueError, aiohttp.ClientError, TimeoutError) as exc:
-        log.warning("cannot answer a click (%s): %s", type(exc).__name__, text[:120])
 
 
 def answered(work: Lazy) -> Lazy:

@@ -8,6 +8,9 @@ Slack would show.
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
+import socket
 import types
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,7 +19,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.authz import AccessList, AccessPolicy
@@ -29,6 +32,7 @@ from handlers.blocks.approval import APPROVE, REJECT
 from handlers.blocks.custom_images import EXPORT
 from handlers.blocks.preflight import ACK_UNVERIFIED
 from handlers.blocks.schedule import PURGE_NOW
+from handlers.ephemeral import tell
 from handlers.membership import SlackMembership
 from sandbox.slack import Ephemeral, SlackDriver, SlackWorkspace
 
@@ -254,3 +258,23 @@ async def test_an_operator_presses_purge_now_and_the_runbook_decides(clicks: Cli
     answer = await clicks.answer_to(OPERATOR)
     assert "Starting the purge." in answer.text
     assert clicks.runbook.calls == [("purge_now", 7, OPERATOR)]
+
+
+async def test_an_answer_to_an_unreachable_response_url_is_one_log_line_and_leaves_random_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The answer is retried once after a refused connection, as Bolt's respond does, but its jitter
+    comes from a generator of its own: Hypothesis, generating from the global one in another thread,
+    refuses a run whose state moved under it."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    before = random.getstate()
+    with caplog.at_level(logging.WARNING, logger="handlers.ephemeral"):
+        await tell(AsyncRespond(response_url=f"http://127.0.0.1:{port}/answer"), "your click is counted")
+        await tell(AsyncRespond(response_url=None), "your click is counted")
+    assert random.getstate() == before
+    assert [r.getMessage() for r in caplog.records] == [
+        "cannot answer (ClientConnectorError): your click is counted",
+        "cannot answer (no response_url): your click is counted",
+    ]

@@ -149,6 +149,8 @@ class MinioScanner:
             ready, _, _ = select.select(watched, [], [], self.interval)
             if self._wake_r in ready:
                 break
+            # The opens waiting now, taken before the save: one that comes after waits for the next.
+            waiting = _waiting_opens(self._fanotify) if self._fanotify in ready else []
             try:
                 self._cycle(ready, trash)
             except OSError as err:  # the drive went away under it (a test renamed it): MinIO logs and goes on
@@ -156,8 +158,7 @@ class MinioScanner:
             finally:
                 if self._inotify in ready:
                     _drain(self._inotify)
-                if self._fanotify in ready:
-                    _allow_all(self._fanotify)  # only now may tar open the file it waited for
+                _allow(self._fanotify, waiting)  # only now may tar open the files it waited for
 
     def _cycle(self, ready: list[int], trash: list[Path]) -> None:
         """One save of every cache (and of the object, when switched to it and a backup reads it)."""
@@ -259,8 +260,9 @@ def _fanotify_init() -> int:
     return fd if fd >= 0 else -1
 
 
-def _allow_all(fd: int) -> None:
-    """Answer every waiting open with FAN_ALLOW and close the event's file descriptor."""
+def _waiting_opens(fd: int) -> list[tuple[int, int]]:
+    """The events queued on the fanotify group now, as (file descriptor, mask)."""
+    events = []
     with contextlib.suppress(BlockingIOError):
         while data := os.read(fd, 4096):
             offset = 0
@@ -268,9 +270,17 @@ def _allow_all(fd: int) -> None:
                 event_len, _, _, _, mask, event_fd, _ = _EVENT.unpack_from(data, offset)
                 offset += max(event_len, _EVENT.size)
                 if event_fd >= 0:
-                    if mask & _FAN_OPEN_PERM:
-                        os.write(fd, struct.pack("=iI", event_fd, _FAN_ALLOW))
-                    os.close(event_fd)
+                    events.append((event_fd, mask))
+    return events
+
+
+def _allow(fd: int, events: list[tuple[int, int]]) -> None:
+    """Answer each waiting open with FAN_ALLOW and close the event's file descriptor. Only these:
+    an open that came in since waits for the next save, however quickly tar got to it."""
+    for event_fd, mask in events:
+        if mask & _FAN_OPEN_PERM:
+            os.write(fd, struct.pack("=iI", event_fd, _FAN_ALLOW))
+        os.close(event_fd)
 
 
 def _drain(fd: int) -> None:

@@ -26,7 +26,8 @@ from tests.postgres import PostgresServer, postgres_bin
 # with CI=true a skipped test fails the run
 # the longest tests first, so that the xdist workers finish together (tests/slow_first.py)
 # `--cpu-report FILE` records what each test costs (tests/cpu_report.py)
-pytest_plugins = ["tests.strict_skips", "tests.slow_first", "tests.cpu_report"]
+# temporary files on a tmpfs when the machine has one to spare (tests/tmpfs.py)
+pytest_plugins = ["tests.strict_skips", "tests.slow_first", "tests.cpu_report", "tests.tmpfs"]
 
 _SEED_CACHE_OWNER = pytest.StashKey[Path]()
 

@@ -4,9 +4,9 @@ A run creates and deletes a few hundred thousand short-lived files: each sandbox
 drives (about 4,000 files and 36 MB), their backups, SQLite databases, exports, the stand-ins'
 scratch directories. On the ext4 disks of the machines here that is kernel time, and more of it
 the more earlier runs left behind: filling one sandbox's three drives costs 0.35–1.3 CPU-s on the
-disk and 0.09 s on a tmpfs, and the whole suite took 5m25s to 5m50s with /tmp holding pytest's
-last three runs against 4m47s with /tmp empty and 4m37s on a tmpfs (docs/architecture.md, "The
-test suite's time").
+disk and 0.09 s on a tmpfs, and the whole suite took 5m25s to 5m52s with /tmp holding pytest's
+last three runs, against 4m47s with /tmp empty and 4m37s to 4m53s on a tmpfs (docs/architecture.md,
+"The test suite's time"). On a tmpfs the suite no longer depends on the state of the disk.
 
 So when `/dev/shm` is a tmpfs with `MIN_FREE` bytes free, each run makes its own directory there
 and makes it `TMPDIR` for itself, its xdist workers and everything they start (servers, skopeo,

@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -132,6 +130,8 @@ def _verify(path: Path) -> int:
 
 def push(package: Path, flags: dict[str, str]) -> int:
     """Log in to the platform, unpack the package and push its images."""
+    import tempfile  # here, not at the top: `show`, run once per package, starts without it
+
     registry = _read_config()[1]
     if not package.is_file():
         raise Failure(f"open {package}: no such file or directory")
@@ -215,6 +215,8 @@ def _fault(package: Path, registry: Account, images: list[dict[str, str]]) -> No
 
 
 def _skopeo_copy(layout: Path, registry: Account, reference: str) -> None:
+    import subprocess  # as tempfile in `push`
+
     argv = [
         "skopeo", "--insecure-policy", "copy", "--all", "--dest-tls-verify=false",
         "--dest-creds", f"{registry.username}:{registry.password}",

@@ -30,7 +30,9 @@ def install_mc(bin_dir: Path, *, credentials: tuple[str, str] | None = None) -> 
             f"{EXPECTED_ACCESS_KEY}={shlex.quote(credentials[0])}; export {EXPECTED_ACCESS_KEY}",
             f"{EXPECTED_SECRET_KEY}={shlex.quote(credentials[1])}; export {EXPECTED_SECRET_KEY}",
         ]
-    lines.append(f'exec {shlex.quote(sys.executable)} -m sandbox.minio.mc "$@"')
+    # -S: no `site` (the environment's .pth files and the editable install's import hooks), as the
+    # stand-in needs only the standard library; the real mc is a Go binary that starts at once.
+    lines.append(f'exec {shlex.quote(sys.executable)} -S -m sandbox.minio.mc "$@"')
     path = bin_dir / "mc"
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o700)
